@@ -1,0 +1,70 @@
+"""Activities that call a channel's connector; each runs on that channel's own task queue so
+the worker throttles calls to its API and a slow vendor blocks no other."""
+
+from __future__ import annotations
+
+import structlog
+from temporalio import activity
+
+from activities.vendor_errors import vendor_call
+from connectors.base import AlreadyShippedError, Connector
+from connectors.registry import fulfillment, selling
+from orderloop.activity_models import (
+    Activities,
+    CancelShippingInput,
+    CancelShippingResult,
+    ErrorTypes,
+    PushTrackingInput,
+    PushTrackingResult,
+    SendResult,
+)
+from orderloop.model import ShippingRequest
+
+log = structlog.get_logger("orderloop.activities")
+
+
+class ChannelActivities:
+    def __init__(self, connectors: dict[str, Connector]) -> None:
+        self.connectors = connectors
+
+    @activity.defn(name=Activities.SEND_SHIPPING_REQUEST)
+    async def send_shipping_request(self, request: ShippingRequest) -> SendResult:
+        connector = fulfillment(self.connectors, request.fulfillment_channel_id)
+        with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
+            receipt = await connector.create_shipping_request(request)
+        log.info(
+            "shipping_request.sent",
+            workflow_id=request.order_id,
+            request_id=request.id,
+            vendor_id=receipt.vendor_id,
+            duplicate=receipt.duplicate,
+            attempt=activity.info().attempt,
+        )
+        return SendResult(vendor_id=receipt.vendor_id, duplicate=receipt.duplicate)
+
+    @activity.defn(name=Activities.CANCEL_SHIPPING_REQUEST)
+    async def cancel_shipping_request(self, inp: CancelShippingInput) -> CancelShippingResult:
+        connector = fulfillment(self.connectors, inp.request.fulfillment_channel_id)
+        with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
+            try:
+                await connector.cancel_shipping_request(inp.request, inp.vendor_id)
+            except AlreadyShippedError as exc:
+                log.info(
+                    "shipping_request.cancel_too_late", workflow_id=inp.request.order_id, request_id=inp.request.id
+                )
+                return CancelShippingResult(cancelled=False, already_shipped=True, message=str(exc))
+        log.info("shipping_request.cancelled", workflow_id=inp.request.order_id, request_id=inp.request.id)
+        return CancelShippingResult(cancelled=True, message="cancelled at the fulfillment channel")
+
+    @activity.defn(name=Activities.PUSH_TRACKING)
+    async def push_tracking(self, inp: PushTrackingInput) -> PushTrackingResult:
+        connector = selling(self.connectors, inp.order.channel_id)
+        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+            fulfillment_id = await connector.push_shipment(inp.order, inp.shipment)
+        log.info(
+            "tracking.pushed",
+            workflow_id=inp.order.id,
+            shipment_id=inp.shipment.id,
+            channel_fulfillment_id=fulfillment_id,
+        )
+        return PushTrackingResult(channel_fulfillment_id=fulfillment_id)

@@ -1,0 +1,74 @@
+"""The inventory sync activity: drain the ledger's outbox for one selling channel, coalesce by
+SKU, read the availability at push time, and push it through the channel's connector within
+the channel's rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+from temporalio import activity
+
+from activities.vendor_errors import vendor_call
+from connectors.base import Connector
+from connectors.registry import selling
+from orderloop.activity_models import Activities, ErrorTypes, InventorySyncInput, InventorySyncProgress
+from orderloop.config import OrderloopConfig
+from orderloop.ledger import Ledger, channel_quantities
+
+log = structlog.get_logger("orderloop.inventory")
+
+BATCH = 500
+
+
+class InventorySync:
+    def __init__(self, config: OrderloopConfig, ledger: Ledger, connectors: dict[str, Connector]) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.connectors = connectors
+
+    @activity.defn(name=Activities.SYNC_CHANNEL_INVENTORY)
+    async def sync_channel_inventory(self, inp: InventorySyncInput) -> InventorySyncProgress:
+        details = activity.info().heartbeat_details
+        progress = InventorySyncProgress(cursor=int(details[0]) if details else inp.cursor)
+        channel = self.config.channel(inp.channel_id)
+        rollout = set(channel.skus) if channel.skus is not None else None
+        gap = 1 / channel.rate_limit_per_second if channel.rate_limit_per_second else 0.0
+        bound = log.bind(channel=channel.id)
+        if progress.cursor < 0:
+            progress.cursor = await self.ledger.outbox_head()
+            await self._push(channel.id, await self.ledger.all_skus(), rollout, progress)
+            bound.info("inventory.full_sync", skus=progress.skus_pushed, cursor=progress.cursor)
+        deadline = time.monotonic() + inp.run_for.total_seconds()
+        last_push = 0.0
+        while time.monotonic() < deadline:
+            rows = await self.ledger.outbox_after(progress.cursor, BATCH)
+            if not rows:
+                activity.heartbeat(progress.cursor)
+                await asyncio.sleep(inp.poll_interval.total_seconds())
+                continue
+            wait = last_push + gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._push(channel.id, {row.sku for row in rows}, rollout, progress)
+            last_push = time.monotonic()
+            progress.cursor = rows[-1].id
+            activity.heartbeat(progress.cursor)
+        bound.info("inventory.run_done", cursor=progress.cursor, pushes=progress.pushes)
+        return progress
+
+    async def _push(
+        self, channel_id: str, skus: set[str] | list[str], rollout: set[str] | None, progress: InventorySyncProgress
+    ) -> None:
+        channel = self.config.channel(channel_id)
+        # A SKU not rolled out on the channel publishes nothing there (not even a zero).
+        live = {sku for sku in skus if rollout is None or sku in rollout}
+        quantities = await channel_quantities(self.ledger, live, channel.inventory, rollout)
+        if not quantities:
+            return
+        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+            await selling(self.connectors, channel_id).push_inventory(quantities)
+        await self.ledger.record_published(channel_id, quantities)
+        progress.pushes += 1
+        progress.skus_pushed += len(quantities)

@@ -1,0 +1,64 @@
+"""The generic custom storefront, a selling channel: its webhooks carry onX orders signed with
+Orderloop's scheme, and Orderloop pushes fulfillments (tracking) and available quantities back
+over its small REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from connectors.base import ConnectorSpec, InboundEvent, SandboxOptions, SellingConnector
+from connectors.storefront import mapping, webhooks
+from connectors.storefront.client import StorefrontClient
+from orderloop.config import ChannelConfig
+from orderloop.model import ConnectorRole, Order, Shipment
+
+
+class StorefrontConnector(SellingConnector):
+    def __init__(self, channel: ChannelConfig, http: httpx.AsyncClient | None = None) -> None:
+        super().__init__(channel)
+        self.client = StorefrontClient(channel.base_url, lambda: channel.credential("api_token"), http)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
+        return webhooks.parse_webhook(self.channel.credential("webhook_secret"), headers, body)
+
+    def map_order(self, raw: Mapping[str, Any], *, order_id: str, tenant_id: str, received_at: datetime) -> Order:
+        return mapping.map_order(
+            raw, order_id=order_id, tenant_id=tenant_id, channel_id=self.channel.id, received_at=received_at
+        )
+
+    async def push_shipment(self, order: Order, shipment: Shipment) -> str | None:
+        # The shipment id is stable across activity retries, so the storefront records it once.
+        result = await self.client.create_fulfillment(
+            order.external_id, mapping.fulfillment_body(order, shipment), idempotency_key=shipment.id
+        )
+        fulfillment_id = result.get("id")
+        return str(fulfillment_id) if fulfillment_id is not None else None
+
+    async def push_inventory(self, quantities: Mapping[str, int]) -> None:
+        if quantities:
+            await self.client.set_inventory(mapping.inventory_body(quantities))
+
+    async def poll_orders(self, since: datetime) -> list[dict[str, Any]]:
+        return await self.client.orders_since(since)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _sandbox(options: SandboxOptions) -> Any:
+    # Imported on use: workers and the gateway never need the emulator.
+    from connectors.storefront.sandbox import create_app
+
+    return create_app(options)
+
+
+SPEC = ConnectorSpec(
+    type="storefront",
+    roles=frozenset({ConnectorRole.SELLING}),
+    selling=StorefrontConnector,
+    sandbox=_sandbox,
+)

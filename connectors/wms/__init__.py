@@ -1,0 +1,74 @@
+"""The generic in-house WMS, a fulfillment channel: Orderloop creates shipping requests over its
+REST API (our request id as `externalId` and `Idempotency-Key`), cancels them, and receives
+shipments as onX fulfillments on a webhook signed with Orderloop's scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from connectors.base import (
+    ConnectorSpec,
+    FulfillmentConnector,
+    InboundEvent,
+    MappingError,
+    PermanentError,
+    SandboxOptions,
+    ShippingReceipt,
+    StockRow,
+)
+from connectors.wms import mapping, webhooks
+from connectors.wms.client import WmsClient
+from orderloop.config import ChannelConfig
+from orderloop.model import ConnectorRole, Shipment, ShippingRequest
+
+
+class WmsConnector(FulfillmentConnector):
+    def __init__(self, channel: ChannelConfig, http: httpx.AsyncClient | None = None) -> None:
+        super().__init__(channel)
+        self.client = WmsClient(channel.base_url, lambda: channel.credential("api_token"), http)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
+        return webhooks.parse_webhook(self.channel.credential("webhook_secret"), headers, body, self.channel.id)
+
+    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
+        created, is_new = await self.client.create_request(mapping.request_body(request), request.idempotency_key)
+        return ShippingReceipt(vendor_id=str(created["id"]), duplicate=not is_new)
+
+    async def cancel_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> None:
+        # The WMS finds a request by its own id or by our request id (its externalId).
+        await self.client.cancel_request(vendor_id or request.id)
+
+    async def fetch_shipments(self, request: ShippingRequest, vendor_id: str | None) -> list[Shipment]:
+        raw = await self.client.shipments(vendor_id or request.id)
+        try:
+            return [mapping.shipment_from_fulfillment(item, self.channel.id) for item in raw]
+        except MappingError as exc:
+            raise PermanentError(f"shipments of {request.id}: {exc}", body=raw) from exc
+
+    async def fetch_stock(self) -> list[StockRow]:
+        raw = await self.client.stock_levels()
+        try:
+            return [mapping.stock_row(item) for item in raw]
+        except MappingError as exc:
+            raise PermanentError(f"stock levels: {exc}") from exc
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _sandbox(options: SandboxOptions) -> Any:
+    # Imported on use: workers and the gateway never need the emulator.
+    from connectors.wms.sandbox import create_app
+
+    return create_app(options)
+
+
+SPEC = ConnectorSpec(
+    type="wms",
+    roles=frozenset({ConnectorRole.FULFILLMENT}),
+    fulfillment=WmsConnector,
+    sandbox=_sandbox,
+)

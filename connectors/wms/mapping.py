@@ -1,0 +1,129 @@
+"""WMS payloads <-> the canonical model: Orderloop's shipping request in onX-like JSON out, onX
+fulfillments (shipments) and stock levels in.
+
+Each request line carries Orderloop's line id as `lineItems[].id`; the WMS echoes it in its
+fulfillments, so a shipment maps back to order lines even when two lines share a SKU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.base import MappingError, StockRow
+from connectors.signing import json_type
+from orderloop.model import Shipment, ShipmentLine, ShippingRequest
+
+TRACKING_URL_FIELD = "trackingUrl"
+
+
+def request_body(request: ShippingRequest) -> dict[str, Any]:
+    """The body of `POST /shipping-requests`: our request id is the WMS's `externalId`."""
+    body: dict[str, Any] = {
+        "externalId": request.id,
+        "orderId": request.order_id,
+        "orderExternalId": request.external_order_id,
+        "channelId": request.channel_id,
+        "locationId": request.location_id,
+        "lineItems": [{"id": line.line_id, "sku": line.sku, "quantity": line.quantity} for line in request.line_items],
+        "shippingAddress": request.shipping_address.to_onx(),
+        "createdAt": request.created_at.isoformat(),
+    }
+    if request.shipping_code:
+        body["shippingCode"] = request.shipping_code
+    return body
+
+
+def shipment_from_fulfillment(data: Any, fulfillment_channel_id: str | None = None) -> Shipment:
+    """An onX fulfillment as the WMS reports it -> `Shipment` (`orderId` is our request id)."""
+    if not isinstance(data, Mapping):
+        raise MappingError(f"a fulfillment must be a JSON object, not {json_type(data)}")
+    shipment_id = _text(data.get("id"))
+    if shipment_id is None:
+        raise MappingError("fulfillment id is missing")
+    request_id = _text(data.get("orderId"))
+    if request_id is None:
+        raise MappingError("fulfillment orderId (Orderloop's shipping request id) is missing")
+    numbers = data.get("trackingNumbers")
+    if numbers is None:
+        numbers = []
+    if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
+        raise MappingError("trackingNumbers must be an array of strings")
+    try:
+        return Shipment(
+            id=shipment_id,
+            shipping_request_id=request_id,
+            fulfillment_channel_id=fulfillment_channel_id,
+            location_id=_text(data.get("locationId")),
+            line_items=_lines(data.get("lineItems")),
+            tracking_numbers=numbers,
+            shipping_carrier=_text(data.get("shippingCarrier")),
+            tracking_url=_custom_field(data.get("customFields"), TRACKING_URL_FIELD),
+            shipped_at=_datetime(data.get("createdAt")),
+        )
+    except ValidationError as exc:
+        raise MappingError("; ".join(e["msg"] for e in exc.errors()[:3])) from None
+
+
+def stock_row(item: Any) -> StockRow:
+    if not isinstance(item, Mapping) or not _text(item.get("sku")):
+        raise MappingError(f"a stock level must be an object with a sku, got {item!r}")
+    on_hand = item.get("onHand")
+    if isinstance(on_hand, bool) or not isinstance(on_hand, int):
+        raise MappingError(f"stock level for {item['sku']!r}: onHand must be an integer")
+    return StockRow(
+        sku=str(item["sku"]),
+        on_hand=on_hand,
+        available=_int(item.get("available")),
+        committed=_int(item.get("committed")),
+        inbound=_int(item.get("inbound")) or 0,
+        location_ref=_text(item.get("locationId")),
+    )
+
+
+def _lines(value: Any) -> list[ShipmentLine]:
+    if not isinstance(value, list) or not value:
+        raise MappingError("fulfillment lineItems must be a non-empty array")
+    lines = []
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping) or not _text(item.get("sku")):
+            raise MappingError(f"fulfillment lineItems[{i}].sku is missing")
+        quantity = item.get("quantity")
+        if isinstance(quantity, float) and quantity.is_integer():
+            quantity = int(quantity)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise MappingError(f"fulfillment lineItems[{i}].quantity must be a positive integer, got {quantity!r}")
+        lines.append(ShipmentLine(sku=str(item["sku"]), quantity=quantity, line_id=_text(item.get("id"))))
+    return lines
+
+
+def _custom_field(value: Any, name: str) -> str | None:
+    if not isinstance(value, list):
+        return None
+    for item in value:
+        if isinstance(item, Mapping) and item.get("name") == name:
+            return _text(item.get("value"))
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -1,0 +1,468 @@
+"""In-memory emulation of the generic in-house WMS for `make run` and the tests: it accepts
+shipping requests idempotently, ships each one after `ship_delay` seconds (sometimes in two
+partial shipments) and reports every shipment to Orderloop's webhook, signed.
+
+API (bearer token = the channel's `api_token`; faults from `POST /_sandbox/faults` apply here):
+  POST /shipping-requests                 Idempotency-Key required; 201 new, 200 repeat, 422 refused
+  GET  /shipping-requests/{id}            by the WMS id or our request id (externalId)
+  GET  /shipping-requests/{id}/shipments  {"shipments": [onX fulfillment, ...]}
+  POST /shipping-requests/{id}/cancel     200 cancelled, 409 {"error": "already_shipped"}
+  GET  /stock-levels?cursor=&limit=       {"items": [{sku, locationId, onHand, committed, available}]}
+
+Controls (no auth):
+  POST /_sandbox/ship/{id}?parts=1|2      ship what is left now
+  GET  /_sandbox/shipping-requests
+  GET|POST /_sandbox/stock                {sku: n} or {locationId: {sku: n}}; ?replace=true
+  GET|POST /_sandbox/config               knobs (`WmsKnobs`)
+  GET|POST|DELETE /_sandbox/faults        {"status": 503|429, "count", "retry_after"}
+plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import string
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base import SandboxOptions
+from connectors.sandbox_kit import (
+    FaultInjector,
+    KnobHolder,
+    Recorder,
+    SandboxError,
+    WebhookSender,
+    add_shutdown,
+    bearer_auth,
+    create_sandbox_app,
+    install_config_routes,
+    install_error_handler,
+    install_fault_routes,
+)
+from connectors.signing import json_type, orderloop_webhook_headers
+from connectors.wms.client import ALREADY_SHIPPED
+from connectors.wms.mapping import TRACKING_URL_FIELD
+from connectors.wms.webhooks import WmsEvent
+
+# Stock given without a location applies to every location of the WMS.
+ANY_LOCATION = "*"
+_ADDRESS_REQUIRED = ("address1", "city", "zipCodeOrPostalCode", "country")
+_TRACKING_URLS = {
+    "UPS": "https://www.ups.com/track?tracknum={}",
+    "FedEx": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+}
+
+StockKnob = dict[str, int | dict[str, int]]
+
+
+class WmsKnobs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Seconds from acceptance to the (first) shipment; 0 ships at once.
+    ship_delay: float = Field(default=1.0, ge=0)
+    # Share of requests shipped in two parts (decided per request by a seeded random).
+    partial_ratio: float = Field(default=0.2, ge=0, le=1)
+    # Off: requests are only shipped by `POST /_sandbox/ship/{id}`.
+    auto_ship: bool = True
+    # Refuse (422) lines whose SKU has no stock entry at the request's location.
+    reject_unknown_skus: bool = False
+    carrier: str = "UPS"
+    seed: int = 0
+    tenant_id: str = "sandbox"
+    # Initial stock: {sku: on_hand} for every location, or {location_id: {sku: on_hand}}.
+    stock: StockKnob = Field(default_factory=dict)
+
+
+class RequestStatus(StrEnum):
+    ACCEPTED = "accepted"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class WmsRequest:
+    id: str
+    external_id: str
+    idempotency_key: str
+    body: dict[str, Any]
+    split: bool
+    created_at: str
+    status: RequestStatus = RequestStatus.ACCEPTED
+    shipments: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def location_id(self) -> str:
+        return str(self.body.get("locationId") or ANY_LOCATION)
+
+    def remaining(self) -> list[dict[str, Any]]:
+        """Request lines still to ship, with what is left of each."""
+        shipped: dict[int, int] = {}
+        for shipment in self.shipments:
+            for index, qty in shipment["_lineIndexes"]:
+                shipped[index] = shipped.get(index, 0) + qty
+        left = []
+        for index, line in enumerate(self.body["lineItems"]):
+            qty = line["quantity"] - shipped.get(index, 0)
+            if qty > 0:
+                left.append({**line, "quantity": qty, "_index": index})
+        return left
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "externalId": self.external_id,
+            "status": self.status.value,
+            "locationId": self.body.get("locationId"),
+            "lineItems": self.body["lineItems"],
+            "shippingAddress": self.body.get("shippingAddress"),
+            "shippingCode": self.body.get("shippingCode"),
+            "createdAt": self.created_at,
+            "shipmentIds": [s["id"] for s in self.shipments],
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def split_lines(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Two non-empty parts of `lines` (at least two units in all): the first `units // 2` units in
+    line order, the rest in the second part."""
+    total = sum(line["quantity"] for line in lines)
+    take = total // 2
+    first: list[dict[str, Any]] = []
+    second: list[dict[str, Any]] = []
+    for line in lines:
+        now = min(take, line["quantity"])
+        take -= now
+        if now:
+            first.append({**line, "quantity": now})
+        if line["quantity"] - now:
+            second.append({**line, "quantity": line["quantity"] - now})
+    return first, second
+
+
+def _refusal(body: dict[str, Any]) -> str | None:
+    """Why a request body is not a shipping request the WMS can work on."""
+    if not isinstance(body.get("externalId"), str) or not body["externalId"]:
+        return "externalId is missing"
+    lines = body.get("lineItems")
+    if not isinstance(lines, list) or not lines:
+        return "lineItems must be a non-empty array"
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict) or not isinstance(line.get("sku"), str) or not line["sku"]:
+            return f"lineItems[{i}].sku is missing"
+        qty = line.get("quantity")
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
+            return f"lineItems[{i}].quantity must be a positive integer"
+    address = body.get("shippingAddress")
+    if not isinstance(address, dict):
+        return "shippingAddress is missing"
+    missing = [name for name in _ADDRESS_REQUIRED if not str(address.get(name) or "").strip()]
+    if missing:
+        return f"shippingAddress is missing {', '.join(missing)}: the carrier cannot produce a label"
+    return None
+
+
+class WmsSandbox:
+    """The WMS's state and behaviour; `create_app` wires it to routes."""
+
+    def __init__(self, options: SandboxOptions) -> None:
+        self.options = options
+        self.knobs = KnobHolder(WmsKnobs, options.knobs)
+        self.rng = random.Random(self.knobs.value.seed)
+        self.recorder = Recorder()
+        self.sender = WebhookSender(self.recorder)
+        self.faults = FaultInjector()
+        self.secret = options.channel.credential("webhook_secret")
+        self.api_token = options.channel.credential("api_token")
+        self.requests: dict[str, WmsRequest] = {}
+        self.by_key: dict[str, WmsRequest] = {}
+        self.by_external: dict[str, WmsRequest] = {}
+        self.stock: dict[str, dict[str, int]] = {}
+        self.set_stock(self.knobs.value.stock, replace=True)
+        self._shipment_seq = 0
+        self._timers: dict[str, asyncio.Task[None]] = {}
+
+    def knobs_changed(self, changes: dict[str, Any]) -> None:
+        if "stock" in changes:
+            self.set_stock(self.knobs.value.stock, replace=True)
+        if "seed" in changes:
+            self.rng.seed(self.knobs.value.seed)
+
+    # --- stock ---
+
+    def set_stock(self, stock: StockKnob, replace: bool = False) -> None:
+        if replace:
+            self.stock = {}
+        for key, value in stock.items():
+            if isinstance(value, dict):
+                self.stock.setdefault(key, {}).update(value)
+            else:
+                self.stock.setdefault(ANY_LOCATION, {})[key] = value
+
+    def _stock_entry(self, location: str, sku: str) -> tuple[str, str] | None:
+        for loc in (location, ANY_LOCATION):
+            if sku in self.stock.get(loc, {}):
+                return loc, sku
+        return None
+
+    def committed(self) -> dict[tuple[str, str], int]:
+        """Units accepted but not shipped, per stock entry (location, sku)."""
+        totals: dict[tuple[str, str], int] = {}
+        for request in self.requests.values():
+            if request.status in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
+                for line in request.remaining():
+                    entry = self._stock_entry(request.location_id, line["sku"])
+                    if entry is not None:
+                        totals[entry] = totals.get(entry, 0) + line["quantity"]
+        return totals
+
+    def stock_levels(self) -> list[dict[str, Any]]:
+        committed = self.committed()
+        rows = []
+        for location, skus in sorted(self.stock.items()):
+            for sku, on_hand in sorted(skus.items()):
+                held = committed.get((location, sku), 0)
+                rows.append(
+                    {
+                        "sku": sku,
+                        "locationId": None if location == ANY_LOCATION else location,
+                        "onHand": on_hand,
+                        "committed": held,
+                        "available": max(0, on_hand - held),
+                        "inbound": 0,
+                    }
+                )
+        return rows
+
+    # --- requests ---
+
+    def find(self, ref: str) -> WmsRequest:
+        request = self.requests.get(ref) or self.by_external.get(ref)
+        if request is None:
+            raise SandboxError(404, f"no shipping request {ref!r}")
+        return request
+
+    def create(self, key: str | None, body: Any) -> JSONResponse:
+        if not key:
+            raise SandboxError(400, "Idempotency-Key header is required")
+        if not isinstance(body, dict):
+            raise SandboxError(422, f"the shipping request must be a JSON object, not {json_type(body)}")
+        # A repeated key, or our request id sent again under another key, is the same request.
+        existing = self.by_key.get(key) or self.by_external.get(str(body.get("externalId")))
+        if existing is not None:
+            return JSONResponse(existing.to_json(), status_code=200, headers={"Idempotent-Replayed": "true"})
+        reason = _refusal(body) or self._unknown_skus(body)
+        if reason:
+            raise SandboxError(422, "shipping request refused", reason=reason)
+        knobs = self.knobs.value
+        request = WmsRequest(
+            id=f"SR-{len(self.requests) + 1:06d}",
+            external_id=body["externalId"],
+            idempotency_key=key,
+            body=body,
+            # Decided at acceptance, in acceptance order, so a seed reproduces the same splits.
+            split=self.rng.random() < knobs.partial_ratio,
+            created_at=_now(),
+        )
+        self.requests[request.id] = request
+        self.by_key[key] = request
+        self.by_external[request.external_id] = request
+        if knobs.auto_ship:
+            self._schedule(request, knobs.ship_delay)
+        return JSONResponse(request.to_json(), status_code=201)
+
+    def _unknown_skus(self, body: dict[str, Any]) -> str | None:
+        if not self.knobs.value.reject_unknown_skus:
+            return None
+        location = str(body.get("locationId") or ANY_LOCATION)
+        unknown = sorted({ln["sku"] for ln in body["lineItems"] if self._stock_entry(location, ln["sku"]) is None})
+        if unknown:
+            return f"unknown SKU(s) at location {location}: {', '.join(unknown)}"
+        return None
+
+    def cancel(self, ref: str) -> dict[str, Any]:
+        request = self.find(ref)
+        if request.status in (RequestStatus.SHIPPED, RequestStatus.PARTIALLY_SHIPPED):
+            raise SandboxError(
+                409,
+                ALREADY_SHIPPED,
+                requestStatus=request.status.value,
+                shipmentIds=[s["id"] for s in request.shipments],
+            )
+        request.status = RequestStatus.CANCELLED
+        timer = self._timers.pop(request.id, None)
+        if timer is not None:
+            timer.cancel()
+        return request.to_json()
+
+    # --- shipping ---
+
+    def _schedule(self, request: WmsRequest, delay: float) -> None:
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._timers.pop(request.id, None)
+            # Only the first shipment splits; a scheduled second part ships what is left.
+            self.ship(request, parts=2 if request.split and not request.shipments else 1)
+
+        self._timers[request.id] = asyncio.get_running_loop().create_task(later())
+
+    def ship(self, request: WmsRequest, parts: int = 1) -> list[dict[str, Any]]:
+        """Ship what is left of `request` now. With `parts=2` only the first half ships now and
+        the rest after `ship_delay` (at once when it is 0 or the knob `auto_ship` is off)."""
+        if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
+            return []
+        timer = self._timers.pop(request.id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        left = request.remaining()
+        if parts == 2 and sum(line["quantity"] for line in left) >= 2:
+            first, rest = split_lines(left)
+            sent = [self._ship_part(request, first)]
+            request.status = RequestStatus.PARTIALLY_SHIPPED
+            knobs = self.knobs.value
+            if knobs.auto_ship and knobs.ship_delay > 0:
+                self._schedule(request, knobs.ship_delay)
+            else:
+                sent.append(self._ship_part(request, rest))
+            return sent
+        return [self._ship_part(request, left)]
+
+    def _ship_part(self, request: WmsRequest, lines: list[dict[str, Any]]) -> dict[str, Any]:
+        knobs = self.knobs.value
+        self._shipment_seq += 1
+        tracking = "1Z" + "".join(self.rng.choices(string.ascii_uppercase + string.digits, k=16))
+        at = _now()
+        fulfillment: dict[str, Any] = {
+            "id": f"SHP-{self._shipment_seq:06d}",
+            "orderId": request.external_id,
+            "tenantId": knobs.tenant_id,
+            "createdAt": at,
+            "updatedAt": at,
+            "status": "shipped",
+            "lineItems": [{k: v for k, v in line.items() if k in ("id", "sku", "quantity")} for line in lines],
+            "trackingNumbers": [tracking],
+            "shippingCarrier": knobs.carrier,
+            "customFields": [
+                {"name": "wmsRequestId", "value": request.id},
+                {"name": TRACKING_URL_FIELD, "value": self._tracking_url(knobs.carrier, tracking)},
+            ],
+        }
+        if request.body.get("locationId"):
+            fulfillment["locationId"] = request.body["locationId"]
+        if request.body.get("shippingCode"):
+            fulfillment["shippingCode"] = request.body["shippingCode"]
+        request.shipments.append({**fulfillment, "_lineIndexes": [(ln["_index"], ln["quantity"]) for ln in lines]})
+        for line in lines:
+            entry = self._stock_entry(request.location_id, line["sku"])
+            if entry is not None:
+                location, sku = entry
+                self.stock[location][sku] = max(0, self.stock[location][sku] - line["quantity"])
+        if not request.remaining():
+            request.status = RequestStatus.SHIPPED
+        body = json.dumps(fulfillment).encode()
+        headers = orderloop_webhook_headers(self.secret, WmsEvent.SHIPMENT_CREATED.value, body)
+        self.sender.send(self.options.webhook_url, body, headers)
+        return fulfillment
+
+    @staticmethod
+    def _tracking_url(carrier: str, number: str) -> str:
+        return _TRACKING_URLS.get(carrier, "https://track.example.com/" + carrier.lower() + "/{}").format(number)
+
+    @staticmethod
+    def public(shipment: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in shipment.items() if not k.startswith("_")}
+
+    async def aclose(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        await self.sender.aclose()
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise SandboxError(400, f"body is not valid JSON: {exc}") from None
+
+
+def create_app(options: SandboxOptions) -> FastAPI:
+    wms = WmsSandbox(options)
+    app = create_sandbox_app(f"WMS sandbox ({options.channel.id})", wms.recorder)
+    app.state.sandbox = wms
+    install_error_handler(app)
+    install_fault_routes(app, wms.faults)
+    install_config_routes(app, wms.knobs, on_change=wms.knobs_changed)
+    add_shutdown(app, wms.aclose)
+
+    api = APIRouter(dependencies=[Depends(wms.faults.check), Depends(bearer_auth(wms.api_token))])
+
+    @api.post("/shipping-requests")
+    async def create_request(request: Request) -> JSONResponse:
+        return wms.create(request.headers.get("idempotency-key"), await _json_body(request))
+
+    # The specific routes come first: `{ref:path}` would also match ".../shipments".
+    @api.get("/shipping-requests/{ref:path}/shipments")
+    async def list_shipments(ref: str) -> dict[str, Any]:
+        return {"shipments": [wms.public(s) for s in wms.find(ref).shipments]}
+
+    @api.post("/shipping-requests/{ref:path}/cancel")
+    async def cancel_request(ref: str) -> dict[str, Any]:
+        return wms.cancel(ref)
+
+    @api.get("/shipping-requests/{ref:path}")
+    async def get_request(ref: str) -> dict[str, Any]:
+        return wms.find(ref).to_json()
+
+    @api.get("/stock-levels")
+    async def stock_levels(
+        cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 500
+    ) -> dict[str, Any]:
+        rows = wms.stock_levels()
+        try:
+            start = int(cursor) if cursor else 0
+        except ValueError:
+            raise SandboxError(400, f"invalid cursor {cursor!r}") from None
+        more = start + limit < len(rows)
+        return {"items": rows[start : start + limit], "next_cursor": str(start + limit) if more else None}
+
+    controls = APIRouter(prefix="/_sandbox")
+
+    @controls.post("/ship/{ref:path}")
+    async def ship_now(ref: str, parts: Annotated[int, Query(ge=1, le=2)] = 1) -> dict[str, Any]:
+        request = wms.find(ref)
+        if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
+            raise SandboxError(409, f"request {request.id} is {request.status.value}: nothing to ship")
+        return {"shipments": [wms.public(s) for s in wms.ship(request, parts)], "request": request.to_json()}
+
+    @controls.get("/shipping-requests")
+    async def sandbox_requests() -> list[dict[str, Any]]:
+        return [r.to_json() for r in wms.requests.values()]
+
+    @controls.get("/stock")
+    async def sandbox_stock() -> list[dict[str, Any]]:
+        return wms.stock_levels()
+
+    @controls.post("/stock")
+    async def set_stock(stock: StockKnob, replace: bool = False) -> list[dict[str, Any]]:
+        wms.set_stock(stock, replace=replace)
+        return wms.stock_levels()
+
+    app.include_router(api)
+    app.include_router(controls)
+    return app

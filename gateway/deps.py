@@ -1,0 +1,43 @@
+"""FastAPI dependencies: the gateway's state, the order service, and operator authentication."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.errors import GatewayError
+from gateway.order_service import OrderService
+from gateway.state import GatewayState
+
+_bearer = HTTPBearer(auto_error=False, description="ORDERLOOP_API_TOKEN")
+
+
+def get_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+State = Annotated[GatewayState, Depends(get_state)]
+
+
+def get_orders(state: State) -> OrderService:
+    return OrderService(state)
+
+
+Orders = Annotated[OrderService, Depends(get_orders)]
+
+
+def require_operator(
+    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    if credentials is None:
+        raise GatewayError(401, "missing bearer token", "send Authorization: Bearer <ORDERLOOP_API_TOKEN>")
+    if not hmac.compare_digest(credentials.credentials, state.settings.api_token):
+        raise GatewayError(401, "wrong bearer token", "use the value of ORDERLOOP_API_TOKEN")
+    return "operator"
+
+
+Operator = Annotated[str, Depends(require_operator)]

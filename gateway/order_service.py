@@ -1,0 +1,163 @@
+"""The gateway's dealings with order workflows: start, signal, query, update and search, with
+Temporal's failures translated into answers a webhook sender or an operator can act on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from gateway.errors import GatewayError
+from gateway.state import GatewayState, TemporalUnavailable
+from orderloop.activity_models import ErrorTypes
+from orderloop.contracts import (
+    NO_EXCEPTION,
+    ORDER_WORKFLOW,
+    OrderInput,
+    Queries,
+    SearchAttributes,
+    UpdateResult,
+    order_workflow_id,
+    orders_task_queue,
+)
+from orderloop.model import OrderStatus, OrderView
+
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+
+
+class WorkflowMissing(Exception):
+    """No running workflow with that id (never started, or already closed)."""
+
+
+@asynccontextmanager
+async def temporal_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status in _UNAVAILABLE:
+            raise TemporalUnavailable(f"Temporal did not answer: {exc.message}") from exc
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise WorkflowMissing(exc.message) from exc
+        raise
+
+
+class OrderService:
+    def __init__(self, state: GatewayState) -> None:
+        self.state = state
+
+    async def client(self) -> Client:
+        return await self.state.temporal.get()
+
+    async def handle(self, workflow_id: str) -> WorkflowHandle[Any, Any]:
+        return (await self.client()).get_workflow_handle(workflow_id)
+
+    async def start_order(
+        self, channel_id: str, external_id: str, payload: dict[str, Any], event_id: str | None
+    ) -> tuple[str, bool]:
+        """Start the order workflow once; returns (workflow id, started now)."""
+        workflow_id = order_workflow_id(channel_id, external_id)
+        if await self.state.ledger.accepted_order(channel_id, external_id):
+            return workflow_id, False
+        client = await self.client()
+        started = True
+        try:
+            async with temporal_errors():
+                await client.start_workflow(
+                    ORDER_WORKFLOW,
+                    OrderInput(
+                        channel_id=channel_id,
+                        external_id=external_id,
+                        raw_payload=payload,
+                        received_at=datetime.now(UTC),
+                        event_id=event_id,
+                    ),
+                    id=workflow_id,
+                    task_queue=orders_task_queue(self.state.settings.task_queue_prefix),
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(SearchAttributes.CHANNEL, channel_id),
+                            SearchAttributePair(SearchAttributes.STATUS, str(OrderStatus.RECEIVED)),
+                            SearchAttributePair(SearchAttributes.EXCEPTION, NO_EXCEPTION),
+                        ]
+                    ),
+                    static_summary=f"{channel_id} order {external_id}",
+                )
+        except WorkflowAlreadyStartedError:
+            started = False
+        # Recorded after Temporal holds the order, so nothing is accepted and then lost.
+        await self.state.ledger.record_accepted_order(channel_id, external_id, workflow_id)
+        return workflow_id, started
+
+    async def signal(self, workflow_id: str, name: str, arg: BaseModel) -> None:
+        handle = await self.handle(workflow_id)
+        async with temporal_errors():
+            await handle.signal(name, arg)
+
+    async def status(self, workflow_id: str) -> OrderView:
+        handle = await self.handle(workflow_id)
+        try:
+            async with temporal_errors():
+                return await handle.query(Queries.STATUS, result_type=OrderView)
+        except WorkflowMissing as exc:
+            raise GatewayError(
+                404, f"no order {workflow_id}", "check the channel id and the external order id"
+            ) from exc
+
+    async def update(self, workflow_id: str, name: str, request: BaseModel) -> UpdateResult:
+        handle = await self.handle(workflow_id)
+        try:
+            async with temporal_errors():
+                return await handle.execute_update(name, request, result_type=UpdateResult)
+        except WorkflowMissing as exc:
+            if await self.exists(workflow_id):
+                raise GatewayError(409, f"order {workflow_id} is closed: nothing to {name}") from exc
+            raise GatewayError(404, f"no order {workflow_id}") from exc
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                status = 422 if cause.type == ErrorTypes.INVALID_REQUEST else 409
+                raise GatewayError(status, cause.message) from exc
+            raise GatewayError(409, f"{name} failed: {cause}") from exc
+
+    async def exists(self, workflow_id: str) -> bool:
+        handle = await self.handle(workflow_id)
+        try:
+            async with temporal_errors():
+                await handle.describe()
+        except WorkflowMissing:
+            return False
+        return True
+
+    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        client = await self.client()
+        rows: list[dict[str, Any]] = []
+        async with temporal_errors():
+            async for wf in client.list_workflows(query, limit=limit):
+                attrs = wf.typed_search_attributes
+                rows.append(
+                    {
+                        "workflowId": wf.id,
+                        "channel": attrs.get(SearchAttributes.CHANNEL),
+                        "status": attrs.get(SearchAttributes.STATUS),
+                        "exception": attrs.get(SearchAttributes.EXCEPTION),
+                        "location": attrs.get(SearchAttributes.LOCATION),
+                        "startedAt": wf.start_time.isoformat() if wf.start_time else None,
+                        "closedAt": wf.close_time.isoformat() if wf.close_time else None,
+                        "executionStatus": wf.status.name if wf.status else None,
+                    }
+                )
+        return rows

@@ -1,0 +1,50 @@
+"""What the gateway holds for its lifetime: configuration, connectors, ledger and a Temporal
+client that connects lazily, so the gateway starts (and answers 503) while Temporal is down."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from temporalio.client import Client
+
+from connectors.base import Connector
+from orderloop.config import OrderloopConfig
+from orderloop.ledger import Ledger
+from orderloop.settings import Settings
+from orderloop.temporal_client import connect
+
+
+class TemporalUnavailable(Exception):
+    """Temporal cannot be reached; the sender should retry later."""
+
+
+@dataclass
+class TemporalHolder:
+    address: str
+    namespace: str
+    connect_timeout: float = 5.0
+    _client: Client | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(
+                        connect(self.address, self.namespace), timeout=self.connect_timeout
+                    )
+                except (RuntimeError, OSError, TimeoutError) as exc:
+                    raise TemporalUnavailable(f"Temporal at {self.address} is unreachable: {exc}") from exc
+        return self._client
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    config: OrderloopConfig
+    connectors: dict[str, Connector]
+    ledger: Ledger
+    temporal: TemporalHolder

@@ -1,0 +1,114 @@
+"""`POST /webhooks/{channel_id}`: every inbound event of a channel, selling or fulfillment.
+
+Verified and parsed by the channel's connector, then turned into a workflow start (new order)
+or a signal (edit, cancel, shipment). The answer is immediate; a 5xx means nothing was accepted,
+so the sender's retry is safe."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from connectors.base import InboundEvent, InboundKind
+from gateway.deps import Orders, State
+from gateway.errors import GatewayError
+from gateway.order_service import OrderService, WorkflowMissing
+from orderloop.contracts import ChannelCancel, ChannelEdit, Signals, order_workflow_id
+from orderloop.model import ShippingRequest
+
+log = structlog.get_logger("orderloop.gateway")
+router = APIRouter(tags=["webhooks"])
+
+
+def _answer(status: str, code: int = 200, **extra: Any) -> JSONResponse:
+    return JSONResponse({"status": status, **extra}, status_code=code)
+
+
+@router.post(
+    "/webhooks/{channel_id}",
+    summary="Receive a channel's webhook",
+    responses={
+        202: {"description": "order accepted (workflow started)"},
+        400: {"description": "unparseable body"},
+        401: {"description": "bad signature"},
+        404: {"description": "unknown channel"},
+        413: {"description": "body too large"},
+        415: {"description": "not JSON"},
+        503: {"description": "Temporal unreachable: nothing accepted, retry"},
+    },
+)
+async def receive_webhook(
+    request: Request,
+    state: State,
+    orders: Orders,
+    channel_id: Annotated[str, Path(max_length=64)],
+    content_type: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    connector = state.connectors.get(channel_id)
+    if connector is None:
+        known = ", ".join(sorted(state.connectors))
+        raise GatewayError(404, f"unknown channel {channel_id!r}", f"configured channels: {known}")
+    if content_type and "json" not in content_type.lower():
+        raise GatewayError(415, f"content type {content_type!r} is not JSON", "send application/json")
+    body = await request.body()
+    if len(body) > state.settings.max_body_bytes:
+        raise GatewayError(413, f"body of {len(body)} bytes exceeds {state.settings.max_body_bytes}")
+    event = connector.parse_webhook(request.headers, body)
+    bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
+    if event.event_id and await state.ledger.delivery_seen(channel_id, event.event_id):
+        bound.info("webhook.duplicate_delivery")
+        return _answer("duplicate", detail="this delivery was processed before")
+    response = await _dispatch(orders, channel_id, event, bound)
+    if event.event_id:
+        await state.ledger.record_delivery(channel_id, event.event_id)
+    return response
+
+
+async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, bound: Any) -> JSONResponse:
+    kind = event.kind
+    if kind in (InboundKind.ORDER_CREATED, InboundKind.ORDER_UPDATED, InboundKind.ORDER_CANCELLED):
+        if not event.external_order_id:
+            raise GatewayError(400, "the event names no order id")
+        external_id = event.external_order_id
+        workflow_id = order_workflow_id(channel_id, external_id)
+        if kind is InboundKind.ORDER_CREATED or not await orders.state.ledger.accepted_order(channel_id, external_id):
+            if kind is InboundKind.ORDER_CANCELLED:
+                bound.info("webhook.cancel_unknown_order", workflow_id=workflow_id)
+                return _answer("ignored", detail="no such order was received; nothing to cancel")
+            # An update for an order whose creation we never saw starts it (missed webhook).
+            workflow_id, started = await orders.start_order(channel_id, external_id, event.payload, event.event_id)
+            bound.info("webhook.order", workflow_id=workflow_id, started=started)
+            return _answer("accepted" if started else "duplicate", 202 if started else 200, workflowId=workflow_id)
+        message = (
+            ChannelEdit(raw_payload=event.payload, event_id=event.event_id)
+            if kind is InboundKind.ORDER_UPDATED
+            else ChannelCancel(event_id=event.event_id, reason=event.detail or "cancelled by the selling channel")
+        )
+        name = Signals.CHANNEL_EDIT if kind is InboundKind.ORDER_UPDATED else Signals.CHANNEL_CANCEL
+        return await _signal(orders, workflow_id, name, message, bound)
+    if kind is InboundKind.SHIPMENT:
+        shipment = event.shipment
+        if shipment is None:
+            raise GatewayError(400, "shipment event without a shipment")
+        try:
+            workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
+        except ValueError as exc:
+            raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
+        return await _signal(orders, workflow_id, Signals.SHIPMENT, shipment, bound)
+    bound.info("webhook.ignored")
+    return _answer("ignored", detail=f"{kind} events need no action")
+
+
+async def _signal(orders: OrderService, workflow_id: str, name: str, message: Any, bound: Any) -> JSONResponse:
+    try:
+        await orders.signal(workflow_id, name, message)
+    except WorkflowMissing:
+        if await orders.exists(workflow_id):
+            bound.info("webhook.order_closed", workflow_id=workflow_id)
+            return _answer("ignored", detail=f"order {workflow_id} is already closed")
+        raise GatewayError(404, f"no order {workflow_id}", "the order was never received by Orderloop") from None
+    bound.info("webhook.signalled", workflow_id=workflow_id, signal=name)
+    return _answer("accepted", 202, workflowId=workflow_id)

@@ -1,0 +1,190 @@
+"""Names and pydantic messages of the activities the order workflow calls.
+
+Workflows call activities by these names (never by importing the implementations), so the
+workflow sandbox stays free of HTTP and database code and tests can replace an activity by
+registering another function under the same name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from orderloop.contracts import OrderPolicy
+from orderloop.model import Allocation, ExceptionKind, Order, RequestLine, Shipment, ShippingRequest
+
+
+class Activities:
+    # Internal steps, local activities on the orders queue.
+    INGEST = "orderloop.ingest"
+    ALLOCATE = "orderloop.allocate"
+    RELEASE = "orderloop.release"
+    COMMIT_SHIPMENT = "orderloop.commit_shipment"
+    # Outbound notifications (may call a webhook): a normal activity on the orders queue.
+    NOTIFY = "orderloop.notify"
+    # Connector calls, on the channel's own queue.
+    SEND_SHIPPING_REQUEST = "orderloop.send_shipping_request"
+    CANCEL_SHIPPING_REQUEST = "orderloop.cancel_shipping_request"
+    PUSH_TRACKING = "orderloop.push_tracking"
+    # Inventory: the long-running, heartbeating outbox drain of one selling channel.
+    SYNC_CHANNEL_INVENTORY = "orderloop.sync_channel_inventory"
+    PULL_STOCK_SNAPSHOT = "orderloop.pull_stock_snapshot"
+    RECONCILE_INVENTORY = "orderloop.reconcile_inventory"
+
+
+class ErrorTypes:
+    """`ApplicationError.type` values an operator can search for in the UI."""
+
+    SHIPPING_REQUEST_REJECTED = "ShippingRequestRejected"
+    ALREADY_SHIPPED = "AlreadyShipped"
+    CHANNEL_REJECTED = "ChannelRejected"
+    ACTION_NOT_APPLICABLE = "ActionNotApplicable"
+    INVALID_REQUEST = "InvalidRequest"
+
+
+class IngestInput(BaseModel):
+    workflow_id: str
+    channel_id: str
+    external_id: str
+    raw_payload: dict[str, Any]
+    received_at: datetime
+
+
+class IngestResult(BaseModel):
+    order: Order | None = None
+    error: str | None = None
+    policy: OrderPolicy
+
+
+class AllocateInput(BaseModel):
+    order: Order
+    line_ids: list[str]
+    force_location: str | None = None
+    exclude_locations: list[str] = Field(default_factory=list)
+    now: datetime
+
+
+class AllocateOutcome(StrEnum):
+    ALLOCATED = "allocated"
+    UNKNOWN_SKU = "unknown_sku"
+    OUT_OF_STOCK = "out_of_stock"
+    UNROUTABLE = "unroutable"
+
+    @property
+    def exception(self) -> ExceptionKind:
+        return ExceptionKind(self.value)
+
+
+class AllocateResult(BaseModel):
+    outcome: AllocateOutcome
+    allocation: Allocation | None = None
+    message: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReleaseInput(BaseModel):
+    order_id: str
+    line_ids: list[str] | None = None
+    reason: str
+
+
+class CommitInput(BaseModel):
+    order_id: str
+    shipment_id: str
+    items: list[RequestLine]
+
+
+class SendResult(BaseModel):
+    vendor_id: str
+    duplicate: bool = False
+
+
+class CancelShippingInput(BaseModel):
+    request: ShippingRequest
+    vendor_id: str | None = None
+
+
+class CancelShippingResult(BaseModel):
+    cancelled: bool
+    already_shipped: bool = False
+    message: str = ""
+
+
+class PushTrackingInput(BaseModel):
+    order: Order
+    shipment: Shipment
+
+
+class PushTrackingResult(BaseModel):
+    channel_fulfillment_id: str | None = None
+
+
+class NotificationLevel(StrEnum):
+    EXCEPTION = "exception"
+    ESCALATION = "escalation"
+    RESOLVED = "resolved"
+
+
+class Notification(BaseModel):
+    workflow_id: str
+    channel_id: str
+    external_id: str
+    level: NotificationLevel
+    kind: ExceptionKind
+    message: str
+    at: datetime
+
+
+class InventorySyncInput(BaseModel):
+    """Where one selling channel's inventory sync stands: the last outbox row it pushed."""
+
+    channel_id: str
+    task_queue: str
+    # -1: nothing pushed yet, so the first run publishes every SKU before following the outbox.
+    cursor: int = -1
+    # How long one activity run drains before the workflow continues as new (bounded history).
+    run_for: timedelta = timedelta(minutes=30)
+    poll_interval: timedelta = timedelta(milliseconds=50)
+
+
+class InventorySyncProgress(BaseModel):
+    cursor: int
+    pushes: int = 0
+    skus_pushed: int = 0
+
+
+class SnapshotInput(BaseModel):
+    channel_id: str
+    task_queue: str
+
+
+class LocationSnapshot(BaseModel):
+    location_id: str
+    changed: int
+    unchanged: int
+    oversold: list[str] = Field(default_factory=list)
+
+
+class SnapshotReport(BaseModel):
+    channel_id: str
+    locations: list[LocationSnapshot] = Field(default_factory=list)
+    unmapped_rows: int = 0
+
+
+class ReconcileInput(BaseModel):
+    task_queue: str
+
+
+class ReconcileReport(BaseModel):
+    """Drift found: ledger invariants broken, or a channel showing another quantity than the
+    ledger's available-to-sell."""
+
+    ledger_problems: list[str] = Field(default_factory=list)
+    channel_drift: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.ledger_problems and not self.channel_drift

@@ -1,0 +1,283 @@
+"""The `orderloop` command: run the embedded stack, drive demo orders, and operate on orders.
+
+Order commands talk to the gateway's operator API (ORDERLOOP_GATEWAY_URL, ORDERLOOP_API_TOKEN),
+so the CLI, the HTTP API and the Temporal UI all act through the same validated updates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orderloop.config import ConfigError, load_config
+from orderloop.demo import DemoSummary, run_demo
+from orderloop.devserver import DevServerError
+from orderloop.settings import get_settings
+from orderloop.stack import Stack
+
+app = typer.Typer(help="Orderloop: every order a durable workflow, from channel to 3PL and back.", no_args_is_help=True)
+orders_app = typer.Typer(help="Find, inspect and resolve orders (through the gateway's operator API).")
+app.add_typer(orders_app, name="orders")
+console = Console()
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file")]
+UI_URL = "http://localhost:8233"
+
+
+def _default_config() -> Path:
+    return Path(get_settings().config)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def up(
+    config: ConfigOption = _default_config(),
+    temporal_address: Annotated[
+        str | None, typer.Option(help="use this Temporal server instead of starting the embedded one")
+    ] = None,
+    demo_orders: Annotated[int, typer.Option(help="drive this many demo orders once the stack is up")] = 0,
+    gateway_port: int = 8000,
+    ui: Annotated[bool, typer.Option(help="serve the Temporal Web UI on :8233")] = True,
+    knob: Annotated[
+        list[str] | None, typer.Option(help="sandbox knob channel.name=value, e.g. wms.ship_delay=0.5")
+    ] = None,
+) -> None:
+    """Start the Temporal dev server, the worker, the gateway and the sandbox channels; Ctrl-C stops them all."""
+    stack = Stack(
+        config_path=config,
+        temporal_address=temporal_address,
+        gateway_port=gateway_port,
+        ui_port=8233 if ui else None,
+        sandbox_knobs=knob or [],
+    )
+
+    async def run() -> None:
+        cfg = await stack.start()
+        console.print(f"[green]Orderloop is up[/green] (logs in {stack.logs_dir}/)")
+        console.print(f"  gateway      {stack.gateway_url}   (OpenAPI: {stack.gateway_url}/docs)")
+        if not temporal_address:
+            console.print(f"  Temporal UI  {UI_URL}   (server {stack.address})")
+        for channel in cfg.channels:
+            console.print(f"  sandbox      {channel.id:<12} {channel.base_url}   ({channel.type}, {channel.role})")
+        if demo_orders:
+            summary = await run_demo(cfg, stack.gateway_url, get_settings().api_token, demo_orders)
+            print_summary(summary)
+        console.print("Stack running; press Ctrl-C to stop.")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+    try:
+        asyncio.run(run())
+    except (ConfigError, DevServerError, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        stack.stop()
+        raise typer.Exit(2) from None
+    finally:
+        console.print("stopping...")
+        stack.stop()
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="how many orders to place")] = 20,
+    config: ConfigOption = _default_config(),
+    channel: str = "storefront",
+    gateway_url: Annotated[str | None, typer.Option(help="default: ORDERLOOP_GATEWAY_HOST/PORT")] = None,
+    seed: int | None = None,
+) -> None:
+    """Place signed orders on the sandbox storefront and follow them to completion or exception."""
+    settings = get_settings()
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    url = gateway_url or f"http://{settings.gateway_host}:{settings.gateway_port}"
+    summary = asyncio.run(run_demo(cfg, url, settings.api_token, orders, channel_id=channel, seed=seed))
+    print_summary(summary)
+    if summary.unfinished:
+        raise typer.Exit(1)
+
+
+def print_summary(summary: DemoSummary) -> None:
+    table = Table(title=f"Demo: {summary.sent} orders in {summary.seconds:.1f}s")
+    table.add_column("outcome")
+    table.add_column("orders", justify="right")
+    for status, count in sorted(summary.statuses.items()):
+        table.add_row(status, str(count))
+    for kind, count in sorted(summary.exceptions.items()):
+        table.add_row(f"  exception: {kind}", str(count))
+    if summary.unfinished:
+        table.add_row("[yellow]still in progress[/yellow]", str(len(summary.unfinished)))
+    console.print(table)
+    p50, p95 = summary.percentile(50), summary.percentile(95)
+    if p50 is not None and p95 is not None:
+        console.print(f"ingest-to-shipped latency (tracking pushed): p50 {p50:.2f}s, p95 {p95:.2f}s")
+    console.print(
+        f"Browse them in the Temporal UI: {UI_URL}/namespaces/default/workflows?query=WorkflowType%3D%27Order%27"
+    )
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption = _default_config()) -> None:
+    """Validate the configuration file and say what it declares."""
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    console.print(
+        f"[green]{config} is valid:[/green] {len(cfg.channels)} channel(s), {len(cfg.locations)} location(s), "
+        f"{len(cfg.routing.rules)} routing rule(s)"
+    )
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+def _api(method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> Any:
+    settings = get_settings()
+    base = os.environ.get("ORDERLOOP_GATEWAY_URL", f"http://{settings.gateway_host}:{settings.gateway_port}")
+    try:
+        response = httpx.request(
+            method,
+            f"{base}{path}",
+            json=body,
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            headers={"Authorization": f"Bearer {settings.api_token}"},
+            timeout=60,
+        )
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach the gateway at {base}: {exc} (is `orderloop up` running?)")
+    data = response.json() if response.content else None
+    if response.status_code >= 400:
+        message = data.get("error") if isinstance(data, dict) and "error" in data else data
+        hint = data.get("hint") if isinstance(data, dict) else None
+        _fail(f"{response.status_code}: {message}" + (f" ({hint})" if hint else ""), 1)
+    return data
+
+
+@orders_app.command("list")
+def orders_list(
+    status: str | None = None, channel: str | None = None, exception: str | None = None, limit: int = 50
+) -> None:
+    """Search orders by status, channel or exception kind."""
+    data = _api(
+        "GET", "/api/orders", params={"status": status, "channel": channel, "exception": exception, "limit": limit}
+    )
+    table = Table(title=data["query"])
+    for column in ("order", "status", "exception", "location", "started"):
+        table.add_column(column)
+    for row in data["orders"]:
+        table.add_row(row["workflowId"], row["status"], row["exception"], row["location"] or "", row["startedAt"] or "")
+    console.print(table)
+
+
+@orders_app.command("show")
+def orders_show(channel: str, external_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """One order: status, lines, allocation and its explanation, shipments, exceptions, timeline."""
+    view = _api("GET", f"/api/orders/{channel}/{external_id}")
+    if as_json:
+        print(json.dumps(view, indent=2))
+        return
+    console.print(f"[bold]{view['workflowId']}[/bold]  status [cyan]{view['status']}[/cyan]")
+    for line in view.get("lines", []):
+        console.print(
+            f"  line {line['lineId']}: {line['sku']} x{line['ordered']} "
+            f"shipped {line['shipped']} cancelled {line['cancelled']}"
+        )
+    allocation = view.get("allocation")
+    if allocation:
+        console.print(f"  allocation (rule {allocation.get('rule')}):")
+        for line in allocation.get("explanation", []):
+            console.print(f"    {line}")
+    for request in view.get("shippingRequests", []):
+        console.print(f"  request {request['request']['id']} -> {request['request']['locationId']}: {request['state']}")
+    for shipment in view.get("shipments", []):
+        console.print(f"  shipment {shipment['id']}: {', '.join(shipment.get('trackingNumbers', []))}")
+    for exc in view.get("exceptions", []):
+        state = "resolved: " + exc["resolution"] if exc.get("resolvedAt") else "OPEN"
+        console.print(f"  [yellow]exception {exc['kind']}[/yellow]: {exc['message']} ({state})")
+    console.print("  timeline:")
+    for entry in view.get("timeline", []):
+        console.print(f"    {entry['at']}  {entry['event']}" + (f": {entry['detail']}" if entry.get("detail") else ""))
+
+
+def _act(channel: str, external_id: str, action: str, body: dict[str, Any]) -> None:
+    result = _api("POST", f"/api/orders/{channel}/{external_id}/{action}", body=body)
+    console.print(f"[green]{action}:[/green] {result['message']} (status now {result['view']['status']})")
+
+
+@orders_app.command("retry")
+def orders_retry(channel: str, external_id: str, note: str | None = None) -> None:
+    """Retry the step an order's exception stopped at."""
+    _act(channel, external_id, "retry", {"note": note})
+
+
+@orders_app.command("reroute")
+def orders_reroute(channel: str, external_id: str, location: str) -> None:
+    """Ship the order from another location."""
+    _act(channel, external_id, "reroute", {"locationId": location})
+
+
+@orders_app.command("cancel")
+def orders_cancel(channel: str, external_id: str, reason: str = "cancelled by an operator") -> None:
+    """Cancel the order (at the fulfillment channel too if it was sent)."""
+    _act(channel, external_id, "cancel", {"reason": reason})
+
+
+@orders_app.command("amend-address")
+def orders_amend_address(channel: str, external_id: str, address_json: Path) -> None:
+    """Replace the shipping address with the onX address in a JSON file."""
+    _act(channel, external_id, "amend-address", {"address": json.loads(address_json.read_text())})
+
+
+@orders_app.command("mark-shipped")
+def orders_mark_shipped(
+    channel: str,
+    external_id: str,
+    tracking: Annotated[list[str] | None, typer.Option(help="tracking number (repeatable)")] = None,
+    carrier: str | None = None,
+) -> None:
+    """Record that the open lines shipped (tracking is pushed to the channel)."""
+    _act(channel, external_id, "mark-shipped", {"trackingNumbers": tracking or [], "shippingCarrier": carrier})
+
+
+def _mount_optional() -> None:
+    """Sub-commands contributed by packages that may be absent in a partial checkout."""
+    try:
+        from orderloop.routing.cli import app as routing_app
+    except ImportError:
+        return
+    app.add_typer(routing_app)
+
+
+_mount_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The order workflow's public contract: names, ids, task queues, search attributes and the
+pydantic messages that cross the workflow boundary.
+
+The gateway and the CLI talk to order workflows only through these names, so they need not
+import the workflow code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from temporalio.common import SearchAttributeKey
+
+from orderloop.model import Address, OrderView, Shipment
+
+ORDER_WORKFLOW = "Order"
+
+
+class Signals:
+    SHIPMENT = "shipment"
+    CHANNEL_EDIT = "channel_edit"
+    CHANNEL_CANCEL = "channel_cancel"
+
+
+class Updates:
+    RETRY = "retry"
+    REROUTE = "reroute"
+    CANCEL = "cancel"
+    AMEND_ADDRESS = "amend_address"
+    MARK_SHIPPED = "mark_shipped"
+
+    ALL = (RETRY, REROUTE, CANCEL, AMEND_ADDRESS, MARK_SHIPPED)
+
+
+class Queries:
+    STATUS = "status"
+
+
+class SearchAttributes:
+    CHANNEL = SearchAttributeKey.for_keyword("OrderChannel")
+    STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+    EXCEPTION = SearchAttributeKey.for_keyword("OrderException")
+    LOCATION = SearchAttributeKey.for_keyword("FulfillmentLocation")
+
+    ALL = (CHANNEL, STATUS, EXCEPTION, LOCATION)
+
+
+NO_EXCEPTION = "none"
+
+
+def order_workflow_id(channel_id: str, external_id: str) -> str:
+    return f"order/{channel_id}/{external_id}"
+
+
+def parse_order_workflow_id(workflow_id: str) -> tuple[str, str]:
+    prefix, channel_id, external_id = workflow_id.split("/", 2)
+    if prefix != "order":
+        raise ValueError(f"not an order workflow id: {workflow_id!r}")
+    return channel_id, external_id
+
+
+def orders_task_queue(prefix: str) -> str:
+    """Workflows and Orderloop's internal activities (mapping, routing, ledger)."""
+    return f"{prefix}.orders"
+
+
+def channel_task_queue(prefix: str, channel_id: str) -> str:
+    """One queue per channel, so each vendor API is throttled on its own."""
+    return f"{prefix}.channel.{channel_id}"
+
+
+class OrderPolicy(BaseModel):
+    """The per-channel timings an order runs under, fixed when the order is ingested."""
+
+    hold_window: timedelta = timedelta(0)
+    ship_by_sla: timedelta = timedelta(hours=48)
+    escalation_delay: timedelta = timedelta(hours=4)
+    out_of_stock_retry: timedelta = timedelta(minutes=15)
+    orders_task_queue: str
+    selling_task_queue: str
+    fulfillment_task_queues: dict[str, str] = Field(default_factory=dict)
+    # Location ids an operator may reroute to (validated before the workflow accepts it).
+    locations: list[str] = Field(default_factory=list)
+
+
+class OrderInput(BaseModel):
+    channel_id: str
+    external_id: str
+    raw_payload: dict[str, Any]
+    received_at: datetime
+    event_id: str | None = None
+
+
+class ChannelEdit(BaseModel):
+    raw_payload: dict[str, Any]
+    event_id: str | None = None
+
+
+class ChannelCancel(BaseModel):
+    reason: str = "cancelled by the selling channel"
+    event_id: str | None = None
+
+
+class OperatorRequest(BaseModel):
+    """An operator's action; camelCase on the wire like the order view (`locationId`), snake_case
+    accepted too."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    operator: str = "operator"
+    note: str | None = None
+
+
+class RetryRequest(OperatorRequest):
+    pass
+
+
+class RerouteRequest(OperatorRequest):
+    location_id: str
+
+
+class CancelRequest(OperatorRequest):
+    reason: str = "cancelled by an operator"
+
+
+class AmendAddressRequest(OperatorRequest):
+    address: Address
+
+
+class MarkShippedRequest(OperatorRequest):
+    tracking_numbers: list[str] = Field(default_factory=list)
+    shipping_carrier: str | None = None
+    tracking_url: str | None = None
+
+
+class UpdateResult(BaseModel):
+    accepted: bool = True
+    message: str
+    view: OrderView
+
+
+ShipmentSignal = Shipment

@@ -1,0 +1,61 @@
+"""The inventory ledger: stock, reservations, events and the availability outbox on SQLite or
+PostgreSQL, plus the per-channel available-to-sell rules.
+"""
+
+from orderloop.ledger.availability import InventoryRules, channel_quantities, publishable
+from orderloop.ledger.errors import (
+    BundleHasNoStock,
+    InsufficientStock,
+    InvalidQuantity,
+    LedgerError,
+    LedgerInvariantError,
+    ProductDefinitionError,
+    ReservationConflict,
+    UnknownReservation,
+)
+from orderloop.ledger.store import Ledger
+from orderloop.ledger.types import (
+    Cause,
+    CauseKind,
+    EventKind,
+    LedgerEvent,
+    OutboxRow,
+    OversoldRow,
+    Product,
+    Reservation,
+    ReservationLine,
+    ReservationState,
+    ReserveResult,
+    Shortage,
+    SnapshotResult,
+    SnapshotRow,
+)
+
+__all__ = [
+    "BundleHasNoStock",
+    "Cause",
+    "CauseKind",
+    "EventKind",
+    "InsufficientStock",
+    "InvalidQuantity",
+    "InventoryRules",
+    "Ledger",
+    "LedgerError",
+    "LedgerEvent",
+    "LedgerInvariantError",
+    "OutboxRow",
+    "OversoldRow",
+    "Product",
+    "ProductDefinitionError",
+    "Reservation",
+    "ReservationConflict",
+    "ReservationLine",
+    "ReservationState",
+    "ReserveResult",
+    "Shortage",
+    "SnapshotResult",
+    "SnapshotRow",
+    "UnknownReservation",
+    "channel_quantities",
+    "publishable",
+]

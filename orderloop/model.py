@@ -1,0 +1,378 @@
+"""Orderloop's canonical order model, following the onX field names and shapes.
+
+Attributes are snake_case in Python and camelCase on the wire (onX), both ways. Orderloop's own
+fields that onX has no place for stay on the models but are left out of `to_onx()`, so an
+exported order or fulfillment validates against the onX schemas.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+class OnxModel(BaseModel):
+    """Base: camelCase aliases on the wire, snake_case names in code, unknown fields ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    # Orderloop-only fields a subclass keeps out of its onX export.
+    _not_onx: frozenset[str] = frozenset()
+
+    def to_onx(self) -> dict[str, Any]:
+        exclude: Any = self._onx_exclude()
+        return self.model_dump(mode="json", exclude_none=True, exclude=exclude)
+
+    def _onx_exclude(self) -> dict[str | int, Any]:
+        """Orderloop-only fields of this model and of every nested one, as pydantic's exclude."""
+        exclude: dict[str | int, Any] = {name: True for name in self._not_onx}
+        for name in type(self).model_fields:
+            if name in exclude:
+                continue
+            value = getattr(self, name)
+            if isinstance(value, OnxModel):
+                nested = value._onx_exclude()
+                if nested:
+                    exclude[name] = nested
+            elif isinstance(value, list):
+                items = {i: v._onx_exclude() for i, v in enumerate(value) if isinstance(v, OnxModel)}
+                items = {i: ex for i, ex in items.items() if ex}
+                if items:
+                    exclude[name] = items
+        return exclude
+
+
+class ConnectorRole(StrEnum):
+    SELLING = "selling"
+    FULFILLMENT = "fulfillment"
+
+
+class OrderType(StrEnum):
+    STANDARD = "standard"
+    PRE_ORDER = "pre_order"
+    BUNDLE = "bundle"
+    SUBSCRIPTION = "subscription"
+    WHOLESALE = "wholesale"
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its lifecycle; the value of the `OrderStatus` search attribute."""
+
+    RECEIVED = "received"
+    IN_HOLD_WINDOW = "in_hold_window"
+    ALLOCATED = "allocated"
+    SENT_TO_FULFILLMENT = "sent_to_fulfillment"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXCEPTION = "exception"
+
+
+class ExceptionKind(StrEnum):
+    """Why an order is on hold; the value of the `OrderException` search attribute."""
+
+    INVALID_ORDER = "invalid_order"
+    INVALID_ADDRESS = "invalid_address"
+    UNKNOWN_SKU = "unknown_sku"
+    OUT_OF_STOCK = "out_of_stock"
+    UNROUTABLE = "unroutable"
+    SHIPPING_REQUEST_REJECTED = "shipping_request_rejected"
+    SLA_BREACH = "sla_breach"
+    CANCEL_AFTER_SHIP = "cancel_after_ship"
+    TRACKING_REJECTED = "tracking_rejected"
+
+
+class Address(OnxModel):
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    company: str | None = None
+    country: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    state_or_province: str | None = None
+    zip_code_or_postal_code: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        """Fields a carrier label cannot do without (by their onX names)."""
+        required = {
+            "address1": self.address1,
+            "city": self.city,
+            "country": self.country,
+            "zipCodeOrPostalCode": self.zip_code_or_postal_code,
+        }
+        return [name for name, value in required.items() if not (value or "").strip()]
+
+
+class CustomField(OnxModel):
+    name: str
+    value: str
+
+
+class Customer(OnxModel):
+    id: str | None = None
+    external_id: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class OrderLine(OnxModel):
+    """One line of an order. `id` is the line's key within the order (reservations use it)."""
+
+    id: str
+    external_id: str | None = None
+    sku: str
+    quantity: int = Field(gt=0)
+    unit_price: Money | None = None
+    unit_discount: Money | None = None
+    total_price: Money | None = None
+    name: str | None = None
+    custom_fields: list[CustomField] = Field(default_factory=list)
+
+
+class Order(OnxModel):
+    """A sales order as Orderloop sees it after mapping the channel's payload."""
+
+    _not_onx = frozenset({"order_type", "channel_id"})
+
+    id: str
+    external_id: str
+    tenant_id: str
+    created_at: datetime
+    updated_at: datetime
+    channel_id: str
+    order_type: OrderType = OrderType.STANDARD
+    name: str | None = None
+    status: str | None = None
+    currency: str | None = None
+    customer: Customer | None = None
+    line_items: list[OrderLine] = Field(min_length=1)
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    shipping_carrier: str | None = None
+    shipping_class: str | None = None
+    shipping_code: str | None = None
+    shipping_note: str | None = None
+    shipping_price: Money | None = None
+    order_discount: Money | None = None
+    order_note: str | None = None
+    order_source: str | None = None
+    order_tax: Money | None = None
+    payment_status: str | None = None
+    sub_total_price: Money | None = None
+    total_price: Money | None = None
+    tags: list[str] = Field(default_factory=list)
+    gift_note: str | None = None
+    custom_fields: list[CustomField] = Field(default_factory=list)
+
+    def line(self, line_id: str) -> OrderLine:
+        for line in self.line_items:
+            if line.id == line_id:
+                return line
+        raise KeyError(line_id)
+
+    def to_onx(self) -> dict[str, Any]:
+        data = super().to_onx()
+        data.setdefault("orderSource", self.channel_id)
+        if self.customer is not None:
+            # onX requires these on an embedded customer; Orderloop does not own customers.
+            customer = data["customer"]
+            customer.setdefault("id", self.customer.external_id or f"{self.id}/customer")
+            customer.setdefault("createdAt", data["createdAt"])
+            customer.setdefault("updatedAt", data["updatedAt"])
+            customer.setdefault("tenantId", self.tenant_id)
+        return data
+
+
+class ShipmentLine(OnxModel):
+    sku: str
+    quantity: int = Field(gt=0)
+    # Orderloop's order line key; the fulfillment channel may not know it.
+    line_id: str | None = None
+
+    _not_onx = frozenset({"line_id"})
+
+
+class RequestLine(OnxModel):
+    line_id: str
+    sku: str
+    quantity: int = Field(gt=0)
+
+
+class ShippingRequest(OnxModel):
+    """What Orderloop asks one fulfillment location to ship."""
+
+    id: str
+    idempotency_key: str
+    order_id: str
+    channel_id: str
+    external_order_id: str
+    fulfillment_channel_id: str
+    location_id: str
+    line_items: list[RequestLine]
+    shipping_address: Address
+    shipping_code: str | None = None
+    created_at: datetime
+
+    @staticmethod
+    def request_id(order_id: str, sequence: int) -> str:
+        return f"{order_id}/sr{sequence}"
+
+    @staticmethod
+    def order_id_of(request_id: str) -> str:
+        """The order workflow id a shipping request id belongs to (see `request_id`)."""
+        order_id, sep, suffix = request_id.rpartition("/")
+        if not sep or not suffix.startswith("sr") or not order_id.startswith("order/"):
+            raise ValueError(f"not an Orderloop shipping request id: {request_id!r}")
+        return order_id
+
+
+class Shipment(OnxModel):
+    """A parcel a fulfillment channel reports shipped, for one shipping request."""
+
+    _not_onx = frozenset({"shipping_request_id", "tracking_url", "shipped_at", "fulfillment_channel_id"})
+
+    id: str
+    shipping_request_id: str
+    fulfillment_channel_id: str | None = None
+    location_id: str | None = None
+    line_items: list[ShipmentLine] = Field(min_length=1)
+    tracking_numbers: list[str] = Field(default_factory=list)
+    shipping_carrier: str | None = None
+    tracking_url: str | None = None
+    shipped_at: datetime | None = None
+
+    def to_onx_fulfillment(self, tenant_id: str, order_id: str) -> dict[str, Any]:
+        """The onX fulfillment document for this shipment."""
+        at = (self.shipped_at or datetime.fromtimestamp(0)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = self.to_onx()
+        data.update(
+            {
+                "orderId": order_id,
+                "tenantId": tenant_id,
+                "createdAt": at,
+                "updatedAt": at,
+                "status": "shipped",
+            }
+        )
+        if self.tracking_url:
+            data["customFields"] = [{"name": "trackingUrl", "value": self.tracking_url}]
+        return data
+
+
+class OrderException(OnxModel):
+    kind: ExceptionKind
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    raised_at: datetime
+    escalated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+class StockLevel(OnxModel):
+    sku: str
+    location_id: str
+    on_hand: int
+    reserved: int = 0
+    available: int
+
+
+class AllocatedLine(OnxModel):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class LocationAssignment(OnxModel):
+    location_id: str
+    fulfillment_channel_id: str
+    line_items: list[AllocatedLine]
+
+
+class Allocation(OnxModel):
+    """Where each line ships from, and why (the routing engine's explanation)."""
+
+    assignments: list[LocationAssignment]
+    rule: str | None = None
+    explanation: list[str] = Field(default_factory=list)
+    trace: dict[str, Any] = Field(default_factory=dict)
+
+
+class TimelineEntry(OnxModel):
+    at: datetime
+    event: str
+    detail: str | None = None
+
+
+class ShippingRequestState(StrEnum):
+    SENT = "sent"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    SHIPPED = "shipped"
+    PARTIALLY_SHIPPED = "partially_shipped"
+
+
+class ShippingRequestView(OnxModel):
+    request: ShippingRequest
+    state: ShippingRequestState
+    vendor_id: str | None = None
+
+
+class LineProgress(OnxModel):
+    line_id: str
+    sku: str
+    ordered: int
+    shipped: int = 0
+    cancelled: int = 0
+
+    @property
+    def open(self) -> int:
+        return self.ordered - self.shipped - self.cancelled
+
+
+class OrderView(OnxModel):
+    """Everything an operator needs about one order: the `status` query's answer."""
+
+    workflow_id: str
+    channel_id: str
+    external_id: str
+    status: OrderStatus
+    received_at: datetime
+    order: Order | None = None
+    raw_payload: dict[str, Any] | None = None
+    allocation: Allocation | None = None
+    shipping_requests: list[ShippingRequestView] = Field(default_factory=list)
+    shipments: list[Shipment] = Field(default_factory=list)
+    lines: list[LineProgress] = Field(default_factory=list)
+    exceptions: list[OrderException] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    completed_at: datetime | None = None
+
+    @property
+    def open_exception(self) -> OrderException | None:
+        for exc in reversed(self.exceptions):
+            if exc.open:
+                return exc
+        return None

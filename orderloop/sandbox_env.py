@@ -1,0 +1,20 @@
+"""Default secrets for the sandbox channels of `orderloop.yaml`, so `orderloop up` and the tests
+run with no setup. Only ever a default: a variable already set in the environment wins."""
+
+from __future__ import annotations
+
+import os
+
+# Environment variable -> sandbox value, for every credential the sandbox configuration names.
+SANDBOX_ENV: dict[str, str] = {
+    "ORDERLOOP_STOREFRONT_WEBHOOK_SECRET": "sandbox-storefront-webhook-secret",
+    "ORDERLOOP_STOREFRONT_API_TOKEN": "sandbox-storefront-api-token",
+    "ORDERLOOP_WMS_WEBHOOK_SECRET": "sandbox-wms-webhook-secret",
+    "ORDERLOOP_WMS_API_TOKEN": "sandbox-wms-api-token",
+}
+
+
+def apply_sandbox_env() -> None:
+    """Set each sandbox credential variable that is not set yet."""
+    for var, value in SANDBOX_ENV.items():
+        os.environ.setdefault(var, value)

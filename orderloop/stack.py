@@ -1,0 +1,179 @@
+"""The whole embedded stack as processes: Temporal dev server, worker, gateway and sandbox
+channels, started by module name (the core imports none of them) and stopped in reverse order.
+Used by `orderloop up` and by the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from orderloop.config import OrderloopConfig, load_config
+from orderloop.devserver import DevServer
+from orderloop.ledger import Cause, CauseKind, Ledger
+from orderloop.sandbox_env import apply_sandbox_env
+
+
+@dataclass
+class Stack:
+    config_path: Path
+    home: Path = Path(".orderloop")
+    temporal_address: str | None = None
+    temporal_port: int = 7233
+    ui_port: int | None = 8233
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    database_url: str | None = None
+    task_queue_prefix: str = "orderloop"
+    api_token: str | None = None
+    sandbox_knobs: list[str] = field(default_factory=list)
+    devserver: DevServer | None = None
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _logs: list[IO[bytes]] = field(default_factory=list)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def address(self) -> str:
+        if self.temporal_address:
+            return self.temporal_address
+        assert self.devserver is not None
+        return self.devserver.address
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "ORDERLOOP_CONFIG": str(self.config_path),
+                "ORDERLOOP_DATABASE_URL": self.ledger_url,
+                "ORDERLOOP_TEMPORAL_ADDRESS": self.address,
+                "ORDERLOOP_TASK_QUEUE_PREFIX": self.task_queue_prefix,
+                "ORDERLOOP_GATEWAY_HOST": self.gateway_host,
+                "ORDERLOOP_GATEWAY_PORT": str(self.gateway_port),
+                "ORDERLOOP_LOG_FORMAT": "json",
+            }
+        )
+        if self.api_token:
+            env["ORDERLOOP_API_TOKEN"] = self.api_token
+        return env
+
+    @property
+    def ledger_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.home / 'ledger.db').resolve()}"
+
+    def _log(self, name: str) -> IO[bytes]:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(self.logs_dir / f"{name}.log", "ab")
+        self._logs.append(handle)
+        return handle
+
+    async def start(self) -> OrderloopConfig:
+        apply_sandbox_env()
+        config = load_config(self.config_path)
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not self.temporal_address:
+            self.devserver = DevServer(
+                db_file=(self.home / "temporal.db").resolve(),
+                port=self.temporal_port,
+                ui_port=self.ui_port,
+                log=self._log("temporal"),
+            )
+            await self.devserver.start()
+        await seed_stock(self.ledger_url, config)
+        self.spawn(
+            "sandboxes",
+            "connectors.sandbox_server",
+            "--config",
+            str(self.config_path),
+            "--gateway-url",
+            self.gateway_url,
+            *self._knob_args(),
+        )
+        self.spawn("worker", "workers.main")
+        self.spawn("gateway", "gateway")
+        await self.wait_http(f"{self.gateway_url}/readyz")
+        for channel in config.channels:
+            await self.wait_http(f"{channel.base_url.rstrip('/')}/_sandbox/health")
+        return config
+
+    def _knob_args(self) -> list[str]:
+        return [arg for knob in self.sandbox_knobs for arg in ("--knob", knob)]
+
+    def spawn(self, name: str, module: str, *args: str) -> subprocess.Popen[bytes]:
+        log = self._log(name)
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args], env=self.env(), stdout=log, stderr=log, start_new_session=True
+        )
+        self.processes.append((name, process))
+        return process
+
+    async def wait_http(self, url: str, timeout: float = 60.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient(timeout=2) as client:
+            while asyncio.get_running_loop().time() < deadline:
+                for name, process in self.processes:
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with code {process.returncode}; see {self.logs_dir / name}.log"
+                        )
+                try:
+                    if (await client.get(url)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"{url} not ready after {timeout:.0f}s; logs in {self.logs_dir}")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process (fault drills)."""
+        for proc_name, process in self.processes:
+            if proc_name == name and process.poll() is None:
+                process.kill()
+                process.wait()
+
+    def stop(self) -> None:
+        for _, process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in reversed(self.processes):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        if self.devserver is not None:
+            self.devserver.stop()
+        for handle in self._logs:
+            handle.close()
+        self._logs.clear()
+
+
+async def seed_stock(database_url: str, config: OrderloopConfig) -> int:
+    """Receive each location's `seed_stock` for SKUs the ledger has never seen (sandbox demo)."""
+    ledger = await Ledger.open(database_url)
+    seeded = 0
+    try:
+        for location in config.locations:
+            if not location.seed_stock:
+                continue
+            for sku, quantity in location.seed_stock.items():
+                if not any(level.location_id == location.id for level in await ledger.stock(sku)):
+                    await ledger.receive(sku, location.id, quantity, Cause(kind=CauseKind.SYSTEM, ref="seed_stock"))
+                    seeded += 1
+    finally:
+        await ledger.close()
+    return seeded

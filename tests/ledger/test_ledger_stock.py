@@ -1,0 +1,247 @@
+"""Stock movements, products, reads, events and the outbox, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from orderloop.ledger import (
+    BundleHasNoStock,
+    Cause,
+    CauseKind,
+    EventKind,
+    InsufficientStock,
+    InvalidQuantity,
+    Ledger,
+    LedgerError,
+    Product,
+    ProductDefinitionError,
+    ReservationLine,
+)
+from orderloop.model import StockLevel
+
+Uid = Callable[[str], str]
+
+
+async def test_open_creates_the_sqlite_directory_and_reopens_at_the_same_version(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/ledger.db"
+    first = await Ledger.open(url)
+    await first.close()
+    again = await Ledger.open(url)
+    assert again.dialect == "sqlite"
+    assert (tmp_path / "nested" / "dir" / "ledger.db").exists()
+    await again.close()
+
+
+async def test_two_processes_opening_a_new_database_at_once_migrate_it_once(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/ledger.db"
+    ledgers = await asyncio.gather(*(Ledger.open(url) for _ in range(4)))
+    assert await ledgers[0].check_invariants() == []
+    for opened in ledgers:
+        await opened.close()
+
+
+async def test_an_unsupported_database_url_is_refused_with_the_supported_ones() -> None:
+    with pytest.raises(LedgerError, match="sqlite\\+aiosqlite"):
+        await Ledger.open("mysql+aiomysql://localhost/x")
+
+
+async def test_dialect_names_the_database(ledger: Ledger) -> None:
+    assert ledger.dialect in {"sqlite", "postgresql"}
+
+
+async def test_receive_adds_on_hand_and_records_an_event(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    sku = uid("sku")
+    await ledger.receive(sku, "east", 5, cause)
+    await ledger.receive(sku, "east", 3, cause)
+    await ledger.receive(sku, "west", 2, cause)
+    assert await ledger.stock(sku) == [
+        StockLevel(sku=sku, location_id="east", on_hand=8, reserved=0, available=8),
+        StockLevel(sku=sku, location_id="west", on_hand=2, reserved=0, available=2),
+    ]
+    moves = await ledger.events(sku)
+    assert [(e.kind, e.location_id, e.delta) for e in moves] == [
+        (EventKind.RECEIVE, "east", 5),
+        (EventKind.RECEIVE, "east", 3),
+        (EventKind.RECEIVE, "west", 2),
+    ]
+    assert moves[0].cause == cause
+    assert moves[0].at.tzinfo is not None
+
+
+async def test_receive_refuses_a_non_positive_quantity(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    with pytest.raises(InvalidQuantity):
+        await ledger.receive(uid("sku"), "east", 0, cause)
+
+
+async def test_adjust_corrects_on_hand_both_ways(ledger: Ledger, uid: Uid, cause: Cause) -> None:
+    sku = uid("sku")
+    await ledger.adjust(sku, "east", 4, cause)
+    await ledger.adjust(sku, "east", -3, cause)
+    assert (await ledger.stock(sku))[0].on_hand == 1
+    assert [e.delta for e in await ledger.events(sku)] == [4, -3]
+
+
+async def test_adjust_never_goes_below_zero(ledger: Ledger, uid: Uid, cause: Cause) -> None:
+    sku = uid("sku")
+    await ledger.receive(sku, "east", 2, cause)
+    with pytest.raises(InsufficientStock, match="below zero or below the reserved"):
+        await ledger.adjust(sku, "east", -3, cause)
+    with pytest.raises(InsufficientStock):
+        await ledger.adjust(uid("never-stocked"), "east", -1, cause)
+    assert (await ledger.stock(sku))[0].on_hand == 2
+
+
+async def test_adjust_never_goes_below_reserved(ledger: Ledger, uid: Uid, cause: Cause) -> None:
+    sku, order = uid("sku"), uid("order")
+    await ledger.receive(sku, "east", 5, cause)
+    line = ReservationLine(line_id="1", sku=sku, location_id="east", quantity=4)
+    assert (await ledger.reserve(order, [line], cause)).reserved
+    with pytest.raises(InsufficientStock) as refused:
+        await ledger.adjust(sku, "east", -2, cause)
+    assert (refused.value.on_hand, refused.value.reserved) == (5, 4)
+    await ledger.adjust(sku, "east", -1, cause)
+    assert (await ledger.stock(sku))[0].available == 0
+
+
+async def test_set_inbound_records_the_change_only(ledger: Ledger, uid: Uid, cause: Cause) -> None:
+    sku = uid("sku")
+    await ledger.set_inbound(sku, "east", 10, cause)
+    await ledger.set_inbound(sku, "east", 10, cause)
+    await ledger.set_inbound(sku, "east", 4, cause)
+    moves = await ledger.events(sku)
+    assert [(e.kind, e.delta) for e in moves] == [(EventKind.INBOUND, 10), (EventKind.INBOUND, -6)]
+    assert (await ledger.stock(sku))[0].on_hand == 0
+
+
+async def test_unknown_skus_are_neither_products_nor_stocked(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    product, stocked, unknown = uid("product"), uid("stocked"), uid("unknown")
+    await ledger.define_products([Product(sku=product, name="Mug")])
+    await ledger.receive(stocked, "east", 1, cause)
+    assert await ledger.unknown_skus([product, stocked, unknown]) == {unknown}
+
+
+async def test_available_is_on_hand_minus_reserved_per_location(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    sku, other = uid("sku"), uid("other")
+    await ledger.receive(sku, "east", 5, cause)
+    await ledger.receive(sku, "west", 2, cause)
+    await ledger.receive(other, "west", 1, cause)
+    line = ReservationLine(line_id="1", sku=sku, location_id="east", quantity=3)
+    await ledger.reserve(uid("order"), [line], cause)
+    assert await ledger.available([sku, other]) == {
+        (sku, "east"): 2,
+        (sku, "west"): 2,
+        (other, "west"): 1,
+    }
+    assert await ledger.available([sku], ["west", "north"]) == {(sku, "west"): 2}
+
+
+async def test_a_bundle_is_available_as_the_minimum_over_its_components(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    mug, lid, kit = uid("mug"), uid("lid"), uid("kit")
+    await ledger.define_products([Product(sku=kit, name="Kit", components={mug: 2, lid: 1})])
+    await ledger.receive(mug, "east", 7, cause)
+    await ledger.receive(lid, "east", 5, cause)
+    await ledger.receive(mug, "west", 4, cause)
+    assert await ledger.available([kit]) == {(kit, "east"): 3, (kit, "west"): 0}
+    assert await ledger.stock(kit) == [
+        StockLevel(sku=kit, location_id="east", on_hand=3, reserved=0, available=3),
+        StockLevel(sku=kit, location_id="west", on_hand=0, reserved=0, available=0),
+    ]
+
+
+async def test_stock_cannot_be_moved_on_a_bundle(ledger: Ledger, uid: Uid, cause: Cause) -> None:
+    kit = uid("kit")
+    await ledger.define_products([Product(sku=kit, components={uid("part"): 1})])
+    with pytest.raises(BundleHasNoStock):
+        await ledger.receive(kit, "east", 1, cause)
+    with pytest.raises(BundleHasNoStock):
+        await ledger.adjust(kit, "east", 1, cause)
+
+
+async def test_bundles_of_bundles_are_refused(ledger: Ledger, uid: Uid) -> None:
+    inner, outer = uid("inner"), uid("outer")
+    await ledger.define_products([Product(sku=inner, components={uid("part"): 1})])
+    with pytest.raises(ProductDefinitionError, match="bundles cannot contain bundles"):
+        await ledger.define_products([Product(sku=outer, components={inner: 1})])
+
+
+async def test_a_stocked_sku_cannot_become_a_bundle(ledger: Ledger, uid: Uid, cause: Cause) -> None:
+    sku = uid("sku")
+    await ledger.receive(sku, "east", 1, cause)
+    with pytest.raises(ProductDefinitionError, match="hold stock"):
+        await ledger.define_products([Product(sku=sku, components={uid("part"): 1})])
+
+
+async def test_redefining_a_bundle_replaces_its_components(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    a, b, kit = uid("a"), uid("b"), uid("kit")
+    await ledger.receive(a, "east", 4, cause)
+    await ledger.receive(b, "east", 1, cause)
+    await ledger.define_products([Product(sku=kit, components={a: 1, b: 1})])
+    assert await ledger.available([kit]) == {(kit, "east"): 1}
+    await ledger.define_products([Product(sku=kit, components={a: 2})])
+    assert await ledger.available([kit]) == {(kit, "east"): 2}
+
+
+async def test_every_change_writes_one_outbox_row_per_sku_and_per_bundle_containing_it(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    part, kit = uid("part"), uid("kit")
+    await ledger.define_products([Product(sku=kit, components={part: 2})])
+    cursor = max([row.id for row in await ledger.outbox_after(0, 100_000)], default=0)
+    await ledger.receive(part, "east", 3, cause)
+    rows = await ledger.outbox_after(cursor, 100)
+    assert sorted(row.sku for row in rows) == sorted([part, kit])
+    assert all(row.created_at.tzinfo is not None for row in rows)
+
+
+async def test_outbox_consumers_keep_their_own_cursor_and_trim_deletes_up_to_an_id(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    start = max([row.id for row in await ledger.outbox_after(0, 100_000)], default=0)
+    skus = [uid(f"sku{i}") for i in range(3)]
+    for sku in skus:
+        await ledger.receive(sku, "east", 1, cause)
+    first_reader = await ledger.outbox_after(start, 2)
+    second_reader = await ledger.outbox_after(start, 10)
+    assert [r.sku for r in first_reader] == skus[:2]
+    assert [r.sku for r in second_reader] == skus
+    assert [r.sku for r in await ledger.outbox_after(first_reader[-1].id, 10)] == skus[2:]
+    assert await ledger.outbox_trim(second_reader[-1].id) >= 3
+    assert await ledger.outbox_after(start, 10) == []
+
+
+async def test_events_filter_by_sku_and_keep_the_latest(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    sku = uid("sku")
+    for quantity in range(1, 6):
+        await ledger.receive(sku, "east", quantity, cause)
+    latest = await ledger.events(sku, limit=2)
+    assert [e.delta for e in latest] == [4, 5]
+    assert latest[0].id < latest[1].id
+    other = Cause(kind=CauseKind.FULFILLMENT_CHANNEL, ref="wms")
+    await ledger.receive(sku, "east", 1, other)
+    assert (await ledger.events(sku, limit=1))[0].cause == other
+
+
+async def test_invariants_hold_after_these_tests(ledger: Ledger) -> None:
+    assert await ledger.check_invariants() == []

@@ -1,0 +1,226 @@
+"""Fake activities for order workflow tests, registered under the real activity names.
+
+Every call is recorded; behaviour is scripted per test (stock outcomes, rejections, late
+cancels, failing tracking pushes)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from orderloop.activity_models import (
+    Activities,
+    AllocateInput,
+    AllocateOutcome,
+    AllocateResult,
+    CancelShippingInput,
+    CancelShippingResult,
+    CommitInput,
+    ErrorTypes,
+    IngestInput,
+    IngestResult,
+    Notification,
+    PushTrackingInput,
+    PushTrackingResult,
+    ReleaseInput,
+    SendResult,
+)
+from orderloop.contracts import ORDER_WORKFLOW, OrderInput, OrderPolicy, order_workflow_id
+from orderloop.model import (
+    Address,
+    AllocatedLine,
+    Allocation,
+    LocationAssignment,
+    Order,
+    OrderLine,
+    OrderView,
+    Shipment,
+    ShipmentLine,
+    ShippingRequest,
+)
+from workflows.order import OrderWorkflow
+
+ADDRESS = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "address1": "1 Main St",
+    "city": "Springfield",
+    "stateOrProvince": "IL",
+    "zipCodeOrPostalCode": "62701",
+    "country": "US",
+}
+
+
+def onx_order(external_id: str, lines: list[tuple[str, int]], **extra: Any) -> dict[str, Any]:
+    return {
+        "externalId": external_id,
+        "lineItems": [{"id": str(i + 1), "sku": sku, "quantity": qty} for i, (sku, qty) in enumerate(lines)],
+        "shippingAddress": ADDRESS,
+        **extra,
+    }
+
+
+@dataclass
+class FakeWorld:
+    task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
+    hold_window: timedelta = timedelta(0)
+    ship_by_sla: timedelta = timedelta(hours=48)
+    escalation_delay: timedelta = timedelta(hours=4)
+    out_of_stock_retry: timedelta = timedelta(minutes=15)
+    locations: tuple[str, ...] = ("east", "west")
+    # Scripted allocation outcomes, consumed in order; when empty, allocate to the forced
+    # location or the first one not excluded.
+    allocations: list[AllocateOutcome] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+    cancel_too_late: bool = False
+    push_failures: list[ApplicationError] = field(default_factory=list)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    handles: list[WorkflowHandle[Any, OrderView]] = field(default_factory=list)
+
+    def configure(self, **settings: Any) -> FakeWorld:
+        for key, value in settings.items():
+            if not hasattr(self, key):
+                raise AttributeError(key)
+            setattr(self, key, value)
+        return self
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def of(self, name: str) -> list[Any]:
+        return [arg for n, arg in self.calls if n == name]
+
+    def policy(self) -> OrderPolicy:
+        return OrderPolicy(
+            hold_window=self.hold_window,
+            ship_by_sla=self.ship_by_sla,
+            escalation_delay=self.escalation_delay,
+            out_of_stock_retry=self.out_of_stock_retry,
+            orders_task_queue=self.task_queue,
+            selling_task_queue=self.task_queue,
+            fulfillment_task_queues={"wms": self.task_queue},
+            locations=list(self.locations),
+        )
+
+    def activities(self) -> list[Any]:
+        world = self
+
+        @activity.defn(name=Activities.INGEST)
+        async def ingest(inp: IngestInput) -> IngestResult:
+            world.calls.append((Activities.INGEST, inp))
+            raw = inp.raw_payload
+            if "lineItems" not in raw:
+                return IngestResult(error="lineItems: field required", policy=world.policy())
+            order = Order(
+                id=inp.workflow_id,
+                external_id=inp.external_id,
+                tenant_id="test",
+                created_at=inp.received_at,
+                updated_at=inp.received_at,
+                channel_id=inp.channel_id,
+                line_items=[OrderLine.model_validate(line) for line in raw["lineItems"]],
+                shipping_address=Address.model_validate(raw["shippingAddress"]) if "shippingAddress" in raw else None,
+            )
+            return IngestResult(order=order, policy=world.policy())
+
+        @activity.defn(name=Activities.ALLOCATE)
+        async def allocate(inp: AllocateInput) -> AllocateResult:
+            world.calls.append((Activities.ALLOCATE, inp))
+            if world.allocations:
+                outcome = world.allocations.pop(0)
+                if outcome is not AllocateOutcome.ALLOCATED:
+                    return AllocateResult(outcome=outcome, message=f"scripted {outcome}")
+            location = inp.force_location or next(x for x in world.locations if x not in inp.exclude_locations)
+            lines = [
+                AllocatedLine(line_id=line.id, sku=line.sku, quantity=line.quantity)
+                for line in inp.order.line_items
+                if line.id in inp.line_ids
+            ]
+            return AllocateResult(
+                outcome=AllocateOutcome.ALLOCATED,
+                allocation=Allocation(
+                    assignments=[
+                        LocationAssignment(location_id=location, fulfillment_channel_id="wms", line_items=lines)
+                    ],
+                    rule="test-rule",
+                ),
+            )
+
+        @activity.defn(name=Activities.RELEASE)
+        async def release(inp: ReleaseInput) -> int:
+            world.calls.append((Activities.RELEASE, inp))
+            return 1
+
+        @activity.defn(name=Activities.COMMIT_SHIPMENT)
+        async def commit_shipment(inp: CommitInput) -> bool:
+            world.calls.append((Activities.COMMIT_SHIPMENT, inp))
+            return True
+
+        @activity.defn(name=Activities.NOTIFY)
+        async def notify(note: Notification) -> None:
+            world.calls.append((Activities.NOTIFY, note))
+
+        @activity.defn(name=Activities.SEND_SHIPPING_REQUEST)
+        async def send(request: ShippingRequest) -> SendResult:
+            world.calls.append((Activities.SEND_SHIPPING_REQUEST, request))
+            if world.rejections:
+                raise ApplicationError(
+                    world.rejections.pop(0), type=ErrorTypes.SHIPPING_REQUEST_REJECTED, non_retryable=True
+                )
+            return SendResult(vendor_id=f"wms-{len(world.of(Activities.SEND_SHIPPING_REQUEST))}")
+
+        @activity.defn(name=Activities.CANCEL_SHIPPING_REQUEST)
+        async def cancel(inp: CancelShippingInput) -> CancelShippingResult:
+            world.calls.append((Activities.CANCEL_SHIPPING_REQUEST, inp))
+            if world.cancel_too_late:
+                return CancelShippingResult(cancelled=False, already_shipped=True, message="already shipped")
+            return CancelShippingResult(cancelled=True)
+
+        @activity.defn(name=Activities.PUSH_TRACKING)
+        async def push(inp: PushTrackingInput) -> PushTrackingResult:
+            world.calls.append((Activities.PUSH_TRACKING, inp))
+            if world.push_failures:
+                raise world.push_failures.pop(0)
+            return PushTrackingResult(channel_fulfillment_id=f"f-{inp.shipment.id}")
+
+        return [ingest, allocate, release, commit_shipment, notify, send, cancel, push]
+
+    def worker(self, client: Client) -> Worker:
+        return Worker(client, task_queue=self.task_queue, workflows=[OrderWorkflow], activities=self.activities())
+
+    async def start(
+        self, client: Client, payload: dict[str, Any], channel_id: str = "storefront"
+    ) -> WorkflowHandle[Any, OrderView]:
+        external_id = payload.get("externalId") or uuid.uuid4().hex[:8]
+        handle = await client.start_workflow(
+            ORDER_WORKFLOW,
+            OrderInput(
+                channel_id=channel_id,
+                external_id=f"{external_id}-{self.task_queue}",
+                raw_payload=payload,
+                received_at=datetime.now(UTC),
+            ),
+            id=order_workflow_id(channel_id, f"{external_id}-{self.task_queue}"),
+            task_queue=self.task_queue,
+            result_type=OrderView,
+        )
+        self.handles.append(handle)
+        return handle
+
+
+def shipment_for(request: ShippingRequest, lines: list[tuple[str, int]] | None = None, n: int = 1) -> Shipment:
+    items = lines or [(line.sku, line.quantity) for line in request.line_items]
+    return Shipment(
+        id=f"{request.id}/ship{n}",
+        shipping_request_id=request.id,
+        line_items=[ShipmentLine(sku=sku, quantity=qty) for sku, qty in items],
+        tracking_numbers=[f"1Z{n:08d}"],
+        shipping_carrier="UPS",
+    )

@@ -1,0 +1,310 @@
+"""The order workflow in the time-skipping environment, with activities replaced by name."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from orderloop.activity_models import Activities, AllocateOutcome, ErrorTypes, NotificationLevel
+from orderloop.contracts import (
+    AmendAddressRequest,
+    CancelRequest,
+    ChannelCancel,
+    ChannelEdit,
+    MarkShippedRequest,
+    Queries,
+    RerouteRequest,
+    RetryRequest,
+    SearchAttributes,
+    Signals,
+    UpdateResult,
+    Updates,
+)
+from orderloop.model import Address, ExceptionKind, OrderStatus, OrderView, ShippingRequest
+from tests.workflows.fakes import ADDRESS, FakeWorld, onx_order, shipment_for
+
+pytestmark = pytest.mark.asyncio
+
+
+async def view_of(handle: WorkflowHandle[Any, OrderView]) -> OrderView:
+    return await handle.query(Queries.STATUS, result_type=OrderView)
+
+
+async def wait_for(
+    handle: WorkflowHandle[Any, OrderView], predicate: Callable[[OrderView], bool], what: str
+) -> OrderView:
+    for _ in range(200):
+        view = await view_of(handle)
+        if predicate(view):
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"order never reached: {what}; last status {view.status}, timeline {view.timeline}")
+
+
+def in_exception(kind: ExceptionKind) -> Callable[[OrderView], bool]:
+    return lambda v: v.open_exception is not None and v.open_exception.kind is kind
+
+
+async def sent_request(handle: WorkflowHandle[Any, OrderView], n: int = 1) -> ShippingRequest:
+    view = await wait_for(
+        handle, lambda v: len(v.shipping_requests) >= n and v.status is not OrderStatus.ALLOCATED, "sent"
+    )
+    return view.shipping_requests[n - 1].request
+
+
+async def update(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> UpdateResult:
+    return await handle.execute_update(name, request, result_type=UpdateResult)
+
+
+async def refused(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> ApplicationError:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await update(handle, name, request)
+    assert isinstance(info.value.cause, ApplicationError)
+    return info.value.cause
+
+
+async def test_order_ships_and_completes_after_the_hold_window(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(hold_window=timedelta(minutes=10))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1001", [("TSHIRT", 2), ("MUG", 1)]))
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.IN_HOLD_WINDOW, "hold window")
+        assert not world.of(Activities.ALLOCATE)
+        await ts_env.sleep(timedelta(minutes=11))
+        request = await sent_request(handle)
+        assert [(line.sku, line.quantity) for line in request.line_items] == [("TSHIRT", 2), ("MUG", 1)]
+        assert request.idempotency_key and request.id == ShippingRequest.request_id(handle.id, 1)
+        await handle.signal(Signals.SHIPMENT, shipment_for(request))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert all(line.shipped == line.ordered for line in view.lines)
+    assert len(world.of(Activities.PUSH_TRACKING)) == 1
+    assert [c.items[0].quantity for c in world.of(Activities.COMMIT_SHIPMENT)] == [2]
+    desc = await handle.describe()
+    assert desc.typed_search_attributes.get(SearchAttributes.STATUS) == "completed"
+    assert desc.typed_search_attributes.get(SearchAttributes.LOCATION) == "east"
+
+
+async def test_edit_during_hold_window_changes_what_is_allocated(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(hold_window=timedelta(minutes=10))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1002", [("TSHIRT", 2)]))
+        await wait_for(handle, lambda v: v.status is OrderStatus.IN_HOLD_WINDOW, "hold window")
+        edited = onx_order("1002", [("TSHIRT", 1), ("HOODIE", 3)])
+        await handle.signal(Signals.CHANNEL_EDIT, ChannelEdit(raw_payload=edited))
+        await wait_for(handle, lambda v: any(t.event == "edit applied" for t in v.timeline), "edit applied")
+        await ts_env.sleep(timedelta(minutes=11))
+        request = await sent_request(handle)
+    assert [(line.sku, line.quantity) for line in request.line_items] == [("TSHIRT", 1), ("HOODIE", 3)]
+
+
+async def test_cancel_during_hold_window_sends_nothing(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(hold_window=timedelta(minutes=10))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1003", [("TSHIRT", 2)]))
+        await wait_for(handle, lambda v: v.status is OrderStatus.IN_HOLD_WINDOW, "hold window")
+        await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel(reason="customer changed their mind"))
+        view = await handle.result()
+    assert view.status is OrderStatus.CANCELLED
+    assert not world.of(Activities.SEND_SHIPPING_REQUEST)
+    assert world.of(Activities.RELEASE)[0].line_ids is None
+    assert view.lines[0].cancelled == 2
+
+
+async def test_cancel_after_send_cancels_at_the_wms_and_releases_stock(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1004", [("TSHIRT", 2)]))
+        request = await sent_request(handle)
+        result = await update(handle, Updates.CANCEL, CancelRequest(reason="fraud suspected"))
+        assert result.view.status is OrderStatus.CANCELLED
+        view = await handle.result()
+    assert view.status is OrderStatus.CANCELLED
+    assert world.of(Activities.CANCEL_SHIPPING_REQUEST)[0].request.id == request.id
+    assert world.of(Activities.RELEASE)
+    assert view.shipping_requests[0].state == "cancelled"
+
+
+async def test_cancel_after_ship_raises_exception_and_mark_shipped_completes(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    world.configure(cancel_too_late=True)
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1005", [("TSHIRT", 1)]))
+        await sent_request(handle)
+        await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel())
+        view = await wait_for(handle, in_exception(ExceptionKind.CANCEL_AFTER_SHIP), "cancel_after_ship")
+        assert view.status is OrderStatus.EXCEPTION
+        desc = await handle.describe()
+        assert desc.typed_search_attributes.get(SearchAttributes.EXCEPTION) == "cancel_after_ship"
+        result = await update(
+            handle, Updates.MARK_SHIPPED, MarkShippedRequest(tracking_numbers=["1ZMANUAL"], shipping_carrier="UPS")
+        )
+        assert result.accepted
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert view.shipments[0].tracking_numbers == ["1ZMANUAL"]
+    assert world.of(Activities.PUSH_TRACKING)[0].shipment.tracking_numbers == ["1ZMANUAL"]
+
+
+async def test_partial_shipments_complete_the_order_and_duplicates_are_ignored(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1006", [("TSHIRT", 3), ("MUG", 1)]))
+        request = await sent_request(handle)
+        first = shipment_for(request, [("TSHIRT", 2)], n=1)
+        await handle.signal(Signals.SHIPMENT, first)
+        await handle.signal(Signals.SHIPMENT, first)
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED, "partially shipped")
+        assert view.lines[0].shipped == 2 and view.lines[1].shipped == 0
+        await handle.signal(Signals.SHIPMENT, shipment_for(request, [("TSHIRT", 1), ("MUG", 1)], n=2))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert len(view.shipments) == 2
+    assert len(world.of(Activities.PUSH_TRACKING)) == 2
+    assert any(t.event == "duplicate shipment ignored" for t in view.timeline)
+
+
+async def test_sla_breach_after_48_hours_escalates_and_clears_on_shipment(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1007", [("TSHIRT", 1)]))
+        request = await sent_request(handle)
+        await ts_env.sleep(timedelta(hours=47))
+        assert (await view_of(handle)).open_exception is None
+        await ts_env.sleep(timedelta(hours=2))
+        view = await wait_for(handle, in_exception(ExceptionKind.SLA_BREACH), "sla breach")
+        assert view.open_exception is not None and view.open_exception.escalated_at is None
+        await ts_env.sleep(timedelta(hours=4, minutes=1))
+        view = await wait_for(
+            handle, lambda v: v.open_exception is not None and v.open_exception.escalated_at is not None, "escalated"
+        )
+        levels = [(n.level, n.kind) for n in world.of(Activities.NOTIFY)]
+        assert levels == [
+            (NotificationLevel.EXCEPTION, ExceptionKind.SLA_BREACH),
+            (NotificationLevel.ESCALATION, ExceptionKind.SLA_BREACH),
+        ]
+        await handle.signal(Signals.SHIPMENT, shipment_for(request))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert view.exceptions[0].resolution == "shipment received"
+
+
+async def test_out_of_stock_rechecks_on_a_backoff_timer(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(allocations=[AllocateOutcome.OUT_OF_STOCK, AllocateOutcome.OUT_OF_STOCK])
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1008", [("POSTER", 1)]))
+        await wait_for(handle, in_exception(ExceptionKind.OUT_OF_STOCK), "out of stock")
+        await ts_env.sleep(timedelta(minutes=16))
+        await wait_for(handle, lambda v: len(world.of(Activities.ALLOCATE)) == 2, "second check")
+        # The second re-check waits twice as long.
+        await ts_env.sleep(timedelta(minutes=20))
+        assert len(world.of(Activities.ALLOCATE)) == 2
+        await ts_env.sleep(timedelta(minutes=11))
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.SENT_TO_FULFILLMENT, "sent")
+    assert view.exceptions[0].kind is ExceptionKind.OUT_OF_STOCK and view.exceptions[0].resolved_at is not None
+    assert len(world.of(Activities.NOTIFY)) == 1
+
+
+async def test_invalid_order_keeps_the_raw_payload_and_can_be_cancelled(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    async with world.worker(ts_env.client):
+        payload = {"externalId": "1009", "items": "not onx"}
+        handle = await world.start(ts_env.client, payload)
+        view = await wait_for(handle, in_exception(ExceptionKind.INVALID_ORDER), "invalid order")
+        assert view.raw_payload == payload and view.order is None
+        assert "lineItems" in view.open_exception.message  # type: ignore[union-attr]
+        refusal = await refused(handle, Updates.MARK_SHIPPED, MarkShippedRequest())
+        assert refusal.type == ErrorTypes.ACTION_NOT_APPLICABLE
+        result = await update(handle, Updates.CANCEL, CancelRequest())
+        view = await handle.result()
+    assert result.view.status is OrderStatus.CANCELLED
+    assert view.status is OrderStatus.CANCELLED
+
+
+async def test_unknown_sku_reroute_validation_and_retry(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(allocations=[AllocateOutcome.UNKNOWN_SKU])
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1010", [("NOPE", 1)]))
+        await wait_for(handle, in_exception(ExceptionKind.UNKNOWN_SKU), "unknown sku")
+        refusal = await refused(handle, Updates.REROUTE, RerouteRequest(location_id="mars"))
+        assert refusal.type == ErrorTypes.INVALID_REQUEST and "mars" in refusal.message
+        result = await update(handle, Updates.RETRY, RetryRequest(operator="sam"))
+        assert result.view.status is OrderStatus.SENT_TO_FULFILLMENT
+        assert result.view.exceptions[0].resolved_at is not None
+
+
+async def test_rejected_request_is_rerouted_by_an_operator(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(rejections=["east cannot ship hazmat"])
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1011", [("TSHIRT", 1)]))
+        view = await wait_for(handle, in_exception(ExceptionKind.SHIPPING_REQUEST_REJECTED), "rejected")
+        assert "hazmat" in view.open_exception.message  # type: ignore[union-attr]
+        assert world.of(Activities.RELEASE)[0].line_ids == ["1"]
+        result = await update(handle, Updates.REROUTE, RerouteRequest(location_id="west"))
+    assert result.view.status is OrderStatus.SENT_TO_FULFILLMENT
+    requests = result.view.shipping_requests
+    assert [(r.request.location_id, r.state) for r in requests] == [("east", "rejected"), ("west", "sent")]
+    assert requests[0].request.idempotency_key != requests[1].request.idempotency_key
+
+
+async def test_invalid_address_is_resolved_by_amending_it(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    async with world.worker(ts_env.client):
+        payload = onx_order("1012", [("TSHIRT", 1)], shippingAddress={"city": "Springfield", "country": "US"})
+        handle = await world.start(ts_env.client, payload)
+        view = await wait_for(handle, in_exception(ExceptionKind.INVALID_ADDRESS), "invalid address")
+        assert "address1" in view.open_exception.message  # type: ignore[union-attr]
+        refusal = await refused(handle, Updates.AMEND_ADDRESS, AmendAddressRequest(address=Address(city="X")))
+        assert refusal.type == ErrorTypes.INVALID_REQUEST
+        result = await update(
+            handle, Updates.AMEND_ADDRESS, AmendAddressRequest(address=Address.model_validate(ADDRESS))
+        )
+    assert result.view.status is OrderStatus.SENT_TO_FULFILLMENT
+    assert result.view.shipping_requests[0].request.shipping_address.address1 == "1 Main St"
+
+
+async def test_operator_actions_are_refused_when_they_do_not_apply(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    world.configure(hold_window=timedelta(hours=1))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1013", [("TSHIRT", 1)]))
+        await wait_for(handle, lambda v: v.status is OrderStatus.IN_HOLD_WINDOW, "hold window")
+        for name, request in [(Updates.MARK_SHIPPED, MarkShippedRequest()), (Updates.RETRY, RetryRequest())]:
+            refusal = await refused(handle, name, request)
+            assert refusal.type == ErrorTypes.ACTION_NOT_APPLICABLE
+            assert "in_hold_window" in refusal.message
+        result = await update(handle, Updates.REROUTE, RerouteRequest(location_id="west"))
+        assert result.message == "rerouting to west"
+        await ts_env.sleep(timedelta(hours=1, minutes=1))
+        request = await sent_request(handle)
+        assert request.location_id == "west"
+        await handle.signal(Signals.SHIPMENT, shipment_for(request))
+        await handle.result()
+
+
+async def test_tracking_rejected_by_channel_is_retried_by_an_operator(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    rejection = ApplicationError("order is archived", type=ErrorTypes.CHANNEL_REJECTED, non_retryable=True)
+    world.configure(push_failures=[rejection])
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1014", [("TSHIRT", 1)]))
+        request = await sent_request(handle)
+        await handle.signal(Signals.SHIPMENT, shipment_for(request))
+        await wait_for(handle, in_exception(ExceptionKind.TRACKING_REJECTED), "tracking rejected")
+        result = await update(handle, Updates.RETRY, RetryRequest())
+        assert result.message in ("tracking pushed", "tracking push retried")
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert len(world.of(Activities.PUSH_TRACKING)) == 2

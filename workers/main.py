@@ -1,0 +1,144 @@
+"""The worker process: the orders queue (order workflows and internal steps) and one queue per
+channel (that channel's connector calls, throttled to its rate limit).
+
+Run: `python -m workers.main` (settings from ORDERLOOP_* environment variables)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.channel_calls import ChannelActivities
+from activities.inventory_jobs import InventoryJobs
+from activities.inventory_sync import InventorySync
+from activities.order_steps import OrderSteps
+from connectors.base import Connector
+from connectors.registry import build_connectors
+from orderloop.config import ConfigError, OrderloopConfig, load_config
+from orderloop.contracts import channel_task_queue, orders_task_queue
+from orderloop.ledger import Ledger
+from orderloop.logging import configure_logging
+from orderloop.settings import get_settings
+from orderloop.temporal_client import connect
+from workers.bootstrap import ensure_inventory_sync, ensure_schedules
+from workflows.inventory_jobs import ReconciliationWorkflow, StockSnapshotWorkflow
+from workflows.inventory_sync import InventorySyncWorkflow
+from workflows.order import OrderWorkflow
+
+log = structlog.get_logger("orderloop.worker")
+
+WORKFLOWS: Sequence[type] = (OrderWorkflow, InventorySyncWorkflow, StockSnapshotWorkflow, ReconciliationWorkflow)
+
+
+def build_workers(
+    client: Client,
+    config: OrderloopConfig,
+    ledger: Ledger,
+    connectors: dict[str, Connector],
+    prefix: str,
+) -> list[Worker]:
+    steps = OrderSteps(config, ledger, connectors, prefix)
+    calls = ChannelActivities(connectors)
+    sync = InventorySync(config, ledger, connectors)
+    jobs = InventoryJobs(config, ledger, connectors)
+    workers = [
+        Worker(
+            client,
+            task_queue=orders_task_queue(prefix),
+            workflows=list(WORKFLOWS),
+            activities=[
+                steps.ingest,
+                steps.allocate,
+                steps.release,
+                steps.commit_shipment,
+                steps.notify,
+                jobs.reconcile_inventory,
+            ],
+            max_cached_workflows=2000,
+            max_concurrent_workflow_tasks=100,
+            max_concurrent_local_activities=100,
+        )
+    ]
+    for channel in config.channels:
+        workers.append(
+            Worker(
+                client,
+                task_queue=channel_task_queue(prefix, channel.id),
+                activities=[
+                    calls.send_shipping_request,
+                    calls.cancel_shipping_request,
+                    calls.push_tracking,
+                    sync.sync_channel_inventory,
+                    jobs.pull_stock_snapshot,
+                ],
+                max_concurrent_activities=50,
+                max_task_queue_activities_per_second=channel.rate_limit_per_second,
+            )
+        )
+    return workers
+
+
+async def run_worker() -> None:
+    settings = get_settings()
+    config = load_config(settings.config)
+    ledger = await Ledger.open(settings.database_url)
+    connectors = build_connectors(config.channels)
+    client = await connect(settings.temporal_address, settings.namespace)
+    workers = build_workers(client, config, ledger, connectors, settings.task_queue_prefix)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker.started", task_queues=[w.task_queue for w in workers], temporal=settings.temporal_address)
+    try:
+        async with _all(workers):
+            await ensure_inventory_sync(client, config, settings.task_queue_prefix)
+            await ensure_schedules(client, config, settings.task_queue_prefix)
+            await stop.wait()
+    finally:
+        log.info("worker.stopping")
+        for connector in connectors.values():
+            await connector.aclose()
+        await ledger.close()
+
+
+class _all:
+    """Run several workers as one context."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+
+    async def __aenter__(self) -> None:
+        for worker in self.workers:
+            await worker.__aenter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.gather(*(w.__aexit__(None, None, None) for w in reversed(self.workers)))
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("worker", settings.log_format, settings.log_level)
+    code = 0
+    try:
+        asyncio.run(run_worker())
+    except ConfigError as exc:
+        print(f"orderloop worker: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        pass
+    sys.stderr.flush()
+    sys.stdout.flush()
+    # The temporalio Rust bridge can crash the interpreter at exit (sdk-python#300): leave now.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Scheduled inventory jobs: pull each fulfillment channel's stock snapshot into the ledger,
+and reconcile the ledger and the channels (report drift). Run by Temporal schedules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from orderloop.activity_models import (
+        Activities,
+        ReconcileInput,
+        ReconcileReport,
+        SnapshotInput,
+        SnapshotReport,
+    )
+
+STOCK_SNAPSHOT_WORKFLOW = "StockSnapshot"
+RECONCILIATION_WORKFLOW = "InventoryReconciliation"
+
+_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=5)
+
+
+@workflow.defn(name=STOCK_SNAPSHOT_WORKFLOW)
+class StockSnapshotWorkflow:
+    @workflow.run
+    async def run(self, inp: SnapshotInput) -> SnapshotReport:
+        return await workflow.execute_activity(
+            Activities.PULL_STOCK_SNAPSHOT,
+            inp,
+            result_type=SnapshotReport,
+            task_queue=inp.task_queue,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=_RETRY,
+        )
+
+
+@workflow.defn(name=RECONCILIATION_WORKFLOW)
+class ReconciliationWorkflow:
+    @workflow.run
+    async def run(self, inp: ReconcileInput) -> ReconcileReport:
+        return await workflow.execute_activity(
+            Activities.RECONCILE_INVENTORY,
+            inp,
+            result_type=ReconcileReport,
+            task_queue=inp.task_queue,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=_RETRY,
+        )
