@@ -1,0 +1,150 @@
+"""What every connector's HTTP client shares: one `httpx.AsyncClient` per connector instance,
+the mapping of vendor answers to the connector error tree, and one paginator per pagination
+style (cursor in the body, `Link` header). No retry loop: Temporal retries the activity.
+
+A vendor client subclasses `VendorClient`, sets its auth headers in `auth_headers` and, where the
+vendor signals something special (ShipBob's `x-retry-after`, a WMS's `already_shipped`),
+overrides `classify`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from connectors.base import PermanentError, RateLimitedError, RejectedError, RetryableError
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        at = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (at - (now or datetime.now(UTC))).total_seconds())
+
+
+def body_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def error_message(body: Any, response: httpx.Response) -> str:
+    """The vendor's own reason (`error`, `reason`, `message`, `detail`, `errors`), else the body."""
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("error", "reason", "message", "detail", "errors", "title") if body.get(k)]
+        if parts:
+            return ": ".join(dict.fromkeys(parts))
+    return str(body)[:300] or response.reason_phrase
+
+
+def link_header_next(value: str | None) -> str | None:
+    """The `rel="next"` URL of an RFC 8288 `Link` header (Shopify's REST pagination)."""
+    for url, rel in _LINK.findall(value or ""):
+        if "next" in rel.split():
+            return url
+    return None
+
+
+class VendorClient:
+    """Base of the connector HTTP clients. `http` is injectable (tests pass a client bound to the
+    sandbox app); secrets are read per call through callables so a rotated one takes effect."""
+
+    def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._owns_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: Any = None,
+        ok: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
+        """Send one request; any failure becomes a connector error whose message starts with
+        `what`. `ok` lets a caller accept a non-2xx answer it handles itself."""
+        all_headers = {"Accept": "application/json", **self.auth_headers(), **(headers or {})}
+        try:
+            response = await self.http.request(method, self.url(path), json=json, params=params, headers=all_headers)
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        self.observe(response)
+        if not response.is_success and not (ok and ok(response)):
+            self.classify(response, what)
+        return response
+
+    def observe(self, response: httpx.Response) -> None:
+        """Hook for rate-limit headers seen on every answer (e.g. Shopify's call limit)."""
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        return retry_after_seconds(response.headers.get("Retry-After"))
+
+    def classify(self, response: httpx.Response, what: str) -> None:
+        """Raise the connector error for a non-2xx answer: 429 rate limited (with the vendor's
+        delay), 5xx and 408 retryable, 422 rejected (the vendor refused this content), other
+        4xx permanent."""
+        status = response.status_code
+        body = body_of(response)
+        reason = f"{what}: HTTP {status}: {error_message(body, response)}"
+        if status == 429:
+            raise RateLimitedError(reason, retry_after=self.retry_after(response))
+        if status >= 500 or status == 408:
+            raise RetryableError(reason, retry_after=self.retry_after(response))
+        if status == 422:
+            raise RejectedError(reason, status_code=status, body=body)
+        raise PermanentError(reason, status_code=status, body=body)
+
+    async def cursor_pages(
+        self, path: str, what: str, params: dict[str, Any], *, items_key: str, cursor_key: str = "next_cursor"
+    ) -> AsyncIterator[list[Any]]:
+        """Pages of a list whose body carries the next page's cursor (`?cursor=`)."""
+        while True:
+            page = (await self.request("GET", path, what, params=params)).json()
+            yield list(page.get(items_key) or [])
+            cursor = page.get(cursor_key)
+            if not cursor:
+                return
+            params = {**params, "cursor": cursor}
+
+    async def link_pages(self, path: str, what: str, params: dict[str, Any] | None = None) -> AsyncIterator[Any]:
+        """Bodies of a list paginated by `Link: <...>; rel="next"` (the next URL carries its own
+        query, so the first page's parameters are not repeated)."""
+        url: str | None = path
+        query = params
+        while url is not None:
+            response = await self.request("GET", url, what, params=query)
+            yield response.json()
+            url, query = link_header_next(response.headers.get("Link")), None
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
