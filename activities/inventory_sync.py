@@ -13,7 +13,13 @@ from temporalio import activity
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector
 from connectors.registry import selling
-from orderloop.activity_models import Activities, ErrorTypes, InventorySyncInput, InventorySyncProgress
+from orderloop.activity_models import (
+    Activities,
+    ErrorTypes,
+    InventorySyncInput,
+    InventorySyncProgress,
+    inventory_sync_consumer,
+)
 from orderloop.config import OrderloopConfig
 from orderloop.ledger import Ledger, channel_quantities
 
@@ -39,6 +45,7 @@ class InventorySync:
         if progress.cursor < 0:
             progress.cursor = await self.ledger.outbox_head()
             await self._push(channel.id, await self.ledger.all_skus(), rollout, progress)
+            await self.ledger.save_outbox_cursor(inventory_sync_consumer(channel.id), progress.cursor)
             bound.info("inventory.full_sync", skus=progress.skus_pushed, cursor=progress.cursor)
         deadline = time.monotonic() + inp.run_for.total_seconds()
         last_push = 0.0
@@ -54,6 +61,7 @@ class InventorySync:
             await self._push(channel.id, {row.sku for row in rows}, rollout, progress)
             last_push = time.monotonic()
             progress.cursor = rows[-1].id
+            await self.ledger.save_outbox_cursor(inventory_sync_consumer(channel.id), progress.cursor)
             activity.heartbeat(progress.cursor)
         bound.info("inventory.run_done", cursor=progress.cursor, pushes=progress.pushes)
         return progress

@@ -17,6 +17,9 @@ from typing import Any
 
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
+from orderloop.stock_reports import StockRow
+
+__all__ = ["StockRow"]  # connectors import the stock row from here, beside the roles that return it
 
 
 class InboundKind(StrEnum):
@@ -42,6 +45,9 @@ class InboundEvent:
     payload: dict[str, Any] = field(default_factory=dict)
     # Shipment events: the parsed shipment (its shipping_request_id routes the signal).
     shipment: Shipment | None = None
+    # Inventory events: the levels the fulfillment channel reports now (absolute, not deltas,
+    # so a repeated or late delivery cannot count a movement twice).
+    stock: tuple[StockRow, ...] = ()
     occurred_at: datetime | None = None
     detail: str | None = None
 
@@ -113,16 +119,6 @@ class ShippingReceipt:
     vendor_id: str
     # True when the vendor already had this request (a retried call): nothing new was created.
     duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class StockRow:
-    sku: str
-    on_hand: int
-    available: int | None = None
-    committed: int | None = None
-    inbound: int = 0
-    location_ref: str | None = None
 
 
 class Connector(abc.ABC):

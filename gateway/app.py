@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.registry import build_connectors
-from gateway import operator_api, webhooks
+from gateway import inventory_api, operator_api, webhooks
 from gateway.deps import State
 from gateway.errors import install_error_handlers
 from gateway.state import GatewayState, TemporalHolder, TemporalUnavailable
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(webhooks.router)
     app.include_router(operator_api.router)
+    app.include_router(inventory_api.router)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

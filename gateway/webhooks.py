@@ -18,6 +18,7 @@ from gateway.errors import GatewayError
 from gateway.order_service import OrderService, WorkflowMissing
 from orderloop.contracts import ChannelCancel, ChannelEdit, Signals, order_workflow_id
 from orderloop.model import ShippingRequest
+from orderloop.stock_reports import apply_stock_rows
 
 log = structlog.get_logger("orderloop.gateway")
 router = APIRouter(tags=["webhooks"])
@@ -98,6 +99,11 @@ async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, 
         except ValueError as exc:
             raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
         return await _signal(orders, workflow_id, Signals.SHIPMENT, shipment, bound)
+    if kind is InboundKind.INVENTORY:
+        state = orders.state
+        report = await apply_stock_rows(state.config, state.ledger, channel_id, event.stock)
+        bound.info("webhook.inventory", report=report.model_dump(mode="json"))
+        return _answer("applied", report=report.model_dump(mode="json"))
     bound.info("webhook.ignored")
     return _answer("ignored", detail=f"{kind} events need no action")
 

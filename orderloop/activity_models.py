@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from orderloop.contracts import OrderPolicy
 from orderloop.model import Allocation, ExceptionKind, Order, RequestLine, Shipment, ShippingRequest
@@ -33,6 +34,8 @@ class Activities:
     SYNC_CHANNEL_INVENTORY = "orderloop.sync_channel_inventory"
     PULL_STOCK_SNAPSHOT = "orderloop.pull_stock_snapshot"
     RECONCILE_INVENTORY = "orderloop.reconcile_inventory"
+    # Follows the outbox and wakes orders waiting for stock of a SKU whose availability rose.
+    WATCH_RESTOCK = "orderloop.watch_restock"
 
 
 class ErrorTypes:
@@ -150,6 +153,28 @@ class InventorySyncInput(BaseModel):
     poll_interval: timedelta = timedelta(milliseconds=50)
 
 
+def inventory_sync_consumer(channel_id: str) -> str:
+    """The outbox consumer name of one selling channel's inventory sync."""
+    return f"inventory-sync/{channel_id}"
+
+
+RESTOCK_CONSUMER = "restock-watcher"
+
+
+class RestockWatchInput(BaseModel):
+    # -1: start from the newest outbox row (what happened before needs no wake-up).
+    cursor: int = -1
+    run_for: timedelta = timedelta(minutes=30)
+    poll_interval: timedelta = timedelta(milliseconds=250)
+    # At most this many waiting orders are signalled per batch of changes.
+    max_wakeups: int = 1000
+
+
+class RestockWatchProgress(BaseModel):
+    cursor: int
+    woken: int = 0
+
+
 class InventorySyncProgress(BaseModel):
     cursor: int
     pushes: int = 0
@@ -161,14 +186,22 @@ class SnapshotInput(BaseModel):
     task_queue: str
 
 
-class LocationSnapshot(BaseModel):
+class _Camel(BaseModel):
+    """camelCase on the wire like the operator API; snake_case still accepted (older histories)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+
+class LocationSnapshot(_Camel):
     location_id: str
     changed: int
     unchanged: int
     oversold: list[str] = Field(default_factory=list)
 
 
-class SnapshotReport(BaseModel):
+class SnapshotReport(_Camel):
     channel_id: str
     locations: list[LocationSnapshot] = Field(default_factory=list)
     unmapped_rows: int = 0
@@ -184,6 +217,8 @@ class ReconcileReport(BaseModel):
 
     ledger_problems: list[str] = Field(default_factory=list)
     channel_drift: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
+    # Outbox rows every consumer had read, deleted by this run.
+    outbox_trimmed: int = 0
 
     @property
     def clean(self) -> bool:

@@ -27,6 +27,8 @@ from orderloop.stack import Stack
 app = typer.Typer(help="Orderloop: every order a durable workflow, from channel to 3PL and back.", no_args_is_help=True)
 orders_app = typer.Typer(help="Find, inspect and resolve orders (through the gateway's operator API).")
 app.add_typer(orders_app, name="orders")
+inventory_app = typer.Typer(help="Stock per location and what each selling channel is told (operator API).")
+app.add_typer(inventory_app, name="inventory")
 console = Console()
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file")]
@@ -257,6 +259,59 @@ def orders_mark_shipped(
 ) -> None:
     """Record that the open lines shipped (tracking is pushed to the channel)."""
     _act(channel, external_id, "mark-shipped", {"trackingNumbers": tracking or [], "shippingCarrier": carrier})
+
+
+# --- inventory ---------------------------------------------------------------------------------
+
+
+@inventory_app.command("show")
+def inventory_show(sku: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """One SKU: on hand, reserved and available per location; published quantity per channel."""
+    data = _api("GET", f"/api/inventory/{sku}")
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table(title=f"{sku}: stock per location")
+    for column in ("location", "on hand", "reserved", "available"):
+        table.add_column(column, justify="right" if column != "location" else "left")
+    for row in data["locations"]:
+        table.add_row(row["location"], str(row["onHand"]), str(row["reserved"]), str(row["available"]))
+    totals = data["totals"]
+    table.add_row("[bold]all[/bold]", str(totals["onHand"]), str(totals["reserved"]), str(totals["available"]))
+    console.print(table)
+    channels = Table(title=f"{sku}: selling channels")
+    for column in ("channel", "available to sell", "published", "pushed at", "in sync"):
+        channels.add_column(column)
+    for row in data["channels"]:
+        sync = {True: "[green]yes[/green]", False: "[yellow]no[/yellow]", None: "-"}[row["inSync"]]
+        ats = str(row["availableToSell"]) if row["rolledOut"] else "not rolled out"
+        published = "-" if row["published"] is None else str(row["published"])
+        channels.add_row(row["channel"], ats, published, row["pushedAt"] or "-", sync)
+    console.print(channels)
+
+
+@inventory_app.command("preview")
+def inventory_preview(
+    channel: str,
+    sku: Annotated[list[str] | None, typer.Option(help="only this SKU (repeatable)")] = None,
+    limit: int = 1000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What CHANNEL would receive for each SKU under its rules (buffer, percent, maximum, floor, rollout)."""
+    data = _api("GET", f"/api/inventory/channels/{channel}/preview", params={"sku": sku, "limit": limit})
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    rules = ", ".join(f"{k}={v}" for k, v in data["rules"].items() if v not in (None, 0, 100))
+    table = Table(title=f"{channel}: available to sell" + (f" ({rules})" if rules else ""))
+    for column in ("sku", "would publish", "published now"):
+        table.add_column(column)
+    for row in data["skus"]:
+        would = str(row["wouldPublish"]) if row["rolledOut"] else "not rolled out"
+        table.add_row(row["sku"], would, "-" if row["published"] is None else str(row["published"]))
+    console.print(table)
+    if data["truncated"]:
+        console.print(f"[yellow]first {data['count']} SKUs shown; raise --limit for more[/yellow]")
 
 
 def _mount_optional() -> None:

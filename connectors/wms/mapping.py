@@ -84,6 +84,12 @@ def stock_row(item: Any) -> StockRow:
     )
 
 
+def stock_rows(items: Any) -> tuple[StockRow, ...]:
+    if not isinstance(items, list) or not items:
+        raise MappingError("items must be a non-empty array of stock levels")
+    return tuple(stock_row(item) for item in items)
+
+
 def _lines(value: Any) -> list[ShipmentLine]:
     if not isinstance(value, list) or not value:
         raise MappingError("fulfillment lineItems must be a non-empty array")

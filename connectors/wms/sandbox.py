@@ -12,7 +12,8 @@ API (bearer token = the channel's `api_token`; faults from `POST /_sandbox/fault
 Controls (no auth):
   POST /_sandbox/ship/{id}?parts=1|2      ship what is left now
   GET  /_sandbox/shipping-requests
-  GET|POST /_sandbox/stock                {sku: n} or {locationId: {sku: n}}; ?replace=true
+  GET|POST /_sandbox/stock                {sku: n} or {locationId: {sku: n}}; ?replace=true; a POST
+                                          reports the new levels as `inventory.updated`
   GET|POST /_sandbox/config               knobs (`WmsKnobs`)
   GET|POST|DELETE /_sandbox/faults        {"status": 503|429, "count", "retry_after"}
 plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health`.
@@ -80,6 +81,8 @@ class WmsKnobs(BaseModel):
     tenant_id: str = "sandbox"
     # Initial stock: {sku: on_hand} for every location, or {location_id: {sku: on_hand}}.
     stock: StockKnob = Field(default_factory=dict)
+    # Report stock set through `POST /_sandbox/stock` (a receipt, a count) as `inventory.updated`.
+    inventory_webhooks: bool = True
 
 
 class RequestStatus(StrEnum):
@@ -216,6 +219,27 @@ class WmsSandbox:
             if sku in self.stock.get(loc, {}):
                 return loc, sku
         return None
+
+    def report_stock(self, stock: StockKnob) -> None:
+        """Send `inventory.updated` with the current levels of the SKUs `stock` touched. Shipping
+        sends none: the shipment webhook tells Orderloop, which commits the units itself."""
+        if not self.knobs.value.inventory_webhooks:
+            return
+        touched: set[tuple[str, str]] = set()
+        for key, value in stock.items():
+            if isinstance(value, dict):
+                touched.update((key, sku) for sku in value)
+            else:
+                touched.add((ANY_LOCATION, key))
+        rows = [
+            row
+            for row in self.stock_levels()
+            if ((row["locationId"] or ANY_LOCATION), row["sku"]) in touched
+        ]
+        if rows:
+            body = json.dumps({"items": rows}).encode()
+            headers = orderloop_webhook_headers(self.secret, WmsEvent.INVENTORY_UPDATED.value, body)
+            self.sender.send(self.options.webhook_url, body, headers)
 
     def committed(self) -> dict[tuple[str, str], int]:
         """Units accepted but not shipped, per stock entry (location, sku)."""
@@ -461,6 +485,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
     @controls.post("/stock")
     async def set_stock(stock: StockKnob, replace: bool = False) -> list[dict[str, Any]]:
         wms.set_stock(stock, replace=replace)
+        wms.report_stock(stock)
         return wms.stock_levels()
 
     app.include_router(api)

@@ -7,33 +7,10 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from connectors.signing import ORDERLOOP_DELIVERY_HEADER, ORDERLOOP_EVENT_HEADER, orderloop_signature
-from gateway.app import create_app
-from orderloop.sandbox_env import apply_sandbox_env
-from orderloop.settings import Settings
-from tests.integration.stack import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    apply_sandbox_env()
-    settings = Settings(
-        config=str(ROOT / "orderloop.yaml"),
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}",
-        temporal_address=f"127.0.0.1:{free_port()}",
-        api_token="t0ken",
-        max_body_bytes=10_000,
-    )
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def signed(body: bytes, event: str = "order.created") -> dict[str, str]:
