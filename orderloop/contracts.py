@@ -23,6 +23,8 @@ class Signals:
     SHIPMENT = "shipment"
     CHANNEL_EDIT = "channel_edit"
     CHANNEL_CANCEL = "channel_cancel"
+    # Sent by the restock watcher to orders waiting in out_of_stock or unroutable.
+    STOCK_ARRIVED = "stock_arrived"
 
 
 class Updates:
@@ -102,6 +104,12 @@ class ChannelEdit(BaseModel):
 class ChannelCancel(BaseModel):
     reason: str = "cancelled by the selling channel"
     event_id: str | None = None
+
+
+class StockArrived(BaseModel):
+    """Availability rose for these SKUs; an order waiting for one of them tries again now."""
+
+    skus: list[str]
 
 
 class OperatorRequest(BaseModel):

@@ -1,5 +1,6 @@
 """Long-lived work the worker makes sure exists at start: one inventory sync workflow per
-selling channel, and the schedules of the stock snapshots and the reconciliation."""
+selling channel, the restock watcher, and the schedules of the stock snapshots and the
+reconciliation."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
-from orderloop.activity_models import InventorySyncInput, ReconcileInput, SnapshotInput
+from orderloop.activity_models import InventorySyncInput, ReconcileInput, RestockWatchInput, SnapshotInput
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.model import ConnectorRole
 from workflows.inventory_jobs import RECONCILIATION_WORKFLOW, STOCK_SNAPSHOT_WORKFLOW
 from workflows.inventory_sync import INVENTORY_SYNC_WORKFLOW, inventory_sync_workflow_id
+from workflows.restock import RESTOCK_WATCHER_WORKFLOW, restock_watcher_workflow_id
 
 log = structlog.get_logger("orderloop.worker")
 
@@ -40,6 +42,16 @@ async def ensure_inventory_sync(client: Client, config: OrderloopConfig, prefix:
             task_queue=orders_task_queue(prefix),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
+
+
+async def ensure_restock_watcher(client: Client, prefix: str) -> None:
+    await client.start_workflow(
+        RESTOCK_WATCHER_WORKFLOW,
+        RestockWatchInput(),
+        id=restock_watcher_workflow_id(prefix),
+        task_queue=orders_task_queue(prefix),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
 
 
 async def _ensure_schedule(

@@ -19,6 +19,7 @@ from activities.channel_calls import ChannelActivities
 from activities.inventory_jobs import InventoryJobs
 from activities.inventory_sync import InventorySync
 from activities.order_steps import OrderSteps
+from activities.restock import RestockWatch
 from connectors.base import Connector
 from connectors.registry import build_connectors
 from orderloop.config import ConfigError, OrderloopConfig, load_config
@@ -27,14 +28,21 @@ from orderloop.ledger import Ledger
 from orderloop.logging import configure_logging
 from orderloop.settings import get_settings
 from orderloop.temporal_client import connect
-from workers.bootstrap import ensure_inventory_sync, ensure_schedules
+from workers.bootstrap import ensure_inventory_sync, ensure_restock_watcher, ensure_schedules
 from workflows.inventory_jobs import ReconciliationWorkflow, StockSnapshotWorkflow
 from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order import OrderWorkflow
+from workflows.restock import RestockWatcherWorkflow
 
 log = structlog.get_logger("orderloop.worker")
 
-WORKFLOWS: Sequence[type] = (OrderWorkflow, InventorySyncWorkflow, StockSnapshotWorkflow, ReconciliationWorkflow)
+WORKFLOWS: Sequence[type] = (
+    OrderWorkflow,
+    InventorySyncWorkflow,
+    StockSnapshotWorkflow,
+    ReconciliationWorkflow,
+    RestockWatcherWorkflow,
+)
 
 
 def build_workers(
@@ -48,6 +56,7 @@ def build_workers(
     calls = ChannelActivities(connectors)
     sync = InventorySync(config, ledger, connectors)
     jobs = InventoryJobs(config, ledger, connectors)
+    restock = RestockWatch(ledger)
     workers = [
         Worker(
             client,
@@ -60,6 +69,7 @@ def build_workers(
                 steps.commit_shipment,
                 steps.notify,
                 jobs.reconcile_inventory,
+                restock.watch_restock,
             ],
             max_cached_workflows=2000,
             max_concurrent_workflow_tasks=100,
@@ -100,6 +110,7 @@ async def run_worker() -> None:
     try:
         async with _all(workers):
             await ensure_inventory_sync(client, config, settings.task_queue_prefix)
+            await ensure_restock_watcher(client, settings.task_queue_prefix)
             await ensure_schedules(client, config, settings.task_queue_prefix)
             await stop.wait()
     finally:

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         RetryRequest,
         SearchAttributes,
         Signals,
+        StockArrived,
         UpdateResult,
         Updates,
     )
@@ -97,6 +98,7 @@ _TERMINAL = (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 _WOKE_CANCEL = "cancel"
 _WOKE_TIMER = "auto_retry"
 _WOKE_EDIT = "edit"
+_WOKE_RESTOCK = "restock"
 
 
 @dataclass
@@ -145,6 +147,8 @@ class OrderWorkflow:
         self._force_location: str | None = None
         self._exclude: list[str] = []
         self._published: dict[str, str] = {}
+        # SKUs whose availability rose since the order last tried to allocate (restock watcher).
+        self._restocked: set[str] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -238,6 +242,7 @@ class OrderWorkflow:
                     accepts={Updates.RETRY, Updates.REROUTE, Updates.AMEND_ADDRESS},
                     auto_retry=result.outcome in (AllocateOutcome.OUT_OF_STOCK, AllocateOutcome.UNROUTABLE),
                     wake=lambda: bool(self._edits),
+                    restock=result.outcome in (AllocateOutcome.OUT_OF_STOCK, AllocateOutcome.UNROUTABLE),
                 )
                 await self._after_pre_send_wait(woke)
                 continue
@@ -318,6 +323,7 @@ class OrderWorkflow:
         self._note("edit applied", f"{len(result.order.line_items)} line(s)")
 
     async def _allocate(self, line_ids: list[str]) -> AllocateResult:
+        self._restocked.clear()
         return await workflow.execute_local_activity(
             Activities.ALLOCATE,
             AllocateInput(
@@ -530,9 +536,11 @@ class OrderWorkflow:
         detail: dict[str, object] | None = None,
         auto_retry: bool = False,
         wake: Callable[[], bool] | None = None,
+        restock: bool = False,
     ) -> str:
         """Open (or keep) an exception and wait until something can move the order on: an
-        operator action (its name is returned), a cancel, an edit, or the auto-retry timer."""
+        operator action (its name is returned), a cancel, an edit, stock arriving for one of
+        the order's SKUs (with `restock`), or the auto-retry timer."""
         await self._open_exception(kind, message, detail or {})
         self._finish_consumed(f"order is in exception {kind}: {message}")
         assert self._policy is not None
@@ -544,7 +552,12 @@ class OrderWorkflow:
         self._accepts = frozenset({*accepts, Updates.CANCEL})
 
         def woken() -> bool:
-            return self._action is not None or self._cancel_reason is not None or bool(wake and wake())
+            return (
+                self._action is not None
+                or self._cancel_reason is not None
+                or bool(wake and wake())
+                or (restock and self._restock_arrived())
+            )
 
         try:
             reached = await self._wait(woken, retry_at)
@@ -556,6 +569,10 @@ class OrderWorkflow:
             return _WOKE_CANCEL
         if wake is not None and wake():
             return _WOKE_EDIT
+        if restock and self._restock_arrived():
+            self._note("stock arrived", ", ".join(sorted(self._restocked & self._skus())))
+            self._restocked.clear()
+            return _WOKE_RESTOCK
         assert not reached
         self._note("auto-retry", str(kind))
         return _WOKE_TIMER
@@ -566,7 +583,7 @@ class OrderWorkflow:
     async def _after_pre_send_wait(self, woke: str) -> None:
         if woke == _WOKE_EDIT:
             await self._apply_edit()
-        elif woke not in (_WOKE_CANCEL, _WOKE_TIMER):
+        elif woke not in (_WOKE_CANCEL, _WOKE_TIMER, _WOKE_RESTOCK):
             self._apply_pre_send_action(self._consume())
 
     def _apply_pre_send_action(self, action: _Action) -> None:
@@ -817,6 +834,11 @@ class OrderWorkflow:
         self._cancel_reason = cancel.reason
         self._cancel_handled = False
 
+    @workflow.signal(name=Signals.STOCK_ARRIVED)
+    def stock_arrived(self, arrived: StockArrived) -> None:
+        if not self._terminal:
+            self._restocked.update(arrived.skus)
+
     @workflow.query(name=Queries.STATUS)
     def status(self) -> OrderView:
         return self._view
@@ -837,6 +859,12 @@ class OrderWorkflow:
         self._view.lines = [
             LineProgress(line_id=line.id, sku=line.sku, ordered=line.quantity) for line in order.line_items
         ]
+
+    def _skus(self) -> set[str]:
+        return {line.sku for line in self._view.order.line_items} if self._view.order else set()
+
+    def _restock_arrived(self) -> bool:
+        return bool(self._restocked & self._skus())
 
     def _line(self, line_id: str) -> LineProgress:
         return next(p for p in self._view.lines if p.line_id == line_id)

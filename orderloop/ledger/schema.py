@@ -188,3 +188,13 @@ published = Table(
     Column("pushed_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("channel_id", "sku"),
 )
+
+# Migration 3: how far each outbox consumer (a channel's inventory sync, the restock watcher)
+# has read, so rows every consumer has passed can be trimmed.
+outbox_cursors = Table(
+    "outbox_cursors",
+    metadata,
+    Column("consumer", String(128), primary_key=True),
+    Column("cursor", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -58,6 +58,7 @@ from orderloop.ledger.schema import (
     bundle_components,
     events,
     outbox,
+    outbox_cursors,
     reservations,
     shipment_commits,
     stock,
@@ -1134,6 +1135,31 @@ class Ledger:
         async with self._read() as conn:
             rows = await conn.execute(select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
             return [OutboxRow(id=row.id, sku=row.sku, created_at=row.created_at) for row in rows]
+
+    async def save_outbox_cursor(self, consumer: str, cursor: int) -> None:
+        """Remember how far `consumer` has read (rows up to `cursor` are done for it)."""
+        async with self._write() as conn:
+            statement = self._insert(outbox_cursors).values(consumer=consumer, cursor=cursor, updated_at=_now())
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[outbox_cursors.c.consumer],
+                    set_={"cursor": statement.excluded.cursor, "updated_at": statement.excluded.updated_at},
+                )
+            )
+
+    async def outbox_cursors(self) -> dict[str, int]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(outbox_cursors.c.consumer, outbox_cursors.c.cursor))
+            return {consumer: int(cursor) for consumer, cursor in rows}
+
+    async def trim_outbox_for(self, consumers: Iterable[str]) -> int:
+        """Delete the rows every one of `consumers` has read; nothing while one of them has
+        never saved a cursor (it may still need them). Returns how many rows went."""
+        wanted = set(consumers)
+        cursors = await self.outbox_cursors()
+        if not wanted or not wanted <= cursors.keys():
+            return 0
+        return await self.outbox_trim(min(cursors[c] for c in wanted))
 
     async def outbox_trim(self, up_to_id: int) -> int:
         """Delete outbox rows up to an id every consumer has passed; return how many."""

@@ -229,6 +229,26 @@ async def test_outbox_consumers_keep_their_own_cursor_and_trim_deletes_up_to_an_
     assert await ledger.outbox_after(start, 10) == []
 
 
+async def test_trim_waits_for_every_named_consumer_and_stops_at_the_slowest(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    fast, slow = uid("sync/fast"), uid("sync/slow")
+    skus = [uid(f"t{i}") for i in range(3)]
+    for sku in skus:
+        await ledger.receive(sku, "east", 1, cause)
+    rows = await ledger.outbox_after(0, 100_000)
+    mine = [r for r in rows if r.sku in skus]
+    await ledger.save_outbox_cursor(fast, mine[-1].id)
+    # The slow consumer never saved a cursor: it may still need every row.
+    assert await ledger.trim_outbox_for([fast, slow]) == 0
+    await ledger.save_outbox_cursor(slow, mine[0].id)
+    await ledger.save_outbox_cursor(slow, mine[1].id)
+    assert (await ledger.outbox_cursors())[slow] == mine[1].id
+    assert await ledger.trim_outbox_for([fast, slow]) >= 2
+    left = [r.sku for r in await ledger.outbox_after(0, 100_000) if r.sku in skus]
+    assert left == skus[2:]
+
+
 async def test_events_filter_by_sku_and_keep_the_latest(
     ledger: Ledger, uid: Uid, cause: Cause
 ) -> None:

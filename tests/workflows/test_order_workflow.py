@@ -24,6 +24,7 @@ from orderloop.contracts import (
     RetryRequest,
     SearchAttributes,
     Signals,
+    StockArrived,
     UpdateResult,
     Updates,
 )
@@ -213,6 +214,46 @@ async def test_out_of_stock_rechecks_on_a_backoff_timer(ts_env: WorkflowEnvironm
         view = await wait_for(handle, lambda v: v.status is OrderStatus.SENT_TO_FULFILLMENT, "sent")
     assert view.exceptions[0].kind is ExceptionKind.OUT_OF_STOCK and view.exceptions[0].resolved_at is not None
     assert len(world.of(Activities.NOTIFY)) == 1
+
+
+async def test_unroutable_order_is_rerouted_when_stock_arrives_for_its_sku(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    world.configure(allocations=[AllocateOutcome.UNROUTABLE])
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1020", [("LAMP", 1)]))
+        await wait_for(handle, in_exception(ExceptionKind.UNROUTABLE), "unroutable")
+        # Stock of another SKU moves nothing: no second allocation, still waiting.
+        await handle.signal(Signals.STOCK_ARRIVED, StockArrived(skus=["MUG"]))
+        await asyncio.sleep(0.3)
+        assert len(world.of(Activities.ALLOCATE)) == 1
+        assert (await view_of(handle)).open_exception is not None
+        await handle.signal(Signals.STOCK_ARRIVED, StockArrived(skus=["MUG", "LAMP"]))
+        request = await sent_request(handle)
+        view = await view_of(handle)
+        assert len(world.of(Activities.ALLOCATE)) == 2
+        assert [t.detail for t in view.timeline if t.event == "stock arrived"] == ["LAMP"]
+        assert view.exceptions[0].kind is ExceptionKind.UNROUTABLE and view.exceptions[0].resolved_at is not None
+        await handle.signal(Signals.SHIPMENT, shipment_for(request))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+
+
+async def test_out_of_stock_order_retries_at_once_when_stock_arrives(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    world.configure(allocations=[AllocateOutcome.OUT_OF_STOCK, AllocateOutcome.OUT_OF_STOCK])
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1021", [("POSTER", 2)]))
+        await wait_for(handle, in_exception(ExceptionKind.OUT_OF_STOCK), "out of stock")
+        # Not enough arrived: the retry finds it short again and the order keeps waiting.
+        await handle.signal(Signals.STOCK_ARRIVED, StockArrived(skus=["POSTER"]))
+        await wait_for(handle, lambda v: len(world.of(Activities.ALLOCATE)) == 2, "second check")
+        view = await wait_for(handle, in_exception(ExceptionKind.OUT_OF_STOCK), "still out of stock")
+        assert len(view.exceptions) == 1 and len(world.of(Activities.NOTIFY)) == 1
+        await handle.signal(Signals.STOCK_ARRIVED, StockArrived(skus=["POSTER"]))
+        await sent_request(handle)
+    assert len(world.of(Activities.ALLOCATE)) == 3
 
 
 async def test_invalid_order_keeps_the_raw_payload_and_can_be_cancelled(
