@@ -121,6 +121,17 @@ class ShippingReceipt:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class PolledOrder:
+    """An order read by polling the channel (missed-webhook recovery)."""
+
+    external_id: str
+    # The raw order JSON, as the channel's order webhook would have carried it.
+    payload: dict[str, Any]
+    # Cancelled at the channel: not started if Orderloop never saw it.
+    cancelled: bool = False
+
+
 class Connector(abc.ABC):
     """What both roles share: configuration, webhook verification and parsing, cleanup."""
 
@@ -155,8 +166,9 @@ class SellingConnector(Connector):
         """Publish available-to-sell per SKU. Channels that take no inventory ignore it."""
         return None
 
-    async def poll_orders(self, since: datetime) -> list[dict[str, Any]]:
-        """Orders created or updated since `since` (raw payloads), for missed-webhook recovery."""
+    async def poll_orders(self, since: datetime) -> list[PolledOrder]:
+        """Orders created or updated since `since`, for missed-webhook recovery. Channels that
+        cannot be polled return none."""
         return []
 
 

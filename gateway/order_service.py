@@ -5,34 +5,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.errors import GatewayError
 from gateway.state import GatewayState, TemporalUnavailable
 from orderloop.activity_models import ErrorTypes
-from orderloop.contracts import (
-    NO_EXCEPTION,
-    ORDER_WORKFLOW,
-    OrderInput,
-    Queries,
-    SearchAttributes,
-    UpdateResult,
-    order_workflow_id,
-    orders_task_queue,
-)
-from orderloop.model import OrderStatus, OrderView
+from orderloop.contracts import Queries, SearchAttributes, UpdateResult
+from orderloop.model import OrderView
+from orderloop.order_intake import start_order_workflow
 
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
@@ -67,40 +52,17 @@ class OrderService:
         self, channel_id: str, external_id: str, payload: dict[str, Any], event_id: str | None
     ) -> tuple[str, bool]:
         """Start the order workflow once; returns (workflow id, started now)."""
-        workflow_id = order_workflow_id(channel_id, external_id)
-        if await self.state.ledger.accepted_order(channel_id, external_id):
-            return workflow_id, False
         client = await self.client()
-        started = True
-        try:
-            async with temporal_errors():
-                await client.start_workflow(
-                    ORDER_WORKFLOW,
-                    OrderInput(
-                        channel_id=channel_id,
-                        external_id=external_id,
-                        raw_payload=payload,
-                        received_at=datetime.now(UTC),
-                        event_id=event_id,
-                    ),
-                    id=workflow_id,
-                    task_queue=orders_task_queue(self.state.settings.task_queue_prefix),
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=TypedSearchAttributes(
-                        [
-                            SearchAttributePair(SearchAttributes.CHANNEL, channel_id),
-                            SearchAttributePair(SearchAttributes.STATUS, str(OrderStatus.RECEIVED)),
-                            SearchAttributePair(SearchAttributes.EXCEPTION, NO_EXCEPTION),
-                        ]
-                    ),
-                    static_summary=f"{channel_id} order {external_id}",
-                )
-        except WorkflowAlreadyStartedError:
-            started = False
-        # Recorded after Temporal holds the order, so nothing is accepted and then lost.
-        await self.state.ledger.record_accepted_order(channel_id, external_id, workflow_id)
-        return workflow_id, started
+        async with temporal_errors():
+            return await start_order_workflow(
+                client,
+                self.state.ledger,
+                self.state.settings.task_queue_prefix,
+                channel_id,
+                external_id,
+                payload,
+                event_id,
+            )
 
     async def signal(self, workflow_id: str, name: str, arg: BaseModel) -> None:
         handle = await self.handle(workflow_id)

@@ -34,6 +34,8 @@ class Activities:
     SYNC_CHANNEL_INVENTORY = "orderloop.sync_channel_inventory"
     PULL_STOCK_SNAPSHOT = "orderloop.pull_stock_snapshot"
     RECONCILE_INVENTORY = "orderloop.reconcile_inventory"
+    # Missed-webhook recovery: read a selling channel's recent orders, start the unknown ones.
+    POLL_CHANNEL_ORDERS = "orderloop.poll_channel_orders"
     # Follows the outbox and wakes orders waiting for stock of a SKU whose availability rose.
     WATCH_RESTOCK = "orderloop.watch_restock"
 
@@ -205,6 +207,25 @@ class SnapshotReport(_Camel):
     channel_id: str
     locations: list[LocationSnapshot] = Field(default_factory=list)
     unmapped_rows: int = 0
+
+
+class PollOrdersInput(BaseModel):
+    channel_id: str
+    task_queue: str
+    # A channel never polled before looks back this far.
+    first_lookback: timedelta = timedelta(days=1)
+    # Each poll starts this much before the last one ended: clocks and the channel's indexing lag.
+    overlap: timedelta = timedelta(minutes=5)
+
+
+class PollOrdersReport(_Camel):
+    channel_id: str
+    polled_since: datetime
+    polled_until: datetime
+    seen: int = 0
+    started: list[str] = Field(default_factory=list)
+    already_known: int = 0
+    cancelled_unknown: int = 0
 
 
 class ReconcileInput(BaseModel):

@@ -72,6 +72,8 @@ class ChannelConfig(_Strict):
     ship_by_sla: Duration = timedelta(hours=48)
     escalation_delay: Duration = timedelta(hours=4)
     out_of_stock_retry: Duration = timedelta(minutes=15)
+    # Selling channels: how often to poll for orders whose webhook never came (null: never).
+    poll_orders_every: Duration | None = timedelta(minutes=10)
     # Available-to-sell rules (buffer, percent, maximum, floor, serving locations).
     inventory: InventoryRules = InventoryRules()
     skus: list[str] | None = None

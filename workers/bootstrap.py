@@ -1,6 +1,6 @@
 """Long-lived work the worker makes sure exists at start: one inventory sync workflow per
-selling channel, the restock watcher, and the schedules of the stock snapshots and the
-reconciliation."""
+selling channel, the restock watcher, and the schedules of the stock snapshots, the
+reconciliation and each selling channel's order poll."""
 
 from __future__ import annotations
 
@@ -16,16 +16,23 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
+    ScheduleUpdate,
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
-from orderloop.activity_models import InventorySyncInput, ReconcileInput, RestockWatchInput, SnapshotInput
+from orderloop.activity_models import (
+    InventorySyncInput,
+    PollOrdersInput,
+    ReconcileInput,
+    RestockWatchInput,
+    SnapshotInput,
+)
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.model import ConnectorRole
-from workflows.inventory_jobs import RECONCILIATION_WORKFLOW, STOCK_SNAPSHOT_WORKFLOW
 from workflows.inventory_sync import INVENTORY_SYNC_WORKFLOW, inventory_sync_workflow_id
 from workflows.restock import RESTOCK_WATCHER_WORKFLOW, restock_watcher_workflow_id
+from workflows.scheduled_jobs import ORDER_POLL_WORKFLOW, RECONCILIATION_WORKFLOW, STOCK_SNAPSHOT_WORKFLOW
 
 log = structlog.get_logger("orderloop.worker")
 
@@ -65,6 +72,9 @@ async def _ensure_schedule(
     try:
         await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
+        # Already there from an earlier start: take the configuration's interval and input.
+        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
+        log.info("schedule.updated", schedule_id=schedule_id, every=str(every))
         return
     log.info("schedule.created", schedule_id=schedule_id, every=str(every))
 
@@ -79,6 +89,17 @@ async def ensure_schedules(client: Client, config: OrderloopConfig, prefix: str)
             task_queue=orders_task_queue(prefix),
         )
         await _ensure_schedule(client, schedule_id, action, SNAPSHOT_EVERY)
+    for channel in config.channels_with_role(ConnectorRole.SELLING):
+        if channel.poll_orders_every is None:
+            continue
+        schedule_id = f"{prefix}/order-poll/{channel.id}"
+        action = ScheduleActionStartWorkflow(
+            ORDER_POLL_WORKFLOW,
+            PollOrdersInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
+            id=schedule_id,
+            task_queue=orders_task_queue(prefix),
+        )
+        await _ensure_schedule(client, schedule_id, action, channel.poll_orders_every)
     schedule_id = f"{prefix}/inventory-reconciliation"
     action = ScheduleActionStartWorkflow(
         RECONCILIATION_WORKFLOW,

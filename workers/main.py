@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from activities.channel_calls import ChannelActivities
 from activities.inventory_jobs import InventoryJobs
 from activities.inventory_sync import InventorySync
+from activities.order_poll import OrderPoll
 from activities.order_steps import OrderSteps
 from activities.restock import RestockWatch
 from connectors.base import Connector
@@ -29,10 +30,10 @@ from orderloop.logging import configure_logging
 from orderloop.settings import get_settings
 from orderloop.temporal_client import connect
 from workers.bootstrap import ensure_inventory_sync, ensure_restock_watcher, ensure_schedules
-from workflows.inventory_jobs import ReconciliationWorkflow, StockSnapshotWorkflow
 from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order import OrderWorkflow
 from workflows.restock import RestockWatcherWorkflow
+from workflows.scheduled_jobs import OrderPollWorkflow, ReconciliationWorkflow, StockSnapshotWorkflow
 
 log = structlog.get_logger("orderloop.worker")
 
@@ -42,6 +43,7 @@ WORKFLOWS: Sequence[type] = (
     StockSnapshotWorkflow,
     ReconciliationWorkflow,
     RestockWatcherWorkflow,
+    OrderPollWorkflow,
 )
 
 
@@ -57,6 +59,7 @@ def build_workers(
     sync = InventorySync(config, ledger, connectors)
     jobs = InventoryJobs(config, ledger, connectors)
     restock = RestockWatch(ledger)
+    poll = OrderPoll(ledger, connectors, prefix)
     workers = [
         Worker(
             client,
@@ -87,6 +90,7 @@ def build_workers(
                     calls.push_tracking,
                     sync.sync_channel_inventory,
                     jobs.pull_stock_snapshot,
+                    poll.poll_channel_orders,
                 ],
                 max_concurrent_activities=50,
                 max_task_queue_activities_per_second=channel.rate_limit_per_second,

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import ConnectorSpec, InboundEvent, SandboxOptions, SellingConnector
+from connectors.base import ConnectorSpec, InboundEvent, PolledOrder, SandboxOptions, SellingConnector
 from connectors.storefront import mapping, webhooks
 from connectors.storefront.client import StorefrontClient
 from orderloop.config import ChannelConfig
@@ -42,8 +42,12 @@ class StorefrontConnector(SellingConnector):
         if quantities:
             await self.client.set_inventory(mapping.inventory_body(quantities))
 
-    async def poll_orders(self, since: datetime) -> list[dict[str, Any]]:
-        return await self.client.orders_since(since)
+    async def poll_orders(self, since: datetime) -> list[PolledOrder]:
+        return [
+            PolledOrder(external_id=str(raw["externalId"]), payload=raw, cancelled=raw.get("status") == "cancelled")
+            for raw in await self.client.orders_since(since)
+            if raw.get("externalId")
+        ]
 
     async def aclose(self) -> None:
         await self.client.aclose()

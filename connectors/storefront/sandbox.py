@@ -7,7 +7,8 @@ API (bearer token = the channel's `api_token`; faults from `POST /_sandbox/fault
   GET  /orders/{externalId}
 
 Controls (no auth):
-  POST /_sandbox/orders?duplicate=&bad_signature=   store an onX order, deliver `order.created`
+  POST /_sandbox/orders?duplicate=&bad_signature=&deliver=   store an onX order, deliver `order.created`
+                                                    (`deliver=false`: a webhook lost on the way)
   POST /_sandbox/orders/{externalId}/edit           merge fields, deliver `order.updated`
   POST /_sandbox/orders/{externalId}/cancel         {"reason"}, deliver `order.cancelled`
   GET  /_sandbox/orders, /_sandbox/fulfillments?order=, /_sandbox/inventory
@@ -201,7 +202,7 @@ class StorefrontSandbox:
 
     # --- controls ---
 
-    def place(self, order: Any, duplicate: bool, bad_signature: bool) -> dict[str, Any]:
+    def place(self, order: Any, duplicate: bool, bad_signature: bool, deliver: bool = True) -> dict[str, Any]:
         if not isinstance(order, dict):
             raise SandboxError(422, f"the order must be a JSON object, not {json_type(order)}")
         external_id = order.get("externalId")
@@ -212,7 +213,11 @@ class StorefrontSandbox:
         now = _now()
         stored = {"createdAt": now, "updatedAt": now, "status": "open", **order}
         self.orders[external_id] = stored
-        ids = self.deliver(StorefrontEvent.ORDER_CREATED, stored, duplicate=duplicate, bad_signature=bad_signature)
+        ids = (
+            self.deliver(StorefrontEvent.ORDER_CREATED, stored, duplicate=duplicate, bad_signature=bad_signature)
+            if deliver
+            else []
+        )
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_CREATED, "deliveryIds": ids}
 
     def edit(self, external_id: str, changes: Any) -> dict[str, Any]:
@@ -266,8 +271,10 @@ def create_app(options: SandboxOptions) -> FastAPI:
     controls = APIRouter(prefix="/_sandbox")
 
     @controls.post("/orders", status_code=202)
-    async def place_order(request: Request, duplicate: bool = False, bad_signature: bool = False) -> dict[str, Any]:
-        return sandbox.place(await _json_body(request), duplicate, bad_signature)
+    async def place_order(
+        request: Request, duplicate: bool = False, bad_signature: bool = False, deliver: bool = True
+    ) -> dict[str, Any]:
+        return sandbox.place(await _json_body(request), duplicate, bad_signature, deliver)
 
     @controls.post("/orders/{external_id:path}/edit", status_code=202)
     async def edit_order(external_id: str, request: Request) -> dict[str, Any]:

@@ -198,3 +198,12 @@ outbox_cursors = Table(
     Column("cursor", BigInteger, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Migration 4: where each selling channel's order poll (missed-webhook recovery) resumes.
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("channel_id", String(128), primary_key=True),
+    Column("polled_until", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

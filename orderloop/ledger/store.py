@@ -59,6 +59,7 @@ from orderloop.ledger.schema import (
     events,
     outbox,
     outbox_cursors,
+    poll_cursors,
     reservations,
     shipment_commits,
     stock,
@@ -1160,6 +1161,25 @@ class Ledger:
         if not wanted or not wanted <= cursors.keys():
             return 0
         return await self.outbox_trim(min(cursors[c] for c in wanted))
+
+    async def poll_cursor(self, channel_id: str) -> datetime | None:
+        """Until when a channel's orders were last polled successfully (None: never)."""
+        async with self._read() as conn:
+            return (
+                await conn.execute(select(poll_cursors.c.polled_until).where(poll_cursors.c.channel_id == channel_id))
+            ).scalar()
+
+    async def save_poll_cursor(self, channel_id: str, polled_until: datetime) -> None:
+        async with self._write() as conn:
+            statement = self._insert(poll_cursors).values(
+                channel_id=channel_id, polled_until=polled_until, updated_at=_now()
+            )
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[poll_cursors.c.channel_id],
+                    set_={"polled_until": statement.excluded.polled_until, "updated_at": statement.excluded.updated_at},
+                )
+            )
 
     async def outbox_trim(self, up_to_id: int) -> int:
         """Delete outbox rows up to an id every consumer has passed; return how many."""

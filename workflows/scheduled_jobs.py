@@ -1,5 +1,6 @@
-"""Scheduled inventory jobs: pull each fulfillment channel's stock snapshot into the ledger,
-and reconcile the ledger and the channels (report drift). Run by Temporal schedules."""
+"""Scheduled jobs, run by Temporal schedules: pull each fulfillment channel's stock snapshot into
+the ledger, reconcile the ledger and the channels (report drift), and poll each selling channel
+for orders whose webhook never arrived."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from orderloop.activity_models import (
         Activities,
+        PollOrdersInput,
+        PollOrdersReport,
         ReconcileInput,
         ReconcileReport,
         SnapshotInput,
@@ -19,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
 
 STOCK_SNAPSHOT_WORKFLOW = "StockSnapshot"
 RECONCILIATION_WORKFLOW = "InventoryReconciliation"
+ORDER_POLL_WORKFLOW = "OrderPoll"
 
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=5)
 
@@ -48,5 +52,22 @@ class ReconciliationWorkflow:
             result_type=ReconcileReport,
             task_queue=inp.task_queue,
             start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=_RETRY,
+        )
+
+
+@workflow.defn(name=ORDER_POLL_WORKFLOW)
+class OrderPollWorkflow:
+    """Scheduled per selling channel: recover orders whose webhook never arrived."""
+
+    @workflow.run
+    async def run(self, inp: PollOrdersInput) -> PollOrdersReport:
+        return await workflow.execute_activity(
+            Activities.POLL_CHANNEL_ORDERS,
+            inp,
+            result_type=PollOrdersReport,
+            task_queue=inp.task_queue,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(minutes=2),
             retry_policy=_RETRY,
         )
