@@ -14,6 +14,8 @@ from orderloop.activity_models import (
     CancelShippingInput,
     CancelShippingResult,
     ErrorTypes,
+    FetchShipmentsInput,
+    FetchShipmentsResult,
     PushTrackingInput,
     PushTrackingResult,
     SendResult,
@@ -55,6 +57,14 @@ class ChannelActivities:
                 return CancelShippingResult(cancelled=False, already_shipped=True, message=str(exc))
         log.info("shipping_request.cancelled", workflow_id=inp.request.order_id, request_id=inp.request.id)
         return CancelShippingResult(cancelled=True, message="cancelled at the fulfillment channel")
+
+    @activity.defn(name=Activities.FETCH_SHIPMENTS)
+    async def fetch_shipments(self, inp: FetchShipmentsInput) -> FetchShipmentsResult:
+        connector = fulfillment(self.connectors, inp.request.fulfillment_channel_id)
+        with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
+            shipments = await connector.fetch_shipments(inp.request, inp.vendor_id)
+        log.info("shipments.polled", workflow_id=inp.request.order_id, request_id=inp.request.id, found=len(shipments))
+        return FetchShipmentsResult(shipments=shipments)
 
     @activity.defn(name=Activities.PUSH_TRACKING)
     async def push_tracking(self, inp: PushTrackingInput) -> PushTrackingResult:

@@ -71,6 +71,11 @@ class OrderSteps:
                 c.id: channel_task_queue(self.prefix, c.id)
                 for c in self.config.channels_with_role(ConnectorRole.FULFILLMENT)
             },
+            shipment_poll_every={
+                c.id: c.poll_shipments_every
+                for c in self.config.channels_with_role(ConnectorRole.FULFILLMENT)
+                if c.poll_shipments_every is not None
+            },
             locations=[loc.id for loc in self.config.locations],
         )
 

@@ -30,6 +30,7 @@ class Activities:
     SEND_SHIPPING_REQUEST = "orderloop.send_shipping_request"
     CANCEL_SHIPPING_REQUEST = "orderloop.cancel_shipping_request"
     PUSH_TRACKING = "orderloop.push_tracking"
+    FETCH_SHIPMENTS = "orderloop.fetch_shipments"
     # Inventory: the long-running, heartbeating outbox drain of one selling channel.
     SYNC_CHANNEL_INVENTORY = "orderloop.sync_channel_inventory"
     PULL_STOCK_SNAPSHOT = "orderloop.pull_stock_snapshot"
@@ -116,6 +117,15 @@ class CancelShippingResult(BaseModel):
     cancelled: bool
     already_shipped: bool = False
     message: str = ""
+
+
+class FetchShipmentsInput(BaseModel):
+    request: ShippingRequest
+    vendor_id: str | None = None
+
+
+class FetchShipmentsResult(BaseModel):
+    shipments: list[Shipment] = Field(default_factory=list)
 
 
 class PushTrackingInput(BaseModel):

@@ -74,6 +74,9 @@ class ChannelConfig(_Strict):
     out_of_stock_retry: Duration = timedelta(minutes=15)
     # Selling channels: how often to poll for orders whose webhook never came (null: never).
     poll_orders_every: Duration | None = timedelta(minutes=10)
+    # Fulfillment channels: how often an order waiting for a shipment asks the channel for it, in
+    # case a webhook is late or lost (null: webhooks only).
+    poll_shipments_every: Duration | None = None
     # Available-to-sell rules (buffer, percent, maximum, floor, serving locations).
     inventory: InventoryRules = InventoryRules()
     skus: list[str] | None = None

@@ -84,6 +84,8 @@ class OrderPolicy(BaseModel):
     orders_task_queue: str
     selling_task_queue: str
     fulfillment_task_queues: dict[str, str] = Field(default_factory=dict)
+    # Fulfillment channel id -> how often to poll it for shipments while a request waits.
+    shipment_poll_every: dict[str, timedelta] = Field(default_factory=dict)
     # Location ids an operator may reroute to (validated before the workflow accepts it).
     locations: list[str] = Field(default_factory=list)
 

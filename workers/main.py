@@ -88,6 +88,7 @@ def build_workers(
                     calls.send_shipping_request,
                     calls.cancel_shipping_request,
                     calls.push_tracking,
+                    calls.fetch_shipments,
                     sync.sync_channel_inventory,
                     jobs.pull_stock_snapshot,
                     poll.poll_channel_orders,

@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
         CancelShippingResult,
         CommitInput,
         ErrorTypes,
+        FetchShipmentsInput,
+        FetchShipmentsResult,
         IngestInput,
         IngestResult,
         Notification,
@@ -90,6 +92,9 @@ _CALL_TIMEOUT = timedelta(seconds=30)
 _SEND_GIVE_UP = timedelta(hours=6)
 _PUSH_GIVE_UP = timedelta(hours=24)
 _OOS_RETRY_CAP = 16
+# A poll that fails is tried again at the next poll, not retried for long now.
+_POLL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=3)
+_PATCH_SHIPMENT_POLL = "shipment-poll"
 
 _ACTIVE = (ShippingRequestState.SENT, ShippingRequestState.PARTIALLY_SHIPPED)
 _TERMINAL = (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
@@ -260,11 +265,17 @@ class OrderWorkflow:
         assert self._policy is not None
         sla_deadline = workflow.info().start_time + self._policy.ship_by_sla
         breached = False
+        # Orders started before shipment polling existed keep waiting for webhooks only.
+        poll_at = self._next_shipment_poll() if workflow.patched(_PATCH_SHIPMENT_POLL) else None
         # Done when every unit shipped (or was cancelled) and the channel has all the tracking.
         while not self._terminal and (self._open_units() > 0 or self._unpushed):
             self._accepts = self._shipment_phase_actions()
-            reached = await self._wait(self._shipment_phase_woken, None if breached else sla_deadline)
-            if not reached:
+            deadlines = [d for d in (None if breached else sla_deadline, poll_at) if d is not None]
+            reached = await self._wait(self._shipment_phase_woken, min(deadlines, default=None))
+            if not reached and poll_at is not None and workflow.now() >= poll_at:
+                await self._poll_shipments()
+                poll_at = self._next_shipment_poll()
+            elif not reached:
                 breached = True
                 await self._open_exception(
                     ExceptionKind.SLA_BREACH,
@@ -281,6 +292,39 @@ class OrderWorkflow:
         self._accepts = frozenset()
         if not self._terminal and self._open_units() == 0 and not self._unpushed:
             self._complete()
+
+    def _next_shipment_poll(self) -> datetime | None:
+        """When to ask the fulfillment channels for shipments their webhooks have not reported."""
+        assert self._policy is not None
+        every = [
+            self._policy.shipment_poll_every[v.request.fulfillment_channel_id]
+            for v in self._view.shipping_requests
+            if v.state in _ACTIVE and v.request.fulfillment_channel_id in self._policy.shipment_poll_every
+        ]
+        return workflow.now() + min(every) if every else None
+
+    async def _poll_shipments(self) -> None:
+        assert self._policy is not None
+        for view in self._view.shipping_requests:
+            channel_id = view.request.fulfillment_channel_id
+            if view.state not in _ACTIVE or channel_id not in self._policy.shipment_poll_every:
+                continue
+            try:
+                result = await workflow.execute_activity(
+                    Activities.FETCH_SHIPMENTS,
+                    FetchShipmentsInput(request=view.request, vendor_id=view.vendor_id),
+                    result_type=FetchShipmentsResult,
+                    task_queue=self._policy.fulfillment_task_queues[channel_id],
+                    start_to_close_timeout=_CALL_TIMEOUT,
+                    retry_policy=_POLL_RETRY,
+                )
+            except ActivityError as err:
+                self._note("shipment poll failed", f"{view.request.id}: {_failure_message(err)}")
+                continue
+            found = [s for s in result.shipments if s.id not in self._seen_shipments]
+            if found:
+                self._note("shipments found by polling", ", ".join(s.id for s in found))
+                self._inbox.extend(found)
 
     def _shipment_phase_woken(self) -> bool:
         cancel_pending = self._cancel_reason is not None and not self._cancel_handled

@@ -24,6 +24,8 @@ from orderloop.activity_models import (
     CancelShippingResult,
     CommitInput,
     ErrorTypes,
+    FetchShipmentsInput,
+    FetchShipmentsResult,
     IngestInput,
     IngestResult,
     Notification,
@@ -81,6 +83,9 @@ class FakeWorld:
     rejections: list[str] = field(default_factory=list)
     cancel_too_late: bool = False
     push_failures: list[ApplicationError] = field(default_factory=list)
+    # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
+    shipment_poll_every: timedelta | None = None
+    polled: dict[str, list[Shipment]] = field(default_factory=dict)
     calls: list[tuple[str, Any]] = field(default_factory=list)
     handles: list[WorkflowHandle[Any, OrderView]] = field(default_factory=list)
 
@@ -106,6 +111,7 @@ class FakeWorld:
             orders_task_queue=self.task_queue,
             selling_task_queue=self.task_queue,
             fulfillment_task_queues={"wms": self.task_queue},
+            shipment_poll_every={"wms": self.shipment_poll_every} if self.shipment_poll_every else {},
             locations=list(self.locations),
         )
 
@@ -190,7 +196,12 @@ class FakeWorld:
                 raise world.push_failures.pop(0)
             return PushTrackingResult(channel_fulfillment_id=f"f-{inp.shipment.id}")
 
-        return [ingest, allocate, release, commit_shipment, notify, send, cancel, push]
+        @activity.defn(name=Activities.FETCH_SHIPMENTS)
+        async def fetch(inp: FetchShipmentsInput) -> FetchShipmentsResult:
+            world.calls.append((Activities.FETCH_SHIPMENTS, inp))
+            return FetchShipmentsResult(shipments=world.polled.get(inp.request.id, []))
+
+        return [ingest, allocate, release, commit_shipment, notify, send, cancel, push, fetch]
 
     def worker(self, client: Client) -> Worker:
         return Worker(client, task_queue=self.task_queue, workflows=[OrderWorkflow], activities=self.activities())

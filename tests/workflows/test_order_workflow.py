@@ -256,6 +256,44 @@ async def test_out_of_stock_order_retries_at_once_when_stock_arrives(
     assert len(world.of(Activities.ALLOCATE)) == 3
 
 
+async def test_a_shipment_whose_webhook_never_came_is_found_by_polling(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    world.configure(shipment_poll_every=timedelta(hours=1))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1022", [("MUG", 2)]))
+        request = await sent_request(handle)
+        # The first poll finds nothing yet; the webhook of the shipment is then lost.
+        await ts_env.sleep(timedelta(minutes=61))
+        await wait_for(handle, lambda v: len(world.of(Activities.FETCH_SHIPMENTS)) == 1, "first poll")
+        assert (await view_of(handle)).status is OrderStatus.SENT_TO_FULFILLMENT
+        world.polled[request.id] = [shipment_for(request)]
+        await ts_env.sleep(timedelta(minutes=61))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert [t.event for t in view.timeline].count("shipments found by polling") == 1
+    assert len(world.of(Activities.PUSH_TRACKING)) == 1 and len(world.of(Activities.COMMIT_SHIPMENT)) == 1
+
+
+async def test_a_polled_shipment_already_reported_by_webhook_counts_once(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    world.configure(shipment_poll_every=timedelta(hours=1))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1023", [("MUG", 2)]))
+        request = await sent_request(handle)
+        first = shipment_for(request, [("MUG", 1)], n=1)
+        await handle.signal(Signals.SHIPMENT, first)
+        await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED, "partially shipped")
+        # The poll reports the same parcel again plus the second one the webhook missed.
+        world.polled[request.id] = [first, shipment_for(request, [("MUG", 1)], n=2)]
+        await ts_env.sleep(timedelta(minutes=61))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert [s.id for s in view.shipments] == [first.id, f"{request.id}/ship2"]
+    assert len(world.of(Activities.PUSH_TRACKING)) == 2
+
+
 async def test_invalid_order_keeps_the_raw_payload_and_can_be_cancelled(
     ts_env: WorkflowEnvironment, world: FakeWorld
 ) -> None:
