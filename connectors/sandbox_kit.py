@@ -131,12 +131,14 @@ class WebhookSender:
         first_backoff: float = 0.5,
         max_backoff: float = 30.0,
         timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.recorder = recorder
         self.max_attempts = max_attempts
         self.first_backoff = first_backoff
         self.max_backoff = max_backoff
-        self._client = httpx.AsyncClient(timeout=timeout)
+        # `transport` lets tests deliver to an app in-process instead of over loopback.
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def send(self, url: str, body: bytes, headers: Mapping[str, str], delay: float = 0.0) -> Delivery:

@@ -1,0 +1,102 @@
+"""ShipBob webhooks (dated API subscriptions): Standard Webhooks signatures (`webhook-id`,
+`webhook-timestamp`, `webhook-signature`, key from the `whsec_` secret), the topic in
+`x-webhook-topic`, and a body shaped like ShipBob's shipment resource.
+
+`order.shipped` fires once per shipment when its label exists and becomes a SHIPMENT event;
+`order.shipment.cancelled` becomes SHIPMENT_CANCELLED; every other topic is IGNORED. The event id
+is `webhook-id`, stable across ShipBob's retries, so the gateway drops repeated deliveries.
+
+ShipBob does not deliver in order and retries for up to a day. Each `order.shipped` is mapped on
+its own, whatever the shipment's status in the snapshot (a late delivery may show an older or a
+newer status than the label): the topic says a label exists, and the `Shipment` id is ShipBob's
+shipment id, so the same shipment reported twice (a redelivery, or the poller and the webhook)
+counts once in the order workflow, and the shipments of a split order may arrive in any order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from connectors.base import InboundEvent, InboundKind, MappingError, PayloadError, SignatureError
+from connectors.shipbob.mapping import ShipBobSettings, shipment_from_shipbob, shipment_id
+from connectors.signing import json_type, verify_standard_webhook
+
+TOPIC_HEADER = "x-webhook-topic"
+
+
+class ShipBobTopic(StrEnum):
+    """The dated API's order topics (the ones Orderloop subscribes to come first)."""
+
+    ORDER_SHIPPED = "order.shipped"
+    SHIPMENT_CANCELLED = "order.shipment.cancelled"
+    SHIPMENT_DELIVERED = "order.shipment.delivered"
+    SHIPMENT_TRACKING_UPDATED = "order.shipment.tracking.updated"
+    SHIPMENT_EXCEPTION = "order.shipment.exception"
+    SHIPMENT_ON_HOLD = "order.shipment.on_hold"
+    ORDER_DELIVERED = "order.delivered"
+
+
+# What Orderloop acts on; any other topic is acknowledged and ignored.
+TOPIC_KINDS: dict[str, InboundKind] = {
+    ShipBobTopic.ORDER_SHIPPED: InboundKind.SHIPMENT,
+    ShipBobTopic.SHIPMENT_CANCELLED: InboundKind.SHIPMENT_CANCELLED,
+}
+
+
+def parse_webhook(
+    secret: str, headers: Mapping[str, str], body: bytes, settings: ShipBobSettings, channel_id: str
+) -> InboundEvent:
+    """Verify first (`SignatureError`), then read the topic and the shipment (`PayloadError`)."""
+    try:
+        event_id = verify_standard_webhook(secret, headers, body)
+    except ValueError:  # binascii.Error: the configured secret is not a whsec_ base64 key
+        raise SignatureError("the channel's webhook_secret is not a valid whsec_ key; copy it from ShipBob") from None
+    payload = _json_object(body)
+    topic = (headers.get(TOPIC_HEADER) or str(payload.get("topic") or "")).strip()
+    if not topic:
+        raise PayloadError(f"missing {TOPIC_HEADER} header")
+    kind = TOPIC_KINDS.get(topic, InboundKind.IGNORED)
+    if kind is InboundKind.IGNORED:
+        return InboundEvent(kind=kind, event_id=event_id, payload=payload, detail=f"topic {topic}")
+    resource = _resource(payload)
+    if kind is InboundKind.SHIPMENT:
+        try:
+            shipment = shipment_from_shipbob(resource, settings, channel_id)
+        except MappingError as exc:
+            raise PayloadError(f"{topic}: {exc}") from None
+        return InboundEvent(
+            kind=kind,
+            event_id=event_id,
+            payload=payload,
+            shipment=shipment,
+            occurred_at=shipment.shipped_at,
+            detail=f"topic {topic}, ShipBob status {resource.get('status')}",
+        )
+    cancelled = shipment_id(resource)
+    if cancelled is None:
+        raise PayloadError(f"{topic}: shipment id is missing")
+    return InboundEvent(
+        kind=kind,
+        event_id=event_id,
+        payload=payload,
+        detail=f"{cancelled} of request {resource.get('reference_id')} cancelled at ShipBob",
+    )
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise PayloadError(f"body must be a JSON object, not {json_type(payload)}")
+    return payload
+
+
+def _resource(payload: dict[str, Any]) -> dict[str, Any]:
+    """The shipment: the body itself, or its `data` when the body is an envelope."""
+    data = payload.get("data")
+    return data if isinstance(data, dict) and "id" in data and "id" not in payload else payload

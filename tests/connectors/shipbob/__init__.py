@@ -1,0 +1,1 @@
+"""ShipBob connector: mapping, webhooks, client, and contract tests against its sandbox."""
