@@ -7,7 +7,7 @@ exported order or fulfillment validates against the onX schemas.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -261,7 +261,7 @@ class Shipment(OnxModel):
 
     def to_onx_fulfillment(self, tenant_id: str, order_id: str) -> dict[str, Any]:
         """The onX fulfillment document for this shipment."""
-        at = (self.shipped_at or datetime.fromtimestamp(0)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = (self.shipped_at or datetime.fromtimestamp(0, UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         data = self.to_onx()
         data.update(
             {

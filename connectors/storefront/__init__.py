@@ -43,11 +43,13 @@ class StorefrontConnector(SellingConnector):
             await self.client.set_inventory(mapping.inventory_body(quantities))
 
     async def poll_orders(self, since: datetime) -> list[PolledOrder]:
-        return [
-            PolledOrder(external_id=str(raw["externalId"]), payload=raw, cancelled=raw.get("status") == "cancelled")
-            for raw in await self.client.orders_since(since)
-            if raw.get("externalId")
-        ]
+        polled = []
+        for raw in await self.client.orders_since(since):
+            # The same id the order webhook yields, so a polled order maps to the same workflow.
+            external_id = mapping.external_order_id(raw)
+            if external_id is not None:
+                polled.append(PolledOrder(external_id, raw, cancelled=raw.get("status") == "cancelled"))
+        return polled
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -9,7 +9,7 @@ accepted, e.g. `order-type:pre-order`). No marker means `standard`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -116,7 +116,10 @@ def _lines(value: Any) -> list[OrderLine]:
         raise MappingError(f"lineItems must be an array, not {json_type(value)}")
     if not value:
         raise MappingError("lineItems is empty: an order needs at least one line")
-    lines = [_line(item, position) for position, item in enumerate(value, start=1)]
+    # Ids the lines bring themselves: a line without one is keyed by its position, unless
+    # another line already uses that number as its own id.
+    own = {_text(i.get("id")) or _text(i.get("externalId")) for i in value if isinstance(i, Mapping)}
+    lines = [_line(item, position, own) for position, item in enumerate(value, start=1)]
     seen: set[str] = set()
     for line in lines:
         if line.id in seen:
@@ -125,7 +128,7 @@ def _lines(value: Any) -> list[OrderLine]:
     return lines
 
 
-def _line(item: Any, position: int) -> OrderLine:
+def _line(item: Any, position: int, taken: set[str | None]) -> OrderLine:
     where = f"lineItems[{position - 1}]"
     if not isinstance(item, Mapping):
         raise MappingError(f"{where} must be an object, not {json_type(item)}")
@@ -135,7 +138,8 @@ def _line(item: Any, position: int) -> OrderLine:
     external_id = _text(item.get("externalId"))
     # The line key reservations and shipments refer to: the storefront's own line id when it
     # sends one, so tracking pushed back names lines it knows.
-    line_id = _text(item.get("id")) or external_id or str(position)
+    fallback = str(position) if str(position) not in taken else f"line-{position}"
+    line_id = _text(item.get("id")) or external_id or fallback
     fields: dict[str, Any] = {
         "id": line_id,
         "external_id": external_id,
@@ -227,9 +231,11 @@ def _datetime(value: Any, default: datetime) -> datetime:
     if not isinstance(value, str):
         return default
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return default
+    # onX times are UTC ('Z'): an offset is converted, a time without one is read as UTC.
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def fulfillment_body(order: Order, shipment: Shipment) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Storefront connector: mapping, webhooks, and the client's contract with the storefront sandbox."""
