@@ -45,6 +45,8 @@ class InboundEvent:
     payload: dict[str, Any] = field(default_factory=dict)
     # Shipment events: the parsed shipment (its shipping_request_id routes the signal).
     shipment: Shipment | None = None
+    # Shipment-cancelled events: Orderloop's shipping request id the cancellation concerns.
+    shipping_request_id: str | None = None
     # Inventory events: the levels the fulfillment channel reports now (absolute, not deltas,
     # so a repeated or late delivery cannot count a movement twice).
     stock: tuple[StockRow, ...] = ()

@@ -16,7 +16,7 @@ from connectors.base import InboundEvent, InboundKind
 from gateway.deps import Orders, State
 from gateway.errors import GatewayError
 from gateway.order_service import OrderService, WorkflowMissing
-from orderloop.contracts import ChannelCancel, ChannelEdit, Signals, order_workflow_id
+from orderloop.contracts import ChannelCancel, ChannelEdit, FulfillmentCancel, Signals, order_workflow_id
 from orderloop.model import ShippingRequest
 from orderloop.stock_reports import apply_stock_rows
 
@@ -99,6 +99,15 @@ async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, 
         except ValueError as exc:
             raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
         return await _signal(orders, workflow_id, Signals.SHIPMENT, shipment, bound)
+    if kind is InboundKind.SHIPMENT_CANCELLED:
+        request_id = event.shipping_request_id or ""
+        try:
+            workflow_id = ShippingRequest.order_id_of(request_id)
+        except ValueError as exc:
+            raise GatewayError(400, str(exc), "report cancellations against Orderloop's shipping request id") from exc
+        reason = event.detail or "cancelled by the fulfillment channel"
+        cancel = FulfillmentCancel(request_id=request_id, reason=reason, event_id=event.event_id)
+        return await _signal(orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, bound)
     if kind is InboundKind.INVENTORY:
         state = orders.state
         report = await apply_stock_rows(state.config, state.ledger, channel_id, event.stock)

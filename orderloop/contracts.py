@@ -23,6 +23,8 @@ class Signals:
     SHIPMENT = "shipment"
     CHANNEL_EDIT = "channel_edit"
     CHANNEL_CANCEL = "channel_cancel"
+    # A fulfillment channel cancelled a shipping request on its side.
+    SHIPPING_REQUEST_CANCELLED = "shipping_request_cancelled"
     # Sent by the restock watcher to orders waiting in out_of_stock or unroutable.
     STOCK_ARRIVED = "stock_arrived"
 
@@ -105,6 +107,12 @@ class ChannelEdit(BaseModel):
 
 class ChannelCancel(BaseModel):
     reason: str = "cancelled by the selling channel"
+    event_id: str | None = None
+
+
+class FulfillmentCancel(BaseModel):
+    request_id: str
+    reason: str = "cancelled by the fulfillment channel"
     event_id: str | None = None
 
 

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         ChannelCancel,
         ChannelEdit,
+        FulfillmentCancel,
         MarkShippedRequest,
         OrderInput,
         OrderPolicy,
@@ -152,6 +153,7 @@ class OrderWorkflow:
         self._force_location: str | None = None
         self._exclude: list[str] = []
         self._published: dict[str, str] = {}
+        self._vendor_cancels: list[FulfillmentCancel] = []
         # SKUs whose availability rose since the order last tried to allocate (restock watcher).
         self._restocked: set[str] = set()
 
@@ -285,6 +287,9 @@ class OrderWorkflow:
                 continue
             while self._inbox:
                 await self._process_shipment(self._inbox.pop(0))
+            while self._vendor_cancels and not self._terminal:
+                await self._vendor_cancelled(self._vendor_cancels.pop(0))
+                poll_at = self._next_shipment_poll() if poll_at is not None else None
             if self._action is not None:
                 await self._apply_shipment_phase_action(self._consume())
             if self._cancel_reason is not None and not self._cancel_handled:
@@ -328,7 +333,7 @@ class OrderWorkflow:
 
     def _shipment_phase_woken(self) -> bool:
         cancel_pending = self._cancel_reason is not None and not self._cancel_handled
-        return bool(self._inbox) or self._action is not None or cancel_pending
+        return bool(self._inbox) or bool(self._vendor_cancels) or self._action is not None or cancel_pending
 
     def _shipment_phase_actions(self) -> frozenset[str]:
         actions = {Updates.CANCEL, Updates.MARK_SHIPPED}
@@ -371,7 +376,7 @@ class OrderWorkflow:
         return await workflow.execute_local_activity(
             Activities.ALLOCATE,
             AllocateInput(
-                order=self._order,
+                order=self._open_part(line_ids),
                 line_ids=line_ids,
                 force_location=self._force_location,
                 exclude_locations=self._exclude,
@@ -440,6 +445,29 @@ class OrderWorkflow:
         self._note("shipping request sent", f"{request.id} to {assignment.location_id} ({result.vendor_id})")
         self._set_phase(OrderStatus.SENT_TO_FULFILLMENT)
         return True
+
+    async def _vendor_cancelled(self, cancel: FulfillmentCancel) -> None:
+        """The fulfillment channel cancelled a request on its side (e.g. a 3PL's operator): what
+        it had not shipped is released and waits in an exception for the operator to retry or
+        reroute; nothing is re-sent on its own, since the channel may ship part of it still."""
+        view = self._request(cancel.request_id)
+        if view is None or view.state not in _ACTIVE:
+            self._note("fulfillment channel cancel ignored", f"{cancel.request_id}: not an open request")
+            return
+        view.state = ShippingRequestState.CANCELLED
+        request = view.request
+        open_lines = [line.line_id for line in request.line_items if self._line(line.line_id).open > 0]
+        self._note("cancelled by the fulfillment channel", f"{request.id}: {cancel.reason}")
+        await self._release(open_lines, "shipping request cancelled by the fulfillment channel")
+        self._exclude.append(request.location_id)
+        woke = await self._hold_for(
+            ExceptionKind.SHIPPING_REQUEST_REJECTED,
+            f"{request.fulfillment_channel_id} cancelled request {request.id}: {cancel.reason}",
+            detail={"requestId": request.id, "locationId": request.location_id},
+            accepts={Updates.RETRY, Updates.REROUTE, Updates.AMEND_ADDRESS},
+        )
+        await self._after_pre_send_wait(woke)
+        await self._fulfil()
 
     async def _release(self, line_ids: list[str] | None, reason: str) -> None:
         await workflow.execute_local_activity(
@@ -878,6 +906,11 @@ class OrderWorkflow:
         self._cancel_reason = cancel.reason
         self._cancel_handled = False
 
+    @workflow.signal(name=Signals.SHIPPING_REQUEST_CANCELLED)
+    def shipping_request_cancelled(self, cancel: FulfillmentCancel) -> None:
+        if not self._terminal:
+            self._vendor_cancels.append(cancel)
+
     @workflow.signal(name=Signals.STOCK_ARRIVED)
     def stock_arrived(self, arrived: StockArrived) -> None:
         if not self._terminal:
@@ -903,6 +936,19 @@ class OrderWorkflow:
         self._view.lines = [
             LineProgress(line_id=line.id, sku=line.sku, ordered=line.quantity) for line in order.line_items
         ]
+
+    def _open_part(self, line_ids: list[str]) -> Order:
+        """The order with `line_ids` cut to their units not shipped yet (what a reroute after a
+        partial shipment still has to send)."""
+        wanted = {p.line_id: p.open for p in self._view.lines if p.line_id in line_ids}
+        order = self._order
+        if all(line.quantity == wanted[line.id] for line in order.line_items if line.id in wanted):
+            return order
+        lines = [
+            line.model_copy(update={"quantity": wanted[line.id]}) if line.id in wanted else line
+            for line in order.line_items
+        ]
+        return order.model_copy(update={"line_items": lines})
 
     def _skus(self) -> set[str]:
         return {line.sku for line in self._view.order.line_items} if self._view.order else set()

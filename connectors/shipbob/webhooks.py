@@ -78,11 +78,15 @@ def parse_webhook(
     cancelled = shipment_id(resource)
     if cancelled is None:
         raise PayloadError(f"{topic}: shipment id is missing")
+    reference = resource.get("reference_id")
+    if not isinstance(reference, str) or not reference:
+        raise PayloadError(f"{topic}: reference_id (Orderloop's shipping request id) is missing")
     return InboundEvent(
         kind=kind,
         event_id=event_id,
         payload=payload,
-        detail=f"{cancelled} of request {resource.get('reference_id')} cancelled at ShipBob",
+        shipping_request_id=reference,
+        detail=f"shipment {cancelled} cancelled at ShipBob",
     )
 
 

@@ -704,9 +704,11 @@ class Ledger:
     async def reserve(self, order_id: str, lines: list[ReservationLine], cause: Cause) -> ReserveResult:
         """Reserve every line of an order or none, in one transaction.
 
-        Idempotent per (order_id, line_id): a line already reserved as asked is left alone, so a
-        retried call returns `reserved=True, already_reserved=True`. A line whose earlier
-        reservation was released without shipping is reserved afresh (a reroute). A line held
+        Idempotent per (order_id, line_id): a line whose open units are reserved as asked is left
+        alone, so a retried call returns `reserved=True, already_reserved=True`. A line whose
+        earlier reservation is closed (released, or partly shipped and the rest released: a
+        reroute of what did not ship) is reserved afresh for `quantity` more units at the new
+        location; its shipped and released counts are kept. A line holding open units
         differently raises `ReservationConflict`: release it first.
         """
         ids = [line.line_id for line in lines]
@@ -725,18 +727,21 @@ class Ledger:
                 bundles = await self._bundles(conn, {line.sku for line in lines})
                 todo: list[ReservationLine] = []
                 stale: list[str] = []
+                # Closed rows of a line reserved afresh: (committed, released) per component.
+                carried: dict[tuple[str, str], tuple[int, int]] = {}
                 for line in lines:
                     held = by_line.get(line.line_id)
                     if not held:
                         todo.append(line)
-                    elif all(r.state is ReservationState.RELEASED and r.committed == 0 for r in held):
+                    elif all(r.open_quantity == 0 for r in held) and all(r.line_sku == line.sku for r in held):
                         stale.append(line.line_id)
                         todo.append(line)
+                        carried.update({(r.line_id, r.sku): (r.committed, r.released) for r in held})
                     elif not all(
-                        r.state is not ReservationState.RELEASED
+                        r.state is ReservationState.OPEN
                         and r.line_sku == line.sku
                         and r.location_id == line.location_id
-                        and r.quantity == line.quantity * r.units_per_line
+                        and r.open_quantity == line.quantity * r.units_per_line
                         for r in held
                     ):
                         first = held[0]
@@ -756,6 +761,7 @@ class Ledger:
                         key = (sku, line.location_id)
                         need[key] += line.quantity * per
                         need_lines[key].append(line.line_id)
+                        committed, released = carried.get((line.line_id, sku), (0, 0))
                         new_rows.append(
                             {
                                 "order_id": order_id,
@@ -764,9 +770,9 @@ class Ledger:
                                 "line_sku": line.sku,
                                 "units_per_line": per,
                                 "location_id": line.location_id,
-                                "quantity": line.quantity * per,
-                                "committed": 0,
-                                "released": 0,
+                                "quantity": committed + released + line.quantity * per,
+                                "committed": committed,
+                                "released": released,
                                 "state": ReservationState.OPEN.value,
                                 "updated_at": now,
                             }
@@ -814,7 +820,14 @@ class Ledger:
                 await conn.execute(
                     insert(events),
                     [
-                        _event(EventKind.RESERVE, r["sku"], r["location_id"], r["quantity"], cause, now)
+                        _event(
+                            EventKind.RESERVE,
+                            r["sku"],
+                            r["location_id"],
+                            r["quantity"] - r["committed"] - r["released"],
+                            cause,
+                            now,
+                        )
                         for r in new_rows
                     ],
                 )

@@ -190,6 +190,34 @@ async def test_a_partly_shipped_line_releases_only_the_rest(
     assert (level.on_hand, level.reserved) == (4, 0)
 
 
+async def test_the_rest_of_a_partly_shipped_line_can_be_reserved_elsewhere(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    sku, order = uid("sku"), uid("order")
+    await ledger.receive(sku, "east", 5, cause)
+    await ledger.receive(sku, "west", 5, cause)
+    await ledger.reserve(order, [line("1", sku, 3)], cause)
+    await ledger.commit_shipment(order, "ship-1", [("1", 1)], cause)
+    # While units are still open at east, reserving the line elsewhere is a conflict.
+    with pytest.raises(ReservationConflict):
+        await ledger.reserve(order, [line("1", sku, 2, "west")], cause)
+    await ledger.release(order, ["1"], cause)
+    result = await ledger.reserve(order, [line("1", sku, 2, "west")], cause)
+    assert result.reserved and not result.already_reserved
+    again = await ledger.reserve(order, [line("1", sku, 2, "west")], cause)
+    assert again.reserved and again.already_reserved
+    [row] = await ledger.reservations(order)
+    assert (row.location_id, row.committed, row.released, row.open_quantity) == ("west", 1, 2, 2)
+    assert await reserved_at(ledger, sku, "east") == 0 and await reserved_at(ledger, sku, "west") == 2
+    await ledger.commit_shipment(order, "ship-2", [("1", 2)], cause)
+    [row] = await ledger.reservations(order)
+    # Closed: every unit is shipped now (the 2 released at east were reserved again at west).
+    assert (row.committed, row.open_quantity) == (3, 0) and row.state is not ReservationState.OPEN
+    levels = {s.location_id: (s.on_hand, s.reserved) for s in await ledger.stock(sku)}
+    assert levels == {"east": (4, 0), "west": (3, 0)}
+    assert await ledger.check_invariants() == []
+
+
 async def test_shipping_more_than_reserved_commits_the_reservation_and_records_the_rest(
     ledger: Ledger, uid: Uid, cause: Cause
 ) -> None:

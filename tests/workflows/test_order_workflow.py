@@ -18,6 +18,7 @@ from orderloop.contracts import (
     CancelRequest,
     ChannelCancel,
     ChannelEdit,
+    FulfillmentCancel,
     MarkShippedRequest,
     Queries,
     RerouteRequest,
@@ -292,6 +293,34 @@ async def test_a_polled_shipment_already_reported_by_webhook_counts_once(
     assert view.status is OrderStatus.COMPLETED
     assert [s.id for s in view.shipments] == [first.id, f"{request.id}/ship2"]
     assert len(world.of(Activities.PUSH_TRACKING)) == 2
+
+
+async def test_a_request_the_3pl_cancels_waits_for_the_operator_and_is_rerouted(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1024", [("MUG", 2)]))
+        request = await sent_request(handle)
+        await handle.signal(Signals.SHIPMENT, shipment_for(request, [("MUG", 1)]))
+        await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED, "partially shipped")
+        await handle.signal(
+            Signals.SHIPPING_REQUEST_CANCELLED, FulfillmentCancel(request_id=request.id, reason="damaged stock")
+        )
+        view = await wait_for(handle, in_exception(ExceptionKind.SHIPPING_REQUEST_REJECTED), "vendor cancel")
+        assert "damaged stock" in view.open_exception.message  # type: ignore[union-attr]
+        assert view.shipping_requests[0].state.value == "cancelled"
+        # Only the unit that did not ship is released; nothing is re-sent without the operator.
+        [release] = world.of(Activities.RELEASE)
+        assert release.line_ids == ["1"]
+        assert len(world.of(Activities.SEND_SHIPPING_REQUEST)) == 1
+        await update(handle, Updates.REROUTE, RerouteRequest(location_id="west"))
+        second = await sent_request(handle, 2)
+        # The reroute sends only what did not ship.
+        assert second.location_id == "west" and [(ln.sku, ln.quantity) for ln in second.line_items] == [("MUG", 1)]
+        await handle.signal(Signals.SHIPMENT, shipment_for(second, [("MUG", 1)], n=2))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert [p.shipped for p in view.lines] == [2]
 
 
 async def test_invalid_order_keeps_the_raw_payload_and_can_be_cancelled(

@@ -278,4 +278,4 @@ async def test_cancel_sends_shipment_cancelled(make_harness: MakeHarness) -> Non
     [delivery] = await harness.receiver.wait_for(1)
     event = harness.connector.parse_webhook(delivery.headers, delivery.body)
     assert event.kind is InboundKind.SHIPMENT_CANCELLED
-    assert request.id in (event.detail or "")
+    assert event.shipping_request_id == request.id

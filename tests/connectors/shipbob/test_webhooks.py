@@ -110,7 +110,8 @@ def test_shipment_cancelled_topic(connector: ShipBobConnector) -> None:
     assert event.kind is InboundKind.SHIPMENT_CANCELLED
     assert event.event_id == "msg_c1"
     assert event.shipment is None
-    assert "shipbob-200000124" in (event.detail or "") and "order/storefront/1002/sr1" in (event.detail or "")
+    assert event.shipping_request_id == "order/storefront/1002/sr1"
+    assert "shipbob-200000124" in (event.detail or "")
 
 
 @pytest.mark.parametrize(
