@@ -4,14 +4,17 @@ change that would break running orders fails here. Re-record with
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from orderloop.contracts import OrderInput, order_workflow_id
 from workflows.order import OrderWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
@@ -21,11 +24,19 @@ def test_histories_are_recorded() -> None:
     assert len(HISTORIES) >= 10, "tests/histories/ lost its recorded order histories"
 
 
+def workflow_id_of(data: dict[str, Any]) -> str:
+    """The order's workflow id, from its start input (a history file holds only events). Replay
+    must run under the real id: the workflow derives its shipping request ids from it."""
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    payload = started["input"]["payloads"][0]["data"]
+    order = OrderInput.model_validate_json(base64.b64decode(payload))
+    return order_workflow_id(order.channel_id, order.external_id)
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     data = json.loads(path.read_text())
-    workflow_id = path.stem
-    history = WorkflowHistory.from_json(workflow_id, data)
+    history = WorkflowHistory.from_json(workflow_id_of(data), data)
     replayer = Replayer(workflows=[OrderWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
