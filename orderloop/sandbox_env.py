@@ -11,6 +11,8 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_STOREFRONT_API_TOKEN": "sandbox-storefront-api-token",
     "ORDERLOOP_WMS_WEBHOOK_SECRET": "sandbox-wms-webhook-secret",
     "ORDERLOOP_WMS_API_TOKEN": "sandbox-wms-api-token",
+    "ORDERLOOP_SHOPIFY_ACCESS_TOKEN": "sandbox-shopify-access-token",
+    "ORDERLOOP_SHOPIFY_WEBHOOK_SECRET": "sandbox-shopify-webhook-secret",
     "ORDERLOOP_SHIPBOB_API_TOKEN": "sandbox-shipbob-api-token",
     # Standard Webhooks secrets are base64 keys behind `whsec_`.
     "ORDERLOOP_SHIPBOB_WEBHOOK_SECRET": "whsec_c2FuZGJveC1zaGlwYm9iLXdlYmhvb2stc2lnbmluZy1rZXk=",

@@ -4,10 +4,9 @@ in-process with a loopback endpoint that keeps the raw webhooks the sandbox deli
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from connectors.storefront.mapping import map_order
 from connectors.storefront.sandbox import create_app
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Order
+from tests.connectors.webhook_receiver import WebhookReceiver, running_receiver
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCHEMAS = Path(__file__).resolve().parents[2] / "onx" / "schemas"
@@ -75,58 +75,10 @@ def order(channel: ChannelConfig) -> Order:
     )
 
 
-@dataclass(frozen=True)
-class ReceivedWebhook:
-    headers: httpx.Headers
-    body: bytes
-
-
-@dataclass
-class WebhookReceiver:
-    """A loopback HTTP/1.1 endpoint answering 204 to every POST and keeping its headers and raw
-    body, so a test verifies the signature over the bytes the sandbox actually sent."""
-
-    received: list[ReceivedWebhook] = field(default_factory=list)
-    url: str = ""
-    _server: asyncio.Server | None = None
-    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/webhooks/storefront"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while True:  # the sender keeps its connection alive between deliveries
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-                lines = [line.split(":", 1) for line in head.split("\r\n")[1:] if line]
-                headers = httpx.Headers([(name.strip(), value.strip()) for name, value in lines])
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.received.append(ReceivedWebhook(headers, body))
-                writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    async def aclose(self) -> None:
-        for writer in list(self._writers):
-            writer.close()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    await receiver.start()
-    yield receiver
-    await receiver.aclose()
+    async for running in running_receiver("/webhooks/storefront"):
+        yield running
 
 
 @dataclass(frozen=True)

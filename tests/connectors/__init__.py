@@ -1,0 +1,1 @@
+"""Connector tests: mapping, webhooks and contract tests against each sandbox."""
