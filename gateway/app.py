@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from temporalio.service import RPCError
 
 from connectors.registry import build_connectors
 from gateway import inventory_api, operator_api, webhooks
@@ -64,8 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             client = await state.temporal.get()
             await client.service_client.check_health()
             checks["temporal"] = "ok"
-        except (TemporalUnavailable, RuntimeError) as exc:
-            checks["temporal"] = str(exc)
+        except (TemporalUnavailable, RPCError, RuntimeError) as exc:
+            checks["temporal"] = f"unreachable: {exc}"
         try:
             await state.ledger.ping()
             checks["ledger"] = "ok"

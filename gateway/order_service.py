@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +20,9 @@ from orderloop.contracts import Queries, SearchAttributes, UpdateResult
 from orderloop.model import OrderView
 from orderloop.order_intake import start_order_workflow
 
+# A webhook is answered within this even when Temporal is away: a 503 the sender retries beats a
+# sender that times out not knowing whether we took it.
+WEBHOOK_RPC_TIMEOUT = timedelta(seconds=3)
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
@@ -62,12 +66,13 @@ class OrderService:
                 external_id,
                 payload,
                 event_id,
+                rpc_timeout=WEBHOOK_RPC_TIMEOUT,
             )
 
     async def signal(self, workflow_id: str, name: str, arg: BaseModel) -> None:
         handle = await self.handle(workflow_id)
         async with temporal_errors():
-            await handle.signal(name, arg)
+            await handle.signal(name, arg, rpc_timeout=WEBHOOK_RPC_TIMEOUT)
 
     async def status(self, workflow_id: str) -> OrderView:
         handle = await self.handle(workflow_id)

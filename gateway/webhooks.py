@@ -54,9 +54,7 @@ async def receive_webhook(
         raise GatewayError(404, f"unknown channel {channel_id!r}", f"configured channels: {known}")
     if content_type and "json" not in content_type.lower():
         raise GatewayError(415, f"content type {content_type!r} is not JSON", "send application/json")
-    body = await request.body()
-    if len(body) > state.settings.max_body_bytes:
-        raise GatewayError(413, f"body of {len(body)} bytes exceeds {state.settings.max_body_bytes}")
+    body = await _read_body(request, state.settings.max_body_bytes)
     event = connector.parse_webhook(request.headers, body)
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
     if event.event_id and await state.ledger.delivery_seen(channel_id, event.event_id):
@@ -66,6 +64,21 @@ async def receive_webhook(
     if event.event_id:
         await state.ledger.record_delivery(channel_id, event.event_id)
     return response
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body (signatures cover the exact bytes), refused with 413 as soon as it is known
+    to exceed `limit`: from Content-Length before reading, or while streaming."""
+    hint = f"webhook bodies are limited to {limit} bytes (ORDERLOOP_MAX_BODY_BYTES)"
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise GatewayError(413, f"body of {declared} bytes exceeds {limit}", hint)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise GatewayError(413, f"body exceeds {limit} bytes", hint)
+    return bytes(body)
 
 
 async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, bound: Any) -> JSONResponse:

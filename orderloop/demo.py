@@ -98,11 +98,15 @@ async def run_demo(
     async with httpx.AsyncClient(timeout=30) as http:
         gate = asyncio.Semaphore(concurrency)
 
+        # Our id -> the channel's order id (Shopify numbers its orders; the storefront keeps ours).
+        placed: dict[str, str] = {}
+
         async def place(external_id: str) -> None:
             body = demo_order(rng, external_id, skus, rng.random() < bad_address_ratio)
             async with gate:
                 response = await http.post(f"{channel.base_url}/_sandbox/orders", json=body)
                 response.raise_for_status()
+            placed[external_id] = str(response.json().get("id") or external_id)
 
         progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -119,7 +123,7 @@ async def run_demo(
                 await asyncio.gather(*(place(i) for i in batch))
                 progress.advance(placing, len(batch))
             following = progress.add_task("orders done", total=orders, detail="")
-            pending = {f"order/{channel_id}/{i}" for i in ids}
+            pending = {f"order/{channel_id}/{placed[i]}" for i in ids}
             deadline = time.monotonic() + (timeout or 120 + orders * 0.5)
             statuses: dict[str, str] = {}
             while pending and time.monotonic() < deadline:

@@ -7,7 +7,7 @@ accepted order for longer than Temporal's retention."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -39,6 +39,7 @@ async def start_order_workflow(
     external_id: str,
     payload: dict[str, Any],
     event_id: str | None = None,
+    rpc_timeout: timedelta | None = None,
 ) -> tuple[str, bool]:
     """Start the order's workflow unless it was accepted before; returns (workflow id, started
     now). Temporal's errors propagate: nothing is recorded as accepted unless Temporal has it."""
@@ -68,6 +69,7 @@ async def start_order_workflow(
                 ]
             ),
             static_summary=f"{channel_id} order {external_id}",
+            rpc_timeout=rpc_timeout,
         )
     except WorkflowAlreadyStartedError:
         started = False

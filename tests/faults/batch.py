@@ -1,0 +1,146 @@
+"""What every fault drill does around its fault: place a batch of orders the way a channel does
+(signed webhooks, retried until the gateway accepts them), then check the outcome: every order
+completed or in a named exception, none duplicated, no shipping request sent twice to the
+fulfillment sandbox, no tracking pushed twice to the selling channel, the ledger consistent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from connectors.signing import orderloop_webhook_headers
+from orderloop.config import load_config
+from orderloop.ledger import Ledger
+from orderloop.stack import Stack
+from orderloop.temporal_client import connect
+from tests.integration.stack import Api
+
+DONE = {"completed", "cancelled"}
+
+
+@dataclass
+class Batch:
+    channel: str
+    external_ids: list[str]
+    # Webhook attempts the gateway refused (503 while Temporal was away, connection errors).
+    refused_attempts: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+
+def order_body(external_id: str, quantity: int = 1) -> dict[str, Any]:
+    return {
+        "externalId": external_id,
+        "lineItems": [
+            {"id": "1", "sku": "TSHIRT-BLK-M", "quantity": quantity, "unitPrice": 19.0},
+            {"id": "2", "sku": "MUG-11OZ", "quantity": 1, "unitPrice": 9.0},
+        ],
+        "shippingAddress": {
+            "firstName": "Grace",
+            "lastName": "Hopper",
+            "address1": "1 Navy Way",
+            "city": "Arlington",
+            "stateOrProvince": "VA",
+            "zipCodeOrPostalCode": "22202",
+            "country": "US",
+        },
+    }
+
+
+def channel_url(stack: Stack, channel_id: str) -> str:
+    return load_config(stack.config_path).channel(channel_id).base_url
+
+
+async def deliver(http: httpx.AsyncClient, stack: Stack, body: bytes, headers: dict[str, str], batch: Batch) -> None:
+    """POST one webhook until the gateway takes it, backing off as a channel's sender does."""
+    for attempt in range(120):
+        try:
+            response = await http.post(f"{stack.gateway_url}/webhooks/{batch.channel}", content=body, headers=headers)
+            if response.status_code < 500:
+                assert response.status_code in (200, 202), response.text
+                return
+        except httpx.TransportError:
+            pass
+        batch.refused_attempts += 1
+        await asyncio.sleep(min(0.25 * (attempt + 1), 2.0))
+    raise AssertionError(f"the gateway never accepted {body[:80]!r}")
+
+
+async def place(stack: Stack, count: int, *, channel: str = "storefront", concurrency: int = 10) -> Batch:
+    batch = Batch(channel=channel, external_ids=[f"drill-{uuid.uuid4().hex[:8]}-{i}" for i in range(count)])
+    secret = os.environ["ORDERLOOP_STOREFRONT_WEBHOOK_SECRET"]
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def one(external_id: str) -> None:
+            body = json.dumps(order_body(external_id)).encode()
+            headers = orderloop_webhook_headers(secret, "order.created", body) | {"Content-Type": "application/json"}
+            async with gate:
+                await deliver(http, stack, body, headers, batch)
+
+        await asyncio.gather(*(one(i) for i in batch.external_ids))
+    return batch
+
+
+async def settle(api: Api, batch: Batch, timeout: float = 120, allowed: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Wait until every order is done or waits in an exception named in `allowed`; return the
+    views. Fails naming the orders still moving."""
+    views: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for external_id in batch.external_ids:
+            if external_id in views and _settled(views[external_id], allowed):
+                continue
+            response = await api.order(batch.channel, external_id)
+            if response.status_code == 200:
+                views[external_id] = response.json()
+        if len(views) == len(batch.external_ids) and all(_settled(v, allowed) for v in views.values()):
+            batch.statuses = Counter(_outcome(v) for v in views.values())
+            return views
+        await asyncio.sleep(0.5)
+    moving = {i: _outcome(v) for i, v in views.items() if not _settled(v, allowed)}
+    missing = [i for i in batch.external_ids if i not in views]
+    raise AssertionError(f"orders not settled: {moving}; never started: {missing}")
+
+
+def _outcome(view: dict[str, Any]) -> str:
+    open_exc = [e for e in view["exceptions"] if not e.get("resolvedAt")]
+    return f"exception:{open_exc[-1]['kind']}" if open_exc else view["status"]
+
+
+def _settled(view: dict[str, Any], allowed: frozenset[str]) -> bool:
+    outcome = _outcome(view)
+    return outcome in DONE or (outcome.startswith("exception:") and outcome.split(":", 1)[1] in allowed)
+
+
+async def check_nothing_lost_or_doubled(stack: Stack, batch: Batch, views: dict[str, Any]) -> None:
+    """One workflow run per order, one WMS request per shipping request the order sent, one
+    tracking push per shipment, and a ledger whose invariants hold."""
+    client = await connect(stack.address)
+    async with httpx.AsyncClient(timeout=30) as http:
+        wms = (await http.get(f"{channel_url(stack, 'wms')}/_sandbox/shipping-requests")).json()
+        fulfillments = (await http.get(f"{channel_url(stack, batch.channel)}/_sandbox/fulfillments")).json()
+    created = Counter(r["externalId"] for r in wms)
+    # The storefront records a fulfillment once per Idempotency-Key (our shipment id).
+    pushed = Counter((f["orderId"], f["idempotencyKey"]) for f in fulfillments)
+    for external_id, view in views.items():
+        runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{view['workflowId']}'")]
+        assert len(runs) == 1, f"{external_id}: {len(runs)} workflow runs"
+        sent = [r["request"]["id"] for r in view["shippingRequests"] if r["state"] != "rejected"]
+        for request_id in sent:
+            assert created[request_id] == 1, f"{request_id} created {created[request_id]} times at the WMS"
+        for shipment in view["shipments"]:
+            times = pushed[(external_id, shipment["id"])]
+            assert times == 1, f"tracking of {shipment['id']} pushed {times} times"
+    ledger = await Ledger.open(stack.ledger_url)
+    try:
+        assert await ledger.check_invariants() == []
+    finally:
+        await ledger.close()
