@@ -5,11 +5,11 @@ commit and notifications. Cheap and local, so the workflow runs them as local ac
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import structlog
-from orderloop.routing import RoutingContext, route, stock_keys
 from pydantic import ValidationError
 from temporalio import activity
 
@@ -31,6 +31,7 @@ from orderloop.config import OrderloopConfig
 from orderloop.contracts import OrderPolicy, channel_task_queue, orders_task_queue
 from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine
 from orderloop.model import AllocatedLine, Allocation, ConnectorRole, LocationAssignment, Order
+from orderloop.routing import RoutingContext, route, stock_keys
 
 log = structlog.get_logger("orderloop.activities")
 
@@ -118,7 +119,7 @@ class OrderSteps:
             stock,
             RoutingContext(
                 now=inp.now,
-                orders_today={},
+                orders_today=await self._orders_today(inp.now),
                 force_location=inp.force_location,
                 exclude_locations=inp.exclude_locations,
             ),
@@ -129,7 +130,7 @@ class OrderSteps:
             return AllocateResult(
                 outcome=outcome,
                 message=decision.reason or "no location can ship this order",
-                detail={"trace": decision.to_allocation().trace},
+                detail={"rule": decision.rule, "trace": decision.trace},
             )
         allocation = decision.to_allocation()
         lines = [
@@ -149,6 +150,14 @@ class OrderSteps:
             )
         log.info("order.allocated", workflow_id=order.id, locations=[a.location_id for a in allocation.assignments])
         return AllocateResult(outcome=AllocateOutcome.ALLOCATED, allocation=allocation)
+
+    async def _orders_today(self, now: datetime) -> dict[str, int]:
+        """Orders each capped location took since midnight UTC (the daily capacity filter)."""
+        capped = [loc.id for loc in self.config.locations if loc.daily_order_capacity is not None]
+        if not capped:
+            return {}
+        midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return await self.ledger.orders_reserved_since(midnight, capped)
 
     async def _sku_problem(self, order: Order) -> AllocateResult | None:
         skus = sorted({line.sku for line in order.line_items})

@@ -16,11 +16,14 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orderloop.config import ConfigError, load_config
 from orderloop.demo import DemoSummary, run_demo
 from orderloop.devserver import DevServerError
+from orderloop.routing.cli import route as route_command
+from orderloop.routing.trace import stored_trace_lines
 from orderloop.settings import get_settings
 from orderloop.stack import Stack
 
@@ -206,9 +209,18 @@ def orders_show(channel: str, external_id: str, as_json: Annotated[bool, typer.O
         )
     allocation = view.get("allocation")
     if allocation:
-        console.print(f"  allocation (rule {allocation.get('rule')}):")
+        console.print(f"  allocation (rule {escape(str(allocation.get('rule')))}):")
         for line in allocation.get("explanation", []):
-            console.print(f"    {line}")
+            console.print(f"    {escape(line)}", highlight=False)
+        trace = allocation.get("trace")
+    else:
+        # Not allocated: the routing trace of the last attempt travels in the open exception.
+        pending = [e for e in view.get("exceptions", []) if not e.get("resolvedAt")]
+        trace = (pending[-1].get("detail") or {}).get("trace") if pending else None
+        if trace:
+            console.print("  not allocated:")
+    for line in stored_trace_lines(trace):
+        console.print(f"    {escape(line)}", highlight=False)
     for request in view.get("shippingRequests", []):
         console.print(f"  request {request['request']['id']} -> {request['request']['locationId']}: {request['state']}")
     for shipment in view.get("shipments", []):
@@ -314,16 +326,7 @@ def inventory_preview(
         console.print(f"[yellow]first {data['count']} SKUs shown; raise --limit for more[/yellow]")
 
 
-def _mount_optional() -> None:
-    """Sub-commands contributed by packages that may be absent in a partial checkout."""
-    try:
-        from orderloop.routing.cli import app as routing_app
-    except ImportError:
-        return
-    app.add_typer(routing_app)
-
-
-_mount_optional()
+app.command("route")(route_command)
 
 
 def main() -> None:

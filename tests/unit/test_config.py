@@ -71,3 +71,172 @@ def test_missing_credential_names_the_environment_variable(monkeypatch: pytest.M
         config.channel("storefront").credential("webhook_secret")
     monkeypatch.setenv("ORDERLOOP_STOREFRONT_WEBHOOK_SECRET", "s3cret")
     assert config.channel("storefront").credential("webhook_secret") == "s3cret"
+
+
+# --- routing ---------------------------------------------------------------------------------
+
+ROUTING = SANDBOX[SANDBOX.index("routing:\n") :]
+
+
+def with_routing(rules: str, sku_tags: str = "") -> str:
+    """The sandbox file with its routing section replaced by `rules` (YAML list items)."""
+    return SANDBOX.replace(ROUTING, f"routing:\n{sku_tags}  rules:\n{rules}")
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_shipped_sandbox_routes_storefront_orders_east_then_west() -> None:
+    from orderloop.routing import RoutingContext, route
+    from tests.routing.builders import NOW, make_order
+
+    config = load_config(ROOT / "orderloop.yaml")
+    order = make_order([("MUG-11OZ", 1)])
+    both = route(order, config, {("MUG-11OZ", "east"): 5, ("MUG-11OZ", "west"): 5}, RoutingContext(now=NOW))
+    only_west = route(order, config, {("MUG-11OZ", "west"): 5}, RoutingContext(now=NOW))
+    assert [a.location_id for a in both.assignments] == ["east"]
+    assert [a.location_id for a in only_west.assignments] == ["west"]
+    assert both.rule == "storefront-east-first"
+
+
+def test_rule_naming_an_unknown_location_is_refused_with_rule_field_and_line() -> None:
+    text = with_routing(
+        "    - name: east-coast\n      when: {channels: [storefront]}\n      locations: [east, north]\n"
+    )
+    message = refused(text)
+    line = line_of(text, "locations: [east, north]")
+    assert f"brand.yaml:{line}: routing.rules[0].locations[1]: rule 'east-coast': unknown location 'north'" in message
+
+
+def test_fallback_naming_an_unknown_location_is_refused() -> None:
+    text = with_routing("    - name: r1\n      fallback:\n        - locations: [south]\n")
+    message = refused(text)
+    line = line_of(text, "- locations: [south]")
+    assert (
+        f"brand.yaml:{line}: routing.rules[0].fallback[0].locations[0]: rule 'r1': unknown location 'south'" in message
+    )
+
+
+def test_rule_naming_an_unknown_or_non_selling_channel_is_refused() -> None:
+    text = with_routing("    - name: r1\n      when:\n        channels: [tiktok, wms]\n")
+    message = refused(text)
+    line = line_of(text, "channels: [tiktok, wms]")
+    assert f"brand.yaml:{line}: routing.rules[0].when.channels[0]: rule 'r1': unknown channel 'tiktok'" in message
+    assert f"brand.yaml:{line}: routing.rules[0].when.channels[1]: rule 'r1': 'wms' is not a selling channel" in message
+
+
+def test_unknown_sort_strategy_and_split_policy_are_refused_with_the_choices() -> None:
+    text = with_routing("    - name: r1\n      sort: nearest\n      split: sometimes\n")
+    message = refused(text)
+    assert (
+        f"brand.yaml:{line_of(text, 'sort: nearest')}: routing.rules[0].sort[0]: rule 'r1': Input should be "
+        "'ranked', 'closest', 'most_stock' or 'fewest_shipments'" in message
+    )
+    assert (
+        f"brand.yaml:{line_of(text, 'split: sometimes')}: routing.rules[0].split: rule 'r1': Input should be "
+        "'never', 'minimise' or 'by_line'" in message
+    )
+
+
+def test_unknown_location_filter_and_order_type_are_refused() -> None:
+    text = with_routing("    - name: r1\n      when: {order_types: [backorder]}\n      filters: [open, weather]\n")
+    message = refused(text)
+    assert "routing.rules[0].when.order_types[0]: rule 'r1': Input should be 'standard', 'pre_order'" in message
+    assert (
+        "routing.rules[0].filters[1]: rule 'r1': Input should be 'open', 'capacity', 'channel' or 'region'" in message
+    )
+
+
+def test_empty_order_value_range_can_never_match() -> None:
+    text = with_routing("    - name: big\n      when:\n        order_value: {min: 500, max: 100}\n")
+    message = refused(text)
+    line = line_of(text, "order_value: {min: 500, max: 100}")
+    assert (
+        f"brand.yaml:{line}: routing.rules[0].when.order_value: rule 'big': can never match: "
+        "no order value is at least 500 and below 100" in message
+    )
+
+
+def test_empty_list_condition_can_never_match() -> None:
+    message = refused(with_routing("    - name: r1\n      when: {tags: []}\n"))
+    assert "routing.rules[0].when.tags: rule 'r1': an empty list never matches; leave `tags` out" in message
+
+
+def test_rule_after_a_catch_all_for_its_channels_can_never_match() -> None:
+    text = with_routing(
+        "    - name: everything\n      locations: [east]\n"
+        "    - name: storefront-vip\n      when: {channels: [storefront], tags: [vip]}\n"
+    )
+    message = refused(text)
+    line = line_of(text, "when: {channels: [storefront], tags: [vip]}")
+    assert (
+        f"brand.yaml:{line}: routing.rules[1].when: rule 'storefront-vip': can never match: rule 'everything' "
+        "(rules[0]) comes first and takes every order of channel(s) storefront" in message
+    )
+
+
+def test_a_catch_all_only_shadows_rules_whose_channels_it_covers() -> None:
+    from orderloop.config import OrderloopConfig
+    from tests.routing.builders import location, make_config
+
+    locations = [location("east", "07001")]
+    catch_all = {"name": "storefront-all", "when": {"channels": ["storefront"]}}
+    # With a second selling channel, a later global rule still takes that channel's orders.
+    config = make_config(locations, [catch_all, {"name": "global"}], selling=("storefront", "b2b"))
+    assert [r.name for r in config.routing.rules] == ["storefront-all", "global"]
+    assert isinstance(config, OrderloopConfig)
+    # With storefront the only selling channel, the global rule could never match.
+    message = refused(
+        with_routing("    - name: storefront-all\n      when: {channels: [storefront]}\n    - name: global\n")
+    )
+    assert "routing.rules[1].when: rule 'global': can never match: rule 'storefront-all' (rules[0])" in message
+
+
+def test_rule_whose_locations_are_all_closed_to_its_channel_can_never_ship() -> None:
+    text = with_routing("    - name: r1\n      when: {channels: [storefront]}\n      locations: [east]\n").replace(
+        '    postal_code: "07001"\n', '    postal_code: "07001"\n    exclude_channels: [storefront]\n'
+    )
+    message = refused(text)
+    line = line_of(text, "      locations: [east]")
+    assert (
+        f"brand.yaml:{line}: routing.rules[0].locations: rule 'r1': can never ship: "
+        "every candidate location is closed to channel(s) storefront" in message
+    )
+
+
+def test_rule_for_a_country_no_candidate_serves_can_never_ship() -> None:
+    us_only = with_routing("    - name: canada\n      when: {countries: [CA]}\n      locations: [east, west]\n")
+    for postal in ('"07001"', '"89501"'):
+        us_only = us_only.replace(f"postal_code: {postal}\n", f"postal_code: {postal}\n    serves: [{{country: US}}]\n")
+    message = refused(us_only)
+    assert "routing.rules[0].locations: rule 'canada': can never ship: no candidate location serves CA" in message
+    # Without the region filter the rule may ship anywhere, so it is accepted.
+    parse_config(us_only.replace("      locations: [east, west]\n", "      filters: [open]\n"))
+
+
+def test_unknown_sku_tag_and_duplicate_rule_names_are_refused() -> None:
+    text = with_routing(
+        "    - name: r1\n      when: {sku_tags: [fragile, hazmat]}\n    - name: r1\n      when: {tags: [x]}\n",
+        sku_tags="  sku_tags:\n    fragile: [POSTER-*]\n",
+    )
+    message = refused(text)
+    assert "routing.rules[0].when.sku_tags[1]: rule 'r1': unknown SKU tag 'hazmat' (fragile)" in message
+    assert "routing.rules[1].name: rule 'r1': the name is already used by rules[0]" in message
+
+
+def test_outage_must_end_after_it_starts() -> None:
+    text = SANDBOX.replace(
+        '    postal_code: "07001"\n',
+        '    postal_code: "07001"\n    outages:\n      - {start: 2026-12-24T18:00:00Z, end: 2026-12-24T06:00:00Z}\n',
+    )
+    message = refused(text)
+    line = line_of(text, "- {start: 2026-12-24T18:00:00Z")
+    assert f"brand.yaml:{line}: locations[0].outages[0]: an outage must end after it starts" in message
+
+
+def test_location_closed_to_an_unknown_channel_is_refused() -> None:
+    text = SANDBOX.replace('    postal_code: "07001"\n', '    postal_code: "07001"\n    exclude_channels: [tiktok]\n')
+    message = refused(text)
+    line = line_of(text, "exclude_channels: [tiktok]")
+    assert f"brand.yaml:{line}: locations[0].exclude_channels[0]: location 'east': unknown channel 'tiktok'" in message

@@ -1,0 +1,1 @@
+"""Routing engine tests."""
