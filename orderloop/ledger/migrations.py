@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orderloop.ledger.schema import V1_TABLES, metadata, outbox_cursors, poll_cursors, published, schema_version
+from orderloop.ledger.schema import (
+    V1_TABLES,
+    events_by_kind_and_time,
+    metadata,
+    outbox_cursors,
+    poll_cursors,
+    published,
+    schema_version,
+)
 
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 
@@ -34,12 +42,18 @@ async def _v4_poll_cursors(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: poll_cursors.create(sync, checkfirst=False))
 
 
+async def _v5_events_by_kind_and_time(conn: AsyncConnection) -> None:
+    # Declared on the events table, so a database created fresh already has it from step 1.
+    await conn.run_sync(lambda sync: events_by_kind_and_time.create(sync, checkfirst=True))
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
     (2, "quantities published to each selling channel", _v2_published),
     (3, "outbox consumers' cursors, for trimming", _v3_outbox_cursors),
     (4, "where each channel's order poll resumes", _v4_poll_cursors),
+    (5, "index of events by kind and time (daily capacity)", _v5_events_by_kind_and_time),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -207,3 +207,6 @@ poll_cursors = Table(
     Column("polled_until", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Migration 5: reserve events by time, for routing's daily order capacity per location.
+events_by_kind_and_time = Index("ix_events_kind_at", events.c.kind, events.c.at)

@@ -1175,6 +1175,23 @@ class Ledger:
             return 0
         return await self.outbox_trim(min(cursors[c] for c in wanted))
 
+    async def orders_reserved_since(
+        self, since: datetime, location_ids: Iterable[str] | None = None
+    ) -> dict[str, int]:
+        """Distinct orders that reserved stock at each location since `since` (routing's daily
+        order capacity). Counted from reserve events: a reservation row changes on commit and
+        release, its events do not."""
+        e = events.c
+        query = (
+            select(e.location_id, func.count(func.distinct(e.cause_ref)))
+            .where(e.kind == EventKind.RESERVE.value, e.cause_kind == CauseKind.ORDER.value, e.at >= since)
+            .group_by(e.location_id)
+        )
+        if location_ids is not None:
+            query = query.where(e.location_id.in_(sorted(set(location_ids))))
+        async with self._read() as conn:
+            return {location: int(count) for location, count in await conn.execute(query)}
+
     async def poll_cursor(self, channel_id: str) -> datetime | None:
         """Until when a channel's orders were last polled successfully (None: never)."""
         async with self._read() as conn:

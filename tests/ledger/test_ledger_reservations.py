@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from orderloop.ledger import (
     Cause,
+    CauseKind,
     EventKind,
     Ledger,
     Product,
@@ -305,3 +307,21 @@ async def test_a_line_id_twice_in_one_request_is_refused(
 
 async def test_invariants_hold_after_these_tests(ledger: Ledger) -> None:
     assert await ledger.check_invariants() == []
+
+
+async def test_orders_reserved_since_counts_distinct_orders_per_location(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    sku, east, west = uid("cap"), uid("east"), uid("west")
+    await ledger.receive(sku, east, 10, cause)
+    await ledger.receive(sku, west, 10, cause)
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    first, second = uid("o1"), uid("o2")
+    # Two lines of one order at east count once; released later, the order still counts.
+    two_lines = [line("1", sku, 1, east), line("2", sku, 1, east)]
+    await ledger.reserve(first, two_lines, Cause(kind=CauseKind.ORDER, ref=first))
+    await ledger.reserve(second, [line("1", sku, 2, west)], Cause(kind=CauseKind.ORDER, ref=second))
+    await ledger.release(first, None, Cause(kind=CauseKind.ORDER, ref=first))
+    assert await ledger.orders_reserved_since(since, [east, west]) == {east: 1, west: 1}
+    assert await ledger.orders_reserved_since(since, [east]) == {east: 1}
+    assert await ledger.orders_reserved_since(datetime.now(UTC) + timedelta(seconds=5), [east, west]) == {}
