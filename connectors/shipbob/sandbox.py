@@ -28,12 +28,17 @@ Controls (no auth; `{ref}` is ShipBob's order id or its reference_id):
   POST /_sandbox/deliver/{ref}               shipped shipments delivered (order.shipment.delivered)
   GET  /_sandbox/orders
   GET|POST /_sandbox/stock                   {sku: n} (every center) or {center_id: {sku: n}}; ?replace=true
-  GET  /_sandbox/webhooks/held               deliveries held by the knob `hold_deliveries`
-  POST /_sandbox/webhooks/flush?order=fifo|reverse   send the held ones, one after the other
-  POST /_sandbox/webhooks/{webhook_id}/redeliver     the same delivery again (a duplicate)
   GET|POST /_sandbox/config                  knobs (`ShipBobKnobs`)
   GET|POST|DELETE /_sandbox/faults           {"status": 503|429, "count", "retry_after"}
-plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health`.
+plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
+controls, a webhook's id being its `webhook-id`; every attempt is signed when it is made, so a
+held or redelivered webhook carries a fresh `webhook-timestamp`:
+  GET  /_sandbox/webhooks?topic=&state=      every webhook, with its body
+  GET  /_sandbox/webhooks/held               the held queue (the knob `hold_deliveries` adds to it)
+  POST /_sandbox/webhooks/hold?topic=        queue deliveries from now on
+  POST /_sandbox/webhooks/release?order=fifo|reverse   send the queue one after the other
+  POST|DELETE /_sandbox/webhooks/duplicate   every delivery twice from now on / once again
+  POST /_sandbox/webhooks/{webhook_id}/redeliver     the same delivery again (a duplicate)
 """
 
 from __future__ import annotations
@@ -47,9 +52,9 @@ import random
 import secrets
 import string
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -70,6 +75,7 @@ from connectors.sandbox_kit import (
     install_config_routes,
     install_error_handler,
     install_fault_routes,
+    install_webhook_routes,
 )
 from connectors.shipbob.client import CHANNEL_HEADER, REMAINING_CALLS_HEADER, RETRY_AFTER_HEADER
 from connectors.shipbob.mapping import OrderStatus, ShipmentStatus
@@ -95,7 +101,6 @@ _TRACKING_URLS = {
     "UPS": "https://www.ups.com/track?tracknum={}",
     "FedEx": "https://www.fedex.com/fedextrack/?trknbr={}",
 }
-_OUTBOX_LIMIT = 10_000
 
 
 class ShipBobKnobs(BaseModel):
@@ -111,9 +116,11 @@ class ShipBobKnobs(BaseModel):
     # ShipBob's sliding window: `rate_limit` requests per `rate_window` seconds per token.
     rate_limit: int = Field(default=150, ge=1)
     rate_window: float = Field(default=60.0, gt=0)
-    # Keep webhook deliveries until `POST /_sandbox/webhooks/flush` (to deliver them out of order).
+    # Queue every new delivery for `POST /_sandbox/webhooks/release` while on; unlike a hold made
+    # by `POST /_sandbox/webhooks/hold`, a release does not end it.
     hold_deliveries: bool = False
-    # Send every delivery twice with the same webhook-id, as ShipBob's retries may.
+    # Send every delivery twice with the same webhook-id, as ShipBob's retries may (the same as
+    # `POST /_sandbox/webhooks/duplicate`, from start-up on).
     duplicate_deliveries: bool = False
     carrier: Literal["USPS", "UPS", "FedEx"] = "USPS"
     seed: int = 0
@@ -312,13 +319,6 @@ class SbOrder:
         }
 
 
-@dataclass
-class HeldDelivery:
-    webhook_id: str
-    topic: str
-    body: bytes
-
-
 def split_lines(lines: list[Line]) -> tuple[list[Line], list[Line]]:
     """Two non-empty parts of `lines` (two units or more): the first half of the units in line
     order, the rest in the second part."""
@@ -368,8 +368,6 @@ class ShipBobSandbox:
         self.by_reference: dict[str, SbOrder] = {}
         self.shipments: dict[int, SbShipment] = {}
         self.window = SlidingWindow(self.knobs.value.rate_limit, self.knobs.value.rate_window)
-        self.outbox: OrderedDict[str, HeldDelivery] = OrderedDict()
-        self.held: list[HeldDelivery] = []
         self._timers: dict[int, asyncio.Task[None]] = {}
 
     def knobs_changed(self, changes: dict[str, Any]) -> None:
@@ -767,43 +765,29 @@ class ShipBobSandbox:
     # --- webhooks ---
 
     def emit(self, topic: str, resource: dict[str, Any]) -> None:
-        delivery = HeldDelivery(
-            webhook_id=f"msg_{secrets.token_urlsafe(18)}", topic=topic, body=json.dumps(resource).encode()
-        )
-        self.outbox[delivery.webhook_id] = delivery
-        while len(self.outbox) > _OUTBOX_LIMIT:
-            self.outbox.popitem(last=False)
+        webhook_id = f"msg_{secrets.token_urlsafe(18)}"
+        body = json.dumps(resource).encode()
         knobs = self.knobs.value
-        if knobs.hold_deliveries:
-            self.held.append(delivery)
-            return
-        self.send(delivery)
-        if knobs.duplicate_deliveries:
-            self.send(delivery)
+        self.sender.emit(
+            self.options.webhook_url,
+            topic,
+            body,
+            partial(self.signed_headers, webhook_id, topic, body),
+            webhook_id=webhook_id,
+            duplicate=knobs.duplicate_deliveries,
+            hold=knobs.hold_deliveries,
+        )
 
-    def send(self, delivery: HeldDelivery) -> None:
-        """Sign and post one delivery; each attempt batch gets a fresh timestamp, as ShipBob's do."""
+    def signed_headers(self, webhook_id: str, topic: str, body: bytes) -> dict[str, str]:
+        """Headers signed now: every attempt gets a fresh timestamp, as ShipBob's do."""
         timestamp = int(time.time())
-        headers = {
+        return {
             "Content-Type": "application/json",
-            "webhook-id": delivery.webhook_id,
+            "webhook-id": webhook_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": standard_webhook_signature(
-                self.webhook_secret, delivery.webhook_id, timestamp, delivery.body
-            ),
-            TOPIC_HEADER: delivery.topic,
+            "webhook-signature": standard_webhook_signature(self.webhook_secret, webhook_id, timestamp, body),
+            TOPIC_HEADER: topic,
         }
-        self.sender.send(self.options.webhook_url, delivery.body, headers)
-
-    async def flush(self, order: str) -> list[dict[str, str]]:
-        batch, self.held = self.held, []
-        if order == "reverse":
-            batch.reverse()
-        for delivery in batch:
-            self.send(delivery)
-            # One at a time, so the receiver sees them in exactly this order.
-            await self.sender.drain(timeout=5.0)
-        return [{"webhook_id": d.webhook_id, "topic": d.topic} for d in batch]
 
     async def aclose(self) -> None:
         for timer in self._timers.values():
@@ -829,6 +813,7 @@ def create_app(options: SandboxOptions, *, webhook_transport: httpx.AsyncBaseTra
     install_error_handler(app)
     install_fault_routes(app, sb.faults)
     install_config_routes(app, sb.knobs, on_change=sb.knobs_changed)
+    install_webhook_routes(app, sb.sender)
     add_shutdown(app, sb.aclose)
 
     async def shipbob_error(_: Request, exc: Exception) -> Response:
@@ -994,22 +979,6 @@ def create_app(options: SandboxOptions, *, webhook_transport: httpx.AsyncBaseTra
             raise _invalid(400, "stock", str(exc)) from None
         sb.set_stock(stock, replace=replace)
         return sb.inventory_by_center()
-
-    @controls.get("/webhooks/held")
-    async def held() -> list[dict[str, Any]]:
-        return [{"webhook_id": d.webhook_id, "topic": d.topic, "body": json.loads(d.body)} for d in sb.held]
-
-    @controls.post("/webhooks/flush")
-    async def flush(order: Annotated[Literal["fifo", "reverse"], Query()] = "fifo") -> dict[str, Any]:
-        return {"sent": await sb.flush(order)}
-
-    @controls.post("/webhooks/{webhook_id}/redeliver")
-    async def redeliver(webhook_id: str) -> dict[str, Any]:
-        delivery = sb.outbox.get(webhook_id)
-        if delivery is None:
-            raise ShipBobApiError(404, {"message": f"no delivery {webhook_id}"})
-        sb.send(delivery)
-        return {"webhook_id": delivery.webhook_id, "topic": delivery.topic}
 
     app.include_router(controls)
     app.include_router(api)

@@ -48,18 +48,20 @@ Controls (no auth; `?duplicate=true` delivers each webhook twice with the same i
   POST /_sandbox/locations                 {"name"?}: another location (fulfillment orders and
                                             inventory can use it)
   GET  /_sandbox/inventory, /_sandbox/fulfillments?order=
-  GET  /_sandbox/webhooks                  every webhook sent, with its raw signed body
-  POST /_sandbox/webhooks/hold             queue deliveries from now on
-  POST /_sandbox/webhooks/release?order=fifo|reverse   deliver the queue one by one
-  POST /_sandbox/webhooks/{webhook_id}/redeliver       Shopify's retry: same ids, same body
   GET|POST /_sandbox/config                knobs (`ShopifyKnobs`)
   GET|POST|DELETE /_sandbox/faults         {"status": 503|429, "count", "retry_after"}
-plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health`.
+plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
+controls, a webhook's id being its `X-Shopify-Webhook-Id` (the log also shows its `event_id`):
+  GET  /_sandbox/webhooks?topic=&state=    every webhook, with its raw signed body
+  GET  /_sandbox/webhooks/held             the held queue
+  POST /_sandbox/webhooks/hold?topic=      queue deliveries from now on
+  POST /_sandbox/webhooks/release?order=fifo|reverse   deliver the queue one by one
+  POST|DELETE /_sandbox/webhooks/duplicate every webhook twice from now on / once again
+  POST /_sandbox/webhooks/{webhook_id}/redeliver       Shopify's retry: same ids, same body
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import hmac
@@ -73,7 +75,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
@@ -83,18 +84,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
-    Delivery,
     FaultInjector,
     KnobHolder,
     LeakyBucket,
     Recorder,
     SandboxError,
+    Webhook,
     WebhookSender,
     add_shutdown,
     create_sandbox_app,
     install_config_routes,
     install_error_handler,
     install_fault_routes,
+    install_webhook_routes,
 )
 from connectors.shopify.client import ACCESS_TOKEN_HEADER, API_VERSION_HEADER, CALL_LIMIT_HEADER, DEFAULT_API_VERSION
 from connectors.shopify.webhooks import (
@@ -154,12 +156,6 @@ class ShopifyKnobs(BaseModel):
     currency: str = "USD"
 
 
-class WebhookState(StrEnum):
-    SENT = "sent"
-    HELD = "held"
-    NOT_DELIVERED = "not_delivered"
-
-
 class ShopifyApiError(Exception):
     """An error answer in Shopify's shape: `{"errors": ...}` with `status`."""
 
@@ -172,32 +168,6 @@ class ShopifyApiError(Exception):
 
 def _not_found() -> ShopifyApiError:
     return ShopifyApiError(404, "Not Found")
-
-
-@dataclass
-class SentWebhook:
-    topic: str
-    webhook_id: str
-    event_id: str
-    headers: dict[str, str]
-    body: bytes
-    duplicate: bool = False
-    state: WebhookState = WebhookState.SENT
-    delivery: Delivery | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "topic": self.topic,
-            "webhook_id": self.webhook_id,
-            "event_id": self.event_id,
-            "headers": self.headers,
-            "body": self.body.decode(),
-            "duplicate": self.duplicate,
-            "state": self.state.value,
-            "attempts": self.delivery.attempts if self.delivery else 0,
-            "status": self.delivery.status if self.delivery else None,
-            "delivered": bool(self.delivery and self.delivery.delivered),
-        }
 
 
 @dataclass
@@ -317,9 +287,6 @@ class ShopifySandbox:
         self.levels: dict[tuple[int, int], dict[str, Any]] = {}
         self.inventory_log: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.customers: dict[str, dict[str, Any]] = {}
-        self.webhooks: deque[SentWebhook] = deque(maxlen=10_000)
-        self.held: list[SentWebhook] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self.location_id = int(settings.get("location_id") or DEFAULT_LOCATION_ID)
         self.locations: dict[int, dict[str, Any]] = {}
         self.add_location("Sandbox warehouse", self.location_id)
@@ -763,7 +730,9 @@ class ShopifySandbox:
 
     def emit(
         self, topic: str, payload: dict[str, Any], *, duplicate: bool = False, bad_signature: bool = False
-    ) -> SentWebhook:
+    ) -> Webhook:
+        """Sign now and send (or only log, with the knob `deliver_webhooks` off). A duplicate is
+        a re-delivery: the same body under the same ids, as Shopify's retries are."""
         topic = str(topic)
         body = json.dumps(payload).encode()
         secret = "not-the-webhook-secret" if bad_signature else self.secret
@@ -778,76 +747,18 @@ class ShopifySandbox:
             EVENT_ID_HEADER: event_id,
             TRIGGERED_AT_HEADER: datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
-        first = SentWebhook(topic=topic, webhook_id=webhook_id, event_id=event_id, headers=headers, body=body)
-        self._dispatch(first)
-        if duplicate:
-            # A re-delivery: the same body under the same ids, as Shopify's retries are.
-            self._dispatch(SentWebhook(topic, webhook_id, event_id, headers, body, duplicate=True))
-        return first
-
-    def _dispatch(self, webhook: SentWebhook) -> None:
-        self.webhooks.append(webhook)
-        if self.held is not None:
-            webhook.state = WebhookState.HELD
-            self.held.append(webhook)
-        elif self.knobs.value.deliver_webhooks:
-            self._send(webhook)
-        else:
-            webhook.state = WebhookState.NOT_DELIVERED
-
-    def _send(self, webhook: SentWebhook) -> Delivery:
-        webhook.state = WebhookState.SENT
-        webhook.delivery = self.sender.send(
-            self.options.webhook_url, webhook.body, webhook.headers, delay=self.knobs.value.webhook_delay
+        knobs = self.knobs.value
+        return self.sender.emit(
+            self.options.webhook_url,
+            topic,
+            body,
+            headers,
+            webhook_id=webhook_id,
+            extra={"event_id": event_id},
+            delay=knobs.webhook_delay,
+            duplicate=duplicate,
+            deliver=knobs.deliver_webhooks,
         )
-        return webhook.delivery
-
-    def hold(self) -> dict[str, Any]:
-        if self.held is None:
-            self.held = []
-        return {"held": len(self.held)}
-
-    def release(self, order: str) -> dict[str, Any]:
-        if order not in ("fifo", "reverse"):
-            raise SandboxError(422, f"order must be fifo or reverse, not {order!r}")
-        queue, self.held = list(self.held or []), None
-        if order == "reverse":
-            queue.reverse()
-        self._spawn(self._deliver_in_turn(queue))
-        return {"released": len(queue), "order": order, "topics": [w.topic for w in queue]}
-
-    async def _deliver_in_turn(self, queue: list[SentWebhook]) -> None:
-        """One at a time, each once the previous one was answered (or gave up for 5 s), so the
-        receiver sees them in this order."""
-        for webhook in queue:
-            self._send(webhook)
-            await self.sender.drain(timeout=5.0)
-
-    def redeliver(self, webhook_id: str) -> dict[str, Any]:
-        original = next((w for w in self.webhooks if w.webhook_id == webhook_id and not w.duplicate), None)
-        if original is None:
-            raise SandboxError(404, f"no webhook {webhook_id!r}", hint="see GET /_sandbox/webhooks")
-        again = SentWebhook(
-            original.topic, original.webhook_id, original.event_id, original.headers, original.body, duplicate=True
-        )
-        self._dispatch(again)
-        return again.to_json()
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for released queues and pending deliveries (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
-        await self.sender.drain(timeout)
-
-    async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await self.sender.aclose()
 
     # --- controls: orders ---
 
@@ -1329,7 +1240,8 @@ def create_app(options: SandboxOptions) -> FastAPI:
     install_error_handler(app)
     install_fault_routes(app, shop.faults)
     install_config_routes(app, shop.knobs, on_change=shop.knobs_changed)
-    add_shutdown(app, shop.aclose)
+    install_webhook_routes(app, shop.sender)
+    add_shutdown(app, shop.sender.aclose)
 
     async def shopify_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ShopifyApiError)
@@ -1436,22 +1348,6 @@ def create_app(options: SandboxOptions) -> FastAPI:
     @controls.get("/fulfillments")
     async def sandbox_fulfillments(order: int | None = None) -> list[dict[str, Any]]:
         return [f for f in shop.fulfillments.values() if order is None or f["order_id"] == order]
-
-    @controls.get("/webhooks")
-    async def sandbox_webhooks(topic: str | None = None) -> list[dict[str, Any]]:
-        return [w.to_json() for w in shop.webhooks if topic is None or w.topic == topic]
-
-    @controls.post("/webhooks/hold")
-    async def hold_webhooks() -> dict[str, Any]:
-        return shop.hold()
-
-    @controls.post("/webhooks/release")
-    async def release_webhooks(order: str = "fifo") -> dict[str, Any]:
-        return shop.release(order)
-
-    @controls.post("/webhooks/{webhook_id}/redeliver")
-    async def redeliver_webhook(webhook_id: str) -> dict[str, Any]:
-        return shop.redeliver(webhook_id)
 
     app.include_router(api)
     app.include_router(controls)

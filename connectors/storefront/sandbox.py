@@ -8,18 +8,27 @@ API (bearer token = the channel's `api_token`; faults from `POST /_sandbox/fault
 
 Controls (no auth):
   POST /_sandbox/orders?duplicate=&bad_signature=&deliver=   store an onX order, deliver `order.created`
-                                                    (`deliver=false`: a webhook lost on the way)
+                                                    (`deliver=false`: a webhook lost on the way,
+                                                    logged and never sent unless redelivered)
   POST /_sandbox/orders/{externalId}/edit           merge fields, deliver `order.updated`
   POST /_sandbox/orders/{externalId}/cancel         {"reason"}, deliver `order.cancelled`
   GET  /_sandbox/orders, /_sandbox/fulfillments?order=, /_sandbox/inventory
   GET|POST /_sandbox/config                         knobs (`StorefrontKnobs`)
   GET|POST|DELETE /_sandbox/faults                  {"status": 503|429, "count", "retry_after"}
-plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health`.
+plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
+controls, a webhook's id being its `X-Orderloop-Delivery` (the `deliveryIds` answered above):
+  GET  /_sandbox/webhooks?topic=&state=             every webhook, with its signed body
+  GET  /_sandbox/webhooks/held                      the held queue
+  POST /_sandbox/webhooks/hold?topic=               queue deliveries (of these events only) from now on
+  POST /_sandbox/webhooks/release?order=fifo|reverse   send the queue one after the other
+  POST|DELETE /_sandbox/webhooks/duplicate          every delivery twice from now on / once again
+  POST /_sandbox/webhooks/{webhook_id}/redeliver    the same delivery again: same id, same body
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections import deque
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -41,8 +50,9 @@ from connectors.sandbox_kit import (
     install_config_routes,
     install_error_handler,
     install_fault_routes,
+    install_webhook_routes,
 )
-from connectors.signing import ORDERLOOP_DELIVERY_HEADER, json_type, orderloop_webhook_headers
+from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.storefront.webhooks import StorefrontEvent
 
 
@@ -117,16 +127,31 @@ class StorefrontSandbox:
     # --- webhooks ---
 
     def deliver(
-        self, event: StorefrontEvent, order: dict[str, Any], *, duplicate: bool = False, bad_signature: bool = False
+        self,
+        event: StorefrontEvent,
+        order: dict[str, Any],
+        *,
+        duplicate: bool = False,
+        bad_signature: bool = False,
+        send: bool = True,
     ) -> list[str]:
+        """Sign and send `event`; its delivery id is the webhook's id. A duplicate is a
+        re-delivery: same body, same delivery id, as vendors retry. `send=False` only logs it."""
         body = json.dumps(order).encode()
         secret = "not-the-webhook-secret" if bad_signature else self.secret
-        headers = orderloop_webhook_headers(secret, event.value, body)
-        delay = self.knobs.value.webhook_delay
-        # A duplicate is a re-delivery: same body, same delivery id, as vendors retry.
-        for _ in range(2 if duplicate else 1):
-            self.sender.send(self.options.webhook_url, body, headers, delay=delay)
-        return [headers[ORDERLOOP_DELIVERY_HEADER]]
+        delivery_id = uuid.uuid4().hex
+        headers = orderloop_webhook_headers(secret, event.value, body, delivery_id=delivery_id)
+        self.sender.emit(
+            self.options.webhook_url,
+            event.value,
+            body,
+            headers,
+            webhook_id=delivery_id,
+            delay=self.knobs.value.webhook_delay,
+            duplicate=duplicate,
+            deliver=send,
+        )
+        return [delivery_id]
 
     def order(self, external_id: str) -> dict[str, Any]:
         order = self.orders.get(external_id)
@@ -213,10 +238,8 @@ class StorefrontSandbox:
         now = _now()
         stored = {"createdAt": now, "updatedAt": now, "status": "open", **order}
         self.orders[external_id] = stored
-        ids = (
-            self.deliver(StorefrontEvent.ORDER_CREATED, stored, duplicate=duplicate, bad_signature=bad_signature)
-            if deliver
-            else []
+        ids = self.deliver(
+            StorefrontEvent.ORDER_CREATED, stored, duplicate=duplicate, bad_signature=bad_signature, send=deliver
         )
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_CREATED, "deliveryIds": ids}
 
@@ -243,6 +266,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
     install_error_handler(app)
     install_fault_routes(app, sandbox.faults)
     install_config_routes(app, sandbox.knobs)
+    install_webhook_routes(app, sandbox.sender)
     add_shutdown(app, sandbox.sender.aclose)
 
     api = APIRouter(dependencies=[Depends(sandbox.faults.check), Depends(bearer_auth(sandbox.api_token))])

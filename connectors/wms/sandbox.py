@@ -16,7 +16,15 @@ Controls (no auth):
                                           reports the new levels as `inventory.updated`
   GET|POST /_sandbox/config               knobs (`WmsKnobs`)
   GET|POST|DELETE /_sandbox/faults        {"status": 503|429, "count", "retry_after"}
-plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health`.
+plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
+controls, a webhook's id being its `X-Orderloop-Delivery` (e.g. hold `shipment.created` only, ship
+in two parts, release reversed, redeliver one):
+  GET  /_sandbox/webhooks?topic=&state=   every webhook (`shipment.created`, `inventory.updated`)
+  GET  /_sandbox/webhooks/held            the held queue
+  POST /_sandbox/webhooks/hold?topic=     queue deliveries (of these events only) from now on
+  POST /_sandbox/webhooks/release?order=fifo|reverse   send the queue one after the other
+  POST|DELETE /_sandbox/webhooks/duplicate   every delivery twice from now on / once again
+  POST /_sandbox/webhooks/{webhook_id}/redeliver     the same delivery again: same id, same body
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import asyncio
 import json
 import random
 import string
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -47,6 +56,7 @@ from connectors.sandbox_kit import (
     install_config_routes,
     install_error_handler,
     install_fault_routes,
+    install_webhook_routes,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.wms.client import ALREADY_SHIPPED
@@ -237,9 +247,7 @@ class WmsSandbox:
             if ((row["locationId"] or ANY_LOCATION), row["sku"]) in touched
         ]
         if rows:
-            body = json.dumps({"items": rows}).encode()
-            headers = orderloop_webhook_headers(self.secret, WmsEvent.INVENTORY_UPDATED.value, body)
-            self.sender.send(self.options.webhook_url, body, headers)
+            self.emit(WmsEvent.INVENTORY_UPDATED, {"items": rows})
 
     def committed(self) -> dict[tuple[str, str], int]:
         """Units accepted but not shipped, per stock entry (location, sku)."""
@@ -395,10 +403,15 @@ class WmsSandbox:
                 self.stock[location][sku] = max(0, self.stock[location][sku] - line["quantity"])
         if not request.remaining():
             request.status = RequestStatus.SHIPPED
-        body = json.dumps(fulfillment).encode()
-        headers = orderloop_webhook_headers(self.secret, WmsEvent.SHIPMENT_CREATED.value, body)
-        self.sender.send(self.options.webhook_url, body, headers)
+        self.emit(WmsEvent.SHIPMENT_CREATED, fulfillment)
         return fulfillment
+
+    def emit(self, event: WmsEvent, payload: dict[str, Any]) -> None:
+        """Sign with the channel's secret and send; the delivery id is the webhook's id."""
+        body = json.dumps(payload).encode()
+        delivery_id = uuid.uuid4().hex
+        headers = orderloop_webhook_headers(self.secret, event.value, body, delivery_id=delivery_id)
+        self.sender.emit(self.options.webhook_url, event.value, body, headers, webhook_id=delivery_id)
 
     @staticmethod
     def _tracking_url(carrier: str, number: str) -> str:
@@ -432,6 +445,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
     install_error_handler(app)
     install_fault_routes(app, wms.faults)
     install_config_routes(app, wms.knobs, on_change=wms.knobs_changed)
+    install_webhook_routes(app, wms.sender)
     add_shutdown(app, wms.aclose)
 
     api = APIRouter(dependencies=[Depends(wms.faults.check), Depends(bearer_auth(wms.api_token))])

@@ -249,18 +249,21 @@ async def test_duplicate_deliveries_carry_one_event_id(make_harness: MakeHarness
     assert harness.connector.parse_webhook(third.headers, third.body).event_id == events[0].event_id
 
 
-async def test_out_of_order_deliveries_still_give_correct_shipments(make_harness: MakeHarness) -> None:
-    harness = await make_harness(hold_deliveries=True)
+async def test_out_of_order_deliveries_still_give_correct_shipments(harness: Harness) -> None:
+    await harness.control("POST", "webhooks/hold")
     request = shipping_request("2018")
     await harness.connector.create_shipping_request(request)
     await harness.control("POST", f"ship/{request.id}", params={"parts": 2})
     await harness.control("POST", f"deliver/{request.id}")
     held = await harness.control("GET", "webhooks/held")
     assert [h["topic"] for h in held] == ["order.shipped"] * 2 + ["order.shipment.delivered"] * 2
-    sent = await harness.control("POST", "webhooks/flush", params={"order": "reverse"})
-    assert [s["webhook_id"] for s in sent["sent"]] == [h["webhook_id"] for h in reversed(held)]
+    # Signed when sent, not when held.
+    assert {h["headers"] for h in held} == {None}
+    released = await harness.control("POST", "webhooks/release", params={"order": "reverse"})
+    assert [w["webhook_id"] for w in released["released"]] == [h["webhook_id"] for h in reversed(held)]
     deliveries = await harness.receiver.wait_for(4)
     events = [harness.connector.parse_webhook(d.headers, d.body) for d in deliveries]
+    assert [e.event_id for e in events] == [h["webhook_id"] for h in reversed(held)]
     assert [e.kind for e in events] == [InboundKind.IGNORED] * 2 + [InboundKind.SHIPMENT] * 2
     # The second parcel's `shipped` arrives first and the first's last: each is still its own
     # shipment with its own lines, equal to what polling reports.
@@ -268,6 +271,20 @@ async def test_out_of_order_deliveries_still_give_correct_shipments(make_harness
     polled = await harness.connector.fetch_shipments(request, None)
     assert [late_first, early_second] == polled
     assert late_first is not None and late_first.line_items == [ShipmentLine(sku="TSHIRT-BLK-M", quantity=1)]
+
+
+async def test_the_hold_knob_keeps_holding_after_a_release(make_harness: MakeHarness) -> None:
+    harness = await make_harness(hold_deliveries=True)
+    request = shipping_request("2020")
+    await harness.connector.create_shipping_request(request)
+    await harness.control("POST", f"ship/{request.id}")
+    [held] = await harness.control("GET", "webhooks/held")
+    await harness.control("POST", "webhooks/release")
+    [delivery] = await harness.receiver.wait_for(1)
+    assert harness.connector.parse_webhook(delivery.headers, delivery.body).event_id == held["webhook_id"]
+    await harness.control("POST", f"deliver/{request.id}")
+    assert [h["topic"] for h in await harness.control("GET", "webhooks/held")] == ["order.shipment.delivered"]
+    assert len(harness.receiver.deliveries) == 1
 
 
 async def test_cancel_sends_shipment_cancelled(make_harness: MakeHarness) -> None:

@@ -175,7 +175,7 @@ class Shop:
 
     async def webhooks_sent(self) -> None:
         """Wait until every webhook the sandbox sent or released has been answered (or given up)."""
-        await self.sandbox.drain()
+        await self.sandbox.sender.drain()
 
 
 ShopFactory = Callable[..., Awaitable[Shop]]

@@ -56,8 +56,10 @@ async def test_out_of_order_delivery_lets_the_paid_update_arrive_first(shop: Sho
     )
     paid = (await shop.http.post(f"/_sandbox/orders/{raw['id']}/pay")).json()
     assert receiver.received == []
+    held = (await shop.http.get("/_sandbox/webhooks/held")).json()
+    assert [w["topic"] for w in held] == ["orders/create", "orders/paid", "orders/updated"]
     released = (await shop.http.post("/_sandbox/webhooks/release", params={"order": "reverse"})).json()
-    assert released["topics"] == ["orders/updated", "orders/paid", "orders/create"]
+    assert [w["topic"] for w in released["released"]] == ["orders/updated", "orders/paid", "orders/create"]
     await deliveries(shop, receiver, 3)
     assert receiver.topics() == ["orders/updated", "orders/paid", "orders/create"]
 
@@ -147,7 +149,10 @@ async def test_a_redelivery_is_the_same_event_with_the_original_body(shop: Shop,
 
     original, retry = receiver.received[0], receiver.received[3]
     assert retry.body == original.body
+    assert retry.headers["x-shopify-webhook-id"] == logged[0]["webhook_id"]
     assert shop.connector.parse_webhook(retry.headers, retry.body).event_id == logged[0]["event_id"]
+    (resent,) = (await shop.http.get("/_sandbox/webhooks", params={"topic": "orders/create"})).json()
+    assert (resent["sends"], resent["state"]) == (2, "delivered")
 
 
 async def test_the_webhook_log_keeps_the_signed_bytes(open_shop: Any, receiver: WebhookReceiver) -> None:

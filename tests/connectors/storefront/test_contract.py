@@ -288,3 +288,25 @@ async def test_webhook_signed_with_another_secret_by_the_storefront_is_refused(
     [delivery] = receiver.received
     with pytest.raises(SignatureError):
         storefront.connector.parse_webhook(delivery.headers, delivery.body)
+
+
+async def test_an_order_webhook_lost_on_the_way_arrives_when_redelivered(
+    storefront: Storefront, receiver: WebhookReceiver
+) -> None:
+    placed = await storefront.http.post("/_sandbox/orders", params={"deliver": "false"}, json=payload("order.json"))
+    await storefront.webhooks_sent()
+    assert receiver.received == []
+    [lost] = (await storefront.http.get("/_sandbox/webhooks", params={"state": "not_delivered"})).json()
+    assert (lost["webhook_id"], lost["topic"]) == (placed.json()["deliveryIds"][0], "order.created")
+
+    response = await storefront.http.post(f"/_sandbox/webhooks/{lost['webhook_id']}/redeliver")
+    await storefront.webhooks_sent()
+
+    assert response.status_code == 200
+    [delivery] = receiver.received
+    event = storefront.connector.parse_webhook(delivery.headers, delivery.body)
+    assert (event.kind, event.event_id, event.external_order_id) == (
+        InboundKind.ORDER_CREATED,
+        lost["webhook_id"],
+        "SF-1001",
+    )
