@@ -204,6 +204,9 @@ class SandboxOptions:
     webhook_url: str
     # Sandbox knobs (ship delay, partial-shipment ratio, ...), connector-specific.
     knobs: Mapping[str, Any] = field(default_factory=dict)
+    # Fulfillment channels: what each Orderloop location it serves holds at start (location id
+    # -> SKU -> units), the same `seed_stock` the ledger starts from, so snapshots agree.
+    stock: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ def build_servers(config: OrderloopConfig, gateway_url: str, knobs: dict[str, di
             channel=channel,
             webhook_url=f"{gateway_url.rstrip('/')}/webhooks/{channel.id}",
             knobs=knobs.get(channel.id, {}),
+            stock={loc.id: loc.seed_stock for loc in config.locations if loc.fulfillment_channel == channel.id},
         )
         try:
             app = spec.sandbox(options)

@@ -3,6 +3,7 @@ Temporal's failures translated into answers a webhook sender or an operator can 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -21,7 +22,8 @@ from orderloop.model import OrderView
 from orderloop.order_intake import start_order_workflow
 
 # A webhook is answered within this even when Temporal is away: a 503 the sender retries beats a
-# sender that times out not knowing whether we took it.
+# sender that times out not knowing whether we took it. The client retries an unreachable
+# server on its own, so the whole call is bounded, not only each attempt.
 WEBHOOK_RPC_TIMEOUT = timedelta(seconds=3)
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
@@ -31,9 +33,14 @@ class WorkflowMissing(Exception):
 
 
 @asynccontextmanager
-async def temporal_errors() -> AsyncIterator[None]:
+async def temporal_errors(within: timedelta | None = None) -> AsyncIterator[None]:
+    """Temporal's failures as the gateway's: unreachable (or slower than `within`) ->
+    `TemporalUnavailable` (503), no such workflow -> `WorkflowMissing`."""
     try:
-        yield
+        async with asyncio.timeout(within.total_seconds() if within else None):
+            yield
+    except TimeoutError as exc:
+        raise TemporalUnavailable(f"Temporal did not answer within {within}") from exc
     except RPCError as exc:
         if exc.status in _UNAVAILABLE:
             raise TemporalUnavailable(f"Temporal did not answer: {exc.message}") from exc
@@ -57,7 +64,7 @@ class OrderService:
     ) -> tuple[str, bool]:
         """Start the order workflow once; returns (workflow id, started now)."""
         client = await self.client()
-        async with temporal_errors():
+        async with temporal_errors(WEBHOOK_RPC_TIMEOUT):
             return await start_order_workflow(
                 client,
                 self.state.ledger,
@@ -71,7 +78,7 @@ class OrderService:
 
     async def signal(self, workflow_id: str, name: str, arg: BaseModel) -> None:
         handle = await self.handle(workflow_id)
-        async with temporal_errors():
+        async with temporal_errors(WEBHOOK_RPC_TIMEOUT):
             await handle.signal(name, arg, rpc_timeout=WEBHOOK_RPC_TIMEOUT)
 
     async def status(self, workflow_id: str) -> OrderView:

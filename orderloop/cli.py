@@ -102,11 +102,13 @@ def up(
 def demo(
     orders: Annotated[int, typer.Option(help="how many orders to place")] = 20,
     config: ConfigOption = _default_config(),
-    channel: str = "storefront",
+    channel: Annotated[
+        list[str] | None, typer.Option(help="place orders on this channel (repeatable); default: every selling one")
+    ] = None,
     gateway_url: Annotated[str | None, typer.Option(help="default: ORDERLOOP_GATEWAY_HOST/PORT")] = None,
     seed: int | None = None,
 ) -> None:
-    """Place signed orders on the sandbox storefront and follow them to completion or exception."""
+    """Place orders on the selling channels' sandboxes and follow them to completion or exception."""
     settings = get_settings()
     try:
         cfg = load_config(config)
@@ -114,7 +116,7 @@ def demo(
         _fail(str(exc))
         return
     url = gateway_url or f"http://{settings.gateway_host}:{settings.gateway_port}"
-    summary = asyncio.run(run_demo(cfg, url, settings.api_token, orders, channel_id=channel, seed=seed))
+    summary = asyncio.run(run_demo(cfg, url, settings.api_token, orders, channel_ids=channel, seed=seed))
     print_summary(summary)
     if summary.unfinished:
         raise typer.Exit(1)
@@ -128,6 +130,8 @@ def print_summary(summary: DemoSummary) -> None:
         table.add_row(status, str(count))
     for kind, count in sorted(summary.exceptions.items()):
         table.add_row(f"  exception: {kind}", str(count))
+    for channel, count in sorted(summary.channels.items()):
+        table.add_row(f"  from {channel}", str(count))
     if summary.unfinished:
         table.add_row("[yellow]still in progress[/yellow]", str(len(summary.unfinished)))
     console.print(table)

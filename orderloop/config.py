@@ -330,12 +330,37 @@ class NotificationConfig(_Strict):
     webhook_url: str | None = None
 
 
+class ProductConfig(_Strict):
+    """A sellable SKU the ledger should know before any stock is reported; with `components` it
+    is a bundle (kit): its availability is the minimum over its components, and reserving it
+    reserves them."""
+
+    sku: str = Field(min_length=1, max_length=200)
+    name: str | None = None
+    components: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+
+
+def _product_problems(products: list[ProductConfig]) -> list[tuple[tuple[Any, ...], str]]:
+    bundles = {p.sku for p in products if p.components}
+    skus = [p.sku for p in products]
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for i, product in enumerate(products):
+        if skus.count(product.sku) > 1:
+            problems.append((("products", i, "sku"), f"{product.sku!r} is declared twice"))
+        nested = sorted(c for c in product.components if c in bundles or c == product.sku)
+        if nested:
+            reason = f"{', '.join(nested)} is a bundle itself: list its components instead"
+            problems.append((("products", i, "components"), reason))
+    return problems
+
+
 class OrderloopConfig(_Strict):
     tenant_id: Identifier
     notifications: NotificationConfig = NotificationConfig()
     locations: list[LocationConfig] = Field(min_length=1)
     channels: list[ChannelConfig] = Field(min_length=1)
     routing: RoutingConfig = RoutingConfig()
+    products: list[ProductConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> OrderloopConfig:
@@ -356,9 +381,9 @@ class OrderloopConfig(_Strict):
         for i, channel in enumerate(self.channels):
             if importlib.util.find_spec(f"connectors.{channel.type}") is None:
                 problems.append(f"channels[{i}].type: no connector package connectors/{channel.type}/")
-        routing = _routing_problems(self)
-        if problems or routing:
-            raise _located("OrderloopConfig", ([((), "; ".join(problems))] if problems else []) + routing)
+        located = _routing_problems(self) + _product_problems(self.products)
+        if problems or located:
+            raise _located("OrderloopConfig", ([((), "; ".join(problems))] if problems else []) + located)
         return self
 
     def channel(self, channel_id: str) -> ChannelConfig:

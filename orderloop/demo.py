@@ -1,6 +1,6 @@
-"""`orderloop demo`: place N orders on the sandbox storefront (which signs them and delivers
-them to the gateway like a real storefront), follow each one until it completes or lands in an
-exception, and summarise what happened."""
+"""`orderloop demo`: place N orders on the sandboxes of the selling channels (each signs them and
+delivers them to the gateway as the real channel would), follow each one until it completes or
+lands in an exception, and summarise what happened."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orderloop.config import OrderloopConfig
-from orderloop.model import OrderStatus
+from orderloop.config import ChannelConfig, OrderloopConfig
+from orderloop.model import ConnectorRole, OrderStatus
 
 _ADDRESSES = [
     {"address1": "350 5th Ave", "city": "New York", "stateOrProvince": "NY", "zipCodeOrPostalCode": "10118"},
@@ -40,6 +40,7 @@ class DemoSummary:
     sent: int
     statuses: Counter[str] = field(default_factory=Counter)
     exceptions: Counter[str] = field(default_factory=Counter)
+    channels: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -78,35 +79,38 @@ async def run_demo(
     api_token: str,
     orders: int,
     *,
-    channel_id: str = "storefront",
+    channel_ids: list[str] | None = None,
     concurrency: int = 20,
     timeout: float | None = None,
     bad_address_ratio: float = 0.02,
     seed: int | None = None,
     show_progress: bool = True,
 ) -> DemoSummary:
-    channel = config.channel(channel_id)
+    """Place `orders` orders round-robin on the sandboxes of `channel_ids` (default: every
+    selling channel), then follow them through the operator API until each is done."""
+    channels = [config.channel(c) for c in channel_ids] if channel_ids else config.channels_with_role(
+        ConnectorRole.SELLING
+    )
     rng = random.Random(seed)
     run = uuid.uuid4().hex[:6]
-    skus = sorted({sku for loc in config.locations for sku in loc.seed_stock})
-    if channel.skus is not None:
-        skus = [s for s in skus if s in set(channel.skus)]
-    ids = [f"demo-{run}-{i + 1:04d}" for i in range(orders)]
+    stocked = sorted({sku for loc in config.locations for sku in loc.seed_stock} | {p.sku for p in config.products})
+    plan = [(channels[i % len(channels)], f"demo-{run}-{i + 1:04d}") for i in range(orders)]
     summary = DemoSummary(sent=orders)
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {api_token}"}
+    # Workflow id -> channel: the id uses the channel's own order id (Shopify numbers its orders).
+    pending: dict[str, str] = {}
     async with httpx.AsyncClient(timeout=30) as http:
         gate = asyncio.Semaphore(concurrency)
 
-        # Our id -> the channel's order id (Shopify numbers its orders; the storefront keeps ours).
-        placed: dict[str, str] = {}
-
-        async def place(external_id: str) -> None:
+        async def place(channel: ChannelConfig, external_id: str) -> None:
+            skus = [s for s in stocked if channel.skus is None or s in set(channel.skus)]
             body = demo_order(rng, external_id, skus, rng.random() < bad_address_ratio)
             async with gate:
                 response = await http.post(f"{channel.base_url}/_sandbox/orders", json=body)
                 response.raise_for_status()
-            placed[external_id] = str(response.json().get("id") or external_id)
+            order_id = str(response.json().get("id") or external_id)
+            pending[f"order/{channel.id}/{order_id}"] = channel.id
 
         progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -117,37 +121,39 @@ async def run_demo(
             disable=not show_progress,
         )
         with progress:
-            placing = progress.add_task("placing orders", total=orders, detail="")
+            placing = progress.add_task("placing orders", total=orders, detail=", ".join(c.id for c in channels))
             for batch_start in range(0, orders, concurrency):
-                batch = ids[batch_start : batch_start + concurrency]
-                await asyncio.gather(*(place(i) for i in batch))
+                batch = plan[batch_start : batch_start + concurrency]
+                await asyncio.gather(*(place(channel, external_id) for channel, external_id in batch))
                 progress.advance(placing, len(batch))
             following = progress.add_task("orders done", total=orders, detail="")
-            pending = {f"order/{channel_id}/{placed[i]}" for i in ids}
             deadline = time.monotonic() + (timeout or 120 + orders * 0.5)
             statuses: dict[str, str] = {}
-            while pending and time.monotonic() < deadline:
+            waiting = dict(pending)
+            while waiting and time.monotonic() < deadline:
                 await asyncio.sleep(1.0)
-                response = await http.get(
-                    f"{gateway_url}/api/orders",
-                    params={"channel": channel_id, "limit": 1000},
-                    headers=headers,
-                )
-                response.raise_for_status()
-                for row in response.json()["orders"]:
-                    if row["workflowId"] in pending and row["status"] in _DONE:
-                        statuses[row["workflowId"]] = row["status"]
-                        pending.discard(row["workflowId"])
+                for channel_id in sorted(set(waiting.values())):
+                    response = await http.get(
+                        f"{gateway_url}/api/orders",
+                        params={"channel": channel_id, "limit": 1000},
+                        headers=headers,
+                    )
+                    response.raise_for_status()
+                    for row in response.json()["orders"]:
+                        if row["workflowId"] in waiting and row["status"] in _DONE:
+                            statuses[row["workflowId"]] = row["status"]
+                            del waiting[row["workflowId"]]
                 counts = Counter(statuses.values())
                 detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
                 progress.update(following, completed=len(statuses), detail=detail)
 
             async def inspect(workflow_id: str) -> None:
-                _, _, external_id = workflow_id.split("/", 2)
+                _, channel_id, external_id = workflow_id.split("/", 2)
                 async with gate:
                     response = await http.get(f"{gateway_url}/api/orders/{channel_id}/{external_id}", headers=headers)
                 view = response.json()
                 summary.statuses[view["status"]] += 1
+                summary.channels[channel_id] += 1
                 if view["status"] == OrderStatus.EXCEPTION:
                     open_exc = [e for e in view["exceptions"] if not e.get("resolvedAt")]
                     summary.exceptions[open_exc[-1]["kind"] if open_exc else "unknown"] += 1
@@ -156,7 +162,7 @@ async def run_demo(
                     summary.latencies.append(done)
 
             await asyncio.gather(*(inspect(w) for w in statuses))
-    summary.unfinished = sorted(pending)
+    summary.unfinished = sorted(waiting)
     summary.seconds = time.monotonic() - started
     return summary
 

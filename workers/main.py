@@ -25,7 +25,7 @@ from connectors.base import Connector
 from connectors.registry import build_connectors
 from orderloop.config import ConfigError, OrderloopConfig, load_config
 from orderloop.contracts import channel_task_queue, orders_task_queue
-from orderloop.ledger import Ledger
+from orderloop.ledger import Ledger, Product
 from orderloop.logging import configure_logging
 from orderloop.settings import get_settings
 from orderloop.temporal_client import connect
@@ -104,6 +104,10 @@ async def run_worker() -> None:
     settings = get_settings()
     config = load_config(settings.config)
     ledger = await Ledger.open(settings.database_url)
+    # The configuration's products (bundles with their components) before any order needs them.
+    await ledger.define_products(
+        [Product(sku=p.sku, name=p.name, components=dict(p.components)) for p in config.products]
+    )
     connectors = build_connectors(config.channels)
     client = await connect(settings.temporal_address, settings.namespace)
     workers = build_workers(client, config, ledger, connectors, settings.task_queue_prefix)

@@ -363,12 +363,17 @@ class ShipBobSandbox:
         self._product_seq = 300_000_000
         self.products: dict[str, Product] = {}
         self.stock: dict[int, dict[str, int]] = {}
-        self.set_stock(self.knobs.value.stock or SEED_STOCK, replace=True)
+        self.set_stock(self.knobs.value.stock or self._configured_stock(mapped, options) or SEED_STOCK, replace=True)
         self.orders: dict[int, SbOrder] = {}
         self.by_reference: dict[str, SbOrder] = {}
         self.shipments: dict[int, SbShipment] = {}
         self.window = SlidingWindow(self.knobs.value.rate_limit, self.knobs.value.rate_window)
         self._timers: dict[int, asyncio.Task[None]] = {}
+
+    @staticmethod
+    def _configured_stock(mapped: dict[str, Any], options: SandboxOptions) -> StockKnob:
+        """The `seed_stock` of the Orderloop locations mapped to centers, by center id."""
+        return {str(mapped[loc]): dict(levels) for loc, levels in options.stock.items() if loc in mapped and levels}
 
     def knobs_changed(self, changes: dict[str, Any]) -> None:
         value = self.knobs.value

@@ -89,7 +89,8 @@ class WmsKnobs(BaseModel):
     carrier: str = "UPS"
     seed: int = 0
     tenant_id: str = "sandbox"
-    # Initial stock: {sku: on_hand} for every location, or {location_id: {sku: on_hand}}.
+    # Initial stock: {sku: on_hand} for every location, or {location_id: {sku: on_hand}}; empty:
+    # the `seed_stock` of the locations this channel serves.
     stock: StockKnob = Field(default_factory=dict)
     # Report stock set through `POST /_sandbox/stock` (a receipt, a count) as `inventory.updated`.
     inventory_webhooks: bool = True
@@ -203,7 +204,8 @@ class WmsSandbox:
         self.by_key: dict[str, WmsRequest] = {}
         self.by_external: dict[str, WmsRequest] = {}
         self.stock: dict[str, dict[str, int]] = {}
-        self.set_stock(self.knobs.value.stock, replace=True)
+        seeded: StockKnob = {loc: dict(levels) for loc, levels in options.stock.items()}
+        self.set_stock(self.knobs.value.stock or seeded, replace=True)
         self._shipment_seq = 0
         self._timers: dict[str, asyncio.Task[None]] = {}
 

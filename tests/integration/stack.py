@@ -46,7 +46,7 @@ def make_stack(directory: Path, **knobs: str) -> Stack:
         gateway_port=free_port(),
         task_queue_prefix=f"it-{uuid.uuid4().hex[:8]}",
         api_token=TOKEN,
-        sandbox_knobs=[f"{k}={v}" for k, v in ({"wms.ship_delay": "0.2"} | knobs).items()],
+        sandbox_knobs=[f"{k}={v}" for k, v in ({"wms.ship_delay": "0.2", "shipbob.ship_delay": "0.2"} | knobs).items()],
     )
 
 

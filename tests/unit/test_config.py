@@ -177,6 +177,8 @@ def test_rule_after_a_catch_all_for_its_channels_can_never_match() -> None:
 
 
 def test_a_catch_all_only_shadows_rules_whose_channels_it_covers() -> None:
+    from pydantic import ValidationError
+
     from orderloop.config import OrderloopConfig
     from tests.routing.builders import location, make_config
 
@@ -187,10 +189,9 @@ def test_a_catch_all_only_shadows_rules_whose_channels_it_covers() -> None:
     assert [r.name for r in config.routing.rules] == ["storefront-all", "global"]
     assert isinstance(config, OrderloopConfig)
     # With storefront the only selling channel, the global rule could never match.
-    message = refused(
-        with_routing("    - name: storefront-all\n      when: {channels: [storefront]}\n    - name: global\n")
-    )
-    assert "routing.rules[1].when: rule 'global': can never match: rule 'storefront-all' (rules[0])" in message
+    with pytest.raises(ValidationError) as info:
+        make_config(locations, [catch_all, {"name": "global"}], selling=("storefront",))
+    assert "rule 'global': can never match: rule 'storefront-all' (rules[0])" in str(info.value)
 
 
 def test_rule_whose_locations_are_all_closed_to_its_channel_can_never_ship() -> None:
@@ -240,3 +241,18 @@ def test_location_closed_to_an_unknown_channel_is_refused() -> None:
     message = refused(text)
     line = line_of(text, "exclude_channels: [tiktok]")
     assert f"brand.yaml:{line}: locations[0].exclude_channels[0]: location 'east': unknown channel 'tiktok'" in message
+
+
+def test_products_declare_bundles_and_bad_ones_are_refused_at_their_line() -> None:
+    config = load_config(ROOT / "orderloop.yaml")
+    [kit] = [p for p in config.products if p.components]
+    assert kit.sku == "GIFT-SET" and kit.components == {"TSHIRT-BLK-M": 1, "MUG-11OZ": 1}
+    nested = SANDBOX.replace(
+        "    components: {TSHIRT-BLK-M: 1, MUG-11OZ: 1}\n",
+        "    components: {TSHIRT-BLK-M: 1, MUG-11OZ: 1}\n  - sku: DOUBLE-GIFT\n    components: {GIFT-SET: 2}\n",
+    )
+    message = refused(nested)
+    line = line_of(nested, "components: {GIFT-SET: 2}")
+    assert f"brand.yaml:{line}: products[1].components: GIFT-SET is a bundle itself" in message
+    zero = refused(SANDBOX.replace("{TSHIRT-BLK-M: 1, MUG-11OZ: 1}", "{TSHIRT-BLK-M: 0, MUG-11OZ: 1}"))
+    assert "products[0].components.TSHIRT-BLK-M: Input should be greater than 0" in zero
