@@ -21,11 +21,12 @@ from orderloop.activity_models import (
     inventory_sync_consumer,
 )
 from orderloop.config import OrderloopConfig
-from orderloop.ledger import Ledger, channel_quantities
+from orderloop.ledger import Ledger, channel_quantities, wait_for_outbox
 
 log = structlog.get_logger("orderloop.inventory")
 
 BATCH = 500
+CURSOR_SAVE_EVERY = 5.0
 
 
 class InventorySync:
@@ -49,11 +50,13 @@ class InventorySync:
             bound.info("inventory.full_sync", skus=progress.skus_pushed, cursor=progress.cursor)
         deadline = time.monotonic() + inp.run_for.total_seconds()
         last_push = 0.0
+        last_saved = 0.0
         while time.monotonic() < deadline:
+            changed = self.ledger.outbox_signal()
             rows = await self.ledger.outbox_after(progress.cursor, BATCH)
             if not rows:
                 activity.heartbeat(progress.cursor)
-                await asyncio.sleep(inp.poll_interval.total_seconds())
+                await wait_for_outbox(changed, inp.poll_interval)
                 continue
             wait = last_push + gap - time.monotonic()
             if wait > 0:
@@ -61,8 +64,11 @@ class InventorySync:
             await self._push(channel.id, {row.sku for row in rows}, rollout, progress)
             last_push = time.monotonic()
             progress.cursor = rows[-1].id
-            await self.ledger.save_outbox_cursor(inventory_sync_consumer(channel.id), progress.cursor)
             activity.heartbeat(progress.cursor)
+            if time.monotonic() - last_saved >= CURSOR_SAVE_EVERY:
+                # Only for trimming the outbox: the heartbeat is what a retry resumes from.
+                await self.ledger.save_outbox_cursor(inventory_sync_consumer(channel.id), progress.cursor)
+                last_saved = time.monotonic()
         bound.info("inventory.run_done", cursor=progress.cursor, pushes=progress.pushes)
         return progress
 

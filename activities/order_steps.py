@@ -29,7 +29,7 @@ from orderloop.activity_models import (
 )
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import OrderPolicy, channel_task_queue, orders_task_queue
-from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine
+from orderloop.ledger import Cause, CauseKind, Ledger, Reservation, ReservationLine
 from orderloop.model import AllocatedLine, Allocation, ConnectorRole, LocationAssignment, Order
 from orderloop.routing import RoutingContext, route, stock_keys
 
@@ -105,18 +105,19 @@ class OrderSteps:
     async def allocate(self, inp: AllocateInput) -> AllocateResult:
         wanted = set(inp.line_ids)
         order = inp.order.model_copy(update={"line_items": [ln for ln in inp.order.line_items if ln.id in wanted]})
-        existing = await self._existing_allocation(order)
+        keys = stock_keys(order, self.config)
+        skus = {s for s, _ in keys} | {line.sku for line in order.line_items}
+        view = await self.ledger.allocation_view(order.id, skus, {loc for _, loc in keys})
+        existing = self._existing_allocation(order, view.reservations)
         if existing is not None:
             return AllocateResult(outcome=AllocateOutcome.ALLOCATED, allocation=existing)
-        problem = await self._sku_problem(order)
+        problem = self._sku_problem(order, view.unknown)
         if problem is not None:
             return problem
-        keys = stock_keys(order, self.config)
-        stock = await self.ledger.available({s for s, _ in keys}, {loc for _, loc in keys})
         decision = route(
             order,
             self.config,
-            stock,
+            view.available,
             RoutingContext(
                 now=inp.now,
                 orders_today=await self._orders_today(inp.now),
@@ -159,7 +160,7 @@ class OrderSteps:
         midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return await self.ledger.orders_reserved_since(midnight, capped)
 
-    async def _sku_problem(self, order: Order) -> AllocateResult | None:
+    def _sku_problem(self, order: Order, unknown_skus: set[str]) -> AllocateResult | None:
         skus = sorted({line.sku for line in order.line_items})
         rollout = self.config.channel(order.channel_id).skus
         if rollout is not None:
@@ -170,7 +171,7 @@ class OrderSteps:
                     message=f"SKU(s) not rolled out on channel {order.channel_id}: {', '.join(outside)}",
                     detail={"skus": outside, "reason": "not_rolled_out"},
                 )
-        unknown = sorted(await self.ledger.unknown_skus(skus))
+        unknown = sorted(unknown_skus & set(skus))
         if unknown:
             return AllocateResult(
                 outcome=AllocateOutcome.UNKNOWN_SKU,
@@ -179,10 +180,10 @@ class OrderSteps:
             )
         return None
 
-    async def _existing_allocation(self, order: Order) -> Allocation | None:
+    def _existing_allocation(self, order: Order, reservations: list[Reservation]) -> Allocation | None:
         """A retried allocation returns what the first attempt reserved instead of routing
         again against stock that now excludes its own reservation."""
-        open_lines = {r.line_id: r for r in await self.ledger.reservations(order.id) if r.state == "open"}
+        open_lines = {r.line_id: r for r in reservations if r.state == "open"}
         if not order.line_items or any(line.id not in open_lines for line in order.line_items):
             return None
         by_location: dict[str, list[AllocatedLine]] = {}

@@ -20,12 +20,13 @@ from orderloop.activity_models import (
     RestockWatchProgress,
 )
 from orderloop.contracts import ORDER_WORKFLOW, SearchAttributes, Signals, StockArrived
-from orderloop.ledger import Ledger
+from orderloop.ledger import Ledger, wait_for_outbox
 from orderloop.model import ExceptionKind
 
 log = structlog.get_logger("orderloop.restock")
 
 BATCH = 1000
+CURSOR_SAVE_EVERY = 5.0
 WAITING_QUERY = (
     f"WorkflowType = '{ORDER_WORKFLOW}' AND ExecutionStatus = 'Running' AND "
     f"{SearchAttributes.EXCEPTION.name} IN ('{ExceptionKind.OUT_OF_STOCK}', '{ExceptionKind.UNROUTABLE}')"
@@ -65,11 +66,13 @@ class RestockWatch:
         # as risen (a wasted retry at worst, never a missed one).
         seen: dict[str, int] = {}
         deadline = time.monotonic() + inp.run_for.total_seconds()
+        last_saved = 0.0
         while time.monotonic() < deadline:
+            changed = self.ledger.outbox_signal()
             rows = await self.ledger.outbox_after(progress.cursor, BATCH)
             if not rows:
                 activity.heartbeat(progress.cursor)
-                await asyncio.sleep(inp.poll_interval.total_seconds())
+                await wait_for_outbox(changed, inp.poll_interval)
                 continue
             skus = {row.sku for row in rows}
             totals = dict.fromkeys(skus, 0)
@@ -83,6 +86,9 @@ class RestockWatch:
                 if woken:
                     log.info("restock.woke_orders", skus=risen[:20], orders=woken)
             progress.cursor = rows[-1].id
-            await self.ledger.save_outbox_cursor(RESTOCK_CONSUMER, progress.cursor)
             activity.heartbeat(progress.cursor)
+            if time.monotonic() - last_saved >= CURSOR_SAVE_EVERY:
+                # Only for trimming the outbox: the heartbeat is what a retry resumes from.
+                await self.ledger.save_outbox_cursor(RESTOCK_CONSUMER, progress.cursor)
+                last_saved = time.monotonic()
         return progress

@@ -18,19 +18,25 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio import activity, workflow
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench.bare_order import BareOrder, noop
 from connectors.signing import ORDERLOOP_DELIVERY_HEADER, ORDERLOOP_EVENT_HEADER, orderloop_signature
 from orderloop.config import load_config
 from orderloop.temporal_client import connect
 from tests.integration.stack import make_stack
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def percentile(values: list[float], p: int) -> float:
@@ -58,6 +64,8 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
     run = uuid.uuid4().hex[:6]
     sent: dict[str, float] = {}
     accept: list[float] = []
+    refused: list[str] = []
+    url = f"{gateway}/webhooks/storefront"
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=30) as http:
 
@@ -72,7 +80,10 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
             }
             async with gate:
                 started = time.time()
-                response = await http.post(f"{gateway}/webhooks/storefront", content=body, headers=headers)
+                # As a channel's sender does: a 503 (Temporal slower than the gateway waits) is retried.
+                while (response := await http.post(url, content=body, headers=headers)).status_code == 503:
+                    refused.append(external_id)
+                    await asyncio.sleep(0.5)
                 accept.append(time.time() - started)
                 response.raise_for_status()
                 sent[external_id] = started
@@ -83,11 +94,10 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
         deadline = time.monotonic() + 120 + orders
         while len(done) < orders and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-            recorded = (await http.get(f"{storefront}/_sandbox/requests", params={"method": "POST"})).json()
-            for request in recorded:
-                parts = request["path"].split("/")
-                if len(parts) >= 4 and parts[1] == "orders" and parts[3] == "fulfillments" and parts[2] in sent:
-                    done.setdefault(parts[2], request["at"])
+            # The first fulfillment the storefront recorded for each order: tracking pushed back.
+            for record in (await http.get(f"{storefront}/_sandbox/fulfillments")).json():
+                if record["orderId"] in sent:
+                    done.setdefault(record["orderId"], _epoch(record["receivedAt"]))
     latencies = [done[k] - sent[k] for k in done]
     last = max(done.values()) if done else time.time()
     return {
@@ -98,35 +108,11 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
         "p99": percentile(latencies, 99),
         "accept_p50": percentile(accept, 50),
         "accept_p99": percentile(accept, 99),
+        "refused": len(refused),
     }
 
 
 # --- the bare shape: same activities (no-ops) and one signal ------------------------------------
-
-
-@activity.defn(name="bare.noop")
-async def noop(_: str) -> str:
-    return "ok"
-
-
-@workflow.defn(name="BareOrder")
-class BareOrder:
-    def __init__(self) -> None:
-        self.shipped = False
-
-    @workflow.run
-    async def run(self, order_id: str) -> None:
-        opts: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30)}
-        for _ in range(2):  # ingest, allocate
-            await workflow.execute_local_activity("bare.noop", order_id, **opts)
-        await workflow.execute_activity("bare.send", order_id, **opts)  # shipping request
-        await workflow.wait_condition(lambda: self.shipped)
-        await workflow.execute_local_activity("bare.noop", order_id, **opts)  # commit
-        await workflow.execute_activity("bare.noop", order_id, **opts)  # push tracking
-
-    @workflow.signal
-    def shipment(self) -> None:
-        self.shipped = True
 
 
 async def bare_run(client: Client, orders: int, concurrency: int) -> dict[str, Any]:
@@ -172,6 +158,68 @@ async def bare_run(client: Client, orders: int, concurrency: int) -> dict[str, A
     }
 
 
+async def paced(rate: float, seconds: float, call: Callable[[int], Coroutine[Any, Any, None]]) -> None:
+    """`call(i)` at a steady `rate` per second for `seconds`, each in its own task."""
+    start = time.monotonic()
+    tasks: list[asyncio.Task[None]] = []
+    for i in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        tasks.append(asyncio.create_task(call(i)))
+    await asyncio.gather(*tasks)
+
+
+async def accept_latency(gateway: str, rate: float, seconds: float) -> list[float]:
+    """Webhook POST -> 2xx latency of signed order webhooks offered at a fixed rate."""
+    secret = os.environ["ORDERLOOP_STOREFRONT_WEBHOOK_SECRET"]
+    run = uuid.uuid4().hex[:6]
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def one(i: int) -> None:
+            body = json.dumps(order_body(f"accept-{run}-{i}")).encode()
+            headers = {
+                "Content-Type": "application/json",
+                ORDERLOOP_EVENT_HEADER: "order.created",
+                ORDERLOOP_DELIVERY_HEADER: uuid.uuid4().hex,
+                "X-Orderloop-Signature": orderloop_signature(secret, body),
+            }
+            started = time.perf_counter()
+            response = await http.post(f"{gateway}/webhooks/storefront", content=body, headers=headers)
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
+
+        await paced(rate, seconds, one)
+    return latencies
+
+
+async def start_latency(client: Client, rate: float, seconds: float) -> list[float]:
+    """Latency of a bare `start_workflow` (no worker needed to accept it) at the same rate."""
+    queue = f"bare-start-{uuid.uuid4().hex[:6]}"
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        started = time.perf_counter()
+        await client.start_workflow(BareOrder.run, f"s{i}", id=f"{queue}/{i}", task_queue=queue)
+        latencies.append(time.perf_counter() - started)
+
+    await paced(rate, seconds, one)
+    return latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), including its children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def stack_cpu(stack: Any) -> dict[str, float]:
+    pids = {name: proc.pid for name, proc in stack.processes}
+    if stack.devserver is not None and stack.devserver.process is not None:
+        pids["temporal"] = stack.devserver.process.pid
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
 def table(rows: dict[str, dict[str, Any]]) -> str:
     lines = [
         "| run | completed | orders/s | p50 s | p95 s | p99 s | accept p50 ms | accept p99 ms |",
@@ -189,6 +237,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=30)
+    parser.add_argument("--accept-rate", type=float, default=10, help="webhooks per second offered")
+    parser.add_argument("--accept-seconds", type=float, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         stack = make_stack(Path(tmp), **{"wms.ship_delay": "0", "wms.partial_ratio": "0"})
@@ -200,13 +250,25 @@ async def main() -> None:
             await orderloop_run(stack.gateway_url, storefront, 10, 5)
             client = await connect(stack.address)
             await bare_run(client, 10, 5)
-            results = {
-                "orderloop": await orderloop_run(stack.gateway_url, storefront, args.orders, args.concurrency),
-                "bare temporal": await bare_run(client, args.orders, args.concurrency),
-            }
+            before = stack_cpu(stack)
+            results = {"orderloop": await orderloop_run(stack.gateway_url, storefront, args.orders, args.concurrency)}
+            after = stack_cpu(stack)
+            results["bare temporal"] = await bare_run(client, args.orders, args.concurrency)
+            await asyncio.sleep(5)  # let the loop drain before measuring accept latency
+            started = await start_latency(client, args.accept_rate, args.accept_seconds)
+            accepted = await accept_latency(stack.gateway_url, args.accept_rate, args.accept_seconds)
         finally:
             stack.stop()
     print(table(results))
+    accept_p50, accept_p99 = percentile(accepted, 50) * 1000, percentile(accepted, 99) * 1000
+    start_p50, start_p99 = percentile(started, 50) * 1000, percentile(started, 99) * 1000
+    print(f"\ngateway accept latency at {args.accept_rate:g} webhooks/s for {args.accept_seconds:g} s:")
+    print("| call | p50 ms | p99 ms |\n| --- | ---: | ---: |")
+    print(f"| signed webhook -> 202 (gateway) | {accept_p50:.1f} | {accept_p99:.1f} |")
+    print(f"| bare start_workflow | {start_p50:.1f} | {start_p99:.1f} |")
+    print(f"accept / bare start ratio: p50 {accept_p50 / start_p50:.2f}, p99 {accept_p99 / start_p99:.2f}")
+    spent = {name: after[name] - before[name] for name in after}
+    print("\nCPU seconds per process during the Orderloop run: " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
     ratio = results["orderloop"]["per_second"] / results["bare temporal"]["per_second"]
     print(f"\nthroughput ratio orderloop / bare: {ratio:.2f} ({args.orders} orders, concurrency {args.concurrency})")
 

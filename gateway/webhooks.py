@@ -60,8 +60,8 @@ async def receive_webhook(
     if event.event_id and await state.ledger.delivery_seen(channel_id, event.event_id):
         bound.info("webhook.duplicate_delivery")
         return _answer("duplicate", detail="this delivery was processed before")
-    response = await _dispatch(orders, channel_id, event, bound)
-    if event.event_id:
+    response, recorded = await _dispatch(orders, channel_id, event, bound)
+    if event.event_id and not recorded:
         await state.ledger.record_delivery(channel_id, event.event_id)
     return response
 
@@ -81,7 +81,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, bound: Any) -> JSONResponse:
+async def _dispatch(
+    orders: OrderService, channel_id: str, event: InboundEvent, bound: Any
+) -> tuple[JSONResponse, bool]:
+    """The answer, and whether the delivery was recorded as seen on the way (an order start
+    records it with the accepted order, in one write)."""
     kind = event.kind
     if kind in (InboundKind.ORDER_CREATED, InboundKind.ORDER_UPDATED, InboundKind.ORDER_CANCELLED):
         if not event.external_order_id:
@@ -91,18 +95,19 @@ async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, 
         if kind is InboundKind.ORDER_CREATED or not await orders.state.ledger.accepted_order(channel_id, external_id):
             if kind is InboundKind.ORDER_CANCELLED:
                 bound.info("webhook.cancel_unknown_order", workflow_id=workflow_id)
-                return _answer("ignored", detail="no such order was received; nothing to cancel")
+                return _answer("ignored", detail="no such order was received; nothing to cancel"), False
             # An update for an order whose creation we never saw starts it (missed webhook).
             workflow_id, started = await orders.start_order(channel_id, external_id, event.payload, event.event_id)
             bound.info("webhook.order", workflow_id=workflow_id, started=started)
-            return _answer("accepted" if started else "duplicate", 202 if started else 200, workflowId=workflow_id)
+            answer = _answer("accepted" if started else "duplicate", 202 if started else 200, workflowId=workflow_id)
+            return answer, True
         message = (
             ChannelEdit(raw_payload=event.payload, event_id=event.event_id)
             if kind is InboundKind.ORDER_UPDATED
             else ChannelCancel(event_id=event.event_id, reason=event.detail or "cancelled by the selling channel")
         )
         name = Signals.CHANNEL_EDIT if kind is InboundKind.ORDER_UPDATED else Signals.CHANNEL_CANCEL
-        return await _signal(orders, workflow_id, name, message, bound)
+        return await _signal(orders, workflow_id, name, message, bound), False
     if kind is InboundKind.SHIPMENT:
         shipment = event.shipment
         if shipment is None:
@@ -111,7 +116,7 @@ async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, 
             workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
         except ValueError as exc:
             raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
-        return await _signal(orders, workflow_id, Signals.SHIPMENT, shipment, bound)
+        return await _signal(orders, workflow_id, Signals.SHIPMENT, shipment, bound), False
     if kind is InboundKind.SHIPMENT_CANCELLED:
         request_id = event.shipping_request_id or ""
         try:
@@ -120,14 +125,14 @@ async def _dispatch(orders: OrderService, channel_id: str, event: InboundEvent, 
             raise GatewayError(400, str(exc), "report cancellations against Orderloop's shipping request id") from exc
         reason = event.detail or "cancelled by the fulfillment channel"
         cancel = FulfillmentCancel(request_id=request_id, reason=reason, event_id=event.event_id)
-        return await _signal(orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, bound)
+        return await _signal(orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, bound), False
     if kind is InboundKind.INVENTORY:
         state = orders.state
         report = await apply_stock_rows(state.config, state.ledger, channel_id, event.stock)
         bound.info("webhook.inventory", report=report.model_dump(mode="json"))
-        return _answer("applied", report=report.model_dump(mode="json"))
+        return _answer("applied", report=report.model_dump(mode="json")), False
     bound.info("webhook.ignored")
-    return _answer("ignored", detail=f"{kind} events need no action")
+    return _answer("ignored", detail=f"{kind} events need no action"), False
 
 
 async def _signal(orders: OrderService, workflow_id: str, name: str, message: Any, bound: Any) -> JSONResponse:

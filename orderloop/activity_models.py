@@ -162,7 +162,8 @@ class InventorySyncInput(BaseModel):
     cursor: int = -1
     # How long one activity run drains before the workflow continues as new (bounded history).
     run_for: timedelta = timedelta(minutes=30)
-    poll_interval: timedelta = timedelta(milliseconds=50)
+    # Changes made by this worker process wake the sync at once; others are polled this often.
+    poll_interval: timedelta = timedelta(milliseconds=200)
 
 
 def inventory_sync_consumer(channel_id: str) -> str:
@@ -177,7 +178,7 @@ class RestockWatchInput(BaseModel):
     # -1: start from the newest outbox row (what happened before needs no wake-up).
     cursor: int = -1
     run_for: timedelta = timedelta(minutes=30)
-    poll_interval: timedelta = timedelta(milliseconds=250)
+    poll_interval: timedelta = timedelta(seconds=1)
     # At most this many waiting orders are signalled per batch of changes.
     max_wakeups: int = 1000
 

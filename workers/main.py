@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.channel_calls import ChannelActivities
 from activities.inventory_jobs import InventoryJobs
@@ -47,12 +48,26 @@ WORKFLOWS: Sequence[type] = (
 )
 
 
+def workflow_runner(sandboxed: bool) -> WorkflowRunner:
+    """The sandbox re-imports workflow modules for every run and crosses into the sandbox for
+    every payload (half the workflow CPU at load, see docs/performance.md). The workflow tests
+    and the replay tests always run sandboxed, so a non-deterministic call in workflow code fails
+    there; production workers skip it unless ORDERLOOP_WORKFLOW_SANDBOX=true."""
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
+    # Orderloop's workflow modules import only temporalio, pydantic and the model: no need to
+    # import them afresh for every run; the sandbox still refuses wall clock, I/O, randomness.
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+
+
 def build_workers(
     client: Client,
     config: OrderloopConfig,
     ledger: Ledger,
     connectors: dict[str, Connector],
     prefix: str,
+    *,
+    sandboxed: bool = True,
 ) -> list[Worker]:
     steps = OrderSteps(config, ledger, connectors, prefix)
     calls = ChannelActivities(connectors)
@@ -77,6 +92,7 @@ def build_workers(
             max_cached_workflows=2000,
             max_concurrent_workflow_tasks=100,
             max_concurrent_local_activities=100,
+            workflow_runner=workflow_runner(sandboxed),
         )
     ]
     for channel in config.channels:
@@ -110,7 +126,9 @@ async def run_worker() -> None:
     )
     connectors = build_connectors(config.channels)
     client = await connect(settings.temporal_address, settings.namespace)
-    workers = build_workers(client, config, ledger, connectors, settings.task_queue_prefix)
+    workers = build_workers(
+        client, config, ledger, connectors, settings.task_queue_prefix, sandboxed=settings.workflow_sandbox
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -13,8 +13,9 @@ from orderloop.ledger.errors import (
     ReservationConflict,
     UnknownReservation,
 )
-from orderloop.ledger.store import Ledger
+from orderloop.ledger.store import Ledger, wait_for_outbox
 from orderloop.ledger.types import (
+    AllocationView,
     Cause,
     CauseKind,
     EventKind,
@@ -32,6 +33,7 @@ from orderloop.ledger.types import (
 )
 
 __all__ = [
+    "AllocationView",
     "BundleHasNoStock",
     "Cause",
     "CauseKind",
@@ -58,4 +60,5 @@ __all__ = [
     "UnknownReservation",
     "channel_quantities",
     "publishable",
+    "wait_for_outbox",
 ]

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ from orderloop.ledger.schema import (
 from orderloop.ledger.schema import products as products_table
 from orderloop.ledger.schema import published as published_table
 from orderloop.ledger.types import (
+    AllocationView,
     Cause,
     CauseKind,
     EventKind,
@@ -126,6 +128,10 @@ def _drop_scratch(sync: Connection) -> None:
     _temp.drop_all(sync)
 
 
+# Whether the current write transaction wrote outbox rows (see `Ledger._write`).
+_touched: ContextVar[bool] = ContextVar("orderloop_outbox_touched", default=False)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -179,6 +185,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, 'IMMEDIATE')}")
 
 
+async def wait_for_outbox(signal: asyncio.Event, timeout: timedelta) -> None:
+    """Until `signal` (an `outbox_signal()`) is set or `timeout` passes, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(signal.wait(), timeout.total_seconds())
+
+
 class Ledger:
     """The ledger over one database; open it with `await Ledger.open(url)`."""
 
@@ -188,6 +200,9 @@ class Ledger:
         # SQLite admits one writer; queueing this process's writers here avoids busy-waiting
         # in SQLite's handler. Other processes still wait through busy_timeout.
         self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+        # Set when a transaction of this process that wrote outbox rows commits, so consumers
+        # here wake at once; changes by other processes are found by their polling.
+        self._outbox_event = asyncio.Event()
 
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None) -> Ledger:
@@ -236,8 +251,20 @@ class Ledger:
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._write_lock or contextlib.nullcontext(), self._engine.begin() as conn:
-            yield conn
+        token = _touched.set(False)
+        try:
+            async with self._write_lock or contextlib.nullcontext(), self._engine.begin() as conn:
+                yield conn
+            if _touched.get():
+                self._outbox_event.set()
+                self._outbox_event = asyncio.Event()
+        finally:
+            _touched.reset(token)
+
+    def outbox_signal(self) -> asyncio.Event:
+        """An event set when this process next commits outbox rows. Take it before reading the
+        outbox, then wait on it (with a timeout, for other processes' writes) if nothing was new."""
+        return self._outbox_event
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -272,6 +299,7 @@ class Ledger:
         # Serialising outbox writers until commit makes ids commit in order. Taken last in
         # every transaction, after row locks, so it adds no lock-order cycle. SQLite's single
         # writer already gives this.
+        _touched.set(True)  # every outbox writer takes this lock first
         if self._dialect == "postgresql":
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))").bindparams(
@@ -377,14 +405,32 @@ class Ledger:
 
     async def unknown_skus(self, skus: Iterable[str]) -> set[str]:
         """The SKUs that are neither a product nor stocked anywhere."""
+        async with self._read() as conn:
+            return await self._unknown(conn, skus)
+
+    async def _unknown(self, conn: AsyncConnection, skus: Iterable[str]) -> set[str]:
         wanted = sorted(set(skus))
         known: set[str] = set()
-        async with self._read() as conn:
-            for chunk in _chunks(wanted):
-                for column in (products_table.c.sku, stock.c.sku):
-                    found = await conn.execute(select(column).where(column.in_(chunk)).distinct())
-                    known.update(found.scalars())
+        for chunk in _chunks(wanted):
+            query = union(
+                select(products_table.c.sku).where(products_table.c.sku.in_(chunk)),
+                select(stock.c.sku).where(stock.c.sku.in_(chunk)),
+            )
+            known.update((await conn.execute(query)).scalars())
         return set(wanted) - known
+
+    async def allocation_view(
+        self, order_id: str, skus: Iterable[str], location_ids: Iterable[str] | None
+    ) -> AllocationView:
+        """What allocating an order reads, from one snapshot: the order's reservations, the SKUs
+        the ledger does not know, and the free units of `skus` at `location_ids`."""
+        wanted = set(skus)
+        async with self._read() as conn:
+            return AllocationView(
+                reservations=await self._reservation_rows(conn, order_id, None, lock=False),
+                unknown=await self._unknown(conn, wanted),
+                available=await self._available(conn, wanted, location_ids),
+            )
 
     # -- stock movements ------------------------------------------------------------------
 
@@ -683,12 +729,17 @@ class Ledger:
         bundle, any of its components) has a stock row; a missing pair means 0. A bundle has
         the minimum over its components of whole bundles.
         """
+        async with self._read() as conn:
+            return await self._available(conn, skus, location_ids)
+
+    async def _available(
+        self, conn: AsyncConnection, skus: Iterable[str], location_ids: Iterable[str] | None
+    ) -> dict[tuple[str, str], int]:
         wanted = set(skus)
         locations = None if location_ids is None else sorted(set(location_ids))
-        async with self._read() as conn:
-            bundles = await self._bundles(conn, wanted)
-            needed = (wanted - bundles.keys()) | {c for parts in bundles.values() for c in parts}
-            rows = await self._stock_rows(conn, sorted(needed), locations)
+        bundles = await self._bundles(conn, wanted)
+        needed = (wanted - bundles.keys()) | {c for parts in bundles.values() for c in parts}
+        rows = await self._stock_rows(conn, sorted(needed), locations)
         free = {key: on_hand - reserved for key, (on_hand, reserved) in rows.items()}
         result = {key: qty for key, qty in free.items() if key[0] in wanted}
         by_sku: dict[str, set[str]] = defaultdict(set)
@@ -1018,8 +1069,12 @@ class Ledger:
 
     # -- inbound dedup ------------------------------------------------------------------
 
-    async def record_accepted_order(self, channel_id: str, external_id: str, workflow_id: str) -> bool:
-        """Remember an accepted order; True the first time, False for a duplicate."""
+    async def record_accepted_order(
+        self, channel_id: str, external_id: str, workflow_id: str, delivery_id: str | None = None
+    ) -> bool:
+        """Remember an accepted order, and the webhook delivery that brought it in the same
+        transaction (one write for the gateway, not two); True the first time, False for a
+        duplicate order."""
         async with self._write() as conn:
             result = await conn.execute(
                 self._insert(accepted_orders)
@@ -1031,6 +1086,8 @@ class Ledger:
                 )
                 .on_conflict_do_nothing()
             )
+            if delivery_id is not None:
+                await self._record_delivery(conn, channel_id, delivery_id)
             return bool(result.rowcount == 1)
 
     async def accepted_order(self, channel_id: str, external_id: str) -> str | None:
@@ -1047,12 +1104,15 @@ class Ledger:
     async def record_delivery(self, channel_id: str, event_id: str) -> bool:
         """Remember a vendor's webhook delivery id; True the first time it is seen."""
         async with self._write() as conn:
-            result = await conn.execute(
-                self._insert(webhook_deliveries)
-                .values(channel_id=channel_id, event_id=event_id, received_at=_now())
-                .on_conflict_do_nothing()
-            )
-            return bool(result.rowcount == 1)
+            return await self._record_delivery(conn, channel_id, event_id)
+
+    async def _record_delivery(self, conn: AsyncConnection, channel_id: str, event_id: str) -> bool:
+        result = await conn.execute(
+            self._insert(webhook_deliveries)
+            .values(channel_id=channel_id, event_id=event_id, received_at=_now())
+            .on_conflict_do_nothing()
+        )
+        return bool(result.rowcount == 1)
 
     async def delivery_seen(self, channel_id: str, event_id: str) -> bool:
         """Whether a vendor's webhook delivery id was recorded (processed) before."""

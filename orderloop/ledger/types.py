@@ -155,3 +155,11 @@ class OutboxRow(_Value):
     id: int
     sku: str
     created_at: datetime
+
+
+class AllocationView(_Value):
+    """What the allocate step reads from one snapshot (see `Ledger.allocation_view`)."""
+
+    reservations: list[Reservation]
+    unknown: set[str]
+    available: dict[tuple[str, str], int]

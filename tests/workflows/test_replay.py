@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from orderloop.contracts import OrderInput, order_workflow_id
+from orderloop.temporal_client import data_converter
 from workflows.order import OrderWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
@@ -37,6 +37,6 @@ def workflow_id_of(data: dict[str, Any]) -> str:
 async def test_recorded_history_replays(path: Path) -> None:
     data = json.loads(path.read_text())
     history = WorkflowHistory.from_json(workflow_id_of(data), data)
-    replayer = Replayer(workflows=[OrderWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[OrderWorkflow], data_converter=data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
