@@ -46,6 +46,7 @@ class InventoryJobs:
     async def reconcile_inventory(self, inp: ReconcileInput) -> ReconcileReport:
         report = ReconcileReport(ledger_problems=await self.ledger.check_invariants())
         for channel in self.config.channels_with_role(ConnectorRole.SELLING):
+            activity.heartbeat(channel.id)
             published = await self.ledger.published(channel.id)
             if not published:
                 continue

@@ -83,6 +83,17 @@ def _decode(body: bytes) -> Any:
         return body.decode("utf-8", "replace")
 
 
+async def read_json(request: Request) -> Any:
+    """A request's JSON body (None when empty); 400 with the parser's reason when it is not JSON."""
+    raw = await request.body()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise SandboxError(400, f"body is not valid JSON: {exc}") from None
+
+
 def create_sandbox_app(title: str, recorder: Recorder) -> FastAPI:
     """A FastAPI app that records every non-`/_sandbox` request and serves the recordings."""
     app = FastAPI(title=title, docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")

@@ -5,7 +5,9 @@ for orders whose webhook never arrived."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
@@ -26,34 +28,34 @@ ORDER_POLL_WORKFLOW = "OrderPoll"
 
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=5)
 
+R = TypeVar("R", bound=BaseModel)
+
+
+async def _run_job(activity: str, inp: SnapshotInput | ReconcileInput | PollOrdersInput, result: type[R]) -> R:
+    """One scheduled job is one activity on the queue its input names, heartbeating as it goes."""
+    return await workflow.execute_activity(
+        activity,
+        inp,
+        result_type=result,
+        task_queue=inp.task_queue,
+        start_to_close_timeout=timedelta(minutes=10),
+        heartbeat_timeout=timedelta(minutes=2),
+        retry_policy=_RETRY,
+    )
+
 
 @workflow.defn(name=STOCK_SNAPSHOT_WORKFLOW)
 class StockSnapshotWorkflow:
     @workflow.run
     async def run(self, inp: SnapshotInput) -> SnapshotReport:
-        return await workflow.execute_activity(
-            Activities.PULL_STOCK_SNAPSHOT,
-            inp,
-            result_type=SnapshotReport,
-            task_queue=inp.task_queue,
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=_RETRY,
-        )
+        return await _run_job(Activities.PULL_STOCK_SNAPSHOT, inp, SnapshotReport)
 
 
 @workflow.defn(name=RECONCILIATION_WORKFLOW)
 class ReconciliationWorkflow:
     @workflow.run
     async def run(self, inp: ReconcileInput) -> ReconcileReport:
-        return await workflow.execute_activity(
-            Activities.RECONCILE_INVENTORY,
-            inp,
-            result_type=ReconcileReport,
-            task_queue=inp.task_queue,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=_RETRY,
-        )
+        return await _run_job(Activities.RECONCILE_INVENTORY, inp, ReconcileReport)
 
 
 @workflow.defn(name=ORDER_POLL_WORKFLOW)
@@ -62,12 +64,4 @@ class OrderPollWorkflow:
 
     @workflow.run
     async def run(self, inp: PollOrdersInput) -> PollOrdersReport:
-        return await workflow.execute_activity(
-            Activities.POLL_CHANNEL_ORDERS,
-            inp,
-            result_type=PollOrdersReport,
-            task_queue=inp.task_queue,
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=_RETRY,
-        )
+        return await _run_job(Activities.POLL_CHANNEL_ORDERS, inp, PollOrdersReport)

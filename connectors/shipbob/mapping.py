@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.base import MappingError, StockRow
+from connectors.json_values import text
 from connectors.signing import json_type
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
@@ -182,7 +183,7 @@ def is_shipped(shipment: Any) -> bool:
 
 
 def shipment_id(data: Mapping[str, Any]) -> str | None:
-    raw = _text(data.get("id"))
+    raw = text(data.get("id"))
     return f"{SHIPMENT_ID_PREFIX}{raw}" if raw else None
 
 
@@ -203,7 +204,7 @@ def shipment_from_shipbob(
     our_id = shipment_id(data)
     if our_id is None:
         raise MappingError("shipment id is missing")
-    request_id = _text(data.get("reference_id")) or reference_id
+    request_id = text(data.get("reference_id")) or reference_id
     if request_id is None:
         raise MappingError(f"shipment {data.get('id')}: reference_id (Orderloop's shipping request id) is missing")
     tracking = _object(data.get("tracking"))
@@ -216,8 +217,8 @@ def shipment_from_shipbob(
             location_id=settings.location_of(_int(location.get("id"))),
             line_items=_shipped_lines(data.get("products"), data.get("id")),
             tracking_numbers=_tracking_numbers(tracking),
-            shipping_carrier=_text(tracking.get("carrier")),
-            tracking_url=_text(tracking.get("tracking_url")),
+            shipping_carrier=text(tracking.get("carrier")),
+            tracking_url=text(tracking.get("tracking_url")),
             shipped_at=_first_datetime(
                 data.get("actual_fulfillment_date"),
                 tracking.get("shipping_date"),
@@ -236,7 +237,7 @@ def _shipped_lines(products: Any, shipment: Any) -> list[ShipmentLine]:
     for i, product in enumerate(products):
         if not isinstance(product, Mapping):
             raise MappingError(f"shipment {shipment}: products[{i}] is not an object")
-        sku = _text(product.get("reference_id")) or _text(product.get("sku"))
+        sku = text(product.get("reference_id")) or text(product.get("sku"))
         if sku is None:
             raise MappingError(f"shipment {shipment}: products[{i}] has no reference_id or sku")
         quantity = product_quantity(product)
@@ -263,10 +264,10 @@ def product_quantity(product: Mapping[str, Any]) -> int:
 
 
 def _tracking_numbers(tracking: Mapping[str, Any]) -> list[str]:
-    number = _text(tracking.get("tracking_number")) or _text(tracking.get("tracking_id"))
+    number = text(tracking.get("tracking_number")) or text(tracking.get("tracking_id"))
     if number:
         return [number]
-    freight = _text(tracking.get("pro_number")) or _text(tracking.get("bol"))
+    freight = text(tracking.get("pro_number")) or text(tracking.get("bol"))
     return [freight] if freight else []
 
 
@@ -281,7 +282,7 @@ def stock_rows(items: Iterable[Any], settings: ShipBobSettings) -> list[StockRow
     rows: list[StockRow] = []
     totals: dict[str, list[int]] = {}
     for item in items:
-        if not isinstance(item, Mapping) or not _text(item.get("sku")):
+        if not isinstance(item, Mapping) or not text(item.get("sku")):
             raise MappingError(f"an inventory level must be an object with a sku, got {item!r}")
         sku = str(item["sku"]).strip()
         locations = item.get("locations") or []
@@ -333,11 +334,6 @@ def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _int(value: Any) -> int | None:

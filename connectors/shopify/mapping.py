@@ -22,14 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 
 from connectors.base import MappingError
+from connectors.json_values import money, text, utc_time
 from connectors.signing import json_type
 from connectors.storefront.mapping import order_type
 from orderloop.model import Address, Customer, CustomField, Order, OrderLine, Shipment
@@ -105,7 +106,7 @@ def map_order(
         raise MappingError("id is missing or not a Shopify order id")
     payment = _payment_status(raw.get("financial_status"), shippable_statuses)
     lines = shippable_lines(raw.get("line_items"))
-    email = _text(raw.get("email")) or _text(raw.get("contact_email"))
+    email = text(raw.get("email")) or text(raw.get("contact_email"))
     tags = _tags(raw.get("tags"))
     custom_fields = _note_attributes(raw.get("note_attributes"))
     shipping = _first_shipping_line(raw.get("shipping_lines"))
@@ -114,11 +115,11 @@ def map_order(
         "external_id": external_id,
         "tenant_id": tenant_id,
         "channel_id": channel_id,
-        "created_at": _datetime(raw.get("created_at"), received_at),
-        "updated_at": _datetime(raw.get("updated_at"), received_at),
-        "name": _text(raw.get("name")),
+        "created_at": utc_time(raw.get("created_at")) or received_at,
+        "updated_at": utc_time(raw.get("updated_at")) or received_at,
+        "name": text(raw.get("name")),
         "status": _order_status(raw),
-        "currency": _text(raw.get("currency")),
+        "currency": text(raw.get("currency")),
         "payment_status": payment.value,
         "line_items": lines,
         "shipping_address": _address(raw.get("shipping_address"), "shipping_address", email),
@@ -126,17 +127,17 @@ def map_order(
         "customer": _customer(raw.get("customer")),
         "tags": tags,
         "custom_fields": custom_fields,
-        "order_note": _text(raw.get("note")),
-        "shipping_code": _text(shipping.get("code")),
-        "shipping_class": _text(shipping.get("title")),
+        "order_note": text(raw.get("note")),
+        "shipping_code": text(shipping.get("code")),
+        "shipping_class": text(shipping.get("title")),
         # Only a carrier-calculated rate names a carrier; Shopify's own rates say "shopify".
-        "shipping_carrier": _text(shipping.get("source")) if shipping.get("carrier_identifier") else None,
+        "shipping_carrier": text(shipping.get("source")) if shipping.get("carrier_identifier") else None,
         "shipping_price": _shipping_price(raw),
         # The current_* totals reflect edits and removals; the plain ones are as first placed.
-        "sub_total_price": _money(_first(raw, "current_subtotal_price", "subtotal_price"), "subtotal_price"),
-        "order_tax": _money(_first(raw, "current_total_tax", "total_tax"), "total_tax"),
-        "order_discount": _money(_first(raw, "current_total_discounts", "total_discounts"), "total_discounts"),
-        "total_price": _money(_first(raw, "current_total_price", "total_price"), "total_price"),
+        "sub_total_price": money(_first(raw, "current_subtotal_price", "subtotal_price"), "subtotal_price"),
+        "order_tax": money(_first(raw, "current_total_tax", "total_tax"), "total_tax"),
+        "order_discount": money(_first(raw, "current_total_discounts", "total_discounts"), "total_discounts"),
+        "total_price": money(_first(raw, "current_total_price", "total_price"), "total_price"),
         "order_type": order_type(custom_fields, tags),
     }
     try:
@@ -181,26 +182,26 @@ def _not_shipped(item: Mapping[str, Any], where: str) -> str | None:
 
 
 def _describe(item: Mapping[str, Any], where: str) -> str:
-    line_id = _text(item.get("id"))
-    title = _text(item.get("name")) or _text(item.get("title"))
+    line_id = text(item.get("id"))
+    title = text(item.get("name")) or text(item.get("title"))
     label = f"line {line_id}" if line_id else where
     return f"{label} ({title})" if title else label
 
 
 def _line(item: Mapping[str, Any], where: str) -> OrderLine:
-    line_id = _text(item.get("id"))
+    line_id = text(item.get("id"))
     if line_id is None:
         raise MappingError(f"{where}: id is missing")
-    sku = _text(item.get("sku"))
+    sku = text(item.get("sku"))
     if not sku:
         raise MappingError(
             f"{_describe(item, where)} has no SKU: give the variant a SKU in Shopify so a warehouse can pick it"
         )
     quantity = _quantity(item, where)
-    unit_price = _money(item.get("price"), f"{where}.price")
+    unit_price = money(item.get("price"), f"{where}.price")
     discount = sum(
         (
-            _money(a.get("amount"), f"{where}.discount_allocations.amount") or Decimal(0)
+            money(a.get("amount"), f"{where}.discount_allocations.amount") or Decimal(0)
             for a in item.get("discount_allocations") or []
             if isinstance(a, Mapping)
         ),
@@ -224,7 +225,7 @@ def _line(item: Mapping[str, Any], where: str) -> OrderLine:
         unit_price=unit_price,
         unit_discount=unit_discount,
         total_price=total,
-        name=_text(item.get("name")) or _text(item.get("title")),
+        name=text(item.get("name")) or text(item.get("title")),
         custom_fields=custom,
     )
 
@@ -277,9 +278,9 @@ def _first_shipping_line(value: Any) -> Mapping[str, Any]:
 def _shipping_price(raw: Mapping[str, Any]) -> Decimal | None:
     total = raw.get("total_shipping_price_set")
     if isinstance(total, Mapping) and isinstance(total.get("shop_money"), Mapping):
-        return _money(total["shop_money"].get("amount"), "total_shipping_price_set")
+        return money(total["shop_money"].get("amount"), "total_shipping_price_set")
     prices = [
-        _money(line.get("price"), "shipping_lines.price")
+        money(line.get("price"), "shipping_lines.price")
         for line in raw.get("shipping_lines") or []
         if isinstance(line, Mapping)
     ]
@@ -287,25 +288,8 @@ def _shipping_price(raw: Mapping[str, Any]) -> Decimal | None:
     return sum(known, Decimal(0)) if known else None
 
 
-def _money(value: Any, where: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MappingError(f"{where} must be an amount, not {json_type(value)}")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"{where} must be an amount, got {value!r}") from None
-    if not amount.is_finite():
-        raise MappingError(f"{where} must be a finite amount, got {value!r}")
-    return amount
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _address(value: Any, where: str, email: str | None) -> Address | None:
@@ -313,22 +297,22 @@ def _address(value: Any, where: str, email: str | None) -> Address | None:
         return None
     if not isinstance(value, Mapping):
         raise MappingError(f"{where} must be an object, not {json_type(value)}")
-    first, last = _text(value.get("first_name")), _text(value.get("last_name"))
-    if not first and not last and _text(value.get("name")):
+    first, last = text(value.get("first_name")), text(value.get("last_name"))
+    if not first and not last and text(value.get("name")):
         first, _, rest = str(value["name"]).strip().partition(" ")
         last = rest or None
     return Address(
         first_name=first,
         last_name=last,
-        company=_text(value.get("company")),
-        address1=_text(value.get("address1")),
-        address2=_text(value.get("address2")),
-        city=_text(value.get("city")),
+        company=text(value.get("company")),
+        address1=text(value.get("address1")),
+        address2=text(value.get("address2")),
+        city=text(value.get("city")),
         # Codes ("KY", "US") are what carriers and warehouses expect; names are the fallback.
-        state_or_province=_text(value.get("province_code")) or _text(value.get("province")),
-        zip_code_or_postal_code=_text(value.get("zip")),
-        country=_text(value.get("country_code")) or _text(value.get("country")),
-        phone=_text(value.get("phone")),
+        state_or_province=text(value.get("province_code")) or text(value.get("province")),
+        zip_code_or_postal_code=text(value.get("zip")),
+        country=text(value.get("country_code")) or text(value.get("country")),
+        phone=text(value.get("phone")),
         # Shopify keeps the buyer's email on the order, not the address; carriers want it there.
         email=email,
     )
@@ -340,11 +324,11 @@ def _customer(value: Any) -> Customer | None:
     if not isinstance(value, Mapping):
         raise MappingError(f"customer must be an object, not {json_type(value)}")
     return Customer(
-        external_id=_text(value.get("id")),
-        email=_text(value.get("email")),
-        first_name=_text(value.get("first_name")),
-        last_name=_text(value.get("last_name")),
-        phone=_text(value.get("phone")),
+        external_id=text(value.get("id")),
+        email=text(value.get("email")),
+        first_name=text(value.get("first_name")),
+        last_name=text(value.get("last_name")),
+        phone=text(value.get("phone")),
         tags=_tags(value.get("tags")),
     )
 
@@ -356,7 +340,7 @@ def _tags(value: Any) -> list[str]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list):
         raise MappingError(f"tags must be a comma-separated string, not {json_type(value)}")
-    return [tag for tag in (_text(item) for item in items) if tag]
+    return [tag for tag in (text(item) for item in items) if tag]
 
 
 def _note_attributes(value: Any) -> list[CustomField]:
@@ -365,21 +349,12 @@ def _note_attributes(value: Any) -> list[CustomField]:
         return []
     fields = []
     for item in value:
-        name = _text(item.get("name")) if isinstance(item, Mapping) else None
+        name = text(item.get("name")) if isinstance(item, Mapping) else None
         if name:
-            fields.append(CustomField(name=name, value=_text(item.get("value")) or ""))
+            fields.append(CustomField(name=name, value=text(item.get("value")) or ""))
     return fields
 
 
-def _datetime(value: Any, default: datetime) -> datetime:
-    """Shopify's times carry the shop's offset; the canonical model (onX) keeps UTC."""
-    if not isinstance(value, str):
-        return default
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return default
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # --- outbound: Shipment -> fulfillments ---------------------------------------------------------
@@ -543,7 +518,7 @@ def inventory_items_by_sku(variants: Iterable[Mapping[str, Any]]) -> dict[str, l
     unique SKUs, so one SKU may name several)."""
     items: dict[str, list[int]] = {}
     for variant in variants:
-        sku = _text(variant.get("sku"))
+        sku = text(variant.get("sku"))
         item_id = variant.get("inventory_item_id")
         if sku and isinstance(item_id, int) and not isinstance(item_id, bool):
             items.setdefault(sku, []).append(item_id)

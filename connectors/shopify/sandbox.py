@@ -97,6 +97,7 @@ from connectors.sandbox_kit import (
     install_error_handler,
     install_fault_routes,
     install_webhook_routes,
+    read_json,
 )
 from connectors.shopify.client import ACCESS_TOKEN_HEADER, API_VERSION_HEADER, CALL_LIMIT_HEADER, DEFAULT_API_VERSION
 from connectors.shopify.webhooks import (
@@ -1223,14 +1224,6 @@ class ShopifySandbox:
         ]
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise SandboxError(400, f"body is not valid JSON: {exc}") from None
 
 
 def create_app(options: SandboxOptions) -> FastAPI:
@@ -1278,7 +1271,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @api.post("/fulfillments.json")
     async def create_fulfillment(request: Request) -> JSONResponse:
-        body = await _json_body(request)
+        body = await read_json(request)
         return shop.reply(request, {"fulfillment": shop.create_fulfillment(body)}, 201)
 
     @api.get("/products.json")
@@ -1295,13 +1288,13 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @api.post("/inventory_levels/set.json")
     async def set_inventory_level(request: Request) -> JSONResponse:
-        return shop.reply(request, {"inventory_level": shop.set_inventory(await _json_body(request))})
+        return shop.reply(request, {"inventory_level": shop.set_inventory(await read_json(request))})
 
     controls = APIRouter(prefix="/_sandbox")
 
     @controls.post("/orders", status_code=201)
     async def place_order(request: Request, duplicate: bool = False, bad_signature: bool = False) -> dict[str, Any]:
-        body = await _json_body(request)
+        body = await read_json(request)
         return _control(lambda: shop.place(body, duplicate=duplicate, bad_signature=bad_signature))
 
     @controls.get("/orders")
@@ -1314,7 +1307,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @controls.post("/orders/{order_id:int}/edit")
     async def edit_order(request: Request, order_id: int, duplicate: bool = False) -> dict[str, Any]:
-        body = await _json_body(request)
+        body = await read_json(request)
         return _control(lambda: shop.edit(order_id, body, duplicate=duplicate))
 
     @controls.post("/orders/{order_id:int}/pay")
@@ -1323,7 +1316,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @controls.post("/orders/{order_id:int}/cancel")
     async def cancel_order(request: Request, order_id: int, duplicate: bool = False) -> dict[str, Any]:
-        body = await _json_body(request)
+        body = await read_json(request)
         return _control(lambda: shop.cancel(order_id, body, duplicate=duplicate))
 
     @controls.get("/products")
@@ -1332,12 +1325,12 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @controls.post("/products", status_code=201)
     async def add_products(request: Request) -> list[dict[str, Any]]:
-        body = await _json_body(request)
+        body = await read_json(request)
         return [shop.add_product(spec) for spec in (body if isinstance(body, list) else [body])]
 
     @controls.post("/locations", status_code=201)
     async def add_location(request: Request) -> dict[str, Any]:
-        body = await _json_body(request)
+        body = await read_json(request)
         name = body.get("name") if isinstance(body, dict) else None
         return shop.add_location(str(name or f"Sandbox location {len(shop.locations) + 1}"))
 

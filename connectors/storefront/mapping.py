@@ -9,13 +9,13 @@ accepted, e.g. `order-type:pre-order`). No marker means `standard`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from connectors.base import MappingError
+from connectors.json_values import money, text, utc_time
 from connectors.signing import json_type
 from orderloop.model import Address, Customer, CustomField, Order, OrderLine, OrderType, Shipment
 
@@ -49,10 +49,7 @@ def _camel(name: str) -> str:
 def external_order_id(raw: Mapping[str, Any]) -> str | None:
     """The storefront's order id (`externalId`), as text; None when absent or not a scalar."""
     value = raw.get("externalId")
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text or None
+    return text(value) if isinstance(value, str | int) else None
 
 
 def map_order(
@@ -71,8 +68,8 @@ def map_order(
         "external_id": external_id,
         "tenant_id": tenant_id,
         "channel_id": channel_id,
-        "created_at": _datetime(raw.get("createdAt"), received_at),
-        "updated_at": _datetime(raw.get("updatedAt"), received_at),
+        "created_at": utc_time(raw.get("createdAt")) or received_at,
+        "updated_at": utc_time(raw.get("updatedAt")) or received_at,
         "line_items": _lines(raw.get("lineItems")),
         "shipping_address": _address(raw.get("shippingAddress"), "shippingAddress"),
         "billing_address": _address(raw.get("billingAddress"), "billingAddress"),
@@ -81,9 +78,9 @@ def map_order(
         "custom_fields": _custom_fields(raw.get("customFields"), "customFields"),
     }
     for name in _ORDER_TEXT:
-        fields[name] = _text(raw.get(_camel(name)))
+        fields[name] = text(raw.get(_camel(name)))
     for name in _ORDER_MONEY:
-        fields[name] = _money(raw.get(_camel(name)), _camel(name))
+        fields[name] = money(raw.get(_camel(name)), _camel(name))
     fields["order_type"] = order_type(fields["custom_fields"], fields["tags"])
     try:
         return Order(**fields)
@@ -118,7 +115,7 @@ def _lines(value: Any) -> list[OrderLine]:
         raise MappingError("lineItems is empty: an order needs at least one line")
     # Ids the lines bring themselves: a line without one is keyed by its position, unless
     # another line already uses that number as its own id.
-    own = {_text(i.get("id")) or _text(i.get("externalId")) for i in value if isinstance(i, Mapping)}
+    own = {text(i.get("id")) or text(i.get("externalId")) for i in value if isinstance(i, Mapping)}
     lines = [_line(item, position, own) for position, item in enumerate(value, start=1)]
     seen: set[str] = set()
     for line in lines:
@@ -132,24 +129,24 @@ def _line(item: Any, position: int, taken: set[str | None]) -> OrderLine:
     where = f"lineItems[{position - 1}]"
     if not isinstance(item, Mapping):
         raise MappingError(f"{where} must be an object, not {json_type(item)}")
-    sku = _text(item.get("sku"))
+    sku = text(item.get("sku"))
     if not sku:
         raise MappingError(f"{where}: sku is missing or empty")
-    external_id = _text(item.get("externalId"))
+    external_id = text(item.get("externalId"))
     # The line key reservations and shipments refer to: the storefront's own line id when it
     # sends one, so tracking pushed back names lines it knows.
     fallback = str(position) if str(position) not in taken else f"line-{position}"
-    line_id = _text(item.get("id")) or external_id or fallback
+    line_id = text(item.get("id")) or external_id or fallback
     fields: dict[str, Any] = {
         "id": line_id,
         "external_id": external_id,
         "sku": sku,
         "quantity": _quantity(item.get("quantity"), where),
-        "name": _text(item.get("name")),
+        "name": text(item.get("name")),
         "custom_fields": _custom_fields(item.get("customFields"), f"{where}.customFields"),
     }
     for name in _LINE_MONEY:
-        fields[name] = _money(item.get(_camel(name)), f"{where}.{_camel(name)}")
+        fields[name] = money(item.get(_camel(name)), f"{where}.{_camel(name)}")
     return OrderLine(**fields)
 
 
@@ -162,26 +159,8 @@ def _quantity(value: Any, where: str) -> int:
     return int(value)
 
 
-def _money(value: Any, where: str) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MappingError(f"{where} must be a number, not {json_type(value)}")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"{where} must be a number, got {value!r}") from None
-    if not amount.is_finite():
-        raise MappingError(f"{where} must be a finite number, got {value!r}")
-    return amount
 
 
-def _text(value: Any) -> str | None:
-    """Scalars as trimmed text (a zip code may arrive as a number); anything else is absent."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _address(value: Any, where: str) -> Address | None:
@@ -189,7 +168,7 @@ def _address(value: Any, where: str) -> Address | None:
         return None
     if not isinstance(value, Mapping):
         raise MappingError(f"{where} must be an object, not {json_type(value)}")
-    return Address(**{name: _text(value.get(_camel(name))) for name in _ADDRESS_FIELDS})
+    return Address(**{name: text(value.get(_camel(name))) for name in _ADDRESS_FIELDS})
 
 
 def _customer(value: Any) -> Customer | None:
@@ -198,7 +177,7 @@ def _customer(value: Any) -> Customer | None:
     if not isinstance(value, Mapping):
         raise MappingError(f"customer must be an object, not {json_type(value)}")
     return Customer(
-        **{name: _text(value.get(_camel(name))) for name in _CUSTOMER_FIELDS}, tags=_tags(value.get("tags"))
+        **{name: text(value.get(_camel(name))) for name in _CUSTOMER_FIELDS}, tags=_tags(value.get("tags"))
     )
 
 
@@ -209,7 +188,7 @@ def _tags(value: Any) -> list[str]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list):
         raise MappingError(f"tags must be an array of strings, not {json_type(value)}")
-    return [tag for tag in (_text(item) for item in items) if tag]
+    return [tag for tag in (text(item) for item in items) if tag]
 
 
 def _custom_fields(value: Any, where: str) -> list[CustomField]:
@@ -219,23 +198,13 @@ def _custom_fields(value: Any, where: str) -> list[CustomField]:
         raise MappingError(f"{where} must be an array, not {json_type(value)}")
     fields = []
     for i, item in enumerate(value):
-        name = _text(item.get("name")) if isinstance(item, Mapping) else None
+        name = text(item.get("name")) if isinstance(item, Mapping) else None
         if name is None:
             raise MappingError(f"{where}[{i}] must be an object with a name")
-        fields.append(CustomField(name=name, value=_text(item.get("value")) or ""))
+        fields.append(CustomField(name=name, value=text(item.get("value")) or ""))
     return fields
 
 
-def _datetime(value: Any, default: datetime) -> datetime:
-    # A bad timestamp is not worth refusing an order over: the receipt time stands in.
-    if not isinstance(value, str):
-        return default
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return default
-    # onX times are UTC ('Z'): an offset is converted, a time without one is read as UTC.
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def fulfillment_body(order: Order, shipment: Shipment) -> dict[str, Any]:

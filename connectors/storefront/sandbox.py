@@ -51,6 +51,7 @@ from connectors.sandbox_kit import (
     install_error_handler,
     install_fault_routes,
     install_webhook_routes,
+    read_json,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.storefront.webhooks import StorefrontEvent
@@ -80,14 +81,6 @@ def _parse_time(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise SandboxError(400, f"body is not valid JSON: {exc}") from None
 
 
 def _fulfillment_problem(body: Any) -> str | None:
@@ -273,12 +266,12 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @api.post("/orders/{external_id:path}/fulfillments")
     async def create_fulfillment(external_id: str, request: Request) -> JSONResponse:
-        body = await _json_body(request)
+        body = await read_json(request)
         return sandbox.create_fulfillment(external_id, request.headers.get("idempotency-key"), body)
 
     @api.post("/inventory")
     async def set_inventory(request: Request) -> dict[str, Any]:
-        return sandbox.set_inventory(await _json_body(request))
+        return sandbox.set_inventory(await read_json(request))
 
     @api.get("/orders")
     async def list_orders(
@@ -298,15 +291,15 @@ def create_app(options: SandboxOptions) -> FastAPI:
     async def place_order(
         request: Request, duplicate: bool = False, bad_signature: bool = False, deliver: bool = True
     ) -> dict[str, Any]:
-        return sandbox.place(await _json_body(request), duplicate, bad_signature, deliver)
+        return sandbox.place(await read_json(request), duplicate, bad_signature, deliver)
 
     @controls.post("/orders/{external_id:path}/edit", status_code=202)
     async def edit_order(external_id: str, request: Request) -> dict[str, Any]:
-        return sandbox.edit(external_id, await _json_body(request))
+        return sandbox.edit(external_id, await read_json(request))
 
     @controls.post("/orders/{external_id:path}/cancel", status_code=202)
     async def cancel_order(external_id: str, request: Request) -> dict[str, Any]:
-        return sandbox.cancel(external_id, await _json_body(request))
+        return sandbox.cancel(external_id, await read_json(request))
 
     @controls.get("/orders")
     async def sandbox_orders() -> list[dict[str, Any]]:

@@ -8,12 +8,12 @@ fulfillments, so a shipment maps back to order lines even when two lines share a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from connectors.base import MappingError, StockRow
+from connectors.json_values import text, utc_time
 from connectors.signing import json_type
 from orderloop.model import Shipment, ShipmentLine, ShippingRequest
 
@@ -41,10 +41,10 @@ def shipment_from_fulfillment(data: Any, fulfillment_channel_id: str | None = No
     """An onX fulfillment as the WMS reports it -> `Shipment` (`orderId` is our request id)."""
     if not isinstance(data, Mapping):
         raise MappingError(f"a fulfillment must be a JSON object, not {json_type(data)}")
-    shipment_id = _text(data.get("id"))
+    shipment_id = text(data.get("id"))
     if shipment_id is None:
         raise MappingError("fulfillment id is missing")
-    request_id = _text(data.get("orderId"))
+    request_id = text(data.get("orderId"))
     if request_id is None:
         raise MappingError("fulfillment orderId (Orderloop's shipping request id) is missing")
     numbers = data.get("trackingNumbers")
@@ -57,19 +57,19 @@ def shipment_from_fulfillment(data: Any, fulfillment_channel_id: str | None = No
             id=shipment_id,
             shipping_request_id=request_id,
             fulfillment_channel_id=fulfillment_channel_id,
-            location_id=_text(data.get("locationId")),
+            location_id=text(data.get("locationId")),
             line_items=_lines(data.get("lineItems")),
             tracking_numbers=numbers,
-            shipping_carrier=_text(data.get("shippingCarrier")),
+            shipping_carrier=text(data.get("shippingCarrier")),
             tracking_url=_custom_field(data.get("customFields"), TRACKING_URL_FIELD),
-            shipped_at=_datetime(data.get("createdAt")),
+            shipped_at=utc_time(data.get("createdAt")),
         )
     except ValidationError as exc:
         raise MappingError("; ".join(e["msg"] for e in exc.errors()[:3])) from None
 
 
 def stock_row(item: Any) -> StockRow:
-    if not isinstance(item, Mapping) or not _text(item.get("sku")):
+    if not isinstance(item, Mapping) or not text(item.get("sku")):
         raise MappingError(f"a stock level must be an object with a sku, got {item!r}")
     on_hand = item.get("onHand")
     if isinstance(on_hand, bool) or not isinstance(on_hand, int):
@@ -80,7 +80,7 @@ def stock_row(item: Any) -> StockRow:
         available=_int(item.get("available")),
         committed=_int(item.get("committed")),
         inbound=_int(item.get("inbound")) or 0,
-        location_ref=_text(item.get("locationId")),
+        location_ref=text(item.get("locationId")),
     )
 
 
@@ -95,14 +95,14 @@ def _lines(value: Any) -> list[ShipmentLine]:
         raise MappingError("fulfillment lineItems must be a non-empty array")
     lines = []
     for i, item in enumerate(value):
-        if not isinstance(item, Mapping) or not _text(item.get("sku")):
+        if not isinstance(item, Mapping) or not text(item.get("sku")):
             raise MappingError(f"fulfillment lineItems[{i}].sku is missing")
         quantity = item.get("quantity")
         if isinstance(quantity, float) and quantity.is_integer():
             quantity = int(quantity)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise MappingError(f"fulfillment lineItems[{i}].quantity must be a positive integer, got {quantity!r}")
-        lines.append(ShipmentLine(sku=str(item["sku"]), quantity=quantity, line_id=_text(item.get("id"))))
+        lines.append(ShipmentLine(sku=str(item["sku"]), quantity=quantity, line_id=text(item.get("id"))))
     return lines
 
 
@@ -111,25 +111,12 @@ def _custom_field(value: Any, name: str) -> str | None:
         return None
     for item in value:
         if isinstance(item, Mapping) and item.get("name") == name:
-            return _text(item.get("value"))
+            return text(item.get("value"))
     return None
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-
-def _datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

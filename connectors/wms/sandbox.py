@@ -57,6 +57,7 @@ from connectors.sandbox_kit import (
     install_error_handler,
     install_fault_routes,
     install_webhook_routes,
+    read_json,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.wms.client import ALREADY_SHIPPED
@@ -430,14 +431,6 @@ class WmsSandbox:
         await self.sender.aclose()
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise SandboxError(400, f"body is not valid JSON: {exc}") from None
 
 
 def create_app(options: SandboxOptions) -> FastAPI:
@@ -454,7 +447,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @api.post("/shipping-requests")
     async def create_request(request: Request) -> JSONResponse:
-        return wms.create(request.headers.get("idempotency-key"), await _json_body(request))
+        return wms.create(request.headers.get("idempotency-key"), await read_json(request))
 
     # The specific routes come first: `{ref:path}` would also match ".../shipments".
     @api.get("/shipping-requests/{ref:path}/shipments")
