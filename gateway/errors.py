@@ -40,6 +40,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def temporal_down(_: Request, exc: TemporalUnavailable) -> JSONResponse:
         return JSONResponse(
             _body(str(exc), "nothing was accepted; retry later"),
-            status_code=503,
-            headers={"Retry-After": "5"},
+            status_code=exc.status_code,
+            headers={"Retry-After": "5" if exc.status_code == 503 else "1"},
         )

@@ -24,7 +24,9 @@ from orderloop.model import ExceptionKind, OrderStatus, OrderView
 
 router = APIRouter(prefix="/api/orders", tags=["operators"])
 
-ChannelId = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+# Channel and location ids as the configuration allows them (they go into visibility queries).
+_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+ChannelId = Annotated[str, Path(max_length=64, pattern=_ID_PATTERN)]
 ExternalId = Annotated[str, Path(max_length=300)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -32,6 +34,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such order"},
     409: {"description": "the action does not apply to the order now (the body says why)"},
     422: {"description": "invalid request"},
+    429: {"description": "Temporal is at its rate limit (Retry-After)"},
     503: {"description": "Temporal unreachable"},
 }
 
@@ -60,9 +63,9 @@ async def list_orders(
     orders: Orders,
     _: Operator,
     status: OrderStatus | None = None,
-    channel: Annotated[str | None, Query(max_length=64)] = None,
+    channel: Annotated[str | None, Query(max_length=64, pattern=_ID_PATTERN)] = None,
     exception: ExceptionKind | None = None,
-    location: Annotated[str | None, Query(max_length=64)] = None,
+    location: Annotated[str | None, Query(max_length=64, pattern=_ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     query = visibility_query(status, channel, exception, location)

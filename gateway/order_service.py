@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.errors import GatewayError
-from gateway.state import GatewayState, TemporalUnavailable
+from gateway.state import GatewayState, TemporalBusy, TemporalUnavailable
 from orderloop.activity_models import ErrorTypes
 from orderloop.contracts import Queries, SearchAttributes, UpdateResult
 from orderloop.model import OrderView
@@ -25,7 +25,7 @@ from orderloop.order_intake import start_order_workflow
 # sender that times out not knowing whether we took it. The client retries an unreachable
 # server on its own, so the whole call is bounded, not only each attempt.
 WEBHOOK_RPC_TIMEOUT = timedelta(seconds=3)
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
 class WorkflowMissing(Exception):
@@ -35,13 +35,16 @@ class WorkflowMissing(Exception):
 @asynccontextmanager
 async def temporal_errors(within: timedelta | None = None) -> AsyncIterator[None]:
     """Temporal's failures as the gateway's: unreachable (or slower than `within`) ->
-    `TemporalUnavailable` (503), no such workflow -> `WorkflowMissing`."""
+    `TemporalUnavailable` (503), rate-limited -> `TemporalBusy` (429), no such workflow ->
+    `WorkflowMissing`."""
     try:
         async with asyncio.timeout(within.total_seconds() if within else None):
             yield
     except TimeoutError as exc:
         raise TemporalUnavailable(f"Temporal did not answer within {within}") from exc
     except RPCError as exc:
+        if exc.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            raise TemporalBusy(f"Temporal is at its rate limit: {exc.message}") from exc
         if exc.status in _UNAVAILABLE:
             raise TemporalUnavailable(f"Temporal did not answer: {exc.message}") from exc
         if exc.status is RPCStatusCode.NOT_FOUND:

@@ -18,6 +18,14 @@ from orderloop.temporal_client import connect
 class TemporalUnavailable(Exception):
     """Temporal cannot be reached; the sender should retry later."""
 
+    status_code = 503
+
+
+class TemporalBusy(TemporalUnavailable):
+    """Temporal refused the call for its rate limit (e.g. visibility queries): 429."""
+
+    status_code = 429
+
 
 @dataclass
 class TemporalHolder:

@@ -340,6 +340,17 @@ class ProductConfig(_Strict):
     components: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
 
 
+def _inventory_problems(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], str]]:
+    known = {loc.id for loc in config.locations}
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for i, channel in enumerate(config.channels):
+        unknown = sorted(set(channel.inventory.locations or []) - known)
+        if unknown:
+            reason = f"unknown location(s) {', '.join(unknown)}; locations: {', '.join(sorted(known))}"
+            problems.append((("channels", i, "inventory", "locations"), reason))
+    return problems
+
+
 def _product_problems(products: list[ProductConfig]) -> list[tuple[tuple[Any, ...], str]]:
     bundles = {p.sku for p in products if p.components}
     skus = [p.sku for p in products]
@@ -381,7 +392,7 @@ class OrderloopConfig(_Strict):
         for i, channel in enumerate(self.channels):
             if importlib.util.find_spec(f"connectors.{channel.type}") is None:
                 problems.append(f"channels[{i}].type: no connector package connectors/{channel.type}/")
-        located = _routing_problems(self) + _product_problems(self.products)
+        located = _routing_problems(self) + _product_problems(self.products) + _inventory_problems(self)
         if problems or located:
             raise _located("OrderloopConfig", ([((), "; ".join(problems))] if problems else []) + located)
         return self

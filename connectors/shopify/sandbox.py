@@ -270,7 +270,12 @@ class ShopifySandbox:
     def __init__(self, options: SandboxOptions) -> None:
         self.options = options
         settings = options.channel.settings
-        self.knobs = KnobHolder(ShopifyKnobs, options.knobs)
+        # The shop's plan, as the channel declares it (`settings.leak_rate`: Standard 2/s,
+        # Advanced 4/s, Plus 20/s); Shopify's bucket holds 20 seconds of leak.
+        plan: dict[str, Any] = {}
+        if settings.get("leak_rate"):
+            plan = {"leak_rate": float(settings["leak_rate"]), "bucket_size": int(20 * float(settings["leak_rate"]))}
+        self.knobs = KnobHolder(ShopifyKnobs, plan | dict(options.knobs))
         self.recorder = Recorder()
         self.sender = WebhookSender(self.recorder)
         self.faults = FaultInjector()

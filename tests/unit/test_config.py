@@ -256,3 +256,10 @@ def test_products_declare_bundles_and_bad_ones_are_refused_at_their_line() -> No
     assert f"brand.yaml:{line}: products[1].components: GIFT-SET is a bundle itself" in message
     zero = refused(SANDBOX.replace("{TSHIRT-BLK-M: 1, MUG-11OZ: 1}", "{TSHIRT-BLK-M: 0, MUG-11OZ: 1}"))
     assert "products[0].components.TSHIRT-BLK-M: Input should be greater than 0" in zero
+
+
+def test_inventory_rules_naming_an_unknown_location_are_refused_at_their_line() -> None:
+    text = SANDBOX.replace("inventory: {locations: [east, west]}", "inventory: {locations: [east, north]}")
+    message = refused(text)
+    line = line_of(text, "inventory: {locations: [east, north]}")
+    assert f"brand.yaml:{line}: channels[0].inventory.locations: unknown location(s) north" in message
