@@ -43,11 +43,12 @@ class RecordingChannel(SellingConnector):
 
 def config_with(skus: list[str] | None, buffer: int = 0) -> OrderloopConfig:
     text = (ROOT / "orderloop.yaml").read_text()
-    extra = f"    inventory: {{buffer: {buffer}}}\n"
+    rules = "    inventory: {locations: [east, west]}\n"
+    assert rules in text, "the storefront's inventory rules moved in orderloop.yaml"
+    extra = f"    inventory: {{locations: [east, west], buffer: {buffer}}}\n"
     if skus is not None:
         extra += f"    skus: [{', '.join(skus)}]\n"
-    text = text.replace("    out_of_stock_retry: 15m\n", "    out_of_stock_retry: 15m\n" + extra, 1)
-    return parse_config(text)
+    return parse_config(text.replace(rules, extra, 1))
 
 
 @pytest_asyncio.fixture
