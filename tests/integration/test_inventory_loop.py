@@ -92,3 +92,38 @@ async def test_inventory_show_and_preview_from_the_cli(stack: Stack, cli_env: Cl
     assert any(item["sku"] == sku and item["available"] == 10 for p in pushes for item in p["body"]["items"])
     missing = cli_env.invoke(app, ["inventory", "show", "NO-SUCH-SKU"])
     assert missing.exit_code == 1 and "unknown SKU" in missing.output
+
+
+async def test_a_sale_on_the_storefront_reaches_the_shopify_shop(stack: Stack, api: Api) -> None:
+    """Both selling channels draw on the same East stock: a storefront sale lowers what the
+    Shopify shop is told it may sell, through the ledger and the inventory sync."""
+    sku = "TSHIRT-WHT-M"
+    shopify = base_url(stack, "shopify")
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def shop_level() -> int | None:
+            levels = (await http.get(f"{shopify}/_sandbox/inventory")).json()["levels"].get(sku, {})
+            return next(iter(levels.values()), None)
+
+        async def expected() -> int:
+            preview = (
+                await api.http.get("/api/inventory/channels/shopify/preview", params={"sku": [sku]})
+            ).json()
+            return int(preview["skus"][0]["wouldPublish"])
+
+        for _ in range(50):  # the shop has caught up with the ledger
+            before = await expected()
+            if await shop_level() == before:
+                break
+            await asyncio.sleep(0.2)
+        assert await shop_level() == before
+        external_id = new_id()
+        body = json.dumps(order_body(external_id, sku=sku, quantity=2)).encode()
+        placed = await http.post(f"{stack.gateway_url}/webhooks/storefront", content=body, headers=signed(body))
+        assert placed.status_code == 202, placed.text
+        await api.wait_order("storefront", external_id, completed)
+        for _ in range(50):
+            if await shop_level() == before - 2:
+                break
+            await asyncio.sleep(0.2)
+        assert await shop_level() == before - 2
