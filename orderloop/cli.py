@@ -32,7 +32,7 @@ orders_app = typer.Typer(help="Find, inspect and resolve orders (through the gat
 app.add_typer(orders_app, name="orders")
 inventory_app = typer.Typer(help="Stock per location and what each selling channel is told (operator API).")
 app.add_typer(inventory_app, name="inventory")
-console = Console()
+console = Console(soft_wrap=True)  # long messages (paths, reasons) stay whole for copying and grep
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file")]
 UI_URL = "http://localhost:8233"

@@ -29,7 +29,7 @@ from orderloop.routing.facts import Stock
 from orderloop.routing.trace import render
 from orderloop.settings import get_settings
 
-console = Console()
+console = Console(soft_wrap=True)  # long messages (paths, reasons) stay whole for copying and grep
 _STOCK_FILE = TypeAdapter(dict[str, dict[str, int]])
 
 
