@@ -17,9 +17,9 @@ from typing import Any
 
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
-from orderloop.stock_reports import StockRow
 
-__all__ = ["StockRow"]  # connectors import the stock row from here, beside the roles that return it
+# Re-exported: connectors import the stock row from here, beside the roles that return it.
+from orderloop.stock_reports import StockRow as StockRow
 
 
 class InboundKind(StrEnum):

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coro
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 import httpx
 import structlog
@@ -651,3 +651,28 @@ def install_webhook_routes(app: FastAPI, sender: WebhookSender) -> None:
     @app.post("/_sandbox/webhooks/{webhook_id}/redeliver")
     async def redeliver_webhook(webhook_id: str) -> dict[str, Any]:
         return sender.redeliver(webhook_id).to_json()
+
+
+class VendorSandbox(Protocol):
+    """What every sandbox's state object holds for the kit's controls."""
+
+    recorder: Recorder
+    faults: FaultInjector
+    knobs: KnobHolder[Any]
+    sender: WebhookSender
+
+    async def aclose(self) -> None: ...
+
+
+def sandbox_app(title: str, sandbox: VendorSandbox) -> FastAPI:
+    """The app of a sandbox with every control the kit gives: request recording, the vendor's
+    error body, faults, knobs (`knobs_changed(changes)` is called when the sandbox has it),
+    webhook controls, and `aclose` at shutdown. The sandbox adds its API routes."""
+    app = create_sandbox_app(title, sandbox.recorder)
+    app.state.sandbox = sandbox
+    install_error_handler(app)
+    install_fault_routes(app, sandbox.faults)
+    install_config_routes(app, sandbox.knobs, on_change=getattr(sandbox, "knobs_changed", None))
+    install_webhook_routes(app, sandbox.sender)
+    add_shutdown(app, sandbox.aclose)
+    return app

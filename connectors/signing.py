@@ -79,6 +79,17 @@ class OrderloopDelivery:
     payload: dict[str, Any]
 
 
+def json_object(body: bytes) -> dict[str, Any]:
+    """A webhook body as the JSON object every vendor sends; `PayloadError` with the reason."""
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise PayloadError(f"body must be a JSON object, not {json_type(payload)}")
+    return payload
+
+
 def read_orderloop_delivery(
     secret: str, headers: Mapping[str, str], body: bytes, events: Collection[str]
 ) -> OrderloopDelivery:
@@ -92,12 +103,7 @@ def read_orderloop_delivery(
         raise PayloadError(
             f"unknown event {event!r} in {ORDERLOOP_EVENT_HEADER}; expected one of {', '.join(sorted(events))}"
         )
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise PayloadError(f"body must be a JSON object, not {json_type(payload)}")
+    payload = json_object(body)
     delivery_id = (headers.get(ORDERLOOP_DELIVERY_HEADER) or "").strip() or None
     return OrderloopDelivery(event=event, delivery_id=delivery_id, payload=payload)
 

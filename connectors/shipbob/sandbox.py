@@ -70,12 +70,7 @@ from connectors.sandbox_kit import (
     Recorder,
     SlidingWindow,
     WebhookSender,
-    add_shutdown,
-    create_sandbox_app,
-    install_config_routes,
-    install_error_handler,
-    install_fault_routes,
-    install_webhook_routes,
+    sandbox_app,
 )
 from connectors.shipbob.client import CHANNEL_HEADER, REMAINING_CALLS_HEADER, RETRY_AFTER_HEADER
 from connectors.shipbob.mapping import OrderStatus, ShipmentStatus
@@ -813,13 +808,7 @@ async def _json_body(request: Request) -> Any:
 
 def create_app(options: SandboxOptions, *, webhook_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     sb = ShipBobSandbox(options, webhook_transport)
-    app = create_sandbox_app(f"ShipBob sandbox ({options.channel.id})", sb.recorder)
-    app.state.sandbox = sb
-    install_error_handler(app)
-    install_fault_routes(app, sb.faults)
-    install_config_routes(app, sb.knobs, on_change=sb.knobs_changed)
-    install_webhook_routes(app, sb.sender)
-    add_shutdown(app, sb.aclose)
+    app = sandbox_app(f"ShipBob sandbox ({options.channel.id})", sb)
 
     async def shipbob_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ShipBobApiError)

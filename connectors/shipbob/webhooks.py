@@ -15,14 +15,13 @@ counts once in the order workflow, and the shipments of a split order may arrive
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 from connectors.base import InboundEvent, InboundKind, MappingError, PayloadError, SignatureError
 from connectors.shipbob.mapping import ShipBobSettings, shipment_from_shipbob, shipment_id
-from connectors.signing import json_type, verify_standard_webhook
+from connectors.signing import json_object, verify_standard_webhook
 
 TOPIC_HEADER = "x-webhook-topic"
 
@@ -54,7 +53,7 @@ def parse_webhook(
         event_id = verify_standard_webhook(secret, headers, body)
     except ValueError:  # binascii.Error: the configured secret is not a whsec_ base64 key
         raise SignatureError("the channel's webhook_secret is not a valid whsec_ key; copy it from ShipBob") from None
-    payload = _json_object(body)
+    payload = json_object(body)
     topic = (headers.get(TOPIC_HEADER) or str(payload.get("topic") or "")).strip()
     if not topic:
         raise PayloadError(f"missing {TOPIC_HEADER} header")
@@ -90,14 +89,6 @@ def parse_webhook(
     )
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise PayloadError(f"body must be a JSON object, not {json_type(payload)}")
-    return payload
 
 
 def _resource(payload: dict[str, Any]) -> dict[str, Any]:

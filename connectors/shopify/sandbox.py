@@ -91,13 +91,8 @@ from connectors.sandbox_kit import (
     SandboxError,
     Webhook,
     WebhookSender,
-    add_shutdown,
-    create_sandbox_app,
-    install_config_routes,
-    install_error_handler,
-    install_fault_routes,
-    install_webhook_routes,
     read_json,
+    sandbox_app,
 )
 from connectors.shopify.client import ACCESS_TOKEN_HEADER, API_VERSION_HEADER, CALL_LIMIT_HEADER, DEFAULT_API_VERSION
 from connectors.shopify.webhooks import (
@@ -732,6 +727,9 @@ class ShopifySandbox:
             levels.setdefault(sku, {})[str(location_id)] = level["available"]
         return levels
 
+    async def aclose(self) -> None:
+        await self.sender.aclose()
+
     # --- webhooks ---
 
     def emit(
@@ -1233,13 +1231,7 @@ class ShopifySandbox:
 
 def create_app(options: SandboxOptions) -> FastAPI:
     shop = ShopifySandbox(options)
-    app = create_sandbox_app(f"Shopify sandbox ({options.channel.id})", shop.recorder)
-    app.state.sandbox = shop
-    install_error_handler(app)
-    install_fault_routes(app, shop.faults)
-    install_config_routes(app, shop.knobs, on_change=shop.knobs_changed)
-    install_webhook_routes(app, shop.sender)
-    add_shutdown(app, shop.sender.aclose)
+    app = sandbox_app(f"Shopify sandbox ({options.channel.id})", shop)
 
     async def shopify_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ShopifyApiError)

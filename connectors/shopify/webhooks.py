@@ -19,7 +19,6 @@ event, retries included), else `X-Shopify-Webhook-Id`. `occurred_at` is the orde
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -27,7 +26,7 @@ from typing import Any
 
 from connectors.base import InboundEvent, InboundKind, PayloadError
 from connectors.shopify.mapping import external_order_id
-from connectors.signing import json_type, verify_base64_hmac
+from connectors.signing import json_object, verify_base64_hmac
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
@@ -67,12 +66,7 @@ def parse_webhook(secret: str, headers: Mapping[str, str], body: bytes, shop_dom
     shop = (lower.get(SHOP_DOMAIN_HEADER.lower()) or "").strip().lower()
     if shop_domain and shop != shop_domain.lower():
         raise PayloadError(f"{SHOP_DOMAIN_HEADER} is {shop or 'missing'!r}; this channel is the shop {shop_domain!r}")
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise PayloadError(f"body must be a JSON object, not {json_type(payload)}")
+    payload = json_object(body)
     event_id = (lower.get(EVENT_ID_HEADER.lower()) or lower.get(WEBHOOK_ID_HEADER.lower()) or "").strip() or None
     triggered_at = _timestamp(lower.get(TRIGGERED_AT_HEADER.lower()))
     if topic == ShopifyTopic.ORDERS_EDITED:

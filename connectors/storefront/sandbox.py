@@ -44,14 +44,9 @@ from connectors.sandbox_kit import (
     Recorder,
     SandboxError,
     WebhookSender,
-    add_shutdown,
     bearer_auth,
-    create_sandbox_app,
-    install_config_routes,
-    install_error_handler,
-    install_fault_routes,
-    install_webhook_routes,
     read_json,
+    sandbox_app,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.storefront.webhooks import StorefrontEvent
@@ -116,6 +111,9 @@ class StorefrontSandbox:
         self.by_key: dict[str, dict[str, Any]] = {}
         self.inventory: dict[str, dict[str, Any]] = {}
         self.inventory_log: deque[dict[str, Any]] = deque(maxlen=10_000)
+
+    async def aclose(self) -> None:
+        await self.sender.aclose()
 
     # --- webhooks ---
 
@@ -254,13 +252,7 @@ class StorefrontSandbox:
 
 def create_app(options: SandboxOptions) -> FastAPI:
     sandbox = StorefrontSandbox(options)
-    app = create_sandbox_app(f"storefront sandbox ({options.channel.id})", sandbox.recorder)
-    app.state.sandbox = sandbox
-    install_error_handler(app)
-    install_fault_routes(app, sandbox.faults)
-    install_config_routes(app, sandbox.knobs)
-    install_webhook_routes(app, sandbox.sender)
-    add_shutdown(app, sandbox.sender.aclose)
+    app = sandbox_app(f"storefront sandbox ({options.channel.id})", sandbox)
 
     api = APIRouter(dependencies=[Depends(sandbox.faults.check), Depends(bearer_auth(sandbox.api_token))])
 

@@ -50,14 +50,9 @@ from connectors.sandbox_kit import (
     Recorder,
     SandboxError,
     WebhookSender,
-    add_shutdown,
     bearer_auth,
-    create_sandbox_app,
-    install_config_routes,
-    install_error_handler,
-    install_fault_routes,
-    install_webhook_routes,
     read_json,
+    sandbox_app,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.wms.client import ALREADY_SHIPPED
@@ -435,13 +430,7 @@ class WmsSandbox:
 
 def create_app(options: SandboxOptions) -> FastAPI:
     wms = WmsSandbox(options)
-    app = create_sandbox_app(f"WMS sandbox ({options.channel.id})", wms.recorder)
-    app.state.sandbox = wms
-    install_error_handler(app)
-    install_fault_routes(app, wms.faults)
-    install_config_routes(app, wms.knobs, on_change=wms.knobs_changed)
-    install_webhook_routes(app, wms.sender)
-    add_shutdown(app, wms.aclose)
+    app = sandbox_app(f"WMS sandbox ({options.channel.id})", wms)
 
     api = APIRouter(dependencies=[Depends(wms.faults.check), Depends(bearer_auth(wms.api_token))])
 

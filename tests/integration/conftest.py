@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from orderloop.stack import Stack
-from tests.integration.stack import Api, make_stack
+from tests.integration.stack import Api, api_for, running_stack
 
 
 @pytest_asyncio.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    directory: Path = tmp_path_factory.mktemp("stack")
-    running = make_stack(directory)
-    try:
-        await running.start()
+    async with running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest_asyncio.fixture
 async def api(stack: Stack) -> AsyncIterator[Api]:
-    client = Api(stack)
-    yield client
-    await client.aclose()
+    async for client in api_for(stack):
+        yield client

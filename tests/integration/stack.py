@@ -8,7 +8,8 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,26 @@ def make_stack(directory: Path, **knobs: str) -> Stack:
         api_token=TOKEN,
         sandbox_knobs=[f"{k}={v}" for k, v in ({"wms.ship_delay": "0.2", "shipbob.ship_delay": "0.2"} | knobs).items()],
     )
+
+
+@asynccontextmanager
+async def running_stack(directory: Path) -> AsyncIterator[Stack]:
+    """A started stack in `directory`, stopped (every process) however the block ends."""
+    stack = make_stack(directory)
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def api_for(stack: Stack) -> AsyncIterator[Api]:
+    """An operator API client for a fixture, closed when the fixture ends."""
+    client = Api(stack)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 class Api:
