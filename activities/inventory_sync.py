@@ -41,7 +41,8 @@ class InventorySync:
         progress = InventorySyncProgress(cursor=int(details[0]) if details else inp.cursor)
         channel = self.config.channel(inp.channel_id)
         rollout = set(channel.skus) if channel.skus is not None else None
-        gap = 1 / channel.rate_limit_per_second if channel.rate_limit_per_second else 0.0
+        rate_gap = 1 / channel.rate_limit_per_second if channel.rate_limit_per_second else 0.0
+        gap = max(rate_gap, inp.coalesce.total_seconds())
         bound = log.bind(channel=channel.id)
         if progress.cursor < 0:
             progress.cursor = await self.ledger.outbox_head()
@@ -49,18 +50,19 @@ class InventorySync:
             await self.ledger.save_outbox_cursor(inventory_sync_consumer(channel.id), progress.cursor)
             bound.info("inventory.full_sync", skus=progress.skus_pushed, cursor=progress.cursor)
         deadline = time.monotonic() + inp.run_for.total_seconds()
-        last_push = 0.0
+        last_push = time.monotonic() if progress.pushes else 0.0
         last_saved = 0.0
         while time.monotonic() < deadline:
+            # Wait out the window before reading, so what arrives meanwhile goes in this push.
+            wait = last_push + gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             changed = self.ledger.outbox_signal()
             rows = await self.ledger.outbox_after(progress.cursor, BATCH)
             if not rows:
                 activity.heartbeat(progress.cursor)
                 await wait_for_outbox(changed, inp.poll_interval)
                 continue
-            wait = last_push + gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
             await self._push(channel.id, {row.sku for row in rows}, rollout, progress)
             last_push = time.monotonic()
             progress.cursor = rows[-1].id

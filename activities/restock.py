@@ -67,13 +67,18 @@ class RestockWatch:
         seen: dict[str, int] = {}
         deadline = time.monotonic() + inp.run_for.total_seconds()
         last_saved = 0.0
+        last_look = 0.0
         while time.monotonic() < deadline:
+            wait = last_look + inp.coalesce.total_seconds() - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             changed = self.ledger.outbox_signal()
             rows = await self.ledger.outbox_after(progress.cursor, BATCH)
             if not rows:
                 activity.heartbeat(progress.cursor)
                 await wait_for_outbox(changed, inp.poll_interval)
                 continue
+            last_look = time.monotonic()
             skus = {row.sku for row in rows}
             totals = dict.fromkeys(skus, 0)
             for (sku, _location), free in (await self.ledger.available(skus)).items():

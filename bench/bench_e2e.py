@@ -213,6 +213,11 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def stack_cpu(stack: Any) -> dict[str, float]:
     pids = {name: proc.pid for name, proc in stack.processes}
     if stack.devserver is not None and stack.devserver.process is not None:
@@ -253,7 +258,9 @@ async def main() -> None:
             before = stack_cpu(stack)
             results = {"orderloop": await orderloop_run(stack.gateway_url, storefront, args.orders, args.concurrency)}
             after = stack_cpu(stack)
+            bare_before, own_before = stack_cpu(stack), own_cpu()
             results["bare temporal"] = await bare_run(client, args.orders, args.concurrency)
+            bare_after, own_after = stack_cpu(stack), own_cpu()
             await asyncio.sleep(5)  # let the loop drain before measuring accept latency
             started = await start_latency(client, args.accept_rate, args.accept_seconds)
             accepted = await accept_latency(stack.gateway_url, args.accept_rate, args.accept_seconds)
@@ -269,6 +276,11 @@ async def main() -> None:
     print(f"accept / bare start ratio: p50 {accept_p50 / start_p50:.2f}, p99 {accept_p99 / start_p99:.2f}")
     spent = {name: after[name] - before[name] for name in after}
     print("\nCPU seconds per process during the Orderloop run: " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
+    bare_temporal = bare_after.get("temporal", 0.0) - bare_before.get("temporal", 0.0)
+    print(
+        f"CPU seconds during the bare run: temporal {bare_temporal:.1f}, "
+        f"bare worker and client (this process) {own_after - own_before:.1f}"
+    )
     ratio = results["orderloop"]["per_second"] / results["bare temporal"]["per_second"]
     print(f"\nthroughput ratio orderloop / bare: {ratio:.2f} ({args.orders} orders, concurrency {args.concurrency})")
 

@@ -164,6 +164,9 @@ class InventorySyncInput(BaseModel):
     run_for: timedelta = timedelta(minutes=30)
     # Changes made by this worker process wake the sync at once; others are polled this often.
     poll_interval: timedelta = timedelta(milliseconds=200)
+    # At most one push per this window (and never faster than the channel's rate limit): the
+    # changes of a busy moment go out together, each SKU once, with its newest quantity.
+    coalesce: timedelta = timedelta(milliseconds=250)
 
 
 def inventory_sync_consumer(channel_id: str) -> str:
@@ -179,6 +182,8 @@ class RestockWatchInput(BaseModel):
     cursor: int = -1
     run_for: timedelta = timedelta(minutes=30)
     poll_interval: timedelta = timedelta(seconds=1)
+    # At most one look at the availability per this window: a burst of changes is one batch.
+    coalesce: timedelta = timedelta(milliseconds=250)
     # At most this many waiting orders are signalled per batch of changes.
     max_wakeups: int = 1000
 

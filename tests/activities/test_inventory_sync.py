@@ -113,3 +113,24 @@ async def test_a_retried_run_resumes_from_its_last_heartbeat(ledger: Ledger) -> 
     await env.run(activity.sync_channel_inventory, sync_input(cursor=-1, run_for=0.1))
     # The heartbeat cursor wins over the input's "full sync": only what came after it is pushed.
     assert channel.pushes == [{"MUG": 5}]
+
+
+async def test_a_burst_of_sales_goes_out_as_one_push_with_the_newest_quantities(ledger: Ledger) -> None:
+    config = config_with(None)
+    channel = RecordingChannel(config, "storefront")
+    await ledger.receive("TEE", "east", 10, CAUSE)
+    await ledger.receive("MUG", "east", 10, CAUSE)
+    activity = InventorySync(config, ledger, {"storefront": channel})
+    inp = sync_input(run_for=1.5).model_copy(update={"coalesce": timedelta(milliseconds=500)})
+
+    async def burst() -> None:
+        await asyncio.sleep(0.1)  # after the first full push, inside its coalescing window
+        for n in range(1, 7):
+            sku = "TEE" if n % 2 else "MUG"
+            await ledger.reserve(
+                f"order-{n}", [ReservationLine(line_id="1", sku=sku, location_id="east", quantity=1)], CAUSE
+            )
+
+    await asyncio.gather(ActivityEnvironment().run(activity.sync_channel_inventory, inp), burst())
+    # The full sync, then the six sales together: each SKU once, at what is left after all six.
+    assert channel.pushes == [{"TEE": 10, "MUG": 10}, {"TEE": 7, "MUG": 7}]
