@@ -11,24 +11,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from orderloop.contracts import (
-    NO_EXCEPTION,
+    ORDER_REVISION,
     ORDER_WORKFLOW,
     OrderInput,
-    SearchAttributes,
+    order_start_search_attributes,
     order_workflow_id,
     orders_task_queue,
 )
 from orderloop.ledger import Ledger
-from orderloop.model import OrderStatus
 
 
 async def start_order_workflow(
@@ -58,18 +52,13 @@ async def start_order_workflow(
                 raw_payload=payload,
                 received_at=datetime.now(UTC),
                 event_id=event_id,
+                revision=ORDER_REVISION,
             ),
             id=workflow_id,
             task_queue=orders_task_queue(task_queue_prefix),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(SearchAttributes.CHANNEL, channel_id),
-                    SearchAttributePair(SearchAttributes.STATUS, str(OrderStatus.RECEIVED)),
-                    SearchAttributePair(SearchAttributes.EXCEPTION, NO_EXCEPTION),
-                ]
-            ),
+            search_attributes=order_start_search_attributes(channel_id),
             static_summary=f"{channel_id} order {external_id}",
             rpc_timeout=rpc_timeout,
         )

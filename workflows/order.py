@@ -156,6 +156,11 @@ class OrderWorkflow:
         self._vendor_cancels: list[FulfillmentCancel] = []
         # SKUs whose availability rose since the order last tried to allocate (restock watcher).
         self._restocked: set[str] = set()
+        if inp.revision >= 1:
+            # The starter set these search attributes (an absent one is unset): not upserted
+            # again unless they change.
+            given = {pair.key.name: str(pair.value) for pair in workflow.info().typed_search_attributes}
+            self._published = {key.name: given.get(key.name, "") for key in SearchAttributes.ALL}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -267,8 +272,10 @@ class OrderWorkflow:
         assert self._policy is not None
         sla_deadline = workflow.info().start_time + self._policy.ship_by_sla
         breached = False
-        # Orders started before shipment polling existed keep waiting for webhooks only.
-        poll_at = self._next_shipment_poll() if workflow.patched(_PATCH_SHIPMENT_POLL) else None
+        # Orders started before shipment polling existed keep waiting for webhooks only (the
+        # patch is asked only of revision-0 orders: its marker costs a search-attribute upsert).
+        polls = self._input.revision >= 1 or workflow.patched(_PATCH_SHIPMENT_POLL)
+        poll_at = self._next_shipment_poll() if polls else None
         # Done when every unit shipped (or was cancelled) and the channel has all the tracking.
         while not self._terminal and (self._open_units() > 0 or self._unpushed):
             self._accepts = self._shipment_phase_actions()

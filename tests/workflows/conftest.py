@@ -23,7 +23,9 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[FakeWorld]:
     if os.environ.get("ORDERLOOP_RECORD_HISTORIES") != "1":
         return
     HISTORIES.mkdir(exist_ok=True)
-    name = re.sub(r"^test_", "", request.node.name)
+    name = re.sub(r"\[(\w+)\]", r"-\1", re.sub(r"^test_", "", request.node.name))
+    # Orders of an older start revision keep their histories beside today's (rev0 had no suffix).
+    revision = f"-rev{created.revision}" if created.revision else ""
     for i, handle in enumerate(created.handles):
         history = await handle.fetch_history()
-        (HISTORIES / f"{name}-{i + 1}.json").write_text(history.to_json())
+        (HISTORIES / f"{name}{revision}-{i + 1}.json").write_text(history.to_json())

@@ -34,7 +34,14 @@ from orderloop.activity_models import (
     ReleaseInput,
     SendResult,
 )
-from orderloop.contracts import ORDER_WORKFLOW, OrderInput, OrderPolicy, order_workflow_id
+from orderloop.contracts import (
+    ORDER_REVISION,
+    ORDER_WORKFLOW,
+    OrderInput,
+    OrderPolicy,
+    order_start_search_attributes,
+    order_workflow_id,
+)
 from orderloop.model import (
     Address,
     AllocatedLine,
@@ -86,6 +93,8 @@ class FakeWorld:
     # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
     shipment_poll_every: timedelta | None = None
     polled: dict[str, list[Shipment]] = field(default_factory=dict)
+    # How orders are started: as today's gateway does, or as an older one did (revision 0).
+    revision: int = ORDER_REVISION
     calls: list[tuple[str, Any]] = field(default_factory=list)
     handles: list[WorkflowHandle[Any, OrderView]] = field(default_factory=list)
 
@@ -217,9 +226,12 @@ class FakeWorld:
                 external_id=f"{external_id}-{self.task_queue}",
                 raw_payload=payload,
                 received_at=datetime.now(UTC),
+                revision=self.revision,
             ),
             id=order_workflow_id(channel_id, f"{external_id}-{self.task_queue}"),
             task_queue=self.task_queue,
+            # As the gateway starts an order (a revision-0 order was started without them).
+            search_attributes=order_start_search_attributes(channel_id) if self.revision else None,
             result_type=OrderView,
         )
         self.handles.append(handle)

@@ -93,6 +93,40 @@ async def test_order_ships_and_completes_after_the_hold_window(ts_env: WorkflowE
     assert desc.typed_search_attributes.get(SearchAttributes.LOCATION) == "east"
 
 
+async def upserted(handle: WorkflowHandle[Any, OrderView]) -> list[list[str]]:
+    """The search attributes each upsert event of the order's history set, in order."""
+    history = await handle.fetch_history()
+    return [
+        sorted(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+
+
+@pytest.mark.parametrize("revision", [0, 1])
+async def test_an_order_upserts_only_what_its_start_did_not_set(
+    ts_env: WorkflowEnvironment, world: FakeWorld, revision: int
+) -> None:
+    world.configure(revision=revision, shipment_poll_every=timedelta(minutes=30))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1002", [("TSHIRT", 1)]))
+        await handle.signal(Signals.SHIPMENT, shipment_for(await sent_request(handle)))
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    statuses = [SearchAttributes.STATUS.name]
+    allocated = sorted([SearchAttributes.LOCATION.name, SearchAttributes.STATUS.name])
+    if revision == 0:  # started without search attributes, polling behind a patch marker
+        first = sorted(key.name for key in SearchAttributes.ALL)
+        assert await upserted(handle) == [first, allocated, statuses, ["TemporalChangeVersion"], statuses]
+    else:  # started as the gateway starts it: allocated, sent, completed
+        assert await upserted(handle) == [allocated, statuses, statuses]
+    found = (await handle.describe()).typed_search_attributes
+    assert found.get(SearchAttributes.CHANNEL) == "storefront"
+    assert found.get(SearchAttributes.STATUS) == "completed"
+    assert found.get(SearchAttributes.EXCEPTION) == "none"
+    assert found.get(SearchAttributes.LOCATION) == "east"
+
+
 async def test_edit_during_hold_window_changes_what_is_allocated(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
     world.configure(hold_window=timedelta(minutes=10))
     async with world.worker(ts_env.client):

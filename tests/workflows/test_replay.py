@@ -1,6 +1,7 @@
 """Every recorded history in tests/histories/ replays against the current workflow code, so a
 change that would break running orders fails here. Re-record with
-`ORDERLOOP_RECORD_HISTORIES=1 make test` only for a deliberate, patched change."""
+`ORDERLOOP_RECORD_HISTORIES=1 make test` only for a deliberate, patched change. Histories of
+every start revision are kept (see ORDER_REVISION): orders of each may still be running."""
 
 from __future__ import annotations
 
