@@ -22,14 +22,18 @@ class BareOrder:
         self.shipped = False
 
     @workflow.run
-    async def run(self, order_id: str) -> None:
+    async def run(self, order_id: str, activity_queue: str = "") -> None:
+        """`activity_queue`: run the two remote activities on that task queue (as Orderloop runs
+        connector calls on each channel's own queue) instead of the workflow's, where the worker
+        gets them eagerly, with the workflow task's completion."""
         opts: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30)}
+        remote = dict(opts, task_queue=activity_queue) if activity_queue else opts
         for _ in range(2):  # ingest, allocate
             await workflow.execute_local_activity("bare.noop", order_id, **opts)
-        await workflow.execute_activity("bare.send", order_id, **opts)  # shipping request
+        await workflow.execute_activity("bare.send", order_id, **remote)  # shipping request
         await workflow.wait_condition(lambda: self.shipped)
         await workflow.execute_local_activity("bare.noop", order_id, **opts)  # commit
-        await workflow.execute_activity("bare.noop", order_id, **opts)  # push tracking
+        await workflow.execute_activity("bare.noop", order_id, **remote)  # push tracking
 
     @workflow.signal
     def shipment(self) -> None:

@@ -26,6 +26,7 @@ import uvicorn
 
 from connectors.base import SandboxOptions
 from connectors.registry import connector_spec
+from orderloop import event_loop
 from orderloop.config import ChannelConfig, ConfigError, OrderloopConfig, load_config
 from orderloop.logging import configure_logging
 from orderloop.sandbox_env import apply_sandbox_env
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("orderloop sandboxes: no configured channel has a sandbox", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(servers))
+        event_loop.run(serve(servers))
     except SystemExit as exc:  # uvicorn exits when a port cannot be bound
         log.error("sandbox.failed", code=exc.code)
         return 1

@@ -24,6 +24,7 @@ from activities.order_steps import OrderSteps
 from activities.restock import RestockWatch
 from connectors.base import Connector
 from connectors.registry import build_connectors
+from orderloop import event_loop
 from orderloop.config import ConfigError, OrderloopConfig, load_config
 from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.ledger import Ledger, Product
@@ -166,7 +167,7 @@ def main() -> None:
     configure_logging("worker", settings.log_format, settings.log_level)
     code = 0
     try:
-        asyncio.run(run_worker())
+        event_loop.run(run_worker())
     except ConfigError as exc:
         print(f"orderloop worker: {exc}", file=sys.stderr)
         code = 2
