@@ -35,6 +35,10 @@ from orderloop.routing import RoutingContext, route, stock_keys
 
 log = structlog.get_logger("orderloop.activities")
 
+# Routing reads availability, then reserves; when other orders took the stock in between, it
+# routes again on fresh figures this many times in all before the order waits as out of stock.
+RESERVE_ATTEMPTS = 4
+
 
 def _validation_reason(exc: ValidationError) -> str:
     parts = []
@@ -107,50 +111,54 @@ class OrderSteps:
         order = inp.order.model_copy(update={"line_items": [ln for ln in inp.order.line_items if ln.id in wanted]})
         keys = stock_keys(order, self.config)
         skus = {s for s, _ in keys} | {line.sku for line in order.line_items}
-        view = await self.ledger.allocation_view(order.id, skus, {loc for _, loc in keys})
-        existing = self._existing_allocation(order, view.reservations)
-        if existing is not None:
-            return AllocateResult(outcome=AllocateOutcome.ALLOCATED, allocation=existing)
-        problem = self._sku_problem(order, view.unknown)
-        if problem is not None:
-            return problem
-        decision = route(
-            order,
-            self.config,
-            view.available,
-            RoutingContext(
-                now=inp.now,
-                orders_today=await self._orders_today(inp.now),
-                force_location=inp.force_location,
-                exclude_locations=inp.exclude_locations,
-            ),
-        )
-        if not decision.routed:
-            outcome = AllocateOutcome.OUT_OF_STOCK if decision.out_of_stock else AllocateOutcome.UNROUTABLE
-            log.info("order.not_routed", workflow_id=order.id, outcome=str(outcome), reason=decision.reason)
-            return AllocateResult(
-                outcome=outcome,
-                message=decision.reason or "no location can ship this order",
-                detail={"rule": decision.rule, "trace": decision.trace},
+        locations = {loc for _, loc in keys}
+        for attempt in range(1, RESERVE_ATTEMPTS + 1):
+            view = await self.ledger.allocation_view(order.id, skus, locations)
+            existing = self._existing_allocation(order, view.reservations)
+            if existing is not None:
+                return AllocateResult(outcome=AllocateOutcome.ALLOCATED, allocation=existing)
+            problem = self._sku_problem(order, view.unknown)
+            if problem is not None:
+                return problem
+            decision = route(
+                order,
+                self.config,
+                view.available,
+                RoutingContext(
+                    now=inp.now,
+                    orders_today=await self._orders_today(inp.now),
+                    force_location=inp.force_location,
+                    exclude_locations=inp.exclude_locations,
+                ),
             )
-        allocation = decision.to_allocation()
-        lines = [
-            ReservationLine(line_id=line.line_id, sku=line.sku, location_id=a.location_id, quantity=line.quantity)
-            for a in allocation.assignments
-            for line in a.line_items
-        ]
-        result = await self.ledger.reserve(order.id, lines, Cause(kind=CauseKind.ORDER, ref=order.id))
-        if not result.reserved:
-            # Another order took the stock between our read and the reservation.
+            if not decision.routed:
+                outcome = AllocateOutcome.OUT_OF_STOCK if decision.out_of_stock else AllocateOutcome.UNROUTABLE
+                log.info("order.not_routed", workflow_id=order.id, outcome=str(outcome), reason=decision.reason)
+                return AllocateResult(
+                    outcome=outcome,
+                    message=decision.reason or "no location can ship this order",
+                    detail={"rule": decision.rule, "trace": decision.trace},
+                )
+            allocation = decision.to_allocation()
+            lines = [
+                ReservationLine(line_id=line.line_id, sku=line.sku, location_id=a.location_id, quantity=line.quantity)
+                for a in allocation.assignments
+                for line in a.line_items
+            ]
+            result = await self.ledger.reserve(order.id, lines, Cause(kind=CauseKind.ORDER, ref=order.id))
+            if result.reserved:
+                where = [a.location_id for a in allocation.assignments]
+                log.info("order.allocated", workflow_id=order.id, locations=where, attempt=attempt)
+                return AllocateResult(outcome=AllocateOutcome.ALLOCATED, allocation=allocation)
+            # Another order took the stock between our read and the reservation: route again on
+            # what is there now (another location may have it), a few times before giving up.
             short = ", ".join(f"{s.sku}@{s.location_id} ({s.available}/{s.requested})" for s in result.shortages)
-            log.info("order.reservation_short", workflow_id=order.id, shortages=short)
-            return AllocateResult(
-                outcome=AllocateOutcome.OUT_OF_STOCK,
-                message=f"not enough stock to reserve: {short}",
-                detail={"shortages": [s.__dict__ if hasattr(s, "__dict__") else s for s in result.shortages]},
-            )
-        log.info("order.allocated", workflow_id=order.id, locations=[a.location_id for a in allocation.assignments])
-        return AllocateResult(outcome=AllocateOutcome.ALLOCATED, allocation=allocation)
+            log.info("order.reservation_short", workflow_id=order.id, shortages=short, attempt=attempt)
+        return AllocateResult(
+            outcome=AllocateOutcome.OUT_OF_STOCK,
+            message=f"not enough stock to reserve after {RESERVE_ATTEMPTS} attempts: {short}",
+            detail={"shortages": [s.model_dump() for s in result.shortages]},
+        )
 
     async def _orders_today(self, now: datetime) -> dict[str, int]:
         """Orders each capped location took since midnight UTC (the daily capacity filter)."""
