@@ -36,6 +36,8 @@ from orderloop.config import load_config
 from orderloop.temporal_client import connect
 from tests.integration.stack import TOKEN, make_stack
 
+SKU = "TSHIRT-BLK-M"
+
 
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
@@ -50,7 +52,7 @@ def percentile(values: list[float], p: int) -> float:
 def order_body(external_id: str) -> dict[str, Any]:
     return {
         "externalId": external_id,
-        "lineItems": [{"id": "1", "sku": "TSHIRT-BLK-M", "quantity": 1, "unitPrice": 19.0}],
+        "lineItems": [{"id": "1", "sku": SKU, "quantity": 1, "unitPrice": 19.0}],
         "shippingAddress": {
             "address1": "350 5th Ave",
             "city": "New York",
@@ -259,6 +261,21 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+async def stock_for(stack: Any, wms: str, units: int) -> None:
+    """Make East hold `units` of the benchmark's SKU, as a stock count at the WMS reports it
+    (its `inventory.updated` webhook), so no order of the run waits for stock."""
+    async with httpx.AsyncClient(timeout=10, base_url=stack.gateway_url) as http:
+        response = await http.post(f"{wms}/_sandbox/stock", json={"east": {SKU: units}})
+        response.raise_for_status()
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        for _ in range(100):
+            view = (await http.get(f"/api/inventory/{SKU}", headers=headers)).json()
+            if any(level["location"] == "east" and level["onHand"] == units for level in view["locations"]):
+                return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"the ledger never saw {units} units of {SKU} at east")
+
+
 def cpu_line(before: dict[str, float], after: dict[str, float], orders: int) -> str:
     return ", ".join(f"{name} {(after[name] - before[name]) / orders * 1000:.1f}" for name in after)
 
@@ -291,6 +308,8 @@ async def main() -> None:
             await stack.start()
             config = load_config(stack.config_path)
             storefront = config.channel("storefront").base_url
+            runs = args.rounds * args.orders + args.accept_rate * args.accept_seconds
+            await stock_for(stack, config.channel("wms").base_url, int(runs) + 1000)
             # Warm up both paths so start-up costs do not count.
             await orderloop_run(stack.gateway_url, storefront, 10, 5)
             client = await connect(stack.address)
