@@ -166,7 +166,7 @@ class InventorySyncInput(BaseModel):
     poll_interval: timedelta = timedelta(milliseconds=200)
     # At most one push per this window (and never faster than the channel's rate limit): the
     # changes of a busy moment go out together, each SKU once, with its newest quantity.
-    coalesce: timedelta = timedelta(milliseconds=250)
+    coalesce: timedelta = timedelta(milliseconds=100)
 
 
 def inventory_sync_consumer(channel_id: str) -> str:
@@ -183,7 +183,7 @@ class RestockWatchInput(BaseModel):
     run_for: timedelta = timedelta(minutes=30)
     poll_interval: timedelta = timedelta(seconds=1)
     # At most one look at the availability per this window: a burst of changes is one batch.
-    coalesce: timedelta = timedelta(milliseconds=250)
+    coalesce: timedelta = timedelta(milliseconds=100)
     # At most this many waiting orders are signalled per batch of changes.
     max_wakeups: int = 1000
 
