@@ -4,7 +4,6 @@ the channel's rate limit."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import structlog
@@ -21,7 +20,7 @@ from orderloop.activity_models import (
     inventory_sync_consumer,
 )
 from orderloop.config import OrderloopConfig
-from orderloop.ledger import Ledger, channel_quantities, wait_for_outbox
+from orderloop.ledger import Ledger, channel_quantities
 
 log = structlog.get_logger("orderloop.inventory")
 
@@ -53,15 +52,11 @@ class InventorySync:
         last_push = time.monotonic() if progress.pushes else 0.0
         last_saved = 0.0
         while time.monotonic() < deadline:
-            # Wait out the window before reading, so what arrives meanwhile goes in this push.
-            wait = last_push + gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            changed = self.ledger.outbox_signal()
-            rows = await self.ledger.outbox_after(progress.cursor, BATCH)
+            rows = await self.ledger.next_outbox_rows(
+                progress.cursor, BATCH, not_before=last_push + gap, poll_interval=inp.poll_interval
+            )
             if not rows:
                 activity.heartbeat(progress.cursor)
-                await wait_for_outbox(changed, inp.poll_interval)
                 continue
             await self._push(channel.id, {row.sku for row in rows}, rollout, progress)
             last_push = time.monotonic()

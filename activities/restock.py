@@ -20,7 +20,7 @@ from orderloop.activity_models import (
     RestockWatchProgress,
 )
 from orderloop.contracts import ORDER_WORKFLOW, SearchAttributes, Signals, StockArrived
-from orderloop.ledger import Ledger, wait_for_outbox
+from orderloop.ledger import Ledger
 from orderloop.model import ExceptionKind
 
 log = structlog.get_logger("orderloop.restock")
@@ -69,14 +69,14 @@ class RestockWatch:
         last_saved = 0.0
         last_look = 0.0
         while time.monotonic() < deadline:
-            wait = last_look + inp.coalesce.total_seconds() - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            changed = self.ledger.outbox_signal()
-            rows = await self.ledger.outbox_after(progress.cursor, BATCH)
+            rows = await self.ledger.next_outbox_rows(
+                progress.cursor,
+                BATCH,
+                not_before=last_look + inp.coalesce.total_seconds(),
+                poll_interval=inp.poll_interval,
+            )
             if not rows:
                 activity.heartbeat(progress.cursor)
-                await wait_for_outbox(changed, inp.poll_interval)
                 continue
             last_look = time.monotonic()
             skus = {row.sku for row in rows}

@@ -83,15 +83,17 @@ def _decode(body: bytes) -> Any:
         return body.decode("utf-8", "replace")
 
 
-async def read_json(request: Request) -> Any:
-    """A request's JSON body (None when empty); 400 with the parser's reason when it is not JSON."""
+async def read_json(request: Request, invalid: Callable[[str], Exception] | None = None) -> Any:
+    """A request's JSON body (None when empty). Not JSON: `invalid(reason)` is raised, a vendor's
+    own error shape, or by default a 400 `SandboxError` with the parser's reason."""
     raw = await request.body()
     if not raw:
         return None
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise SandboxError(400, f"body is not valid JSON: {exc}") from None
+        reason = f"body is not valid JSON: {exc}"
+        raise (invalid(reason) if invalid else SandboxError(400, reason)) from None
 
 
 def create_sandbox_app(title: str, recorder: Recorder) -> FastAPI:

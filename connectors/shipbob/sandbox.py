@@ -70,6 +70,7 @@ from connectors.sandbox_kit import (
     Recorder,
     SlidingWindow,
     WebhookSender,
+    read_json,
     sandbox_app,
 )
 from connectors.shipbob.client import CHANNEL_HEADER, REMAINING_CALLS_HEADER, RETRY_AFTER_HEADER
@@ -796,16 +797,6 @@ class ShipBobSandbox:
         await self.sender.aclose()
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise _invalid(400, "", f"The request body is not valid JSON: {exc}") from None
-
-
 def create_app(options: SandboxOptions, *, webhook_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     sb = ShipBobSandbox(options, webhook_transport)
     app = sandbox_app(f"ShipBob sandbox ({options.channel.id})", sb)
@@ -859,7 +850,7 @@ def create_app(options: SandboxOptions, *, webhook_transport: httpx.AsyncBaseTra
     async def create_order(request: Request) -> dict[str, Any]:
         channel = sb.check_channel(request.headers.get(CHANNEL_HEADER), required=True)
         assert channel is not None
-        return sb.create(channel, await _json_body(request))
+        return sb.create(channel, await read_json(request, lambda reason: _invalid(400, "", reason)))
 
     @api.get("/order")
     async def list_orders(

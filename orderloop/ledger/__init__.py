@@ -13,7 +13,7 @@ from orderloop.ledger.errors import (
     ReservationConflict,
     UnknownReservation,
 )
-from orderloop.ledger.store import Ledger, wait_for_outbox
+from orderloop.ledger.store import Ledger
 from orderloop.ledger.types import (
     AllocationView,
     Cause,
@@ -60,5 +60,4 @@ __all__ = [
     "UnknownReservation",
     "channel_quantities",
     "publishable",
-    "wait_for_outbox",
 ]

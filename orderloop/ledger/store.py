@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextvars import ContextVar
@@ -186,17 +187,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
-        # Instead of the pool's ROLLBACK at every check-in (a hop to aiosqlite's thread, a
-        # third of a short transaction's CPU): every ledger transaction ends in COMMIT or
-        # ROLLBACK, so only a connection left inside one (an interrupted commit) is rolled back.
+        # Instead of the pool's ROLLBACK at every check-in (one of the ~8 hops to aiosqlite's
+        # thread in a short transaction): every ledger transaction ends in COMMIT or ROLLBACK,
+        # so only a connection left inside one (an interrupted commit) is rolled back.
         if record.driver_connection is not None and record.driver_connection.in_transaction:
             dbapi_connection.rollback()
-
-
-async def wait_for_outbox(signal: asyncio.Event, timeout: timedelta) -> None:
-    """Until `signal` (an `outbox_signal()`) is set or `timeout` passes, whichever comes first."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(signal.wait(), timeout.total_seconds())
 
 
 class Ledger:
@@ -268,11 +263,6 @@ class Ledger:
                 self._outbox_event = asyncio.Event()
         finally:
             _touched.reset(token)
-
-    def outbox_signal(self) -> asyncio.Event:
-        """An event set when this process next commits outbox rows. Take it before reading the
-        outbox, then wait on it (with a timeout, for other processes' writes) if nothing was new."""
-        return self._outbox_event
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -1217,6 +1207,23 @@ class Ledger:
         async with self._read() as conn:
             rows = await conn.execute(select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
             return [OutboxRow(id=row.id, sku=row.sku, created_at=row.created_at) for row in rows]
+
+    async def next_outbox_rows(
+        self, after_id: int, limit: int, *, not_before: float, poll_interval: timedelta
+    ) -> list[OutboxRow]:
+        """What an outbox consumer reads next: the rows after its cursor, read no earlier than
+        `not_before` (a `time.monotonic()`; what arrives meanwhile joins the batch). With none
+        yet, waits for this process's next outbox commit or `poll_interval` (other processes'
+        writes) and returns [] so the consumer can heartbeat and check its deadline."""
+        wait = not_before - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        changed = self._outbox_event
+        rows = await self.outbox_after(after_id, limit)
+        if not rows:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), poll_interval.total_seconds())
+        return rows
 
     async def save_outbox_cursor(self, consumer: str, cursor: int) -> None:
         """Remember how far `consumer` has read (rows up to `cursor` are done for it)."""

@@ -52,6 +52,7 @@ async def test_order_validation_answers_in_shipbobs_shape(harness: Harness) -> N
 
     malformed = await harness.http.post("/2026-01/order", content=b"{oops", headers=AUTH)
     assert malformed.status_code == 400
+    assert list(malformed.json()) == [""] and "not valid JSON" in malformed.json()[""][0]
     no_products = await post(body_for(harness, "3002", products=[]))
     assert no_products.status_code == 400 and no_products.json() == {"products": ["At least one product is required."]}
     dropship = await post(body_for(harness, "3003", type="DropShip"))
