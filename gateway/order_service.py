@@ -25,6 +25,9 @@ from orderloop.order_intake import start_order_workflow
 # sender that times out not knowing whether we took it. The client retries an unreachable
 # server on its own, so the whole call is bounded, not only each attempt.
 WEBHOOK_RPC_TIMEOUT = timedelta(seconds=3)
+# A status query is answered by a worker: with none polling (stopped, or reconnecting after a
+# Temporal restart) it would wait without end, so the operator gets a 503 instead.
+QUERY_TIMEOUT = timedelta(seconds=10)
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
@@ -33,15 +36,17 @@ class WorkflowMissing(Exception):
 
 
 @asynccontextmanager
-async def temporal_errors(within: timedelta | None = None) -> AsyncIterator[None]:
-    """Temporal's failures as the gateway's: unreachable (or slower than `within`) ->
-    `TemporalUnavailable` (503), rate-limited -> `TemporalBusy` (429), no such workflow ->
+async def temporal_errors(
+    within: timedelta | None = None, waiting_for: str = "Temporal"
+) -> AsyncIterator[None]:
+    """Temporal's failures as the gateway's: unreachable (or `waiting_for` slower than `within`)
+    -> `TemporalUnavailable` (503), rate-limited -> `TemporalBusy` (429), no such workflow ->
     `WorkflowMissing`."""
     try:
         async with asyncio.timeout(within.total_seconds() if within else None):
             yield
     except TimeoutError as exc:
-        raise TemporalUnavailable(f"Temporal did not answer within {within}") from exc
+        raise TemporalUnavailable(f"{waiting_for} did not answer within {within}") from exc
     except RPCError as exc:
         if exc.status is RPCStatusCode.RESOURCE_EXHAUSTED:
             raise TemporalBusy(f"Temporal is at its rate limit: {exc.message}") from exc
@@ -87,7 +92,7 @@ class OrderService:
     async def status(self, workflow_id: str) -> OrderView:
         handle = await self.handle(workflow_id)
         try:
-            async with temporal_errors():
+            async with temporal_errors(QUERY_TIMEOUT, "the order's worker (is it running?)"):
                 return await handle.query(Queries.STATUS, result_type=OrderView)
         except WorkflowMissing as exc:
             raise GatewayError(
