@@ -73,7 +73,7 @@ async def _run(job: Callable[[int], Awaitable[None]], items: range, concurrency:
 
 async def sqlite_figures(skus: int, orders: int, concurrency: int) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = await Ledger.open(f"sqlite+aiosqlite:///{Path(tmp) / 'ledger.db'}")
+        ledger = await Ledger.open(f"sqlite:///{Path(tmp) / 'ledger.db'}")
         try:
             return await measure(ledger, skus, orders, concurrency)
         finally:

@@ -13,7 +13,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERLOOP_", extra="ignore")
 
     config: str = "orderloop.yaml"
-    database_url: str = "sqlite+aiosqlite:///.orderloop/ledger.db"
+    database_url: str = "sqlite:///.orderloop/ledger.db"
     temporal_address: str = "127.0.0.1:7233"
     namespace: str = "default"
     # Prefix of every task queue, so that tests and several stacks on one server never mix.

@@ -73,7 +73,7 @@ class Stack:
 
     @property
     def ledger_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{(self.home / 'ledger.db').resolve()}"
+        return self.database_url or f"sqlite:///{(self.home / 'ledger.db').resolve()}"
 
     def _log(self, name: str) -> IO[bytes]:
         self.logs_dir.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,11 @@ PostgreSQL, where DDL is transactional too.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from orderloop.ledger.schema import (
     V1_TABLES,
@@ -23,28 +23,28 @@ from orderloop.ledger.schema import (
     schema_version,
 )
 
-Migration = Callable[[AsyncConnection], Awaitable[None]]
+Migration = Callable[[Connection], None]
 
 
-async def _v1_initial(conn: AsyncConnection) -> None:
-    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=V1_TABLES, checkfirst=False))
+def _v1_initial(conn: Connection) -> None:
+    metadata.create_all(conn, tables=V1_TABLES, checkfirst=False)
 
 
-async def _v2_published(conn: AsyncConnection) -> None:
-    await conn.run_sync(lambda sync: published.create(sync, checkfirst=False))
+def _v2_published(conn: Connection) -> None:
+    published.create(conn, checkfirst=False)
 
 
-async def _v3_outbox_cursors(conn: AsyncConnection) -> None:
-    await conn.run_sync(lambda sync: outbox_cursors.create(sync, checkfirst=False))
+def _v3_outbox_cursors(conn: Connection) -> None:
+    outbox_cursors.create(conn, checkfirst=False)
 
 
-async def _v4_poll_cursors(conn: AsyncConnection) -> None:
-    await conn.run_sync(lambda sync: poll_cursors.create(sync, checkfirst=False))
+def _v4_poll_cursors(conn: Connection) -> None:
+    poll_cursors.create(conn, checkfirst=False)
 
 
-async def _v5_events_by_kind_and_time(conn: AsyncConnection) -> None:
+def _v5_events_by_kind_and_time(conn: Connection) -> None:
     # Declared on the events table, so a database created fresh already has it from step 1.
-    await conn.run_sync(lambda sync: events_by_kind_and_time.create(sync, checkfirst=True))
+    events_by_kind_and_time.create(conn, checkfirst=True)
 
 
 # Append only: a released step never changes, a schema change is a new step.
@@ -59,25 +59,21 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
-async def migrate(conn: AsyncConnection) -> int:
+def migrate(conn: Connection) -> int:
     """Apply the missing steps inside the caller's write transaction; return the version."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(
+        conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))").bindparams(
                 key="/orderloop-migrate"
             )
         )
-    await conn.run_sync(lambda sync: schema_version.create(sync, checkfirst=True))
-    current = (await conn.execute(select(func.max(schema_version.c.version)))).scalar() or 0
+    schema_version.create(conn, checkfirst=True)
+    current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
     if current > LATEST:
-        raise RuntimeError(
-            f"ledger schema version {current} is newer than this Orderloop ({LATEST}): upgrade"
-        )
+        raise RuntimeError(f"ledger schema version {current} is newer than this Orderloop ({LATEST}): upgrade")
     for version, _description, step in MIGRATIONS:
         if version > current:
-            await step(conn)
-            await conn.execute(
-                insert(schema_version).values(version=version, applied_at=datetime.now(UTC))
-            )
+            step(conn)
+            conn.execute(insert(schema_version).values(version=version, applied_at=datetime.now(UTC)))
             current = version
     return current

@@ -11,12 +11,11 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    event,
     func,
     insert,
     literal,
@@ -39,7 +37,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orderloop.ledger.errors import (
     BundleHasNoStock,
@@ -69,6 +66,12 @@ from orderloop.ledger.schema import (
 )
 from orderloop.ledger.schema import products as products_table
 from orderloop.ledger.schema import published as published_table
+from orderloop.ledger.transactions import (
+    AsyncEngineTransactions,
+    SQLiteTransactions,
+    Transactions,
+    note_outbox_write,
+)
 from orderloop.ledger.types import (
     AllocationView,
     Cause,
@@ -88,11 +91,9 @@ from orderloop.ledger.types import (
 )
 from orderloop.model import StockLevel
 
-# Long enough to ride out another process's snapshot; SQLite's busy handler waits off the loop.
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Bind parameters per statement stay well below SQLite's and asyncpg's 32,767 limit.
 _CHUNK = 5_000
-_SQLITE_BEGIN = "orderloop_sqlite_begin"
+T = TypeVar("T")
 
 _temp = MetaData()
 # Per-connection scratch tables for bulk snapshots, dropped before the transaction ends.
@@ -129,10 +130,6 @@ def _drop_scratch(sync: Connection) -> None:
     _temp.drop_all(sync)
 
 
-# Whether the current write transaction wrote outbox rows (see `Ledger._write`).
-_touched: ContextVar[bool] = ContextVar("orderloop_outbox_touched", default=False)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -167,60 +164,34 @@ def _state(quantity: int, committed: int, released: int) -> ReservationState:
     return ReservationState.RELEASED if released else ReservationState.COMMITTED
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # The driver's implicit BEGIN is deferred; we emit our own (IMMEDIATE for writes) so a
-        # writer takes the lock up front instead of failing to upgrade a read lock later.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA temp_store = MEMORY")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, 'IMMEDIATE')}")
-
-    @event.listens_for(engine.sync_engine, "reset")
-    def _on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
-        # Instead of the pool's ROLLBACK at every check-in (one of the ~8 hops to aiosqlite's
-        # thread in a short transaction): every ledger transaction ends in COMMIT or ROLLBACK,
-        # so only a connection left inside one (an interrupted commit) is rolled back.
-        if record.driver_connection is not None and record.driver_connection.in_transaction:
-            dbapi_connection.rollback()
-
-
 class Ledger:
     """The ledger over one database; open it with `await Ledger.open(url)`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._dialect = engine.dialect.name
-        # SQLite admits one writer; queueing this process's writers here avoids busy-waiting
-        # in SQLite's handler. Other processes still wait through busy_timeout.
-        self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+    def __init__(self, transactions: Transactions) -> None:
+        self._transactions = transactions
+        self._dialect = transactions.dialect
         # Set when a transaction of this process that wrote outbox rows commits, so consumers
         # here wake at once; changes by other processes are found by their polling.
         self._outbox_event = asyncio.Event()
 
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None) -> Ledger:
-        """Connect and apply migrations. `schema` (or `?schema=` in a PostgreSQL URL) sets the
-        search_path, so several ledgers can share one PostgreSQL database.
+        """Connect and apply migrations. SQLite: `sqlite:///path/ledger.db` (or the earlier
+        `sqlite:///...`, the same store). PostgreSQL: `postgresql+asyncpg://...`;
+        `schema` (or `?schema=` in its URL) sets the search_path, so several ledgers can share
+        one PostgreSQL database.
         """
         sa_url = make_url(url)
         backend = sa_url.get_backend_name()
+        transactions: Transactions
         if backend == "sqlite":
             database = sa_url.database
+            if sa_url.get_driver_name() not in ("pysqlite", "aiosqlite"):
+                raise LedgerError(f"unsupported SQLite driver {sa_url.drivername!r}: use sqlite:///path/ledger.db")
             if not database or database == ":memory:":
-                raise LedgerError("the SQLite ledger needs a file: sqlite+aiosqlite:///path/ledger.db")
+                raise LedgerError("the SQLite ledger needs a file: sqlite:///path/ledger.db")
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_async_engine(sa_url, pool_reset_on_return=None)  # see _on_reset
-            _configure_sqlite(engine)
+            transactions = SQLiteTransactions(sa_url)
         elif backend == "postgresql":
             if sa_url.get_driver_name() != "asyncpg":
                 raise LedgerError("use a postgresql+asyncpg:// URL for the PostgreSQL ledger")
@@ -229,22 +200,21 @@ class Ledger:
                 schema = schema or query_schema
             sa_url = sa_url.difference_update_query(["schema"])
             connect_args = {"server_settings": {"search_path": schema}} if schema else {}
-            engine = create_async_engine(sa_url, connect_args=connect_args)
+            transactions = AsyncEngineTransactions(sa_url, connect_args)
         else:
             raise LedgerError(
-                f"unsupported ledger database {backend!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://"
+                f"unsupported ledger database {backend!r}: use sqlite:///path/ledger.db or postgresql+asyncpg://"
             )
-        ledger = cls(engine)
+        ledger = cls(transactions)
         try:
-            async with ledger._write() as conn:
-                await migrate(conn)
+            await ledger._write(migrate)
         except BaseException:
-            await engine.dispose()
+            await transactions.close()
             raise
         return ledger
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._transactions.close()
 
     @property
     def dialect(self) -> str:
@@ -252,75 +222,66 @@ class Ledger:
 
     # -- transactions ---------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        token = _touched.set(False)
-        try:
-            async with self._write_lock or contextlib.nullcontext(), self._engine.begin() as conn:
-                yield conn
-            if _touched.get():
-                self._outbox_event.set()
-                self._outbox_event = asyncio.Event()
-        finally:
-            _touched.reset(token)
+    async def _write(self, body: Callable[[Connection], T]) -> T:
+        """Run `body` as one write transaction (see orderloop.ledger.transactions)."""
+        result, wrote_outbox = await self._transactions.write(body)
+        if wrote_outbox:
+            self._outbox_event.set()
+            self._outbox_event = asyncio.Event()
+        return result
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
-            if self._dialect == "sqlite":
-                # A deferred transaction reads one WAL snapshot without blocking writers.
-                await conn.execution_options(**{_SQLITE_BEGIN: "DEFERRED"})
-            async with conn.begin():
-                yield conn
+    async def _read(self, body: Callable[[Connection], T]) -> T:
+        """Run `body` as one read transaction that sees a single snapshot."""
+        return await self._transactions.read(body)
 
     def _insert(self, table: Table) -> Any:
         """INSERT with the dialect's ON CONFLICT support (same API on both)."""
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
-    async def _touch(self, conn: AsyncConnection, skus: Iterable[str], at: datetime) -> None:
+    def _touch(self, conn: Connection, skus: Iterable[str], at: datetime) -> None:
         """Write one outbox row per changed SKU and per bundle containing it."""
         changed = sorted(set(skus))
         if not changed:
             return
-        await self._lock_outbox(conn)
+        self._lock_outbox(conn)
         bundles: set[str] = set()
         for chunk in _chunks(changed):
-            rows = await conn.execute(
+            rows = conn.execute(
                 select(bundle_components.c.bundle_sku).where(bundle_components.c.component_sku.in_(chunk)).distinct()
             )
             bundles.update(rows.scalars())
-        await conn.execute(insert(outbox), [{"sku": sku, "created_at": at} for sku in sorted({*changed, *bundles})])
+        conn.execute(insert(outbox), [{"sku": sku, "created_at": at} for sku in sorted({*changed, *bundles})])
 
-    async def _lock_outbox(self, conn: AsyncConnection) -> None:
+    def _lock_outbox(self, conn: Connection) -> None:
         # PostgreSQL hands out sequence values before commit, so a reader could see id 12
         # committed while 11 is still in flight and move its cursor past 11 for good.
         # Serialising outbox writers until commit makes ids commit in order. Taken last in
         # every transaction, after row locks, so it adds no lock-order cycle. SQLite's single
         # writer already gives this.
-        _touched.set(True)  # every outbox writer takes this lock first
+        note_outbox_write(conn)  # every outbox writer takes this lock first
         if self._dialect == "postgresql":
-            await conn.execute(
+            conn.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))").bindparams(
                     key="/orderloop-outbox"
                 )
             )
 
-    async def _lock_order(self, conn: AsyncConnection, order_id: str) -> None:
+    def _lock_order(self, conn: Connection, order_id: str) -> None:
         # PostgreSQL: a retried activity can run beside the attempt it retries. Serialising
         # work on one order makes the second see the first's rows and answer idempotently.
         # Always the first lock a transaction takes, so it cannot join a lock-order cycle.
         if self._dialect == "postgresql":
-            await conn.execute(
+            conn.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))").bindparams(
                     key=f"/orderloop-order/{order_id}"
                 )
             )
 
-    async def _bundles(self, conn: AsyncConnection, skus: Iterable[str]) -> dict[str, dict[str, int]]:
+    def _bundles(self, conn: Connection, skus: Iterable[str]) -> dict[str, dict[str, int]]:
         wanted = sorted(set(skus))
         found: dict[str, dict[str, int]] = defaultdict(dict)
         for chunk in _chunks(wanted):
-            rows = await conn.execute(
+            rows = conn.execute(
                 select(
                     bundle_components.c.bundle_sku,
                     bundle_components.c.component_sku,
@@ -331,8 +292,8 @@ class Ledger:
                 found[bundle][component] = quantity
         return dict(found)
 
-    async def _refuse_bundle(self, conn: AsyncConnection, sku: str) -> None:
-        if await self._bundles(conn, [sku]):
+    def _refuse_bundle(self, conn: Connection, sku: str) -> None:
+        if self._bundles(conn, [sku]):
             raise BundleHasNoStock(sku)
 
     # -- products -------------------------------------------------------------------------
@@ -350,9 +311,10 @@ class Ledger:
                 raise ProductDefinitionError(f"bundle {product.sku!r}: component quantities {bad} must be positive")
             if product.sku in product.components:
                 raise ProductDefinitionError(f"bundle {product.sku!r} cannot contain itself")
-        async with self._write() as conn:
+
+        def tx(conn: Connection) -> None:
             now = _now()
-            rows = await conn.execute(
+            rows = conn.execute(
                 select(
                     bundle_components.c.bundle_sku,
                     bundle_components.c.component_sku,
@@ -370,7 +332,7 @@ class Ledger:
                 raise ProductDefinitionError(f"bundles cannot contain bundles: {', '.join(nested)} is both")
             new_bundles = sorted(b for b in after if b not in before)
             if new_bundles:
-                held = await conn.execute(
+                held = conn.execute(
                     select(stock.c.sku)
                     .where(stock.c.sku.in_(new_bundles), or_(stock.c.on_hand > 0, stock.c.reserved > 0))
                     .distinct()
@@ -381,32 +343,37 @@ class Ledger:
                         f"{', '.join(stocked)} hold stock of their own and cannot become bundles"
                     )
             upsert = self._insert(products_table)
-            await conn.execute(
+            conn.execute(
                 upsert.on_conflict_do_update(
                     index_elements=[products_table.c.sku], set_={"name": upsert.excluded.name}
                 ),
                 [{"sku": p.sku, "name": p.name} for p in products],
             )
             for chunk in _chunks(skus):
-                await conn.execute(delete(bundle_components).where(bundle_components.c.bundle_sku.in_(chunk)))
+                conn.execute(delete(bundle_components).where(bundle_components.c.bundle_sku.in_(chunk)))
             parts = [
                 {"bundle_sku": p.sku, "component_sku": c, "quantity": q}
                 for p in products
                 for c, q in sorted(p.components.items())
             ]
             if parts:
-                await conn.execute(insert(bundle_components), parts)
+                conn.execute(insert(bundle_components), parts)
             redefined = [b for b in {*before, *after} if before.get(b) != after.get(b)]
             if redefined:
-                await self._lock_outbox(conn)
-                await conn.execute(insert(outbox), [{"sku": b, "created_at": now} for b in sorted(redefined)])
+                self._lock_outbox(conn)
+                conn.execute(insert(outbox), [{"sku": b, "created_at": now} for b in sorted(redefined)])
+
+        return await self._write(tx)
 
     async def unknown_skus(self, skus: Iterable[str]) -> set[str]:
         """The SKUs that are neither a product nor stocked anywhere."""
-        async with self._read() as conn:
-            return await self._unknown(conn, skus)
 
-    async def _unknown(self, conn: AsyncConnection, skus: Iterable[str]) -> set[str]:
+        def tx(conn: Connection) -> set[str]:
+            return self._unknown(conn, skus)
+
+        return await self._read(tx)
+
+    def _unknown(self, conn: Connection, skus: Iterable[str]) -> set[str]:
         wanted = sorted(set(skus))
         known: set[str] = set()
         for chunk in _chunks(wanted):
@@ -414,7 +381,7 @@ class Ledger:
                 select(products_table.c.sku).where(products_table.c.sku.in_(chunk)),
                 select(stock.c.sku).where(stock.c.sku.in_(chunk)),
             )
-            known.update((await conn.execute(query)).scalars())
+            known.update((conn.execute(query)).scalars())
         return set(wanted) - known
 
     async def allocation_view(
@@ -423,12 +390,15 @@ class Ledger:
         """What allocating an order reads, from one snapshot: the order's reservations, the SKUs
         the ledger does not know, and the free units of `skus` at `location_ids`."""
         wanted = set(skus)
-        async with self._read() as conn:
+
+        def tx(conn: Connection) -> AllocationView:
             return AllocationView(
-                reservations=await self._reservation_rows(conn, order_id, None, lock=False),
-                unknown=await self._unknown(conn, wanted),
-                available=await self._available(conn, wanted, location_ids),
+                reservations=self._reservation_rows(conn, order_id, None, lock=False),
+                unknown=self._unknown(conn, wanted),
+                available=self._available(conn, wanted, location_ids),
             )
+
+        return await self._read(tx)
 
     # -- stock movements ------------------------------------------------------------------
 
@@ -436,16 +406,19 @@ class Ledger:
         """Add received units to on hand."""
         if quantity <= 0:
             raise InvalidQuantity(f"receive {sku!r}: quantity must be positive, got {quantity}")
-        async with self._write() as conn:
-            await self._refuse_bundle(conn, sku)
-            now = _now()
-            await self._add_on_hand(conn, sku, location_id, quantity)
-            await conn.execute(insert(events), [_event(EventKind.RECEIVE, sku, location_id, quantity, cause, now)])
-            await self._touch(conn, [sku], now)
 
-    async def _add_on_hand(self, conn: AsyncConnection, sku: str, location_id: str, quantity: int) -> None:
+        def tx(conn: Connection) -> None:
+            self._refuse_bundle(conn, sku)
+            now = _now()
+            self._add_on_hand(conn, sku, location_id, quantity)
+            conn.execute(insert(events), [_event(EventKind.RECEIVE, sku, location_id, quantity, cause, now)])
+            self._touch(conn, [sku], now)
+
+        return await self._write(tx)
+
+    def _add_on_hand(self, conn: Connection, sku: str, location_id: str, quantity: int) -> None:
         upsert = self._insert(stock).values(sku=sku, location_id=location_id, on_hand=quantity, reserved=0, inbound=0)
-        await conn.execute(
+        conn.execute(
             upsert.on_conflict_do_update(
                 index_elements=[stock.c.sku, stock.c.location_id],
                 set_={"on_hand": stock.c.on_hand + upsert.excluded.on_hand},
@@ -458,13 +431,14 @@ class Ledger:
         """
         if delta == 0:
             raise InvalidQuantity(f"adjust {sku!r}: delta must not be zero")
-        async with self._write() as conn:
-            await self._refuse_bundle(conn, sku)
+
+        def tx(conn: Connection) -> None:
+            self._refuse_bundle(conn, sku)
             now = _now()
             if delta > 0:
-                await self._add_on_hand(conn, sku, location_id, delta)
+                self._add_on_hand(conn, sku, location_id, delta)
             else:
-                result = await conn.execute(
+                result = conn.execute(
                     update(stock)
                     .where(
                         stock.c.sku == sku,
@@ -475,7 +449,7 @@ class Ledger:
                 )
                 if result.rowcount != 1:
                     row = (
-                        await conn.execute(
+                        conn.execute(
                             select(stock.c.on_hand, stock.c.reserved).where(
                                 stock.c.sku == sku, stock.c.location_id == location_id
                             )
@@ -483,18 +457,21 @@ class Ledger:
                     ).first()
                     on_hand, reserved = (row[0], row[1]) if row else (0, 0)
                     raise InsufficientStock(sku, location_id, on_hand, reserved, delta)
-            await conn.execute(insert(events), [_event(EventKind.ADJUST, sku, location_id, delta, cause, now)])
-            await self._touch(conn, [sku], now)
+            conn.execute(insert(events), [_event(EventKind.ADJUST, sku, location_id, delta, cause, now)])
+            self._touch(conn, [sku], now)
+
+        return await self._write(tx)
 
     async def set_inbound(self, sku: str, location_id: str, inbound: int, cause: Cause) -> None:
         """Record the inbound (expected, not yet sellable) units a fulfillment channel reports."""
         if inbound < 0:
             raise InvalidQuantity(f"set_inbound {sku!r}: inbound must not be negative, got {inbound}")
-        async with self._write() as conn:
-            await self._refuse_bundle(conn, sku)
+
+        def tx(conn: Connection) -> None:
+            self._refuse_bundle(conn, sku)
             now = _now()
             old = (
-                await conn.execute(
+                conn.execute(
                     select(stock.c.inbound)
                     .where(stock.c.sku == sku, stock.c.location_id == location_id)
                     .with_for_update()
@@ -505,17 +482,19 @@ class Ledger:
             upsert = self._insert(stock).values(
                 sku=sku, location_id=location_id, on_hand=0, reserved=0, inbound=inbound
             )
-            await conn.execute(
+            conn.execute(
                 upsert.on_conflict_do_update(
                     index_elements=[stock.c.sku, stock.c.location_id],
                     set_={"inbound": upsert.excluded.inbound},
                 )
             )
-            await conn.execute(
+            conn.execute(
                 insert(events),
                 [_event(EventKind.INBOUND, sku, location_id, inbound - (old or 0), cause, now)],
             )
-            await self._touch(conn, [sku], now)
+            self._touch(conn, [sku], now)
+
+        return await self._write(tx)
 
     async def apply_snapshot(self, location_id: str, rows: list[SnapshotRow], cause: Cause) -> SnapshotResult:
         """Set on hand and inbound absolutely for the SKUs a fulfillment channel reports at one
@@ -530,25 +509,26 @@ class Ledger:
         if len(set(skus)) != len(skus):
             dupes = sorted({s for s in skus if skus.count(s) > 1})[:10]
             raise InvalidQuantity(f"snapshot for {location_id!r} lists SKUs twice: {', '.join(dupes)}")
-        async with self._write() as conn:
+
+        def tx(conn: Connection) -> SnapshotResult:
             now = _now()
-            all_bundles = set((await conn.execute(select(bundle_components.c.bundle_sku).distinct())).scalars())
+            all_bundles = set((conn.execute(select(bundle_components.c.bundle_sku).distinct())).scalars())
             ignored = sorted(all_bundles.intersection(skus))
             kept = [r for r in rows if r.sku not in all_bundles] if ignored else rows
-            await conn.run_sync(_create_scratch)
+            _create_scratch(conn)
             for chunk in _chunks(kept, 20_000):
-                await conn.execute(
+                conn.execute(
                     insert(_snapshot_in),
                     [{"sku": r.sku, "on_hand": r.on_hand, "inbound": r.inbound} for r in chunk],
                 )
-            await self._fill_snapshot_diff(conn, location_id)
+            self._fill_snapshot_diff(conn, location_id)
             d = _snapshot_diff.c
             changed = d.changed == 1
             at = literal(now, UTCDateTime())
             loc = literal(location_id, LOCATION)
             event_cols = ["kind", "sku", "location_id", "delta", "cause_kind", "cause_ref", "at"]
             kind, ref = literal(cause.kind.value), literal(cause.ref)
-            await conn.execute(
+            conn.execute(
                 insert(events).from_select(
                     event_cols,
                     select(
@@ -562,7 +542,7 @@ class Ledger:
                     ).where(changed, or_(d.old_on_hand.is_(None), d.old_on_hand != d.new_on_hand)),
                 )
             )
-            await conn.execute(
+            conn.execute(
                 insert(events).from_select(
                     event_cols,
                     select(
@@ -577,8 +557,8 @@ class Ledger:
                 )
             )
             count = select(func.count()).select_from(_snapshot_diff).where(changed)
-            changed_count = (await conn.execute(count)).scalar_one()
-            await conn.execute(
+            changed_count = (conn.execute(count)).scalar_one()
+            conn.execute(
                 update(stock)
                 .where(
                     stock.c.sku == d.sku,
@@ -597,34 +577,36 @@ class Ledger:
                 ["sku", "location_id", "on_hand", "reserved", "inbound"],
                 select(d.sku, loc, d.reported, literal(0), d.inbound).where(d.old_on_hand.is_(None)),
             )
-            await conn.execute(new_rows.on_conflict_do_nothing())
+            conn.execute(new_rows.on_conflict_do_nothing())
             # Last: the outbox lock is taken after every row lock (see _lock_outbox).
             if changed_count:
-                await self._lock_outbox(conn)
+                self._lock_outbox(conn)
                 touched = union(
                     select(d.sku).where(changed),
                     select(bundle_components.c.bundle_sku)
                     .join(_snapshot_diff, bundle_components.c.component_sku == d.sku)
                     .where(changed),
                 ).subquery()
-                await conn.execute(
+                conn.execute(
                     insert(outbox).from_select(["sku", "created_at"], select(touched.c[0], at).order_by(touched.c[0]))
                 )
             oversold = [
                 OversoldRow(sku=sku, location_id=location_id, reported_on_hand=reported, reserved=reserved)
-                for sku, reported, reserved in await conn.execute(
+                for sku, reported, reserved in conn.execute(
                     select(d.sku, d.reported, d.reserved).where(d.reserved > d.reported).order_by(d.sku)
                 )
             ]
-            await conn.run_sync(_drop_scratch)
-        return SnapshotResult(
-            changed=changed_count,
-            unchanged=len(kept) - changed_count,
-            oversold=oversold,
-            ignored_bundles=ignored,
-        )
+            _drop_scratch(conn)
+            return SnapshotResult(
+                changed=changed_count,
+                unchanged=len(kept) - changed_count,
+                oversold=oversold,
+                ignored_bundles=ignored,
+            )
 
-    async def _fill_snapshot_diff(self, conn: AsyncConnection, location_id: str) -> None:
+        return await self._write(tx)
+
+    def _fill_snapshot_diff(self, conn: Connection, location_id: str) -> None:
         """Copy the reported rows that change something (or are oversold) into the diff table,
         with the values they replace. On PostgreSQL the existing rows are locked as they are
         read, in the (sku, location) byte order reserve and commit use, so a snapshot and an
@@ -663,11 +645,11 @@ class Ledger:
         )
         if self._dialect == "postgresql":
             existing = existing.order_by(stock.c.sku.collate("C")).with_for_update(of=stock)
-        await conn.execute(insert(_snapshot_diff).from_select(columns, existing))
+        conn.execute(insert(_snapshot_diff).from_select(columns, existing))
         absent = ~(select(stock.c.sku).where(stock.c.sku == i.sku, stock.c.location_id == location_id).exists())
         none = literal(None, Integer)
         fresh = select(i.sku, i.on_hand, i.inbound, none, none, literal(0), i.on_hand, literal(1)).where(absent)
-        await conn.execute(insert(_snapshot_diff).from_select(columns, fresh))
+        conn.execute(insert(_snapshot_diff).from_select(columns, fresh))
 
     # -- reading stock --------------------------------------------------------------------
 
@@ -675,9 +657,12 @@ class Ledger:
         """Per location: on hand, reserved, available. A bundle shows whole bundles: on hand and
         available are the minimum over components, reserved the difference.
         """
-        async with self._read() as conn:
-            parts = (await self._bundles(conn, [sku])).get(sku)
-            rows = await self._stock_rows(conn, list(parts) if parts else [sku], None)
+
+        def tx(conn: Connection) -> tuple[dict[str, int] | None, dict[tuple[str, str], tuple[int, int]]]:
+            parts = self._bundles(conn, [sku]).get(sku)
+            return parts, self._stock_rows(conn, list(parts) if parts else [sku], None)
+
+        parts, rows = await self._read(tx)
         if not parts:
             return [
                 StockLevel(
@@ -706,8 +691,8 @@ class Ledger:
             )
         return levels
 
-    async def _stock_rows(
-        self, conn: AsyncConnection, skus: Sequence[str], location_ids: Sequence[str] | None
+    def _stock_rows(
+        self, conn: Connection, skus: Sequence[str], location_ids: Sequence[str] | None
     ) -> dict[tuple[str, str], tuple[int, int]]:
         found: dict[tuple[str, str], tuple[int, int]] = {}
         for chunk in _chunks(sorted(set(skus))):
@@ -716,7 +701,7 @@ class Ledger:
             )
             if location_ids is not None:
                 query = query.where(stock.c.location_id.in_(list(location_ids)))
-            for sku, loc, on_hand, reserved in await conn.execute(query):
+            for sku, loc, on_hand, reserved in conn.execute(query):
                 found[(sku, loc)] = (on_hand, reserved)
         return found
 
@@ -727,17 +712,20 @@ class Ledger:
         bundle, any of its components) has a stock row; a missing pair means 0. A bundle has
         the minimum over its components of whole bundles.
         """
-        async with self._read() as conn:
-            return await self._available(conn, skus, location_ids)
 
-    async def _available(
-        self, conn: AsyncConnection, skus: Iterable[str], location_ids: Iterable[str] | None
+        def tx(conn: Connection) -> dict[tuple[str, str], int]:
+            return self._available(conn, skus, location_ids)
+
+        return await self._read(tx)
+
+    def _available(
+        self, conn: Connection, skus: Iterable[str], location_ids: Iterable[str] | None
     ) -> dict[tuple[str, str], int]:
         wanted = set(skus)
         locations = None if location_ids is None else sorted(set(location_ids))
-        bundles = await self._bundles(conn, wanted)
+        bundles = self._bundles(conn, wanted)
         needed = (wanted - bundles.keys()) | {c for parts in bundles.values() for c in parts}
-        rows = await self._stock_rows(conn, sorted(needed), locations)
+        rows = self._stock_rows(conn, sorted(needed), locations)
         free = {key: on_hand - reserved for key, (on_hand, reserved) in rows.items()}
         result = {key: qty for key, qty in free.items() if key[0] in wanted}
         by_sku: dict[str, set[str]] = defaultdict(set)
@@ -765,129 +753,130 @@ class Ledger:
             raise ReservationConflict(f"order {order_id!r}: a line id appears twice in one reservation")
         if not lines:
             return ReserveResult(reserved=True)
-        try:
-            async with self._write() as conn:
-                await self._lock_order(conn, order_id)
-                now = _now()
-                existing = await self._reservation_rows(conn, order_id, ids, lock=False)
-                by_line: dict[str, list[Reservation]] = defaultdict(list)
-                for row in existing:
-                    by_line[row.line_id].append(row)
-                bundles = await self._bundles(conn, {line.sku for line in lines})
-                todo: list[ReservationLine] = []
-                stale: list[str] = []
-                # Closed rows of a line reserved afresh: (committed, released) per component.
-                carried: dict[tuple[str, str], tuple[int, int]] = {}
-                for line in lines:
-                    held = by_line.get(line.line_id)
-                    if not held:
-                        todo.append(line)
-                    elif all(r.open_quantity == 0 for r in held) and all(r.line_sku == line.sku for r in held):
-                        stale.append(line.line_id)
-                        todo.append(line)
-                        carried.update({(r.line_id, r.sku): (r.committed, r.released) for r in held})
-                    elif not all(
-                        r.state is ReservationState.OPEN
-                        and r.line_sku == line.sku
-                        and r.location_id == line.location_id
-                        and r.open_quantity == line.quantity * r.units_per_line
-                        for r in held
-                    ):
-                        first = held[0]
-                        raise ReservationConflict(
-                            f"order {order_id!r} line {line.line_id!r} is already reserved "
-                            f"({first.line_sku} x{first.quantity // first.units_per_line} at "
-                            f"{first.location_id}, {first.state}); release it before reserving "
-                            f"{line.sku} x{line.quantity} at {line.location_id}"
-                        )
-                if not todo:
-                    return ReserveResult(reserved=True, already_reserved=True)
-                need: dict[tuple[str, str], int] = defaultdict(int)
-                need_lines: dict[tuple[str, str], list[str]] = defaultdict(list)
-                new_rows: list[dict[str, Any]] = []
-                for line in todo:
-                    for sku, per in (bundles.get(line.sku) or {line.sku: 1}).items():
-                        key = (sku, line.location_id)
-                        need[key] += line.quantity * per
-                        need_lines[key].append(line.line_id)
-                        committed, released = carried.get((line.line_id, sku), (0, 0))
-                        new_rows.append(
-                            {
-                                "order_id": order_id,
-                                "line_id": line.line_id,
-                                "sku": sku,
-                                "line_sku": line.sku,
-                                "units_per_line": per,
-                                "location_id": line.location_id,
-                                "quantity": committed + released + line.quantity * per,
-                                "committed": committed,
-                                "released": released,
-                                "state": ReservationState.OPEN.value,
-                                "updated_at": now,
-                            }
-                        )
-                short: list[tuple[str, str]] = []
-                for sku, loc in sorted(need):
-                    quantity = need[(sku, loc)]
-                    updated = await conn.execute(
-                        update(stock)
-                        .where(
-                            stock.c.sku == sku,
-                            stock.c.location_id == loc,
-                            stock.c.on_hand - stock.c.reserved >= quantity,
-                        )
-                        .values(reserved=stock.c.reserved + quantity)
+
+        def tx(conn: Connection) -> ReserveResult:
+            self._lock_order(conn, order_id)
+            now = _now()
+            existing = self._reservation_rows(conn, order_id, ids, lock=False)
+            by_line: dict[str, list[Reservation]] = defaultdict(list)
+            for row in existing:
+                by_line[row.line_id].append(row)
+            bundles = self._bundles(conn, {line.sku for line in lines})
+            todo: list[ReservationLine] = []
+            stale: list[str] = []
+            # Closed rows of a line reserved afresh: (committed, released) per component.
+            carried: dict[tuple[str, str], tuple[int, int]] = {}
+            for line in lines:
+                held = by_line.get(line.line_id)
+                if not held:
+                    todo.append(line)
+                elif all(r.open_quantity == 0 for r in held) and all(r.line_sku == line.sku for r in held):
+                    stale.append(line.line_id)
+                    todo.append(line)
+                    carried.update({(r.line_id, r.sku): (r.committed, r.released) for r in held})
+                elif not all(
+                    r.state is ReservationState.OPEN
+                    and r.line_sku == line.sku
+                    and r.location_id == line.location_id
+                    and r.open_quantity == line.quantity * r.units_per_line
+                    for r in held
+                ):
+                    first = held[0]
+                    raise ReservationConflict(
+                        f"order {order_id!r} line {line.line_id!r} is already reserved "
+                        f"({first.line_sku} x{first.quantity // first.units_per_line} at "
+                        f"{first.location_id}, {first.state}); release it before reserving "
+                        f"{line.sku} x{line.quantity} at {line.location_id}"
                     )
-                    if updated.rowcount != 1:
-                        short.append((sku, loc))
-                if short:
-                    # The failed rows were not updated, so this reads what they really hold.
-                    rows = await self._stock_rows(conn, [s for s, _ in short], None)
-                    free = {key: on_hand - reserved for key, (on_hand, reserved) in rows.items()}
-                    raise _Abort(
-                        ReserveResult(
-                            reserved=False,
-                            shortages=[
-                                Shortage(
-                                    sku=sku,
-                                    location_id=loc,
-                                    requested=need[(sku, loc)],
-                                    available=free.get((sku, loc), 0),
-                                    line_ids=need_lines[(sku, loc)],
-                                )
-                                for sku, loc in short
-                            ],
-                        )
+            if not todo:
+                return ReserveResult(reserved=True, already_reserved=True)
+            need: dict[tuple[str, str], int] = defaultdict(int)
+            need_lines: dict[tuple[str, str], list[str]] = defaultdict(list)
+            new_rows: list[dict[str, Any]] = []
+            for line in todo:
+                for sku, per in (bundles.get(line.sku) or {line.sku: 1}).items():
+                    key = (sku, line.location_id)
+                    need[key] += line.quantity * per
+                    need_lines[key].append(line.line_id)
+                    committed, released = carried.get((line.line_id, sku), (0, 0))
+                    new_rows.append(
+                        {
+                            "order_id": order_id,
+                            "line_id": line.line_id,
+                            "sku": sku,
+                            "line_sku": line.sku,
+                            "units_per_line": per,
+                            "location_id": line.location_id,
+                            "quantity": committed + released + line.quantity * per,
+                            "committed": committed,
+                            "released": released,
+                            "state": ReservationState.OPEN.value,
+                            "updated_at": now,
+                        }
                     )
-                if stale:
-                    await conn.execute(
-                        delete(reservations).where(
-                            reservations.c.order_id == order_id, reservations.c.line_id.in_(stale)
-                        )
+            short: list[tuple[str, str]] = []
+            for sku, loc in sorted(need):
+                quantity = need[(sku, loc)]
+                updated = conn.execute(
+                    update(stock)
+                    .where(
+                        stock.c.sku == sku,
+                        stock.c.location_id == loc,
+                        stock.c.on_hand - stock.c.reserved >= quantity,
                     )
-                await conn.execute(insert(reservations), new_rows)
-                await conn.execute(
-                    insert(events),
-                    [
-                        _event(
-                            EventKind.RESERVE,
-                            r["sku"],
-                            r["location_id"],
-                            r["quantity"] - r["committed"] - r["released"],
-                            cause,
-                            now,
-                        )
-                        for r in new_rows
-                    ],
+                    .values(reserved=stock.c.reserved + quantity)
                 )
-                await self._touch(conn, [sku for sku, _ in need], now)
+                if updated.rowcount != 1:
+                    short.append((sku, loc))
+            if short:
+                # The failed rows were not updated, so this reads what they really hold.
+                rows = self._stock_rows(conn, [s for s, _ in short], None)
+                free = {key: on_hand - reserved for key, (on_hand, reserved) in rows.items()}
+                raise _Abort(
+                    ReserveResult(
+                        reserved=False,
+                        shortages=[
+                            Shortage(
+                                sku=sku,
+                                location_id=loc,
+                                requested=need[(sku, loc)],
+                                available=free.get((sku, loc), 0),
+                                line_ids=need_lines[(sku, loc)],
+                            )
+                            for sku, loc in short
+                        ],
+                    )
+                )
+            if stale:
+                conn.execute(
+                    delete(reservations).where(reservations.c.order_id == order_id, reservations.c.line_id.in_(stale))
+                )
+            conn.execute(insert(reservations), new_rows)
+            conn.execute(
+                insert(events),
+                [
+                    _event(
+                        EventKind.RESERVE,
+                        r["sku"],
+                        r["location_id"],
+                        r["quantity"] - r["committed"] - r["released"],
+                        cause,
+                        now,
+                    )
+                    for r in new_rows
+                ],
+            )
+            self._touch(conn, [sku for sku, _ in need], now)
+            return ReserveResult(reserved=True)
+
+        try:
+            return await self._write(tx)
         except _Abort as abort:
             result: ReserveResult = abort.result
             return result
-        return ReserveResult(reserved=True)
 
-    async def _reservation_rows(
-        self, conn: AsyncConnection, order_id: str, line_ids: Sequence[str] | None, *, lock: bool
+    def _reservation_rows(
+        self, conn: Connection, order_id: str, line_ids: Sequence[str] | None, *, lock: bool
     ) -> list[Reservation]:
         r = reservations.c
         query = select(reservations).where(r.order_id == order_id)
@@ -909,42 +898,45 @@ class Ledger:
                 released=row.released,
                 state=ReservationState(row.state),
             )
-            for row in await conn.execute(query)
+            for row in conn.execute(query)
         ]
 
     async def reservations(self, order_id: str) -> list[Reservation]:
-        async with self._read() as conn:
-            return await self._reservation_rows(conn, order_id, None, lock=False)
+        def tx(conn: Connection) -> list[Reservation]:
+            return self._reservation_rows(conn, order_id, None, lock=False)
+
+        return await self._read(tx)
 
     async def release(self, order_id: str, line_ids: list[str] | None, cause: Cause) -> int:
         """Release the open (unshipped) units of the given lines, or of every line when
         `line_ids` is None; return the stock units released (components for bundles).
         Idempotent: released or shipped units are not released again.
         """
-        async with self._write() as conn:
+
+        def tx(conn: Connection) -> int:
             now = _now()
-            await self._lock_order(conn, order_id)
-            rows = await self._reservation_rows(conn, order_id, line_ids, lock=True)
+            self._lock_order(conn, order_id)
+            rows = self._reservation_rows(conn, order_id, line_ids, lock=True)
             open_rows = sorted((r for r in rows if r.open_quantity > 0), key=lambda r: (r.sku, r.location_id))
             total = 0
             for row in open_rows:
                 quantity = row.open_quantity
-                await self._set_reservation(conn, row, row.committed, row.released + quantity, now)
-                await self._take_reserved(conn, row, quantity, ship=False)
+                self._set_reservation(conn, row, row.committed, row.released + quantity, now)
+                self._take_reserved(conn, row, quantity, ship=False)
                 total += quantity
             if open_rows:
-                await conn.execute(
+                conn.execute(
                     insert(events),
                     [_event(EventKind.RELEASE, r.sku, r.location_id, -r.open_quantity, cause, now) for r in open_rows],
                 )
-                await self._touch(conn, [r.sku for r in open_rows], now)
+                self._touch(conn, [r.sku for r in open_rows], now)
             return total
 
-    async def _set_reservation(
-        self, conn: AsyncConnection, row: Reservation, committed: int, released: int, at: datetime
-    ) -> None:
+        return await self._write(tx)
+
+    def _set_reservation(self, conn: Connection, row: Reservation, committed: int, released: int, at: datetime) -> None:
         r = reservations.c
-        result = await conn.execute(
+        result = conn.execute(
             update(reservations)
             .where(
                 r.order_id == row.order_id,
@@ -963,11 +955,11 @@ class Ledger:
         if result.rowcount != 1:
             raise LedgerInvariantError(f"reservation {row.order_id}/{row.line_id}/{row.sku} changed during the update")
 
-    async def _take_reserved(self, conn: AsyncConnection, row: Reservation, quantity: int, *, ship: bool) -> None:
+    def _take_reserved(self, conn: Connection, row: Reservation, quantity: int, *, ship: bool) -> None:
         values: dict[str, Any] = {"reserved": stock.c.reserved - quantity}
         if ship:
             values["on_hand"] = stock.c.on_hand - quantity
-        result = await conn.execute(
+        result = conn.execute(
             update(stock)
             .where(
                 stock.c.sku == row.sku,
@@ -998,64 +990,66 @@ class Ledger:
             if quantity <= 0:
                 raise InvalidQuantity(f"shipment {shipment_id!r} line {line_id!r}: quantity must be positive")
             quantities[line_id] += quantity
-        try:
-            async with self._write() as conn:
-                await self._lock_order(conn, order_id)
-                if await self._shipment_seen(conn, order_id, shipment_id):
-                    return False
-                now = _now()
-                await conn.execute(
-                    insert(shipment_commits),
-                    [
-                        {
-                            "order_id": order_id,
-                            "shipment_id": shipment_id,
-                            "line_id": line_id,
-                            "quantity": quantity,
-                            "committed_at": now,
-                        }
-                        for line_id, quantity in sorted(quantities.items())
-                    ],
+
+        def tx(conn: Connection) -> bool:
+            self._lock_order(conn, order_id)
+            if self._shipment_seen(conn, order_id, shipment_id):
+                return False
+            now = _now()
+            conn.execute(
+                insert(shipment_commits),
+                [
+                    {
+                        "order_id": order_id,
+                        "shipment_id": shipment_id,
+                        "line_id": line_id,
+                        "quantity": quantity,
+                        "committed_at": now,
+                    }
+                    for line_id, quantity in sorted(quantities.items())
+                ],
+            )
+            rows = self._reservation_rows(conn, order_id, sorted(quantities), lock=True)
+            missing = sorted(set(quantities) - {r.line_id for r in rows})
+            if missing:
+                raise UnknownReservation(
+                    f"order {order_id!r} has no reservation for line(s) {', '.join(missing)}; "
+                    "only reserved lines can be committed"
                 )
-                rows = await self._reservation_rows(conn, order_id, sorted(quantities), lock=True)
-                missing = sorted(set(quantities) - {r.line_id for r in rows})
-                if missing:
-                    raise UnknownReservation(
-                        f"order {order_id!r} has no reservation for line(s) {', '.join(missing)}; "
-                        "only reserved lines can be committed"
-                    )
-                moves = []
-                for row in sorted(rows, key=lambda r: (r.sku, r.location_id, r.line_id)):
-                    shipped = quantities[row.line_id] * row.units_per_line
-                    take = min(shipped, row.open_quantity)
-                    if take:
-                        await self._set_reservation(conn, row, row.committed + take, row.released, now)
-                        await self._take_reserved(conn, row, take, ship=True)
-                        moves.append(_event(EventKind.SHIP, row.sku, row.location_id, -take, cause, now))
-                    if shipped > take:
-                        moves.append(
-                            _event(
-                                EventKind.OVERSHIP,
-                                row.sku,
-                                row.location_id,
-                                -(shipped - take),
-                                cause,
-                                now,
-                            )
+            moves = []
+            for row in sorted(rows, key=lambda r: (r.sku, r.location_id, r.line_id)):
+                shipped = quantities[row.line_id] * row.units_per_line
+                take = min(shipped, row.open_quantity)
+                if take:
+                    self._set_reservation(conn, row, row.committed + take, row.released, now)
+                    self._take_reserved(conn, row, take, ship=True)
+                    moves.append(_event(EventKind.SHIP, row.sku, row.location_id, -take, cause, now))
+                if shipped > take:
+                    moves.append(
+                        _event(
+                            EventKind.OVERSHIP,
+                            row.sku,
+                            row.location_id,
+                            -(shipped - take),
+                            cause,
+                            now,
                         )
-                if moves:
-                    await conn.execute(insert(events), moves)
-                await self._touch(conn, [m["sku"] for m in moves if m["kind"] == EventKind.SHIP.value], now)
+                    )
+            if moves:
+                conn.execute(insert(events), moves)
+            self._touch(conn, [m["sku"] for m in moves if m["kind"] == EventKind.SHIP.value], now)
+            return True
+
+        try:
+            return await self._write(tx)
         except IntegrityError:
             # Another process committed the same shipment between our check and insert.
-            async with self._read() as conn:
-                if await self._shipment_seen(conn, order_id, shipment_id):
-                    return False
+            if await self._read(lambda conn: self._shipment_seen(conn, order_id, shipment_id)):
+                return False
             raise
-        return True
 
-    async def _shipment_seen(self, conn: AsyncConnection, order_id: str, shipment_id: str) -> bool:
-        found = await conn.execute(
+    def _shipment_seen(self, conn: Connection, order_id: str, shipment_id: str) -> bool:
+        found = conn.execute(
             select(shipment_commits.c.line_id)
             .where(
                 shipment_commits.c.order_id == order_id,
@@ -1073,8 +1067,9 @@ class Ledger:
         """Remember an accepted order, and the webhook delivery that brought it in the same
         transaction (one write for the gateway, not two); True the first time, False for a
         duplicate order."""
-        async with self._write() as conn:
-            result = await conn.execute(
+
+        def tx(conn: Connection) -> bool:
+            result = conn.execute(
                 self._insert(accepted_orders)
                 .values(
                     channel_id=channel_id,
@@ -1085,13 +1080,16 @@ class Ledger:
                 .on_conflict_do_nothing()
             )
             if delivery_id is not None:
-                await self._record_delivery(conn, channel_id, delivery_id)
+                self._record_delivery(conn, channel_id, delivery_id)
             return bool(result.rowcount == 1)
+
+        return await self._write(tx)
 
     async def accepted_order(self, channel_id: str, external_id: str) -> str | None:
         """The workflow id an order was accepted under, or None."""
-        async with self._read() as conn:
-            found = await conn.execute(
+
+        def tx(conn: Connection) -> str | None:
+            found = conn.execute(
                 select(accepted_orders.c.workflow_id).where(
                     accepted_orders.c.channel_id == channel_id,
                     accepted_orders.c.external_id == external_id,
@@ -1099,13 +1097,18 @@ class Ledger:
             )
             return found.scalar()
 
+        return await self._read(tx)
+
     async def record_delivery(self, channel_id: str, event_id: str) -> bool:
         """Remember a vendor's webhook delivery id; True the first time it is seen."""
-        async with self._write() as conn:
-            return await self._record_delivery(conn, channel_id, event_id)
 
-    async def _record_delivery(self, conn: AsyncConnection, channel_id: str, event_id: str) -> bool:
-        result = await conn.execute(
+        def tx(conn: Connection) -> bool:
+            return self._record_delivery(conn, channel_id, event_id)
+
+        return await self._write(tx)
+
+    def _record_delivery(self, conn: Connection, channel_id: str, event_id: str) -> bool:
+        result = conn.execute(
             self._insert(webhook_deliveries)
             .values(channel_id=channel_id, event_id=event_id, received_at=_now())
             .on_conflict_do_nothing()
@@ -1114,8 +1117,9 @@ class Ledger:
 
     async def delivery_seen(self, channel_id: str, event_id: str) -> bool:
         """Whether a vendor's webhook delivery id was recorded (processed) before."""
-        async with self._read() as conn:
-            found = await conn.execute(
+
+        def tx(conn: Connection) -> bool:
+            found = conn.execute(
                 select(webhook_deliveries.c.event_id).where(
                     webhook_deliveries.c.channel_id == channel_id,
                     webhook_deliveries.c.event_id == event_id,
@@ -1123,10 +1127,15 @@ class Ledger:
             )
             return found.scalar() is not None
 
+        return await self._read(tx)
+
     async def ping(self) -> None:
         """Raise if the database cannot be reached (readiness checks)."""
-        async with self._read() as conn:
-            await conn.execute(select(1))
+
+        def tx(conn: Connection) -> None:
+            conn.execute(select(1))
+
+        return await self._read(tx)
 
     # -- published quantities ---------------------------------------------------------------
 
@@ -1135,9 +1144,10 @@ class Ledger:
         if not quantities:
             return
         at = _now()
-        async with self._write() as conn:
+
+        def tx(conn: Connection) -> None:
             statement = self._insert(published_table)
-            await conn.execute(
+            conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=["channel_id", "sku"],
                     set_={"quantity": statement.excluded.quantity, "pushed_at": statement.excluded.pushed_at},
@@ -1148,47 +1158,60 @@ class Ledger:
                 ],
             )
 
+        return await self._write(tx)
+
     async def published(self, channel_id: str) -> dict[str, int]:
         """Every SKU's quantity as last pushed to a channel."""
-        async with self._read() as conn:
-            rows = await conn.execute(
+
+        def tx(conn: Connection) -> dict[str, int]:
+            rows = conn.execute(
                 select(published_table.c.sku, published_table.c.quantity).where(
                     published_table.c.channel_id == channel_id
                 )
             )
             return {sku: quantity for sku, quantity in rows}
 
+        return await self._read(tx)
+
     async def published_for(self, sku: str) -> list[tuple[str, int, datetime]]:
         """(channel id, quantity, pushed at) for one SKU on every channel it was pushed to."""
-        async with self._read() as conn:
-            rows = await conn.execute(
+
+        def tx(conn: Connection) -> list[tuple[str, int, datetime]]:
+            rows = conn.execute(
                 select(published_table.c.channel_id, published_table.c.quantity, published_table.c.pushed_at)
                 .where(published_table.c.sku == sku)
                 .order_by(published_table.c.channel_id)
             )
             return [(channel, quantity, at) for channel, quantity, at in rows]
 
+        return await self._read(tx)
+
     async def all_skus(self) -> list[str]:
         """Every SKU the ledger knows: products and SKUs with stock anywhere."""
-        async with self._read() as conn:
-            found = set((await conn.execute(select(products_table.c.sku))).scalars())
-            found.update((await conn.execute(select(stock.c.sku).distinct())).scalars())
+
+        def tx(conn: Connection) -> list[str]:
+            found = set((conn.execute(select(products_table.c.sku))).scalars())
+            found.update((conn.execute(select(stock.c.sku).distinct())).scalars())
             return sorted(found)
+
+        return await self._read(tx)
 
     # -- events and outbox ----------------------------------------------------------------
 
     async def outbox_head(self) -> int:
         """The id of the newest outbox row (0 when empty): a new consumer's starting cursor."""
-        async with self._read() as conn:
-            return int((await conn.execute(select(func.max(outbox.c.id)))).scalar() or 0)
+
+        def tx(conn: Connection) -> int:
+            return int((conn.execute(select(func.max(outbox.c.id)))).scalar() or 0)
+
+        return await self._read(tx)
 
     async def events(self, sku: str | None = None, limit: int = 100) -> list[LedgerEvent]:
         """The latest `limit` events (of one SKU, or all), oldest first."""
         query = select(events).order_by(events.c.id.desc()).limit(limit)
         if sku is not None:
             query = query.where(events.c.sku == sku)
-        async with self._read() as conn:
-            rows = list(await conn.execute(query))
+        rows = await self._read(lambda conn: list(conn.execute(query)))
         return [
             LedgerEvent(
                 id=row.id,
@@ -1204,9 +1227,12 @@ class Ledger:
 
     async def outbox_after(self, after_id: int, limit: int) -> list[OutboxRow]:
         """Outbox rows with an id above the consumer's cursor, oldest first."""
-        async with self._read() as conn:
-            rows = await conn.execute(select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
+
+        def tx(conn: Connection) -> list[OutboxRow]:
+            rows = conn.execute(select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
             return [OutboxRow(id=row.id, sku=row.sku, created_at=row.created_at) for row in rows]
+
+        return await self._read(tx)
 
     async def next_outbox_rows(
         self, after_id: int, limit: int, *, not_before: float, poll_interval: timedelta
@@ -1227,19 +1253,24 @@ class Ledger:
 
     async def save_outbox_cursor(self, consumer: str, cursor: int) -> None:
         """Remember how far `consumer` has read (rows up to `cursor` are done for it)."""
-        async with self._write() as conn:
+
+        def tx(conn: Connection) -> None:
             statement = self._insert(outbox_cursors).values(consumer=consumer, cursor=cursor, updated_at=_now())
-            await conn.execute(
+            conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[outbox_cursors.c.consumer],
                     set_={"cursor": statement.excluded.cursor, "updated_at": statement.excluded.updated_at},
                 )
             )
 
+        return await self._write(tx)
+
     async def outbox_cursors(self) -> dict[str, int]:
-        async with self._read() as conn:
-            rows = await conn.execute(select(outbox_cursors.c.consumer, outbox_cursors.c.cursor))
+        def tx(conn: Connection) -> dict[str, int]:
+            rows = conn.execute(select(outbox_cursors.c.consumer, outbox_cursors.c.cursor))
             return {consumer: int(cursor) for consumer, cursor in rows}
+
+        return await self._read(tx)
 
     async def trim_outbox_for(self, consumers: Iterable[str]) -> int:
         """Delete the rows every one of `consumers` has read; nothing while one of them has
@@ -1250,9 +1281,7 @@ class Ledger:
             return 0
         return await self.outbox_trim(min(cursors[c] for c in wanted))
 
-    async def orders_reserved_since(
-        self, since: datetime, location_ids: Iterable[str] | None = None
-    ) -> dict[str, int]:
+    async def orders_reserved_since(self, since: datetime, location_ids: Iterable[str] | None = None) -> dict[str, int]:
         """Distinct orders that reserved stock at each location since `since` (routing's daily
         order capacity). Counted from reserve events: a reservation row changes on commit and
         release, its events do not."""
@@ -1264,33 +1293,44 @@ class Ledger:
         )
         if location_ids is not None:
             query = query.where(e.location_id.in_(sorted(set(location_ids))))
-        async with self._read() as conn:
-            return {location: int(count) for location, count in await conn.execute(query)}
+
+        def tx(conn: Connection) -> dict[str, int]:
+            return {location: int(count) for location, count in conn.execute(query)}
+
+        return await self._read(tx)
 
     async def poll_cursor(self, channel_id: str) -> datetime | None:
         """Until when a channel's orders were last polled successfully (None: never)."""
-        async with self._read() as conn:
+
+        def tx(conn: Connection) -> datetime | None:
             return (
-                await conn.execute(select(poll_cursors.c.polled_until).where(poll_cursors.c.channel_id == channel_id))
+                conn.execute(select(poll_cursors.c.polled_until).where(poll_cursors.c.channel_id == channel_id))
             ).scalar()
 
+        return await self._read(tx)
+
     async def save_poll_cursor(self, channel_id: str, polled_until: datetime) -> None:
-        async with self._write() as conn:
+        def tx(conn: Connection) -> None:
             statement = self._insert(poll_cursors).values(
                 channel_id=channel_id, polled_until=polled_until, updated_at=_now()
             )
-            await conn.execute(
+            conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[poll_cursors.c.channel_id],
                     set_={"polled_until": statement.excluded.polled_until, "updated_at": statement.excluded.updated_at},
                 )
             )
 
+        return await self._write(tx)
+
     async def outbox_trim(self, up_to_id: int) -> int:
         """Delete outbox rows up to an id every consumer has passed; return how many."""
-        async with self._write() as conn:
-            result = await conn.execute(delete(outbox).where(outbox.c.id <= up_to_id))
+
+        def tx(conn: Connection) -> int:
+            result = conn.execute(delete(outbox).where(outbox.c.id <= up_to_id))
             return int(result.rowcount)
+
+        return await self._write(tx)
 
     # -- reconciliation -------------------------------------------------------------------
 
@@ -1301,9 +1341,10 @@ class Ledger:
         r = reservations.c
         open_qty = func.sum(r.quantity - r.committed - r.released)
         held = select(r.sku, r.location_id, open_qty.label("open")).group_by(r.sku, r.location_id).subquery()
-        problems: list[str] = []
-        async with self._read() as conn:
-            rows = await conn.execute(
+
+        def tx(conn: Connection) -> list[str]:
+            problems: list[str] = []
+            rows = conn.execute(
                 select(
                     stock.c.sku,
                     stock.c.location_id,
@@ -1322,7 +1363,7 @@ class Ledger:
                 f"stock {sku} at {loc}: reserved {reserved} but open reservations total {total}"
                 for sku, loc, reserved, total in rows
             ]
-            orphans = await conn.execute(
+            orphans = conn.execute(
                 select(held.c.sku, held.c.location_id, held.c.open)
                 .select_from(
                     held.outerjoin(
@@ -1335,7 +1376,7 @@ class Ledger:
             problems += [
                 f"reservations hold {total} of {sku} at {loc}, which has no stock row" for sku, loc, total in orphans
             ]
-            negative = await conn.execute(
+            negative = conn.execute(
                 select(
                     stock.c.sku,
                     stock.c.location_id,
@@ -1356,7 +1397,7 @@ class Ledger:
                 for sku, loc, on_hand, reserved, inbound in negative
             ]
             remaining = r.quantity - r.committed - r.released
-            states = await conn.execute(
+            states = conn.execute(
                 select(r.order_id, r.line_id, r.sku, r.state, remaining).where(
                     or_(
                         remaining < 0,
@@ -1369,4 +1410,6 @@ class Ledger:
                 f"reservation {order}/{line}/{sku}: state {state} with {left} open"
                 for order, line, sku, state, left in states
             ]
-        return problems
+            return problems
+
+        return await self._read(tx)

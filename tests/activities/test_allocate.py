@@ -50,7 +50,7 @@ def config() -> OrderloopConfig:
 
 @pytest_asyncio.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[RacingLedger]:
-    opened = await RacingLedger.open(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+    opened = await RacingLedger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     assert isinstance(opened, RacingLedger)
     yield opened
     await opened.close()

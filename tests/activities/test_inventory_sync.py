@@ -53,7 +53,7 @@ def config_with(skus: list[str] | None, buffer: int = 0) -> OrderloopConfig:
 
 @pytest_asyncio.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
-    opened = await Ledger.open(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+    opened = await Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     yield opened
     await opened.close()
 

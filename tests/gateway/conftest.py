@@ -23,7 +23,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     apply_sandbox_env()
     settings = Settings(
         config=str(ROOT / "orderloop.yaml"),
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}",
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
         temporal_address=f"127.0.0.1:{free_port()}",
         api_token=TOKEN,
         max_body_bytes=10_000,

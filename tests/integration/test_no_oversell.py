@@ -63,7 +63,7 @@ CONFIG += """  - id: wms
 @pytest_asyncio.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Ledger]:
     if request.param == "sqlite":
-        opened = await Ledger.open(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+        opened = await Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
         yield opened
         await opened.close()
         return

@@ -22,7 +22,7 @@ async def ledger(
 ) -> AsyncIterator[Ledger]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("ledger") / "ledger.db"
-        opened = await Ledger.open(f"sqlite+aiosqlite:///{path}")
+        opened = await Ledger.open(f"sqlite:///{path}")
         yield opened
         await opened.close()
         return

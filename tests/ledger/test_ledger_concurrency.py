@@ -56,7 +56,7 @@ async def test_two_hundred_concurrent_orders_for_fifty_units_reserve_exactly_fif
 
 
 async def test_two_processes_sharing_a_sqlite_file_never_oversell(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/ledger.db"
+    url = f"sqlite:///{tmp_path}/ledger.db"
     gateway, worker = await Ledger.open(url), await Ledger.open(url)
     try:
         await gateway.receive("hot", "east", 50, Cause(kind=CauseKind.OPERATOR, ref="tests"))

@@ -70,7 +70,7 @@ def test_dry_run_honours_the_context_options(files: Path) -> None:
 
 
 def test_dry_run_reads_stock_from_the_ledger_database(files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite+aiosqlite:///{files / 'ledger.db'}"
+    url = f"sqlite:///{files / 'ledger.db'}"
 
     async def stock_up() -> None:
         ledger = await Ledger.open(url)
@@ -92,7 +92,7 @@ def test_dry_run_reads_stock_from_the_ledger_database(files: Path, monkeypatch: 
 
 
 def test_dry_run_does_not_create_a_missing_ledger(files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ORDERLOOP_DATABASE_URL", f"sqlite+aiosqlite:///{files / 'absent' / 'ledger.db'}")
+    monkeypatch.setenv("ORDERLOOP_DATABASE_URL", f"sqlite:///{files / 'absent' / 'ledger.db'}")
     get_settings.cache_clear()
     try:
         result = dry_run(files, None)
