@@ -33,10 +33,15 @@ from bench.bare_order import BareOrder, noop
 from connectors.signing import ORDERLOOP_DELIVERY_HEADER, ORDERLOOP_EVENT_HEADER, orderloop_signature
 from orderloop import event_loop
 from orderloop.config import load_config
+from orderloop.contracts import order_start_search_attributes
 from orderloop.temporal_client import connect
 from tests.integration.stack import TOKEN, make_stack
 
 SKU = "TSHIRT-BLK-M"
+ORDERLOOP = "orderloop"
+BARE = "bare temporal"
+ON_OWN_QUEUE = "bare, activities on their own queue"
+WITH_COMMANDS = "bare, own queue + Orderloop's upserts and SLA timer"
 
 
 def _epoch(iso: str) -> float:
@@ -130,11 +135,16 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
 # --- the bare shape: same activities (no-ops) and one signal ------------------------------------
 
 
-async def bare_run(client: Client, orders: int, concurrency: int, own_queue: bool = False) -> dict[str, Any]:
+async def bare_run(
+    client: Client, orders: int, concurrency: int, own_queue: bool = False, commands: bool = False
+) -> dict[str, Any]:
     """The bare shape; `own_queue`: its two remote activities on a second task queue served by a
-    second worker in this process (Orderloop's per-channel queues), so not eagerly dispatched."""
+    second worker in this process (Orderloop's per-channel queues), so not eagerly dispatched;
+    `commands`: with Orderloop's other server commands too (start search attributes, three
+    status upserts, the SLA timer; see BareOrder)."""
     queue = f"bare-{uuid.uuid4().hex[:6]}"
-    activity_queue = f"{queue}-channel" if own_queue else ""
+    activity_queue = f"{queue}-channel" if own_queue or commands else ""
+    attributes = order_start_search_attributes("bench") if commands else None
     pending: set[asyncio.Task[None]] = set()
 
     @activity.defn(name="bare.send")
@@ -161,7 +171,11 @@ async def bare_run(client: Client, orders: int, concurrency: int, own_queue: boo
             async with gate:
                 started = time.time()
                 handle = await client.start_workflow(
-                    BareOrder.run, args=[f"bare/{queue}/{i}", activity_queue], id=f"bare/{queue}/{i}", task_queue=queue
+                    BareOrder.run,
+                    args=[f"bare/{queue}/{i}", activity_queue, commands],
+                    id=f"bare/{queue}/{i}",
+                    task_queue=queue,
+                    search_attributes=attributes,
                 )
                 accept.append(time.time() - started)
             await handle.result()
@@ -300,8 +314,7 @@ async def main() -> None:
     parser.add_argument("--accept-rate", type=float, default=5, help="webhooks per second offered")
     parser.add_argument("--accept-seconds", type=float, default=10)
     args = parser.parse_args()
-    rounds: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
-    cpu: list[tuple[str, str, str]] = []
+    rounds: list[tuple[dict[str, dict[str, Any]], dict[str, str]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         stack = make_stack(Path(tmp), **{"wms.ship_delay": "0", "wms.partial_ratio": "0"})
         try:
@@ -314,38 +327,45 @@ async def main() -> None:
             await orderloop_run(stack.gateway_url, storefront, 10, 5)
             client = await connect(stack.address)
             await bare_run(client, 10, 5)
+            bare_variants = {
+                BARE: {},
+                ON_OWN_QUEUE: {"own_queue": True},
+                WITH_COMMANDS: {"commands": True},
+            }
             for _ in range(args.rounds):
                 # Bare first: it never runs on a server still busy with Orderloop's tail.
-                bare, bare_cpu = await measured(
-                    stack, bare_run(client, args.orders, args.concurrency), args.orders, "bench (bare worker+client)"
-                )
-                queued, queued_cpu = await measured(
-                    stack,
-                    bare_run(client, args.orders, args.concurrency, own_queue=True),
-                    args.orders,
-                    "bench (bare worker+client)",
-                )
-                ours, our_cpu = await measured(
+                results: dict[str, dict[str, Any]] = {}
+                cpu: dict[str, str] = {}
+                for name, options in bare_variants.items():
+                    results[name], cpu[name] = await measured(
+                        stack,
+                        bare_run(client, args.orders, args.concurrency, **options),
+                        args.orders,
+                        "bench (bare worker+client)",
+                    )
+                results[ORDERLOOP], cpu[ORDERLOOP] = await measured(
                     stack,
                     orderloop_run(stack.gateway_url, storefront, args.orders, args.concurrency),
                     args.orders,
                     "bench (client)",
                 )
-                rounds.append((ours, bare, queued))
-                cpu.append((our_cpu, bare_cpu, queued_cpu))
+                rounds.append((results, cpu))
             started = await start_latency(client, args.accept_rate, args.accept_seconds)
             accepted = await accept_latency(stack.gateway_url, args.accept_rate, args.accept_seconds)
         finally:
             stack.stop()
-    for n, ((ours, bare, queued), (our_cpu, bare_cpu, queued_cpu)) in enumerate(zip(rounds, cpu, strict=True), 1):
+    for n, (results, cpu) in enumerate(rounds, 1):
         print(f"round {n}:")
-        print(table({"orderloop": ours, "bare temporal": bare, "bare, activities on their own queue": queued}))
-        print(f"CPU ms per order, orderloop run: {our_cpu}")
-        print(f"CPU ms per order, bare run: {bare_cpu}")
-        print(f"CPU ms per order, bare run with its own activity queue: {queued_cpu}")
+        print(table({name: results[name] for name in (ORDERLOOP, BARE, ON_OWN_QUEUE, WITH_COMMANDS)}))
+        for name, line in cpu.items():
+            print(f"CPU ms per order, {name}: {line}")
+        ours = results[ORDERLOOP]["per_second"]
         print(
-            f"ratio orderloop / bare: {ours['per_second'] / bare['per_second']:.2f}; "
-            f"orderloop / bare on its own activity queue: {ours['per_second'] / queued['per_second']:.2f}\n"
+            "ratio orderloop / "
+            + "; orderloop / ".join(
+                f"{name}: {ours / results[name]['per_second']:.2f}" for name in (BARE, ON_OWN_QUEUE, WITH_COMMANDS)
+            )
+            + "\n"
         )
     accept_p50, accept_p99 = percentile(accepted, 50) * 1000, percentile(accepted, 99) * 1000
     start_p50, start_p99 = percentile(started, 50) * 1000, percentile(started, 99) * 1000
@@ -354,7 +374,7 @@ async def main() -> None:
     print(f"| signed webhook -> 202 (gateway) | {accept_p50:.1f} | {accept_p99:.1f} |")
     print(f"| bare start_workflow | {start_p50:.1f} | {start_p99:.1f} |")
     print(f"accept / bare start ratio: p50 {accept_p50 / start_p50:.2f}, p99 {accept_p99 / start_p99:.2f}")
-    ratios = [ours["per_second"] / bare["per_second"] for ours, bare, _ in rounds]
+    ratios = [results[ORDERLOOP]["per_second"] / results[BARE]["per_second"] for results, _ in rounds]
     print(
         f"\nthroughput ratio orderloop / bare: {statistics.median(ratios):.2f} (median of {len(ratios)} rounds: "
         f"{', '.join(f'{r:.2f}' for r in ratios)}; {args.orders} orders, concurrency {args.concurrency})"
