@@ -381,7 +381,7 @@ class Ledger:
                 select(products_table.c.sku).where(products_table.c.sku.in_(chunk)),
                 select(stock.c.sku).where(stock.c.sku.in_(chunk)),
             )
-            known.update((conn.execute(query)).scalars())
+            known.update(conn.execute(query).scalars())
         return set(wanted) - known
 
     async def allocation_view(
@@ -512,7 +512,7 @@ class Ledger:
 
         def tx(conn: Connection) -> SnapshotResult:
             now = _now()
-            all_bundles = set((conn.execute(select(bundle_components.c.bundle_sku).distinct())).scalars())
+            all_bundles = set(conn.execute(select(bundle_components.c.bundle_sku).distinct()).scalars())
             ignored = sorted(all_bundles.intersection(skus))
             kept = [r for r in rows if r.sku not in all_bundles] if ignored else rows
             _create_scratch(conn)
@@ -557,7 +557,7 @@ class Ledger:
                 )
             )
             count = select(func.count()).select_from(_snapshot_diff).where(changed)
-            changed_count = (conn.execute(count)).scalar_one()
+            changed_count = conn.execute(count).scalar_one()
             conn.execute(
                 update(stock)
                 .where(
@@ -1190,8 +1190,8 @@ class Ledger:
         """Every SKU the ledger knows: products and SKUs with stock anywhere."""
 
         def tx(conn: Connection) -> list[str]:
-            found = set((conn.execute(select(products_table.c.sku))).scalars())
-            found.update((conn.execute(select(stock.c.sku).distinct())).scalars())
+            found = set(conn.execute(select(products_table.c.sku)).scalars())
+            found.update(conn.execute(select(stock.c.sku).distinct()).scalars())
             return sorted(found)
 
         return await self._read(tx)
@@ -1202,7 +1202,7 @@ class Ledger:
         """The id of the newest outbox row (0 when empty): a new consumer's starting cursor."""
 
         def tx(conn: Connection) -> int:
-            return int((conn.execute(select(func.max(outbox.c.id)))).scalar() or 0)
+            return int(conn.execute(select(func.max(outbox.c.id))).scalar() or 0)
 
         return await self._read(tx)
 
