@@ -44,7 +44,7 @@ def port_in_use(host: str, port: int) -> bool:
 # forwarding between them: each channel-queue task or poll landing on another partition than
 # its match is forwarded. Measured with bench.bench_e2e: the bare order shape with its
 # activities on a queue of their own cost the server +7 to +11 ms per order with 4 partitions,
-# and +6 and -2 ms with one.
+# -4 to +2 ms (noise) with one.
 TASK_QUEUE_PARTITIONS = 1
 
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,6 +68,7 @@ from orderloop.ledger.schema import products as products_table
 from orderloop.ledger.schema import published as published_table
 from orderloop.ledger.transactions import (
     AsyncEngineTransactions,
+    Body,
     SQLiteTransactions,
     Transactions,
     note_outbox_write,
@@ -177,7 +178,7 @@ class Ledger:
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None) -> Ledger:
         """Connect and apply migrations. SQLite: `sqlite:///path/ledger.db` (or the earlier
-        `sqlite:///...`, the same store). PostgreSQL: `postgresql+asyncpg://...`;
+        `sqlite+aiosqlite:///...`, the same store). PostgreSQL: `postgresql+asyncpg://...`;
         `schema` (or `?schema=` in its URL) sets the search_path, so several ledgers can share
         one PostgreSQL database.
         """
@@ -222,7 +223,7 @@ class Ledger:
 
     # -- transactions ---------------------------------------------------------------------
 
-    async def _write(self, body: Callable[[Connection], T]) -> T:
+    async def _write(self, body: Body[T]) -> T:
         """Run `body` as one write transaction (see orderloop.ledger.transactions)."""
         result, wrote_outbox = await self._transactions.write(body)
         if wrote_outbox:
@@ -230,7 +231,7 @@ class Ledger:
             self._outbox_event = asyncio.Event()
         return result
 
-    async def _read(self, body: Callable[[Connection], T]) -> T:
+    async def _read(self, body: Body[T]) -> T:
         """Run `body` as one read transaction that sees a single snapshot."""
         return await self._transactions.read(body)
 

@@ -1,5 +1,6 @@
 """An order's status comes from a query its worker answers: with no worker polling, the
-operator gets a 503 that says so, not a request that hangs."""
+query fails as TemporalUnavailable (which the gateway answers with 503, see
+test_gateway_app) naming the worker, instead of a request that hangs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from gateway.state import GatewayState, TemporalUnavailable
 from tests.temporal_env import start_dev_server
 
 
-async def test_a_status_query_no_worker_answers_is_a_503_naming_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_status_query_no_worker_answers_fails_as_unavailable_naming_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(order_service, "QUERY_TIMEOUT", timedelta(seconds=1))
     env = await start_dev_server()
     try:
