@@ -1,6 +1,7 @@
 """The sandbox kit's webhook controls on their own: held webhooks wait for a release and arrive in
 the order asked for, a redelivery is the same webhook again, headers made at send time are made
-afresh for every attempt, and a wrong id or order is answered with the reason."""
+afresh for every attempt, and a wrong id or order is answered with the reason. The recorder keeps
+every request the sandbox answered, body and status included."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import HTTPException, Request
 
 from connectors.sandbox_kit import (
     Recorder,
@@ -207,3 +209,35 @@ async def test_every_send_is_recorded_with_its_webhook_id(kit: Kit) -> None:
     deliveries = (await kit.http.get("/_sandbox/deliveries")).json()
 
     assert [(d["webhook_id"], d["delivered"], d["gave_up"]) for d in deliveries] == [("w1", True, False)] * 2
+
+
+async def test_the_recorder_keeps_requests_refused_unread_and_skips_its_own_controls() -> None:
+    recorder = Recorder()
+    app = create_sandbox_app("kit sandbox", recorder)
+
+    @app.post("/orders")
+    async def refuse() -> None:
+        raise HTTPException(401, "no token")  # answered without reading the body
+
+    @app.put("/orders/{order_id}")
+    async def echo(order_id: str, request: Request) -> dict[str, Any]:
+        return {"id": order_id, "body": await request.json()}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kit.sandbox") as http:
+        refused = await http.post("/orders?page=2", json={"sku": "A"}, headers={"X-Trace": "t1"})
+        echoed = await http.put("/orders/7", content=b'{"qty": 3}')
+        listed = await http.get("/_sandbox/requests")
+
+    assert refused.status_code == 401
+    assert echoed.json() == {"id": "7", "body": {"qty": 3}}  # the app still reads the body
+    first, second = recorder.requests
+    assert (first.method, first.path, first.query, first.body, first.status) == (
+        "POST",
+        "/orders",
+        "page=2",
+        {"sku": "A"},
+        401,
+    )
+    assert first.headers["x-trace"] == "t1"
+    assert (second.method, second.path, second.body, second.status) == ("PUT", "/orders/7", {"qty": 3}, 200)
+    assert [r["path"] for r in listed.json()] == ["/orders", "/orders/7"]  # its own GET is not recorded
