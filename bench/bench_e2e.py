@@ -4,7 +4,8 @@ the same embedded dev server in the same run.
 Orderloop: signed storefront webhooks through the gateway; the WMS sandbox ships at once; an
 order is done when the storefront sandbox receives its tracking. Bare: a workflow with the same
 number of activities (doing nothing) and one signal, sent as soon as the "shipping request"
-activity ran. Prints throughput, latency percentiles and the ratio Orderloop / bare.
+activity ran. Prints throughput, latency percentiles, the CPU each process spent and the
+requests the dev server served per order, and the ratio Orderloop / bare.
 
 Run: `python -m bench.bench_e2e --orders 300 --concurrency 30` (or `make bench`)."""
 
@@ -19,6 +20,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +38,7 @@ from orderloop import event_loop
 from orderloop.config import load_config
 from orderloop.contracts import order_start_search_attributes
 from orderloop.temporal_client import connect
-from tests.integration.stack import TOKEN, make_stack
+from tests.integration.stack import TOKEN, free_port, make_stack
 
 SKU = "TSHIRT-BLK-M"
 ORDERLOOP = "orderloop"
@@ -48,6 +50,7 @@ WITH_COMMANDS = "bare, own queue + Orderloop's upserts and SLA timer"
 # calls/s): with them, the storefront's tracking pushes capped the loop at 20 orders/s once the
 # machine could do more, and the benchmark measured the configuration instead of Orderloop.
 UNTHROTTLED = ("storefront", "wms")
+PERSISTENCE = "persistence (all)"
 
 
 def _epoch(iso: str) -> float:
@@ -312,16 +315,40 @@ def cpu_line(before: dict[str, float], after: dict[str, float], orders: int) -> 
     return ", ".join(f"{name} {(after[name] - before[name]) / orders * 1000:.1f}" for name in after)
 
 
+async def server_requests(metrics_url: str) -> Counter[str]:
+    """The dev server's request counters: every request a client or worker made to its frontend
+    (default namespace), by operation, and the sum of its persistence requests."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(metrics_url)).text
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        labels, _, value = rest.rpartition("} ")
+        if name == "service_requests" and 'service_name="frontend"' in labels and 'namespace="default"' in labels:
+            counts[labels.split('operation="')[1].split('"')[0]] += float(value)
+        elif name == "persistence_requests":
+            counts[PERSISTENCE] += float(value)
+    return counts
+
+
+def requests_line(before: Counter[str], after: Counter[str], orders: int) -> str:
+    per_order = {name: (after[name] - before[name]) / orders for name in after}
+    shown = sorted((name for name, n in per_order.items() if n >= 0.05 and name != PERSISTENCE), key=str.lower)
+    return ", ".join(f"{name} {per_order[name]:.2f}" for name in [*shown, PERSISTENCE])
+
+
 async def measured(
-    stack: Any, run: Coroutine[Any, Any, dict[str, Any]], orders: int, own: str
-) -> tuple[dict[str, Any], str]:
-    """Run one measurement; returns its results and the CPU milliseconds per order of every
-    process meanwhile (this process counted as `own`)."""
+    stack: Any, run: Coroutine[Any, Any, dict[str, Any]], orders: int, own: str, metrics_url: str
+) -> tuple[dict[str, Any], str, str]:
+    """Run one measurement; returns its results, the CPU milliseconds per order of every
+    process meanwhile (this process counted as `own`) and the server requests per order."""
     before = stack_cpu(stack) | {own: own_cpu()}
+    requests_before = await server_requests(metrics_url)
     result = await run
     after = stack_cpu(stack) | {own: own_cpu()}
     await asyncio.sleep(3)  # the tail of one run (closing workflows) stays out of the next
-    return result, cpu_line(before, after, orders)
+    requests = requests_line(requests_before, await server_requests(metrics_url), orders)
+    return result, cpu_line(before, after, orders), requests
 
 
 async def main() -> None:
@@ -332,10 +359,13 @@ async def main() -> None:
     parser.add_argument("--accept-rate", type=float, default=5, help="webhooks per second offered")
     parser.add_argument("--accept-seconds", type=float, default=10)
     args = parser.parse_args()
-    rounds: list[tuple[dict[str, dict[str, Any]], dict[str, str]]] = []
+    rounds: list[tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         stack = make_stack(Path(tmp), **{"wms.ship_delay": "0", "wms.partial_ratio": "0"})
         lifted = lift_rate_limits(stack.config_path, UNTHROTTLED)
+        metrics_port = free_port()
+        stack.temporal_args = ["--metrics-port", str(metrics_port)]
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         try:
             await stack.start()
             config = load_config(stack.config_path)
@@ -346,6 +376,7 @@ async def main() -> None:
             await orderloop_run(stack.gateway_url, storefront, 10, 5)
             client = await connect(stack.address)
             await bare_run(client, 10, 5)
+            await asyncio.sleep(3)  # the server reports its counters every second or so
             bare_variants = {
                 BARE: {},
                 ON_OWN_QUEUE: {"own_queue": True},
@@ -355,20 +386,23 @@ async def main() -> None:
                 # Bare first: it never runs on a server still busy with Orderloop's tail.
                 results: dict[str, dict[str, Any]] = {}
                 cpu: dict[str, str] = {}
+                requests: dict[str, str] = {}
                 for name, options in bare_variants.items():
-                    results[name], cpu[name] = await measured(
+                    results[name], cpu[name], requests[name] = await measured(
                         stack,
                         bare_run(client, args.orders, args.concurrency, **options),
                         args.orders,
                         "bench (bare worker+client)",
+                        metrics_url,
                     )
-                results[ORDERLOOP], cpu[ORDERLOOP] = await measured(
+                results[ORDERLOOP], cpu[ORDERLOOP], requests[ORDERLOOP] = await measured(
                     stack,
                     orderloop_run(stack.gateway_url, storefront, args.orders, args.concurrency),
                     args.orders,
                     "bench (client)",
+                    metrics_url,
                 )
-                rounds.append((results, cpu))
+                rounds.append((results, cpu, requests))
             started = await start_latency(client, args.accept_rate, args.accept_seconds)
             accepted = await accept_latency(stack.gateway_url, args.accept_rate, args.accept_seconds)
         finally:
@@ -377,11 +411,13 @@ async def main() -> None:
         "API rate limits lifted for the benchmark (its sandboxes do not limit): "
         + ", ".join(f"{channel} {limit:g}/s" for channel, limit in lifted.items())
     )
-    for n, (results, cpu) in enumerate(rounds, 1):
+    for n, (results, cpu, requests) in enumerate(rounds, 1):
         print(f"round {n}:")
         print(table({name: results[name] for name in (ORDERLOOP, BARE, ON_OWN_QUEUE, WITH_COMMANDS)}))
         for name, line in cpu.items():
             print(f"CPU ms per order, {name}: {line}")
+        for name, line in requests.items():
+            print(f"server requests per order, {name}: {line}")
         ours = results[ORDERLOOP]["per_second"]
         print(
             "ratio orderloop / "
@@ -397,7 +433,7 @@ async def main() -> None:
     print(f"| signed webhook -> 202 (gateway) | {accept_p50:.1f} | {accept_p99:.1f} |")
     print(f"| bare start_workflow | {start_p50:.1f} | {start_p99:.1f} |")
     print(f"accept / bare start ratio: p50 {accept_p50 / start_p50:.2f}, p99 {accept_p99 / start_p99:.2f}")
-    ratios = [results[ORDERLOOP]["per_second"] / results[BARE]["per_second"] for results, _ in rounds]
+    ratios = [results[ORDERLOOP]["per_second"] / results[BARE]["per_second"] for results, _, _ in rounds]
     print(
         f"\nthroughput ratio orderloop / bare: {statistics.median(ratios):.2f} (median of {len(ratios)} rounds: "
         f"{', '.join(f'{r:.2f}' for r in ratios)}; {args.orders} orders, concurrency {args.concurrency})"

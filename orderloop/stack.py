@@ -34,6 +34,7 @@ class Stack:
     task_queue_prefix: str = "orderloop"
     api_token: str | None = None
     sandbox_knobs: list[str] = field(default_factory=list)
+    temporal_args: list[str] = field(default_factory=list)  # more `temporal server start-dev` flags
     devserver: DevServer | None = None
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     _commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -91,6 +92,7 @@ class Stack:
                 port=self.temporal_port,
                 ui_port=self.ui_port,
                 log=self._log("temporal"),
+                extra_args=list(self.temporal_args),
             )
             await self.devserver.start()
         await seed_stock(self.ledger_url, config)
