@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the gateway's state, the order service, and operator authentication."""
+"""FastAPI dependencies: the gateway's state, the order service, and operator authentication.
+
+All `async def`, though none awaits: FastAPI runs a plain `def` dependency on a worker thread,
+one thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from gateway.state import GatewayState
 _bearer = HTTPBearer(auto_error=False, description="ORDERLOOP_API_TOKEN")
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
 
@@ -23,14 +26,14 @@ def get_state(request: Request) -> GatewayState:
 State = Annotated[GatewayState, Depends(get_state)]
 
 
-def get_orders(state: State) -> OrderService:
+async def get_orders(state: State) -> OrderService:
     return OrderService(state)
 
 
 Orders = Annotated[OrderService, Depends(get_orders)]
 
 
-def require_operator(
+async def require_operator(
     state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> str:
     if credentials is None:
