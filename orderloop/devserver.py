@@ -101,6 +101,11 @@ class DevServer:
             "busy_timeout=5000",
             "--log-level",
             "warn",
+            # The dev server re-reads the search attribute definitions from its database on
+            # every use unless told otherwise (for attributes added while it runs); a production
+            # server caches them. Orderloop registers its attributes when the server starts.
+            "--dynamic-config-value",
+            "system.forceSearchAttributesCacheRefreshOnRead=false",
         ]
         for key in SearchAttributes.ALL:
             cmd += ["--search-attribute", f"{key.name}=Keyword"]
