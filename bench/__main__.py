@@ -6,7 +6,13 @@ import importlib.util
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.bench_e2e", "bench.bench_propagation", "bench.bench_snapshot", "bench.bench_routing"]
+BENCHMARKS = [
+    "bench.bench_e2e",
+    "bench.bench_devserver_flags",
+    "bench.bench_propagation",
+    "bench.bench_snapshot",
+    "bench.bench_routing",
+]
 
 
 def main() -> None:

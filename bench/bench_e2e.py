@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -315,12 +315,12 @@ def cpu_line(before: dict[str, float], after: dict[str, float], orders: int) -> 
     return ", ".join(f"{name} {(after[name] - before[name]) / orders * 1000:.1f}" for name in after)
 
 
-async def server_requests(metrics_url: str) -> Counter[str]:
+async def server_requests(metrics_url: str) -> defaultdict[str, float]:
     """The dev server's request counters: every request a client or worker made to its frontend
     (default namespace), by operation, and the sum of its persistence requests."""
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(metrics_url)).text
-    counts: Counter[str] = Counter()
+    counts: defaultdict[str, float] = defaultdict(float)
     for line in text.splitlines():
         name, _, rest = line.partition("{")
         labels, _, value = rest.rpartition("} ")
@@ -331,7 +331,7 @@ async def server_requests(metrics_url: str) -> Counter[str]:
     return counts
 
 
-def requests_line(before: Counter[str], after: Counter[str], orders: int) -> str:
+def requests_line(before: defaultdict[str, float], after: defaultdict[str, float], orders: int) -> str:
     per_order = {name: (after[name] - before[name]) / orders for name in after}
     shown = sorted((name for name, n in per_order.items() if n >= 0.05 and name != PERSISTENCE), key=str.lower)
     return ", ".join(f"{name} {per_order[name]:.2f}" for name in [*shown, PERSISTENCE])
