@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import statistics
@@ -370,8 +371,8 @@ async def main() -> None:
             await stack.start()
             config = load_config(stack.config_path)
             storefront = config.channel("storefront").base_url
-            runs = args.rounds * args.orders + args.accept_rate * args.accept_seconds
-            await stock_for(stack, config.channel("wms").base_url, int(runs) + 1000)
+            units = args.rounds * args.orders + args.accept_rate * args.accept_seconds
+            await stock_for(stack, config.channel("wms").base_url, int(units) + 1000)
             # Warm up both paths so start-up costs do not count.
             await orderloop_run(stack.gateway_url, storefront, 10, 5)
             client = await connect(stack.address)
@@ -382,26 +383,26 @@ async def main() -> None:
                 ON_OWN_QUEUE: {"own_queue": True},
                 WITH_COMMANDS: {"commands": True},
             }
-            for _ in range(args.rounds):
-                # Bare first: it never runs on a server still busy with Orderloop's tail.
+            runs: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
+                name: functools.partial(bare_run, client, args.orders, args.concurrency, **options)
+                for name, options in bare_variants.items()
+            }
+            runs[ORDERLOOP] = functools.partial(
+                orderloop_run, stack.gateway_url, storefront, args.orders, args.concurrency
+            )
+            for n in range(args.rounds):
+                # The server's file grows through the benchmark, and its CPU per order with it:
+                # rounds alternate between bare first and Orderloop first, so neither always
+                # runs on the larger file.
+                order = list(runs) if n % 2 == 0 else [ORDERLOOP, *bare_variants]
                 results: dict[str, dict[str, Any]] = {}
                 cpu: dict[str, str] = {}
                 requests: dict[str, str] = {}
-                for name, options in bare_variants.items():
+                for name in order:
+                    own = "bench (client)" if name == ORDERLOOP else "bench (bare worker+client)"
                     results[name], cpu[name], requests[name] = await measured(
-                        stack,
-                        bare_run(client, args.orders, args.concurrency, **options),
-                        args.orders,
-                        "bench (bare worker+client)",
-                        metrics_url,
+                        stack, runs[name](), args.orders, own, metrics_url
                     )
-                results[ORDERLOOP], cpu[ORDERLOOP], requests[ORDERLOOP] = await measured(
-                    stack,
-                    orderloop_run(stack.gateway_url, storefront, args.orders, args.concurrency),
-                    args.orders,
-                    "bench (client)",
-                    metrics_url,
-                )
                 rounds.append((results, cpu, requests))
             started = await start_latency(client, args.accept_rate, args.accept_seconds)
             accepted = await accept_latency(stack.gateway_url, args.accept_rate, args.accept_seconds)
@@ -412,7 +413,8 @@ async def main() -> None:
         + ", ".join(f"{channel} {limit:g}/s" for channel, limit in lifted.items())
     )
     for n, (results, cpu, requests) in enumerate(rounds, 1):
-        print(f"round {n}:")
+        first = "Orderloop" if next(iter(results)) == ORDERLOOP else "bare"
+        print(f"round {n} ({first} first):")
         print(table({name: results[name] for name in (ORDERLOOP, BARE, ON_OWN_QUEUE, WITH_COMMANDS)}))
         for name, line in cpu.items():
             print(f"CPU ms per order, {name}: {line}")
