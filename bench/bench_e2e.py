@@ -356,7 +356,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=3, help="bare then Orderloop, this many times")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; they alternate which runs first")
     parser.add_argument("--accept-rate", type=float, default=5, help="webhooks per second offered")
     parser.add_argument("--accept-seconds", type=float, default=10)
     args = parser.parse_args()
