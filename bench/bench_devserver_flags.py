@@ -14,21 +14,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
-from pathlib import Path
 
-from bench.bench_e2e import (
-    UNTHROTTLED,
-    bare_run,
-    lift_rate_limits,
-    orderloop_run,
-    stack_cpu,
-    stock_for,
-)
+from bench.bench_e2e import bare_run, bench_stack, orderloop_run, stack_cpu
 from orderloop import event_loop
-from orderloop.config import load_config
-from orderloop.temporal_client import connect
-from tests.integration.stack import make_stack
 
 SHIPPED = "as Orderloop starts it"
 RUNS = ("bare", "orderloop")
@@ -37,30 +25,17 @@ RUNS = ("bare", "orderloop")
 async def server_cpu_per_order(orders: int, settings: list[str]) -> dict[str, float]:
     """A fresh stack whose dev server gets `settings` on top of Orderloop's: the server's CPU ms
     per order for the bare shape, then for Orderloop."""
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = make_stack(Path(tmp), **{"wms.ship_delay": "0", "wms.partial_ratio": "0"})
-        lift_rate_limits(stack.config_path, UNTHROTTLED)
-        stack.temporal_args = [arg for setting in settings for arg in ("--dynamic-config-value", setting)]
-        try:
-            await stack.start()
-            config = load_config(stack.config_path)
-            storefront = config.channel("storefront").base_url
-            await stock_for(stack, config.channel("wms").base_url, 2 * orders + 100)
-            await orderloop_run(stack.gateway_url, storefront, 10, 5)
-            client = await connect(stack.address)
-            await bare_run(client, 10, 5)
-            runs = {
-                "bare": lambda: bare_run(client, orders, 30),
-                "orderloop": lambda: orderloop_run(stack.gateway_url, storefront, orders, 30),
-            }
-            cpu = {}
-            for name, run in runs.items():
-                before = stack_cpu(stack)["temporal"]
-                await run()
-                cpu[name] = (stack_cpu(stack)["temporal"] - before) / orders * 1000
-            return cpu
-        finally:
-            stack.stop()
+    async with bench_stack(2 * orders + 100, settings) as bench:
+        runs = {
+            "bare": lambda: bare_run(bench.client, orders, 30),
+            "orderloop": lambda: orderloop_run(bench.stack.gateway_url, bench.storefront, orders, 30),
+        }
+        cpu = {}
+        for name, run in runs.items():
+            before = stack_cpu(bench.stack)["temporal"]
+            await run()
+            cpu[name] = (stack_cpu(bench.stack)["temporal"] - before) / orders * 1000
+        return cpu
 
 
 async def main() -> None:

@@ -22,7 +22,8 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from orderloop import event_loop
 from orderloop.config import load_config
 from orderloop.contracts import order_start_search_attributes
 from orderloop.settings import get_settings
+from orderloop.stack import Stack
 from orderloop.temporal_client import connect
 from tests.integration.stack import TOKEN, free_port, make_stack
 from workers.main import workflow_runner
@@ -53,7 +55,7 @@ WITH_COMMANDS = "bare, own queue + Orderloop's upserts and SLA timer"
 # calls/s): with them, the storefront's tracking pushes capped the loop at 20 orders/s once the
 # machine could do more, and the benchmark measured the configuration instead of Orderloop.
 UNTHROTTLED = ("storefront", "wms")
-PERSISTENCE = "persistence (all)"
+PERSISTENCE_PREFIX = "persistence:"
 
 
 def _epoch(iso: str) -> float:
@@ -326,30 +328,76 @@ def lift_rate_limits(config_path: Path, channels: tuple[str, ...]) -> dict[str, 
     return lifted
 
 
+@dataclass
+class BenchStack:
+    stack: Stack
+    storefront: str  # the storefront sandbox's base URL
+    client: Client
+    metrics_url: str  # the dev server's counters (Prometheus text)
+    lifted: dict[str, float]  # the API rate limits lifted, by channel
+
+
+@contextlib.asynccontextmanager
+async def bench_stack(units: int, dynamic_config: Sequence[str] = ()) -> AsyncIterator[BenchStack]:
+    """A started stack for a benchmark, stopped however the block ends: the WMS ships at once,
+    the API rate limits of the benchmark's channels are lifted, East holds `units` of the
+    benchmark's SKU, both order paths are warmed up. `dynamic_config`: `key=value` settings the
+    dev server gets on top of Orderloop's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = make_stack(Path(tmp), **{"wms.ship_delay": "0", "wms.partial_ratio": "0"})
+        lifted = lift_rate_limits(stack.config_path, UNTHROTTLED)
+        metrics_port = free_port()
+        stack.temporal_args = ["--metrics-port", str(metrics_port)]
+        for setting in dynamic_config:
+            stack.temporal_args += ["--dynamic-config-value", setting]
+        try:
+            await stack.start()
+            config = load_config(stack.config_path)
+            storefront = config.channel("storefront").base_url
+            await stock_for(stack, config.channel("wms").base_url, units)
+            # Warm up both paths so start-up costs do not count.
+            await orderloop_run(stack.gateway_url, storefront, 10, 5)
+            client = await connect(stack.address)
+            await bare_run(client, 10, 5)
+            await asyncio.sleep(3)  # the server reports its counters every second or so
+            yield BenchStack(stack, storefront, client, f"http://127.0.0.1:{metrics_port}/metrics", lifted)
+        finally:
+            stack.stop()
+
+
 def cpu_line(before: dict[str, float], after: dict[str, float], orders: int) -> str:
     return ", ".join(f"{name} {(after[name] - before[name]) / orders * 1000:.1f}" for name in after)
 
 
 async def server_requests(metrics_url: str) -> defaultdict[str, float]:
     """The dev server's request counters: every request a client or worker made to its frontend
-    (default namespace), by operation, and the sum of its persistence requests."""
+    (default namespace), by operation, and its persistence requests by operation (keyed
+    `PERSISTENCE_PREFIX + operation`)."""
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(metrics_url)).text
     counts: defaultdict[str, float] = defaultdict(float)
     for line in text.splitlines():
         name, _, rest = line.partition("{")
         labels, _, value = rest.rpartition("} ")
+        if 'operation="' not in labels:
+            continue
+        operation = labels.split('operation="')[1].split('"')[0]
         if name == "service_requests" and 'service_name="frontend"' in labels and 'namespace="default"' in labels:
-            counts[labels.split('operation="')[1].split('"')[0]] += float(value)
+            counts[operation] += float(value)
         elif name == "persistence_requests":
-            counts[PERSISTENCE] += float(value)
+            counts[PERSISTENCE_PREFIX + operation] += float(value)
     return counts
 
 
 def requests_line(before: defaultdict[str, float], after: defaultdict[str, float], orders: int) -> str:
+    """The frontend's requests per order by operation, then all persistence requests per order."""
     per_order = {name: (after[name] - before[name]) / orders for name in after}
-    shown = sorted((name for name, n in per_order.items() if n >= 0.05 and name != PERSISTENCE), key=str.lower)
-    return ", ".join(f"{name} {per_order[name]:.2f}" for name in [*shown, PERSISTENCE])
+    persistence = sum(n for name, n in per_order.items() if name.startswith(PERSISTENCE_PREFIX))
+    shown = sorted(
+        (name for name, n in per_order.items() if n >= 0.05 and not name.startswith(PERSISTENCE_PREFIX)),
+        key=str.lower,
+    )
+    return ", ".join([*(f"{name} {per_order[name]:.2f}" for name in shown), f"persistence (all) {persistence:.2f}"])
 
 
 async def measured(
@@ -375,56 +423,39 @@ async def main() -> None:
     parser.add_argument("--accept-seconds", type=float, default=10)
     args = parser.parse_args()
     rounds: list[tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = make_stack(Path(tmp), **{"wms.ship_delay": "0", "wms.partial_ratio": "0"})
-        lifted = lift_rate_limits(stack.config_path, UNTHROTTLED)
-        metrics_port = free_port()
-        stack.temporal_args = ["--metrics-port", str(metrics_port)]
-        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-        try:
-            await stack.start()
-            config = load_config(stack.config_path)
-            storefront = config.channel("storefront").base_url
-            units = args.rounds * args.orders + args.accept_rate * args.accept_seconds
-            await stock_for(stack, config.channel("wms").base_url, int(units) + 1000)
-            # Warm up both paths so start-up costs do not count.
-            await orderloop_run(stack.gateway_url, storefront, 10, 5)
-            client = await connect(stack.address)
-            await bare_run(client, 10, 5)
-            await asyncio.sleep(3)  # the server reports its counters every second or so
-            bare_variants = {
-                BARE: {},
-                ON_OWN_QUEUE: {"own_queue": True},
-                WITH_COMMANDS: {"commands": True},
-            }
-            runs: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
-                name: functools.partial(bare_run, client, args.orders, args.concurrency, **options)
-                for name, options in bare_variants.items()
-            }
-            runs[ORDERLOOP] = functools.partial(
-                orderloop_run, stack.gateway_url, storefront, args.orders, args.concurrency
-            )
-            for n in range(args.rounds):
-                # The server's file grows through the benchmark, and its CPU per order with it:
-                # rounds alternate between bare first and Orderloop first, so neither always
-                # runs on the larger file.
-                order = list(runs) if n % 2 == 0 else [ORDERLOOP, *bare_variants]
-                results: dict[str, dict[str, Any]] = {}
-                cpu: dict[str, str] = {}
-                requests: dict[str, str] = {}
-                for name in order:
-                    own = "bench (client)" if name == ORDERLOOP else "bench (bare worker+client)"
-                    results[name], cpu[name], requests[name] = await measured(
-                        stack, runs[name](), args.orders, own, metrics_url
-                    )
-                rounds.append((results, cpu, requests))
-            started = await start_latency(client, args.accept_rate, args.accept_seconds)
-            accepted = await accept_latency(stack.gateway_url, args.accept_rate, args.accept_seconds)
-        finally:
-            stack.stop()
+    units = args.rounds * args.orders + args.accept_rate * args.accept_seconds
+    async with bench_stack(int(units) + 1000) as bench:
+        bare_variants = {
+            BARE: {},
+            ON_OWN_QUEUE: {"own_queue": True},
+            WITH_COMMANDS: {"commands": True},
+        }
+        runs: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
+            name: functools.partial(bare_run, bench.client, args.orders, args.concurrency, **options)
+            for name, options in bare_variants.items()
+        }
+        runs[ORDERLOOP] = functools.partial(
+            orderloop_run, bench.stack.gateway_url, bench.storefront, args.orders, args.concurrency
+        )
+        for n in range(args.rounds):
+            # The server's file grows through the benchmark, and its CPU per order with it:
+            # rounds alternate between bare first and Orderloop first, so neither always
+            # runs on the larger file.
+            order = list(runs) if n % 2 == 0 else [ORDERLOOP, *bare_variants]
+            results: dict[str, dict[str, Any]] = {}
+            cpu: dict[str, str] = {}
+            requests: dict[str, str] = {}
+            for name in order:
+                own = "bench (client)" if name == ORDERLOOP else "bench (bare worker+client)"
+                results[name], cpu[name], requests[name] = await measured(
+                    bench.stack, runs[name](), args.orders, own, bench.metrics_url
+                )
+            rounds.append((results, cpu, requests))
+        started = await start_latency(bench.client, args.accept_rate, args.accept_seconds)
+        accepted = await accept_latency(bench.stack.gateway_url, args.accept_rate, args.accept_seconds)
     print(
         "API rate limits lifted for the benchmark (its sandboxes do not limit): "
-        + ", ".join(f"{channel} {limit:g}/s" for channel, limit in lifted.items())
+        + ", ".join(f"{channel} {limit:g}/s" for channel, limit in bench.lifted.items())
     )
     for n, (results, cpu, requests) in enumerate(rounds, 1):
         first = "Orderloop" if next(iter(results)) == ORDERLOOP else "bare"

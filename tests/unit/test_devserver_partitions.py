@@ -1,7 +1,6 @@
 """The embedded dev server gives a server file it creates one partition per task queue, and
 keeps the server's default for a file an earlier version created (tasks may wait in the
-partitions that fewer would drop). Every server it starts caches search attribute definitions,
-as a production server does."""
+partitions that fewer would drop)."""
 
 from __future__ import annotations
 
@@ -41,12 +40,3 @@ def test_a_file_from_an_earlier_version_keeps_the_default_partitions(tmp_path: P
     assert partition_config(server) == []
     assert not (tmp_path / "temporal.db.partitions").exists()
 
-
-def test_every_server_caches_search_attribute_definitions(tmp_path: Path) -> None:
-    # Measured: without it, every search attribute use re-read the definitions from the
-    # database, 20 reads per order (docs/performance.md).
-    for db_file in (tmp_path / "new.db", tmp_path / "old.db"):
-        if db_file.name == "old.db":
-            db_file.write_bytes(b"")
-        server = DevServer(db_file=db_file, partitions=task_queue_partitions(db_file))
-        assert "system.forceSearchAttributesCacheRefreshOnRead=false" in dynamic_config(server)
