@@ -12,7 +12,9 @@ Controls (no auth):
                                                     logged and never sent unless redelivered)
   POST /_sandbox/orders/{externalId}/edit           merge fields, deliver `order.updated`
   POST /_sandbox/orders/{externalId}/cancel         {"reason"}, deliver `order.cancelled`
-  GET  /_sandbox/orders, /_sandbox/fulfillments?order=, /_sandbox/inventory
+  GET  /_sandbox/orders, /_sandbox/fulfillments?order=&after=, /_sandbox/inventory
+                                                    (`after=N`: the fulfillments recorded after
+                                                    the first N, for a follower that reads on)
   GET|POST /_sandbox/config                         knobs (`StorefrontKnobs`)
   GET|POST|DELETE /_sandbox/faults                  {"status": 503|429, "count", "retry_after"}
 plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
@@ -298,8 +300,10 @@ def create_app(options: SandboxOptions) -> FastAPI:
         return list(sandbox.orders.values())
 
     @controls.get("/fulfillments")
-    async def sandbox_fulfillments(order: str | None = None) -> list[dict[str, Any]]:
-        return [f for f in sandbox.fulfillments if order is None or f["orderId"] == order]
+    async def sandbox_fulfillments(
+        order: str | None = None, after: Annotated[int, Query(ge=0)] = 0
+    ) -> list[dict[str, Any]]:
+        return [f for f in sandbox.fulfillments[after:] if order is None or f["orderId"] == order]
 
     @controls.get("/inventory")
     async def sandbox_inventory() -> dict[str, Any]:

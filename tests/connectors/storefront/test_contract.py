@@ -92,6 +92,16 @@ async def test_each_shipment_of_an_order_is_its_own_fulfillment(storefront: Stor
     ]
 
 
+async def test_sandbox_lists_the_fulfillments_recorded_after_an_offset(storefront: Storefront, order: Order) -> None:
+    first = await storefront.connector.push_shipment(order, shipment("SHP-000001"))
+    second = await storefront.connector.push_shipment(order, shipment("SHP-000002", sku="MUG-11OZ", line_id="li_2"))
+
+    listed = [(await storefront.http.get("/_sandbox/fulfillments", params={"after": n})).json() for n in (0, 1, 2)]
+    assert [[r["id"] for r in page] for page in listed] == [[first, second], [second], []]
+    refused = await storefront.http.get("/_sandbox/fulfillments", params={"after": -1})
+    assert refused.status_code == 422
+
+
 async def test_order_id_with_a_slash_reaches_its_own_order(storefront: Storefront, order: Order) -> None:
     slashed = order.model_copy(update={"external_id": "B2B/1001"})
 
