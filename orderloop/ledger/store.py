@@ -1038,7 +1038,8 @@ class Ledger:
                     )
             if moves:
                 conn.execute(insert(events), moves)
-            self._touch(conn, [m["sku"] for m in moves if m["kind"] == EventKind.SHIP.value], now)
+            # No outbox row: on hand and reserved drop together, so no channel's available-to-sell
+            # changes (the reservation already told them), and nothing needs pushing again.
             return True
 
         try:

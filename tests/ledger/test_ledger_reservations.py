@@ -178,6 +178,20 @@ async def test_commit_ships_reserved_units_once_per_shipment(
     assert ships == [-2, -1]
 
 
+
+async def test_commit_leaves_availability_as_it_was_and_writes_no_outbox_row(
+    ledger: Ledger, uid: Uid, cause: Cause
+) -> None:
+    sku, order = uid("sku"), uid("order")
+    await ledger.receive(sku, "east", 5, cause)
+    await ledger.reserve(order, [line("1", sku, 2)], cause)
+    available = await ledger.available([sku])
+    cursor = await ledger.outbox_head()
+    assert await ledger.commit_shipment(order, "s1", [("1", 2)], cause) is True
+    # The reservation told every channel already; a push after the commit would repeat it.
+    assert await ledger.available([sku]) == available == {(sku, "east"): 3}
+    assert [row.sku for row in await ledger.outbox_after(cursor, 100) if row.sku == sku] == []
+
 async def test_a_partly_shipped_line_releases_only_the_rest(
     ledger: Ledger, uid: Uid, cause: Cause
 ) -> None:
