@@ -5,7 +5,9 @@ SQLAlchemy `Connection`, run whole where its database is.
   thread, writes on a single writer thread (SQLite admits one writer, so this process's
   writers queue there instead of busy-waiting in SQLite's handler; other processes still wait
   through busy_timeout), reads on a small pool of reader threads. One hop to a thread per
-  transaction, where an async driver makes about four per statement.
+  transaction, where an async driver makes about four per statement. Each of those threads
+  keeps its own connection for as long as it lives: a pool check-out and check-in around
+  every transaction cost as much CPU as a small transaction's statements.
 - PostgreSQL (production): asyncpg through SQLAlchemy's asyncio engine; the same function runs
   inside the event loop with `run_sync`, and many transactions run at once.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -76,6 +80,9 @@ class SQLiteTransactions:
         _configure_sqlite(self.engine)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger-write")
         self._readers = ThreadPoolExecutor(SQLITE_READER_THREADS, thread_name_prefix="ledger-read")
+        self._held = threading.local()  # the connection of the thread that runs a transaction
+        self._opened: list[Connection] = []  # every thread's, to close with the ledger
+        self._opened_lock = threading.Lock()
 
     async def write(self, body: Body[T]) -> tuple[T, bool]:
         return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, body)
@@ -84,14 +91,39 @@ class SQLiteTransactions:
         return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, body)
 
     def _write(self, body: Body[T]) -> tuple[T, bool]:
-        with self.engine.begin() as conn:
-            return _tracked(body, conn)
+        return self._run("IMMEDIATE", partial(_tracked, body))
 
     def _read(self, body: Body[T]) -> T:
-        with self.engine.connect() as conn:
-            # A deferred transaction reads one WAL snapshot without blocking writers.
-            with conn.execution_options(**{_SQLITE_BEGIN: "DEFERRED"}).begin():
+        # A deferred transaction reads one WAL snapshot without blocking writers.
+        return self._run("DEFERRED", body)
+
+    def _run(self, begin: str, body: Body[T]) -> T:
+        conn = self._connection(begin)
+        try:
+            with conn.begin():
                 return body(conn)
+        finally:
+            # A connection SQLAlchemy gave up on, or one an interrupted COMMIT or ROLLBACK left
+            # inside its transaction, is not used again: the next transaction opens another.
+            if conn.invalidated or conn.in_transaction():
+                self._held.conn = None
+                self._forget(conn)
+
+    def _connection(self, begin: str) -> Connection:
+        conn: Connection | None = getattr(self._held, "conn", None)
+        if conn is None:
+            conn = self.engine.connect().execution_options(**{_SQLITE_BEGIN: begin})
+            self._held.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
+
+    def _forget(self, conn: Connection) -> None:
+        with self._opened_lock:
+            if conn in self._opened:
+                self._opened.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()  # back to the pool, which rolls back a connection left in a transaction
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)
@@ -99,6 +131,10 @@ class SQLiteTransactions:
     def _close(self) -> None:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
         self.engine.dispose()
 
 
@@ -131,7 +167,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, 'IMMEDIATE')}")
+        # On the driver's connection: through SQLAlchemy's execution path this one statement
+        # cost as much CPU as the transaction's own queries.
+        statement = f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, 'IMMEDIATE')}"
+        try:
+            conn.connection.driver_connection.execute(statement)
+        except sqlite3.Error as err:  # as SQLAlchemy raises it (e.g. OperationalError: locked)
+            raise DBAPIError.instance(statement, None, err, sqlite3.Error) from err
 
     @event.listens_for(engine, "reset")
     def _on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
