@@ -30,7 +30,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     union,
     update,
 )
@@ -53,19 +52,38 @@ from orderloop.ledger.schema import (
     LOCATION,
     SKU,
     UTCDateTime,
-    accepted_orders,
     bundle_components,
     events,
     outbox,
     outbox_cursors,
     poll_cursors,
     reservations,
-    shipment_commits,
     stock,
-    webhook_deliveries,
 )
 from orderloop.ledger.schema import products as products_table
 from orderloop.ledger.schema import published as published_table
+from orderloop.ledger.statements import (
+    ACCEPTED_ORDER,
+    ADVISORY_LOCK,
+    BUNDLE_PARTS,
+    BUNDLES_CONTAINING,
+    DELIVERY_SEEN,
+    INSERT_EVENTS,
+    INSERT_OUTBOX,
+    INSERT_RESERVATIONS,
+    INSERT_SHIPMENT_COMMITS,
+    OUTBOX_AFTER,
+    RESERVATION_ROWS,
+    RESERVE_STOCK,
+    SET_RESERVATION,
+    SHIP_STOCK,
+    SHIPMENT_SEEN,
+    STOCK_ROWS,
+    STOCK_ROWS_AT,
+    UNKNOWN_SKUS,
+    UNRESERVE_STOCK,
+    DialectStatements,
+)
 from orderloop.ledger.transactions import (
     AsyncEngineTransactions,
     Body,
@@ -171,6 +189,7 @@ class Ledger:
     def __init__(self, transactions: Transactions) -> None:
         self._transactions = transactions
         self._dialect = transactions.dialect
+        self._statements = DialectStatements(self._dialect)
         # Set when a transaction of this process that wrote outbox rows commits, so consumers
         # here wake at once; changes by other processes are found by their polling.
         self._outbox_event = asyncio.Event()
@@ -247,11 +266,8 @@ class Ledger:
         self._lock_outbox(conn)
         bundles: set[str] = set()
         for chunk in _chunks(changed):
-            rows = conn.execute(
-                select(bundle_components.c.bundle_sku).where(bundle_components.c.component_sku.in_(chunk)).distinct()
-            )
-            bundles.update(rows.scalars())
-        conn.execute(insert(outbox), [{"sku": sku, "created_at": at} for sku in sorted({*changed, *bundles})])
+            bundles.update(conn.execute(BUNDLES_CONTAINING, {"skus": list(chunk)}).scalars())
+        conn.execute(INSERT_OUTBOX, [{"sku": sku, "created_at": at} for sku in sorted({*changed, *bundles})])
 
     def _lock_outbox(self, conn: Connection) -> None:
         # PostgreSQL hands out sequence values before commit, so a reader could see id 12
@@ -261,35 +277,20 @@ class Ledger:
         # writer already gives this.
         note_outbox_write(conn)  # every outbox writer takes this lock first
         if self._dialect == "postgresql":
-            conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))").bindparams(
-                    key="/orderloop-outbox"
-                )
-            )
+            conn.execute(ADVISORY_LOCK, {"key": "/orderloop-outbox"})
 
     def _lock_order(self, conn: Connection, order_id: str) -> None:
         # PostgreSQL: a retried activity can run beside the attempt it retries. Serialising
         # work on one order makes the second see the first's rows and answer idempotently.
         # Always the first lock a transaction takes, so it cannot join a lock-order cycle.
         if self._dialect == "postgresql":
-            conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))").bindparams(
-                    key=f"/orderloop-order/{order_id}"
-                )
-            )
+            conn.execute(ADVISORY_LOCK, {"key": f"/orderloop-order/{order_id}"})
 
     def _bundles(self, conn: Connection, skus: Iterable[str]) -> dict[str, dict[str, int]]:
         wanted = sorted(set(skus))
         found: dict[str, dict[str, int]] = defaultdict(dict)
         for chunk in _chunks(wanted):
-            rows = conn.execute(
-                select(
-                    bundle_components.c.bundle_sku,
-                    bundle_components.c.component_sku,
-                    bundle_components.c.quantity,
-                ).where(bundle_components.c.bundle_sku.in_(chunk))
-            )
-            for bundle, component, quantity in rows:
+            for bundle, component, quantity in conn.execute(BUNDLE_PARTS, {"skus": list(chunk)}):
                 found[bundle][component] = quantity
         return dict(found)
 
@@ -378,11 +379,7 @@ class Ledger:
         wanted = sorted(set(skus))
         known: set[str] = set()
         for chunk in _chunks(wanted):
-            query = union(
-                select(products_table.c.sku).where(products_table.c.sku.in_(chunk)),
-                select(stock.c.sku).where(stock.c.sku.in_(chunk)),
-            )
-            known.update(conn.execute(query).scalars())
+            known.update(conn.execute(UNKNOWN_SKUS, {"skus": list(chunk)}).scalars())
         return set(wanted) - known
 
     async def allocation_view(
@@ -696,13 +693,15 @@ class Ledger:
         self, conn: Connection, skus: Sequence[str], location_ids: Sequence[str] | None
     ) -> dict[tuple[str, str], tuple[int, int]]:
         found: dict[tuple[str, str], tuple[int, int]] = {}
+        locations = None if location_ids is None else list(location_ids)
         for chunk in _chunks(sorted(set(skus))):
-            query = select(stock.c.sku, stock.c.location_id, stock.c.on_hand, stock.c.reserved).where(
-                stock.c.sku.in_(chunk)
-            )
-            if location_ids is not None:
-                query = query.where(stock.c.location_id.in_(list(location_ids)))
-            for sku, loc, on_hand, reserved in conn.execute(query):
+            if locations is None:
+                rows = conn.execute(STOCK_ROWS, {"skus": list(chunk)})
+            elif not locations:
+                break  # no location asked for: nothing to read
+            else:
+                rows = conn.execute(STOCK_ROWS_AT, {"skus": list(chunk), "locations": locations})
+            for sku, loc, on_hand, reserved in rows:
                 found[(sku, loc)] = (on_hand, reserved)
         return found
 
@@ -818,15 +817,7 @@ class Ledger:
             short: list[tuple[str, str]] = []
             for sku, loc in sorted(need):
                 quantity = need[(sku, loc)]
-                updated = conn.execute(
-                    update(stock)
-                    .where(
-                        stock.c.sku == sku,
-                        stock.c.location_id == loc,
-                        stock.c.on_hand - stock.c.reserved >= quantity,
-                    )
-                    .values(reserved=stock.c.reserved + quantity)
-                )
+                updated = conn.execute(RESERVE_STOCK, {"w_sku": sku, "w_location": loc, "w_quantity": quantity})
                 if updated.rowcount != 1:
                     short.append((sku, loc))
             if short:
@@ -852,9 +843,9 @@ class Ledger:
                 conn.execute(
                     delete(reservations).where(reservations.c.order_id == order_id, reservations.c.line_id.in_(stale))
                 )
-            conn.execute(insert(reservations), new_rows)
+            conn.execute(INSERT_RESERVATIONS, new_rows)
             conn.execute(
-                insert(events),
+                INSERT_EVENTS,
                 [
                     _event(
                         EventKind.RESERVE,
@@ -879,13 +870,12 @@ class Ledger:
     def _reservation_rows(
         self, conn: Connection, order_id: str, line_ids: Sequence[str] | None, *, lock: bool
     ) -> list[Reservation]:
-        r = reservations.c
-        query = select(reservations).where(r.order_id == order_id)
+        params: dict[str, Any] = {"order_id": order_id}
         if line_ids is not None:
-            query = query.where(r.line_id.in_(list(line_ids)))
-        query = query.order_by(r.sku, r.location_id, r.line_id)
-        if lock:
-            query = query.with_for_update()
+            if not line_ids:
+                return []
+            params["line_ids"] = list(line_ids)
+        query = RESERVATION_ROWS[(line_ids is not None, lock)]
         return [
             Reservation(
                 order_id=row.order_id,
@@ -899,7 +889,7 @@ class Ledger:
                 released=row.released,
                 state=ReservationState(row.state),
             )
-            for row in conn.execute(query)
+            for row in conn.execute(query, params)
         ]
 
     async def reservations(self, order_id: str) -> list[Reservation]:
@@ -927,7 +917,7 @@ class Ledger:
                 total += quantity
             if open_rows:
                 conn.execute(
-                    insert(events),
+                    INSERT_EVENTS,
                     [_event(EventKind.RELEASE, r.sku, r.location_id, -r.open_quantity, cause, now) for r in open_rows],
                 )
                 self._touch(conn, [r.sku for r in open_rows], now)
@@ -936,38 +926,27 @@ class Ledger:
         return await self._write(tx)
 
     def _set_reservation(self, conn: Connection, row: Reservation, committed: int, released: int, at: datetime) -> None:
-        r = reservations.c
         result = conn.execute(
-            update(reservations)
-            .where(
-                r.order_id == row.order_id,
-                r.line_id == row.line_id,
-                r.sku == row.sku,
-                r.committed == row.committed,
-                r.released == row.released,
-            )
-            .values(
-                committed=committed,
-                released=released,
-                state=_state(row.quantity, committed, released).value,
-                updated_at=at,
-            )
+            SET_RESERVATION,
+            {
+                "w_order_id": row.order_id,
+                "w_line_id": row.line_id,
+                "w_sku": row.sku,
+                "w_committed": row.committed,
+                "w_released": row.released,
+                "to_committed": committed,
+                "to_released": released,
+                "to_state": _state(row.quantity, committed, released).value,
+                "to_updated_at": at,
+            },
         )
         if result.rowcount != 1:
             raise LedgerInvariantError(f"reservation {row.order_id}/{row.line_id}/{row.sku} changed during the update")
 
     def _take_reserved(self, conn: Connection, row: Reservation, quantity: int, *, ship: bool) -> None:
-        values: dict[str, Any] = {"reserved": stock.c.reserved - quantity}
-        if ship:
-            values["on_hand"] = stock.c.on_hand - quantity
         result = conn.execute(
-            update(stock)
-            .where(
-                stock.c.sku == row.sku,
-                stock.c.location_id == row.location_id,
-                stock.c.reserved >= quantity,
-            )
-            .values(**values)
+            SHIP_STOCK if ship else UNRESERVE_STOCK,
+            {"w_sku": row.sku, "w_location": row.location_id, "w_quantity": quantity},
         )
         if result.rowcount != 1:
             raise LedgerInvariantError(
@@ -998,7 +977,7 @@ class Ledger:
                 return False
             now = _now()
             conn.execute(
-                insert(shipment_commits),
+                INSERT_SHIPMENT_COMMITS,
                 [
                     {
                         "order_id": order_id,
@@ -1037,7 +1016,7 @@ class Ledger:
                         )
                     )
             if moves:
-                conn.execute(insert(events), moves)
+                conn.execute(INSERT_EVENTS, moves)
             # No outbox row: on hand and reserved drop together, so no channel's available-to-sell
             # changes (the reservation already told them), and nothing needs pushing again.
             return True
@@ -1051,14 +1030,7 @@ class Ledger:
             raise
 
     def _shipment_seen(self, conn: Connection, order_id: str, shipment_id: str) -> bool:
-        found = conn.execute(
-            select(shipment_commits.c.line_id)
-            .where(
-                shipment_commits.c.order_id == order_id,
-                shipment_commits.c.shipment_id == shipment_id,
-            )
-            .limit(1)
-        )
+        found = conn.execute(SHIPMENT_SEEN, {"order_id": order_id, "shipment_id": shipment_id})
         return found.first() is not None
 
     # -- inbound dedup ------------------------------------------------------------------
@@ -1072,14 +1044,13 @@ class Ledger:
 
         def tx(conn: Connection) -> bool:
             result = conn.execute(
-                self._insert(accepted_orders)
-                .values(
-                    channel_id=channel_id,
-                    external_id=external_id,
-                    workflow_id=workflow_id,
-                    accepted_at=_now(),
-                )
-                .on_conflict_do_nothing()
+                self._statements.accept_order,
+                {
+                    "channel_id": channel_id,
+                    "external_id": external_id,
+                    "workflow_id": workflow_id,
+                    "accepted_at": _now(),
+                },
             )
             if delivery_id is not None:
                 self._record_delivery(conn, channel_id, delivery_id)
@@ -1091,12 +1062,7 @@ class Ledger:
         """The workflow id an order was accepted under, or None."""
 
         def tx(conn: Connection) -> str | None:
-            found = conn.execute(
-                select(accepted_orders.c.workflow_id).where(
-                    accepted_orders.c.channel_id == channel_id,
-                    accepted_orders.c.external_id == external_id,
-                )
-            )
+            found = conn.execute(ACCEPTED_ORDER, {"channel_id": channel_id, "external_id": external_id})
             return found.scalar()
 
         return await self._read(tx)
@@ -1111,9 +1077,7 @@ class Ledger:
 
     def _record_delivery(self, conn: Connection, channel_id: str, event_id: str) -> bool:
         result = conn.execute(
-            self._insert(webhook_deliveries)
-            .values(channel_id=channel_id, event_id=event_id, received_at=_now())
-            .on_conflict_do_nothing()
+            self._statements.record_delivery, {"channel_id": channel_id, "event_id": event_id, "received_at": _now()}
         )
         return bool(result.rowcount == 1)
 
@@ -1121,12 +1085,7 @@ class Ledger:
         """Whether a vendor's webhook delivery id was recorded (processed) before."""
 
         def tx(conn: Connection) -> bool:
-            found = conn.execute(
-                select(webhook_deliveries.c.event_id).where(
-                    webhook_deliveries.c.channel_id == channel_id,
-                    webhook_deliveries.c.event_id == event_id,
-                )
-            )
+            found = conn.execute(DELIVERY_SEEN, {"channel_id": channel_id, "event_id": event_id})
             return found.scalar() is not None
 
         return await self._read(tx)
@@ -1148,12 +1107,8 @@ class Ledger:
         at = _now()
 
         def tx(conn: Connection) -> None:
-            statement = self._insert(published_table)
             conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["channel_id", "sku"],
-                    set_={"quantity": statement.excluded.quantity, "pushed_at": statement.excluded.pushed_at},
-                ),
+                self._statements.publish,
                 [
                     {"channel_id": channel_id, "sku": sku, "quantity": q, "pushed_at": at}
                     for sku, q in quantities.items()
@@ -1231,7 +1186,7 @@ class Ledger:
         """Outbox rows with an id above the consumer's cursor, oldest first."""
 
         def tx(conn: Connection) -> list[OutboxRow]:
-            rows = conn.execute(select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
+            rows = conn.execute(OUTBOX_AFTER, {"after": after_id, "limit": limit})
             return [OutboxRow(id=row.id, sku=row.sku, created_at=row.created_at) for row in rows]
 
         return await self._read(tx)
