@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench.bench_devserver_flags",
     "bench.bench_propagation",
     "bench.bench_snapshot",
+    "bench.bench_ledger_ops",
     "bench.bench_routing",
 ]
 

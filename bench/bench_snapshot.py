@@ -71,16 +71,22 @@ async def _run(job: Callable[[int], Awaitable[None]], items: range, concurrency:
     await asyncio.gather(*(one(n) for n in items))
 
 
-async def sqlite_figures(skus: int, orders: int, concurrency: int) -> dict[str, str]:
+Figures = Callable[[Ledger], Awaitable[dict[str, str]]]
+
+
+async def sqlite_figures(figures: Figures) -> dict[str, str]:
+    """`figures` of a fresh SQLite ledger in a temporary directory."""
     with tempfile.TemporaryDirectory() as tmp:
         ledger = await Ledger.open(f"sqlite:///{Path(tmp) / 'ledger.db'}")
         try:
-            return await measure(ledger, skus, orders, concurrency)
+            return await figures(ledger)
         finally:
             await ledger.close()
 
 
-async def postgres_figures(url: str, skus: int, orders: int, concurrency: int) -> dict[str, str]:
+async def postgres_figures(url: str, figures: Figures) -> dict[str, str]:
+    """`figures` of a fresh PostgreSQL ledger in a schema of its own, dropped afterwards; a
+    `skipped` row with the reason when PostgreSQL is unreachable."""
     sa_url = make_url(url)
     try:
         socket.create_connection((sa_url.host or "127.0.0.1", sa_url.port or 5432), 2).close()
@@ -93,7 +99,7 @@ async def postgres_figures(url: str, skus: int, orders: int, concurrency: int) -
     try:
         ledger = await Ledger.open(url, schema=schema)
         try:
-            return await measure(ledger, skus, orders, concurrency)
+            return await figures(ledger)
         finally:
             await ledger.close()
     finally:
@@ -108,10 +114,20 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     args = parser.parse_args()
-    columns = {
-        "SQLite (WAL)": await sqlite_figures(args.skus, args.orders, args.concurrency),
-        "PostgreSQL": await postgres_figures(args.postgres_url, args.skus, args.orders, args.concurrency),
-    }
+
+    async def figures(ledger: Ledger) -> dict[str, str]:
+        return await measure(ledger, args.skus, args.orders, args.concurrency)
+
+    print_columns(
+        {
+            "SQLite (WAL)": await sqlite_figures(figures),
+            "PostgreSQL": await postgres_figures(args.postgres_url, figures),
+        }
+    )
+
+
+def print_columns(columns: dict[str, dict[str, str]]) -> None:
+    """One row per figure, one column per database."""
     rows = list(dict.fromkeys(key for figures in columns.values() for key in figures))
     width = max(len(row) for row in rows)
     print(f"{'':{width}}  " + "  ".join(f"{name:>18}" for name in columns))

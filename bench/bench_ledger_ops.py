@@ -1,0 +1,82 @@
+"""What each ledger operation of one order costs its process in CPU: the gateway's dedup reads
+and records, the allocation read, the reservation and the shipment commit in the worker, and an
+inventory push's outbox read, availability read and published record. Microseconds of this
+process's CPU per call (every thread: the SQLite ledger runs its transactions on threads), one
+call at a time, on SQLite and PostgreSQL.
+
+CPU, not wall time: the end-to-end benchmark saturates two cores, so what limits it is the CPU
+each order costs. Run: `python -m bench.bench_ledger_ops` (or `make bench`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable
+
+from bench.bench_snapshot import DEFAULT_POSTGRES, postgres_figures, print_columns, sqlite_figures
+from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine
+from orderloop.ledger.availability import InventoryRules, channel_quantities
+
+SKU = "BENCH-TEE"
+ORDER = Cause(kind=CauseKind.ORDER, ref="bench")
+RULES = InventoryRules(locations=["east", "west"])
+
+
+async def per_call(ledger: Ledger, calls: int) -> dict[str, str]:
+    await ledger.receive(SKU, "east", 10 * calls, ORDER)
+    await ledger.receive(SKU, "west", 10 * calls, ORDER)
+    cursor = await ledger.outbox_head()
+    spent: defaultdict[str, float] = defaultdict(float)
+
+    async def timed(name: str, call: Awaitable[object]) -> None:
+        started = time.process_time()  # the call's work runs when awaited, from here
+        await call
+        spent[name] += time.process_time() - started
+
+    for n in range(calls):
+        order, delivery, external = f"order/bench/{n}", f"delivery-{n}", f"ext-{n}"
+        line = ReservationLine(line_id="1", sku=SKU, location_id="east", quantity=1)
+        # The gateway: an order webhook, then the 3PL's shipment webhook.
+        await timed("gateway: delivery seen?", ledger.delivery_seen("storefront", delivery))
+        await timed("gateway: order accepted?", ledger.accepted_order("storefront", external))
+        await timed(
+            "gateway: record accepted order",
+            ledger.record_accepted_order("storefront", external, order, delivery),
+        )
+        await timed("gateway: record delivery", ledger.record_delivery("wms", f"shipment-{n}"))
+        # The worker: allocate, commit; an inventory push to one channel.
+        await timed("worker: allocation view", ledger.allocation_view(order, {SKU}, {"east", "west"}))
+        await timed("worker: reserve", ledger.reserve(order, [line], ORDER))
+        await timed("worker: commit shipment", ledger.commit_shipment(order, "s1", [("1", 1)], ORDER))
+        rows = await ledger.outbox_after(cursor, 500)
+        await timed("push: outbox read", ledger.outbox_after(cursor, 500))
+        cursor = rows[-1].id if rows else cursor
+        await timed("push: availability", channel_quantities(ledger, {SKU}, RULES, None))
+        await timed("push: record published", ledger.record_published("storefront", {SKU: n}))
+    figures = {name: f"{seconds / calls * 1e6:,.0f} us" for name, seconds in spent.items()}
+    figures["all of the above"] = f"{sum(spent.values()) / calls * 1e6:,.0f} us"
+    return figures
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=500, help="orders (calls of each operation)")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    args = parser.parse_args()
+
+    async def figures(ledger: Ledger) -> dict[str, str]:
+        return await per_call(ledger, args.calls)
+
+    print(f"CPU of this process per call, {args.calls} calls each, one at a time:")
+    print_columns(
+        {
+            "SQLite (WAL)": await sqlite_figures(figures),
+            "PostgreSQL": await postgres_figures(args.postgres_url, figures),
+        }
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
