@@ -183,7 +183,11 @@ class RestockWatchInput(BaseModel):
     run_for: timedelta = timedelta(minutes=30)
     poll_interval: timedelta = timedelta(seconds=1)
     # At most one look at the availability per this window: a burst of changes is one batch.
-    coalesce: timedelta = timedelta(milliseconds=100)
+    # Longer than the inventory sync's: a wake-up spares a waiting order its retry timer (the
+    # channel's out_of_stock_retry, minutes), so a second more costs it nothing, while every
+    # reservation, on every order, is a change the watcher reads (a watcher started with an
+    # earlier default keeps it across its runs, since each run hands its input on).
+    coalesce: timedelta = timedelta(seconds=1)
     # At most this many waiting orders are signalled per batch of changes.
     max_wakeups: int = 1000
 
