@@ -68,9 +68,16 @@ class OrderService:
         return (await self.client()).get_workflow_handle(workflow_id)
 
     async def start_order(
-        self, channel_id: str, external_id: str, payload: dict[str, Any], event_id: str | None
+        self,
+        channel_id: str,
+        external_id: str,
+        payload: dict[str, Any],
+        event_id: str | None,
+        *,
+        accepted: bool | None = None,
     ) -> tuple[str, bool]:
-        """Start the order workflow once; returns (workflow id, started now)."""
+        """Start the order workflow once; returns (workflow id, started now). `accepted`: whether
+        the ledger holds the order as accepted, when the caller has just read it."""
         client = await self.client()
         async with temporal_errors(WEBHOOK_RPC_TIMEOUT):
             return await start_order_workflow(
@@ -82,6 +89,7 @@ class OrderService:
                 payload,
                 event_id,
                 rpc_timeout=WEBHOOK_RPC_TIMEOUT,
+                accepted=accepted,
             )
 
     async def signal(self, workflow_id: str, name: str, arg: BaseModel) -> None:

@@ -17,11 +17,19 @@ from gateway.deps import Orders, State
 from gateway.errors import GatewayError
 from gateway.order_service import OrderService, WorkflowMissing
 from orderloop.contracts import ChannelCancel, ChannelEdit, FulfillmentCancel, Signals, order_workflow_id
+from orderloop.ledger import InboundSeen
 from orderloop.model import ShippingRequest
 from orderloop.stock_reports import apply_stock_rows
 
 log = structlog.get_logger("orderloop.gateway")
 router = APIRouter(tags=["webhooks"])
+
+_ORDER_EVENTS = frozenset({InboundKind.ORDER_CREATED, InboundKind.ORDER_UPDATED, InboundKind.ORDER_CANCELLED})
+# Events the order workflow applies once however often they come (a shipment counts once by its
+# id; a cancel of a request no longer open is ignored): their delivery ids are neither looked up
+# nor recorded, which spares the ledger a read and a write on every shipment. A re-delivery
+# costs a signal the workflow ignores, or, once the order is closed, an "ignored" answer.
+_IDEMPOTENT_EVENTS = frozenset({InboundKind.SHIPMENT, InboundKind.SHIPMENT_CANCELLED})
 
 
 def _answer(status: str, code: int = 200, **extra: Any) -> JSONResponse:
@@ -57,12 +65,16 @@ async def receive_webhook(
     body = await _read_body(request, state.settings.max_body_bytes)
     event = connector.parse_webhook(request.headers, body)
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
-    if event.event_id and await state.ledger.delivery_seen(channel_id, event.event_id):
+    delivery = event.event_id if event.kind not in _IDEMPOTENT_EVENTS else None
+    # An order event's order is looked up in the same read (was it accepted before?).
+    order = event.external_order_id if event.kind in _ORDER_EVENTS else None
+    seen = await state.ledger.inbound_seen(channel_id, delivery, order) if delivery or order else InboundSeen()
+    if seen.delivery:
         bound.info("webhook.duplicate_delivery")
         return _answer("duplicate", detail="this delivery was processed before")
-    response, recorded = await _dispatch(orders, channel_id, event, bound)
-    if event.event_id and not recorded:
-        await state.ledger.record_delivery(channel_id, event.event_id)
+    response, recorded = await _dispatch(orders, channel_id, event, bound, seen.accepted_workflow_id)
+    if delivery and not recorded:
+        await state.ledger.record_delivery(channel_id, delivery)
     return response
 
 
@@ -82,22 +94,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _dispatch(
-    orders: OrderService, channel_id: str, event: InboundEvent, bound: Any
+    orders: OrderService, channel_id: str, event: InboundEvent, bound: Any, accepted: str | None
 ) -> tuple[JSONResponse, bool]:
     """The answer, and whether the delivery was recorded as seen on the way (an order start
-    records it with the accepted order, in one write)."""
+    records it with the accepted order, in one write). `accepted`: the workflow id an order
+    event's order was accepted under, as the ledger said just before (None: not accepted)."""
     kind = event.kind
-    if kind in (InboundKind.ORDER_CREATED, InboundKind.ORDER_UPDATED, InboundKind.ORDER_CANCELLED):
+    if kind in _ORDER_EVENTS:
         if not event.external_order_id:
             raise GatewayError(400, "the event names no order id")
         external_id = event.external_order_id
         workflow_id = order_workflow_id(channel_id, external_id)
-        if kind is InboundKind.ORDER_CREATED or not await orders.state.ledger.accepted_order(channel_id, external_id):
+        if kind is InboundKind.ORDER_CREATED or not accepted:
             if kind is InboundKind.ORDER_CANCELLED:
                 bound.info("webhook.cancel_unknown_order", workflow_id=workflow_id)
                 return _answer("ignored", detail="no such order was received; nothing to cancel"), False
             # An update for an order whose creation we never saw starts it (missed webhook).
-            workflow_id, started = await orders.start_order(channel_id, external_id, event.payload, event.event_id)
+            workflow_id, started = await orders.start_order(
+                channel_id, external_id, event.payload, event.event_id, accepted=accepted is not None
+            )
             bound.info("webhook.order", workflow_id=workflow_id, started=started)
             answer = _answer("accepted" if started else "duplicate", 202 if started else 200, workflowId=workflow_id)
             return answer, True

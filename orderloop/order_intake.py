@@ -34,11 +34,16 @@ async def start_order_workflow(
     payload: dict[str, Any],
     event_id: str | None = None,
     rpc_timeout: timedelta | None = None,
+    accepted: bool | None = None,
 ) -> tuple[str, bool]:
     """Start the order's workflow unless it was accepted before; returns (workflow id, started
-    now). Temporal's errors propagate: nothing is recorded as accepted unless Temporal has it."""
+    now). Temporal's errors propagate: nothing is recorded as accepted unless Temporal has it.
+    `accepted`: whether the ledger holds the order as accepted, when the caller has just read
+    it (the gateway reads it with its delivery check); None: read it here."""
     workflow_id = order_workflow_id(channel_id, external_id)
-    if await ledger.accepted_order(channel_id, external_id):
+    if accepted is None:
+        accepted = await ledger.accepted_order(channel_id, external_id) is not None
+    if accepted:
         if event_id is not None:
             await ledger.record_delivery(channel_id, event_id)
         return workflow_id, False

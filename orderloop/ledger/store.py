@@ -96,6 +96,7 @@ from orderloop.ledger.types import (
     Cause,
     CauseKind,
     EventKind,
+    InboundSeen,
     LedgerEvent,
     OutboxRow,
     OversoldRow,
@@ -1083,10 +1084,19 @@ class Ledger:
 
     async def delivery_seen(self, channel_id: str, event_id: str) -> bool:
         """Whether a vendor's webhook delivery id was recorded (processed) before."""
+        return (await self.inbound_seen(channel_id, event_id, None)).delivery
 
-        def tx(conn: Connection) -> bool:
-            found = conn.execute(DELIVERY_SEEN, {"channel_id": channel_id, "event_id": event_id})
-            return found.scalar() is not None
+    async def inbound_seen(self, channel_id: str, event_id: str | None, external_id: str | None) -> InboundSeen:
+        """In one read: whether the delivery `event_id` was processed before, and the workflow id
+        the order `external_id` was accepted under (each only when given)."""
+
+        def tx(conn: Connection) -> InboundSeen:
+            delivery = accepted = None
+            if event_id is not None:
+                delivery = conn.execute(DELIVERY_SEEN, {"channel_id": channel_id, "event_id": event_id}).scalar()
+            if external_id is not None:
+                accepted = conn.execute(ACCEPTED_ORDER, {"channel_id": channel_id, "external_id": external_id}).scalar()
+            return InboundSeen(delivery=delivery is not None, accepted_workflow_id=accepted)
 
         return await self._read(tx)
 

@@ -163,3 +163,12 @@ class AllocationView(_Value):
     reservations: list[Reservation]
     unknown: set[str]
     available: dict[tuple[str, str], int]
+
+
+class InboundSeen(_Value):
+    """What the gateway reads about an inbound webhook before acting on it, from one snapshot
+    (see `Ledger.inbound_seen`): whether its delivery was processed before, and the workflow id
+    its order was accepted under (None: not accepted, or not asked)."""
+
+    delivery: bool = False
+    accepted_workflow_id: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from orderloop.ledger import Cause, Ledger
+from orderloop.ledger import Cause, InboundSeen, Ledger
 
 
 async def test_published_quantities_are_upserted_per_channel(ledger: Ledger, uid: Callable[[str], str]) -> None:
@@ -25,6 +25,21 @@ async def test_delivery_seen_only_after_it_is_recorded(ledger: Ledger, uid: Call
     assert await ledger.record_delivery("shop", event)
     assert await ledger.delivery_seen("shop", event)
     assert not await ledger.delivery_seen("other", event)
+
+
+async def test_inbound_seen_reads_the_delivery_and_the_accepted_order_together(
+    ledger: Ledger, uid: Callable[[str], str]
+) -> None:
+    delivery, external, workflow = uid("evt"), uid("ext"), uid("order/shop")
+    assert await ledger.inbound_seen("shop", delivery, external) == InboundSeen()
+    await ledger.record_accepted_order("shop", external, workflow, delivery)
+    assert await ledger.inbound_seen("shop", delivery, external) == InboundSeen(
+        delivery=True, accepted_workflow_id=workflow
+    )
+    # Each part only when asked for; another channel's records are not this one's.
+    assert await ledger.inbound_seen("shop", None, external) == InboundSeen(accepted_workflow_id=workflow)
+    assert await ledger.inbound_seen("shop", delivery, None) == InboundSeen(delivery=True)
+    assert await ledger.inbound_seen("other", delivery, external) == InboundSeen()
 
 
 async def test_outbox_head_follows_changes_and_all_skus_lists_stocked_ones(
