@@ -1,5 +1,5 @@
-"""What each ledger operation of one order costs its process in CPU: the gateway's dedup reads
-and records, the allocation read, the reservation and the shipment commit in the worker, and an
+"""What each ledger operation of one order costs its process in CPU: the gateway's dedup read
+and record, the allocation read, the reservation and the shipment commit in the worker, and an
 inventory push's outbox read, availability read and published record. Microseconds of this
 process's CPU per call (every thread: the SQLite ledger runs its transactions on threads), one
 call at a time, on SQLite and PostgreSQL.
@@ -38,14 +38,12 @@ async def per_call(ledger: Ledger, calls: int) -> dict[str, str]:
     for n in range(calls):
         order, delivery, external = f"order/bench/{n}", f"delivery-{n}", f"ext-{n}"
         line = ReservationLine(line_id="1", sku=SKU, location_id="east", quantity=1)
-        # The gateway: an order webhook, then the 3PL's shipment webhook.
-        await timed("gateway: delivery seen?", ledger.delivery_seen("storefront", delivery))
-        await timed("gateway: order accepted?", ledger.accepted_order("storefront", external))
+        # The gateway: an order webhook (its shipment webhook reads and records nothing).
+        await timed("gateway: delivery and order seen?", ledger.inbound_seen("storefront", delivery, external))
         await timed(
             "gateway: record accepted order",
             ledger.record_accepted_order("storefront", external, order, delivery),
         )
-        await timed("gateway: record delivery", ledger.record_delivery("wms", f"shipment-{n}"))
         # The worker: allocate, commit; an inventory push to one channel.
         await timed("worker: allocation view", ledger.allocation_view(order, {SKU}, {"east", "west"}))
         await timed("worker: reserve", ledger.reserve(order, [line], ORDER))
