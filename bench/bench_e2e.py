@@ -102,7 +102,10 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
     refused: list[str] = []
     url = f"{gateway}/webhooks/storefront"
     gate = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(timeout=30) as http:
+    # One connection kept open per sender, as a channel's webhook sender does (httpx keeps 20
+    # by default: with 30 senders, the gateway accepted a new connection for every tenth call).
+    limits = httpx.Limits(max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
 
         async def send(i: int) -> None:
             external_id = f"bench-{run}-{i}"

@@ -20,6 +20,12 @@ import httpx
 from connectors.base import PermanentError, RateLimitedError, RejectedError, RetryableError
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# Calls one worker makes to one channel at once (its queue's `max_concurrent_activities`), and
+# as many connections kept open for them: httpx keeps 20 by default, and each call beyond the
+# 20th at once opened a new connection (a TCP handshake on both sides, the pool's work) that it
+# closed again after the call.
+CALLS_AT_ONCE = 50
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=CALLS_AT_ONCE)
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
 
 
@@ -69,7 +75,7 @@ class VendorClient:
     def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._owns_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self.http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=DEFAULT_LIMITS)
 
     def auth_headers(self) -> dict[str, str]:
         return {}

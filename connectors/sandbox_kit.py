@@ -508,8 +508,11 @@ class WebhookSender:
         # The topics a hold queues; None: every topic.
         self.hold_topics: frozenset[str] | None = None
         self.duplicate_all = False
-        # `transport` lets tests deliver to an app in-process instead of over loopback.
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        # `transport` lets tests deliver to an app in-process instead of over loopback. A burst
+        # of deliveries keeps its connections open for the next (httpx keeps 20 by default).
+        self._client = httpx.AsyncClient(
+            timeout=timeout, transport=transport, limits=httpx.Limits(max_keepalive_connections=100)
+        )
         self._tasks: set[asyncio.Task[None]] = set()
 
     def emit(

@@ -23,6 +23,7 @@ from activities.order_poll import OrderPoll
 from activities.order_steps import OrderSteps
 from activities.restock import RestockWatch
 from connectors.base import Connector
+from connectors.http import CALLS_AT_ONCE
 from connectors.registry import build_connectors
 from orderloop import event_loop
 from orderloop.config import ConfigError, OrderloopConfig, load_config
@@ -110,7 +111,7 @@ def build_workers(
                     jobs.pull_stock_snapshot,
                     poll.poll_channel_orders,
                 ],
-                max_concurrent_activities=50,
+                max_concurrent_activities=CALLS_AT_ONCE,
                 max_task_queue_activities_per_second=channel.rate_limit_per_second,
             )
         )
