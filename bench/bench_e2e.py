@@ -37,6 +37,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare_order import BareOrder, noop
+from connectors.http_pool import ClientPool
 from connectors.signing import ORDERLOOP_DELIVERY_HEADER, ORDERLOOP_EVENT_HEADER, orderloop_signature
 from orderloop import event_loop
 from orderloop.config import load_config
@@ -102,10 +103,11 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
     refused: list[str] = []
     url = f"{gateway}/webhooks/storefront"
     gate = asyncio.Semaphore(concurrency)
-    # One connection kept open per sender, as a channel's webhook sender does (httpx keeps 20
-    # by default: with 30 senders, the gateway accepted a new connection for every tenth call).
-    limits = httpx.Limits(max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    # The senders borrow a client of one connection each, as Orderloop's connectors do: through
+    # one shared client, each of 30 senders' requests cost 3.0-3.6 ms of this process's CPU
+    # instead of 1.3-1.4 (httpx's pool looks at each of its connections for every request).
+    senders = ClientPool(timeout=30)
+    async with httpx.AsyncClient(timeout=30) as http:
 
         async def send(i: int) -> None:
             external_id = f"bench-{run}-{i}"
@@ -116,10 +118,10 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
                 ORDERLOOP_DELIVERY_HEADER: uuid.uuid4().hex,
                 "X-Orderloop-Signature": orderloop_signature(secret, body),
             }
-            async with gate:
+            async with gate, senders.client() as sender:
                 started = time.time()
                 # As a channel's sender does: a 503 (Temporal slower than the gateway waits) is retried.
-                while (response := await http.post(url, content=body, headers=headers)).status_code == 503:
+                while (response := await sender.post(url, content=body, headers=headers)).status_code == 503:
                     refused.append(external_id)
                     await asyncio.sleep(0.5)
                 accept.append(time.time() - started)
@@ -127,7 +129,10 @@ async def orderloop_run(gateway: str, storefront: str, orders: int, concurrency:
                 sent[external_id] = started
 
         first = time.time()
-        await asyncio.gather(*(send(i) for i in range(orders)))
+        try:
+            await asyncio.gather(*(send(i) for i in range(orders)))
+        finally:
+            await senders.aclose()
         done: dict[str, float] = {}
         read = 0  # fulfillments of the storefront read so far (this run's and earlier ones')
         progressed = time.monotonic()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -18,14 +19,11 @@ from typing import Any
 import httpx
 
 from connectors.base import PermanentError, RateLimitedError, RejectedError, RetryableError
+from connectors.http_pool import ClientPool
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-# Calls one worker makes to one channel at once (its queue's `max_concurrent_activities`), and
-# as many connections kept open for them: httpx keeps 20 by default, and each call beyond the
-# 20th at once opened a new connection (a TCP handshake on both sides, the pool's work) that it
-# closed again after the call.
+# Calls one worker makes to one channel at once (its queue's `max_concurrent_activities`).
 CALLS_AT_ONCE = 50
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=CALLS_AT_ONCE)
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
 
 
@@ -70,12 +68,14 @@ def link_header_next(value: str | None) -> str | None:
 
 class VendorClient:
     """Base of the connector HTTP clients. `http` is injectable (tests pass a client bound to the
-    sandbox app); secrets are read per call through callables so a rotated one takes effect."""
+    sandbox app) and then serves every call; otherwise each call borrows a client of one
+    connection from the connector's pool (see connectors/http_pool.py). Secrets are read per
+    call through callables so a rotated one takes effect."""
 
     def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._owns_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=DEFAULT_LIMITS)
+        self._given = http
+        self._pool = ClientPool(timeout=DEFAULT_TIMEOUT) if http is None else None
 
     def auth_headers(self) -> dict[str, str]:
         return {}
@@ -98,7 +98,8 @@ class VendorClient:
         `what`. `ok` lets a caller accept a non-2xx answer it handles itself."""
         all_headers = {"Accept": "application/json", **self.auth_headers(), **(headers or {})}
         try:
-            response = await self.http.request(method, self.url(path), json=json, params=params, headers=all_headers)
+            async with self._client() as http:
+                response = await http.request(method, self.url(path), json=json, params=params, headers=all_headers)
         except httpx.TimeoutException as exc:
             raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -151,6 +152,12 @@ class VendorClient:
             yield response.json()
             url, query = link_header_next(response.headers.get("Link")), None
 
+    def _client(self) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        if self._given is not None:
+            return nullcontext(self._given)
+        assert self._pool is not None
+        return self._pool.client()
+
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()

@@ -29,6 +29,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connectors.http_pool import ClientPool
+
 log = structlog.get_logger("orderloop.sandbox")
 
 
@@ -508,11 +510,9 @@ class WebhookSender:
         # The topics a hold queues; None: every topic.
         self.hold_topics: frozenset[str] | None = None
         self.duplicate_all = False
-        # `transport` lets tests deliver to an app in-process instead of over loopback. A burst
-        # of deliveries keeps its connections open for the next (httpx keeps 20 by default).
-        self._client = httpx.AsyncClient(
-            timeout=timeout, transport=transport, limits=httpx.Limits(max_keepalive_connections=100)
-        )
+        # `transport` lets tests deliver to an app in-process instead of over loopback. One
+        # client of one connection per delivery at once (see connectors/http_pool.py).
+        self._clients = ClientPool(timeout=timeout, transport=transport)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def emit(
@@ -615,7 +615,8 @@ class WebhookSender:
             delivery.attempts += 1
             delivery.headers = webhook.headers_now()
             try:
-                response = await self._client.post(delivery.url, content=webhook.body, headers=delivery.headers)
+                async with self._clients.client() as http:
+                    response = await http.post(delivery.url, content=webhook.body, headers=delivery.headers)
                 delivery.status = response.status_code
                 if response.is_success:
                     delivery.delivered = True
@@ -646,7 +647,7 @@ class WebhookSender:
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        await self._client.aclose()
+        await self._clients.aclose()
 
 
 def install_webhook_routes(app: FastAPI, sender: WebhookSender) -> None:
