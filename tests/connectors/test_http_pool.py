@@ -85,3 +85,16 @@ async def test_a_closed_pool_lends_nothing_more(server: tuple[CountingServer, st
     with pytest.raises(RuntimeError, match="closed"):
         async with pool.client():
             pass
+
+
+async def test_the_clients_share_one_tls_context() -> None:
+    pool = ClientPool(timeout=5)
+    try:
+        async with pool.client() as first, pool.client() as second:
+            assert first is not second
+            # Built once for the pool, not per client (loading the CA bundle is most of a
+            # client's cost); httpx's own pool keeps the context it was given.
+            contexts = [c._transport._pool._ssl_context for c in (first, second)]  # type: ignore[attr-defined]
+        assert contexts[0] is contexts[1] and contexts[0] is not None
+    finally:
+        await pool.aclose()
