@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench.bench_propagation",
     "bench.bench_snapshot",
     "bench.bench_ledger_ops",
+    "bench.bench_http_clients",
     "bench.bench_routing",
 ]
 
