@@ -104,8 +104,9 @@ class SQLiteTransactions:
                 return body(conn)
         finally:
             # A connection SQLAlchemy gave up on, or one an interrupted COMMIT or ROLLBACK left
-            # inside its transaction, is not used again: the next transaction opens another.
-            if conn.invalidated or conn.in_transaction():
+            # inside its transaction (as SQLAlchemy or the driver sees it), is not used again:
+            # the next transaction opens another.
+            if conn.invalidated or conn.in_transaction() or _driver_in_transaction(conn):
                 self._held.conn = None
                 self._forget(conn)
 
@@ -153,6 +154,11 @@ class AsyncEngineTransactions:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _driver_in_transaction(conn: Connection) -> bool:
+    driver = conn.connection.driver_connection
+    return bool(driver is not None and driver.in_transaction)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -1,12 +1,15 @@
-"""Pooled SQLite connections: the ledger opens its transactions itself (BEGIN IMMEDIATE or
-DEFERRED) and skips the pool's ROLLBACK at every check-in; a connection returned inside a
-transaction (an interrupted commit) is still rolled back before anyone else gets it."""
+"""SQLite connections: each ledger thread keeps one (a broken one is replaced); the ledger opens
+its transactions itself (BEGIN IMMEDIATE or DEFERRED) and skips the pool's ROLLBACK at every
+check-in; a connection returned inside a transaction (an interrupted commit) is still rolled
+back before anyone else gets it."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from orderloop.ledger import Cause, Ledger
@@ -55,3 +58,30 @@ async def test_the_earlier_aiosqlite_url_opens_the_same_store(tmp_path: Path, ca
         assert [(s.location_id, s.on_hand) for s in await second.stock("tee")] == [("east", 2)]
     finally:
         await second.close()
+
+
+async def test_each_thread_keeps_one_connection_and_a_broken_one_is_replaced(tmp_path: Path, cause: Cause) -> None:
+    ledger = await Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    transactions = ledger._transactions
+    assert isinstance(transactions, SQLiteTransactions)
+    try:
+        for _ in range(20):
+            await ledger.receive("tee", "east", 1, cause)
+            await ledger.stock("tee")
+        # One writer thread and at most the reader threads: one connection each, not one per call.
+        kept = list(transactions._opened)
+        assert 2 <= len(kept) <= 5
+
+        def break_it(conn: Any) -> None:
+            conn.invalidate()  # as SQLAlchemy does when the driver reports a lost connection
+            raise RuntimeError("connection lost")
+
+        with pytest.raises(RuntimeError, match="connection lost"):
+            await ledger._write(break_it)
+        await ledger.receive("tee", "east", 1, cause)  # on a new connection
+        assert [(s.location_id, s.on_hand) for s in await ledger.stock("tee")] == [("east", 21)]
+        now = transactions._opened
+        assert len(now) == len(kept) and len(set(map(id, now)) - set(map(id, kept))) == 1
+    finally:
+        await ledger.close()
+    assert transactions._opened == []
