@@ -5,7 +5,7 @@ Building a SQLAlchemy statement for each call, and computing the key it is looke
 compiled cache, cost three to four times what executing it costs (a point read: ~270 us of
 building against ~65 us of executing, on the 2-core machine of docs/performance.md). A
 statement built once keeps its cache key; each call only binds values. Lists go in expanding
-parameters (`IN`), still in chunks (see store._chunks). The rest of the ledger (migrations,
+parameters (`IN`), still in chunks (see base.chunks). The rest of the ledger (migrations,
 snapshots, product definitions, operator reads) builds its statements where it runs them.
 """
 

@@ -1,4 +1,4 @@
-"""Stock movements, products, reads, events and the outbox, on both databases."""
+"""Opening the ledger, stock movements and reads, events and the invariant check, on both databases."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from orderloop.ledger import (
     Ledger,
     LedgerError,
     Product,
-    ProductDefinitionError,
     ReservationLine,
 )
 from orderloop.model import StockLevel
@@ -125,15 +124,6 @@ async def test_set_inbound_records_the_change_only(ledger: Ledger, uid: Uid, cau
     assert (await ledger.stock(sku))[0].on_hand == 0
 
 
-async def test_unknown_skus_are_neither_products_nor_stocked(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
-    product, stocked, unknown = uid("product"), uid("stocked"), uid("unknown")
-    await ledger.define_products([Product(sku=product, name="Mug")])
-    await ledger.receive(stocked, "east", 1, cause)
-    assert await ledger.unknown_skus([product, stocked, unknown]) == {unknown}
-
-
 async def test_available_is_on_hand_minus_reserved_per_location(
     ledger: Ledger, uid: Uid, cause: Cause
 ) -> None:
@@ -173,80 +163,6 @@ async def test_stock_cannot_be_moved_on_a_bundle(ledger: Ledger, uid: Uid, cause
         await ledger.receive(kit, "east", 1, cause)
     with pytest.raises(BundleHasNoStock):
         await ledger.adjust(kit, "east", 1, cause)
-
-
-async def test_bundles_of_bundles_are_refused(ledger: Ledger, uid: Uid) -> None:
-    inner, outer = uid("inner"), uid("outer")
-    await ledger.define_products([Product(sku=inner, components={uid("part"): 1})])
-    with pytest.raises(ProductDefinitionError, match="bundles cannot contain bundles"):
-        await ledger.define_products([Product(sku=outer, components={inner: 1})])
-
-
-async def test_a_stocked_sku_cannot_become_a_bundle(ledger: Ledger, uid: Uid, cause: Cause) -> None:
-    sku = uid("sku")
-    await ledger.receive(sku, "east", 1, cause)
-    with pytest.raises(ProductDefinitionError, match="hold stock"):
-        await ledger.define_products([Product(sku=sku, components={uid("part"): 1})])
-
-
-async def test_redefining_a_bundle_replaces_its_components(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
-    a, b, kit = uid("a"), uid("b"), uid("kit")
-    await ledger.receive(a, "east", 4, cause)
-    await ledger.receive(b, "east", 1, cause)
-    await ledger.define_products([Product(sku=kit, components={a: 1, b: 1})])
-    assert await ledger.available([kit]) == {(kit, "east"): 1}
-    await ledger.define_products([Product(sku=kit, components={a: 2})])
-    assert await ledger.available([kit]) == {(kit, "east"): 2}
-
-
-async def test_every_change_writes_one_outbox_row_per_sku_and_per_bundle_containing_it(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
-    part, kit = uid("part"), uid("kit")
-    await ledger.define_products([Product(sku=kit, components={part: 2})])
-    cursor = max([row.id for row in await ledger.outbox_after(0, 100_000)], default=0)
-    await ledger.receive(part, "east", 3, cause)
-    rows = await ledger.outbox_after(cursor, 100)
-    assert sorted(row.sku for row in rows) == sorted([part, kit])
-    assert all(row.created_at.tzinfo is not None for row in rows)
-
-
-async def test_outbox_consumers_keep_their_own_cursor_and_trim_deletes_up_to_an_id(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
-    start = max([row.id for row in await ledger.outbox_after(0, 100_000)], default=0)
-    skus = [uid(f"sku{i}") for i in range(3)]
-    for sku in skus:
-        await ledger.receive(sku, "east", 1, cause)
-    first_reader = await ledger.outbox_after(start, 2)
-    second_reader = await ledger.outbox_after(start, 10)
-    assert [r.sku for r in first_reader] == skus[:2]
-    assert [r.sku for r in second_reader] == skus
-    assert [r.sku for r in await ledger.outbox_after(first_reader[-1].id, 10)] == skus[2:]
-    assert await ledger.outbox_trim(second_reader[-1].id) >= 3
-    assert await ledger.outbox_after(start, 10) == []
-
-
-async def test_trim_waits_for_every_named_consumer_and_stops_at_the_slowest(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
-    fast, slow = uid("sync/fast"), uid("sync/slow")
-    skus = [uid(f"t{i}") for i in range(3)]
-    for sku in skus:
-        await ledger.receive(sku, "east", 1, cause)
-    rows = await ledger.outbox_after(0, 100_000)
-    mine = [r for r in rows if r.sku in skus]
-    await ledger.save_outbox_cursor(fast, mine[-1].id)
-    # The slow consumer never saved a cursor: it may still need every row.
-    assert await ledger.trim_outbox_for([fast, slow]) == 0
-    await ledger.save_outbox_cursor(slow, mine[0].id)
-    await ledger.save_outbox_cursor(slow, mine[1].id)
-    assert (await ledger.outbox_cursors())[slow] == mine[1].id
-    assert await ledger.trim_outbox_for([fast, slow]) >= 2
-    left = [r.sku for r in await ledger.outbox_after(0, 100_000) if r.sku in skus]
-    assert left == skus[2:]
 
 
 async def test_events_filter_by_sku_and_keep_the_latest(
