@@ -1,0 +1,108 @@
+"""The fulfillment-channel contract, run against every fulfillment connector and its sandbox:
+create is idempotent under retry, a cancel after the vendor shipped is `AlreadyShippedError`, a
+shipment webhook verifies and maps to our request (a tampered one does not), polling finds the
+same shipments, and stock reads match the sandbox's stock."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from connectors.base import AlreadyShippedError, InboundKind, Shipment, SignatureError
+from orderloop.model import ShippingRequest
+from tests.connectors.contract.roles import FulfillmentHarness
+from tests.connectors.contract.steps import parsed, tampered_body, without
+
+
+def units(lines: list[tuple[str, int]]) -> Counter[str]:
+    counted: Counter[str] = Counter()
+    for sku, quantity in lines:
+        counted[sku] += quantity
+    return counted
+
+
+def requested(request: ShippingRequest) -> Counter[str]:
+    return units([(line.sku, line.quantity) for line in request.line_items])
+
+
+def shipped(shipments: list[Shipment]) -> Counter[str]:
+    return units([(line.sku, line.quantity) for s in shipments for line in s.line_items])
+
+
+async def test_create_is_idempotent_under_retry(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C1")
+
+    first = await fulfillment.connector.create_shipping_request(request)
+    retried = await fulfillment.connector.create_shipping_request(request)
+
+    assert not first.duplicate
+    assert retried.duplicate
+    assert retried.vendor_id == first.vendor_id
+    assert await fulfillment.vendor_orders(request.id) == 1
+
+
+async def test_cancel_after_the_vendor_shipped_is_already_shipped(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C2")
+    receipt = await fulfillment.connector.create_shipping_request(request)
+    await fulfillment.ship(request)
+
+    with pytest.raises(AlreadyShippedError):
+        await fulfillment.connector.cancel_shipping_request(request, receipt.vendor_id)
+
+
+async def test_shipment_webhook_verifies_and_maps_to_our_request(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C3")
+    await fulfillment.connector.create_shipping_request(request)
+
+    webhooks = await fulfillment.ship(request)
+
+    events = [parsed(fulfillment.connector, w) for w in webhooks]
+    assert events and all(e.kind is InboundKind.SHIPMENT for e in events)
+    shipments = [e.shipment for e in events if e.shipment is not None]
+    assert len(shipments) == len(events)
+    assert {s.shipping_request_id for s in shipments} == {request.id}
+    assert shipped(shipments) == requested(request)
+    assert all(e.event_id for e in events)
+
+
+async def test_tampered_shipment_webhook_is_a_signature_error(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C4")
+    await fulfillment.connector.create_shipping_request(request)
+    [webhook, *_] = await fulfillment.ship(request)
+
+    for tampered in (
+        tampered_body(webhook),
+        without(webhook, fulfillment.signature_header),
+        fulfillment.sign_wrongly(webhook),
+    ):
+        with pytest.raises(SignatureError) as refused:
+            parsed(fulfillment.connector, tampered)
+        assert refused.value.status_code == 401
+
+
+async def test_shipments_poll_finds_what_the_vendor_shipped(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C5")
+    receipt = await fulfillment.connector.create_shipping_request(request)
+    assert await fulfillment.connector.fetch_shipments(request, receipt.vendor_id) == []
+    webhooks = await fulfillment.ship(request)
+
+    polled = await fulfillment.connector.fetch_shipments(request, receipt.vendor_id)
+
+    assert {s.shipping_request_id for s in polled} == {request.id}
+    assert shipped(polled) == requested(request)
+    # The webhook and the poller name a shipment alike, so the order workflow counts it once.
+    pushed = [parsed(fulfillment.connector, w).shipment for w in webhooks]
+    assert sorted(s.id for s in polled) == sorted(s.id for s in pushed if s is not None)
+
+
+async def test_stock_read_matches_the_sandbox_stock(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C6")
+    levels = {line.sku: 17 + n for n, line in enumerate(request.line_items)}
+    await fulfillment.set_stock(levels)
+
+    rows = await fulfillment.connector.fetch_stock()
+
+    assert {(r.location_ref, r.sku): r.on_hand for r in rows if r.on_hand} == {
+        (fulfillment.location_id, sku): on_hand for sku, on_hand in levels.items()
+    }
