@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import httpx
 import pytest
 
-from connectors.base import FulfillmentConnector, SellingConnector
+from connectors.base import Connector, FulfillmentConnector, SellingConnector
 from orderloop.model import ConnectorRole, ShippingRequest
 from tests.connectors.webhook_receiver import ReceivedWebhook
 
@@ -25,6 +25,10 @@ from tests.connectors.webhook_receiver import ReceivedWebhook
 @runtime_checkable
 class VendorHarness(Protocol):
     """The moves both roles need."""
+
+    @property
+    def connector(self) -> Connector:
+        """The connector under test, bound to the sandbox through `http`."""
 
     @property
     def http(self) -> httpx.AsyncClient:

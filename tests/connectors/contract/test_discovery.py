@@ -8,7 +8,7 @@ import pytest
 from connectors.registry import connector_spec
 from orderloop.model import ConnectorRole
 from tests.connectors.contract.discovery import connector_packages, opener, packages_of
-from tests.connectors.contract.roles import OPENERS
+from tests.connectors.contract.roles import OPENERS, VendorHarness
 
 ROLES_OF_PACKAGES = [(vendor, role) for vendor in connector_packages() for role in connector_spec(vendor).roles]
 
@@ -25,7 +25,7 @@ async def test_every_connector_package_has_a_harness_for_each_of_its_roles(
 ) -> None:
     _, protocol = OPENERS[role]
     async with opener(vendor, role)(monkeypatch) as harness:
-        assert isinstance(harness, protocol)
+        assert isinstance(harness, protocol) and isinstance(harness, VendorHarness)
         assert role in connector_spec(vendor).roles and harness.connector.role is role
         await harness.connector.aclose()
 

@@ -20,6 +20,7 @@ from connectors.shipbob.webhooks import ShipBobTopic
 from connectors.signing import standard_webhook_signature
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, ShippingRequest
+from tests.connectors.contract.roles import FulfillmentHarness
 from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
 from tests.connectors.shipbob.conftest import API_TOKEN, BASE_URL, SHIPBOB_CHANNEL_ID, WEBHOOK_SECRET, shipping_request
 from tests.connectors.webhook_receiver import ReceivedWebhook
@@ -80,7 +81,7 @@ class ShipBobHarness:
 
 
 @asynccontextmanager
-async def open_fulfillment(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ShipBobHarness]:
+async def open_fulfillment(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FulfillmentHarness]:
     monkeypatch.setenv(API_TOKEN_VAR, API_TOKEN)
     monkeypatch.setenv(WEBHOOK_SECRET_VAR, WEBHOOK_SECRET)
     channel = ChannelConfig(

@@ -16,6 +16,7 @@ from connectors.shopify.client import ACCESS_TOKEN_HEADER
 from connectors.shopify.sandbox import create_app
 from connectors.shopify.webhooks import HMAC_HEADER
 from connectors.signing import base64_hmac_sha256
+from tests.connectors.contract.roles import SellingHarness
 from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
 from tests.connectors.shopify.conftest import ACCESS_TOKEN, ADDRESS, API_VERSION, LOCATION_ID, make_channel
 from tests.connectors.webhook_receiver import ReceivedWebhook
@@ -79,7 +80,7 @@ class ShopifyHarness:
 
 
 @asynccontextmanager
-async def open_selling(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ShopifyHarness]:
+async def open_selling(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SellingHarness]:
     channel = make_channel(monkeypatch, location_id=LOCATION_ID)
     async with open_sandbox(channel, create_app) as session:
         yield ShopifyHarness(session, ShopifyConnector(channel, http=session.http))

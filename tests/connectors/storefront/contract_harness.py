@@ -19,6 +19,7 @@ from connectors.storefront.sandbox import create_app
 from connectors.storefront.webhooks import StorefrontEvent
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole
+from tests.connectors.contract.roles import SellingHarness
 from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
 from tests.connectors.storefront.conftest import API_TOKEN, API_TOKEN_VAR, WEBHOOK_SECRET, WEBHOOK_SECRET_VAR, payload
 from tests.connectors.webhook_receiver import ReceivedWebhook
@@ -83,7 +84,7 @@ class StorefrontHarness:
 
 
 @asynccontextmanager
-async def open_selling(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[StorefrontHarness]:
+async def open_selling(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SellingHarness]:
     monkeypatch.setenv(WEBHOOK_SECRET_VAR, WEBHOOK_SECRET)
     monkeypatch.setenv(API_TOKEN_VAR, API_TOKEN)
     channel = ChannelConfig(

@@ -18,6 +18,7 @@ from connectors.wms.sandbox import create_app
 from connectors.wms.webhooks import WmsEvent
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, ShippingRequest
+from tests.connectors.contract.roles import FulfillmentHarness
 from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
 from tests.connectors.webhook_receiver import ReceivedWebhook
 from tests.connectors.wms.conftest import (
@@ -85,7 +86,7 @@ class WmsHarness:
 
 
 @asynccontextmanager
-async def open_fulfillment(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WmsHarness]:
+async def open_fulfillment(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FulfillmentHarness]:
     monkeypatch.setenv(WEBHOOK_SECRET_VAR, WEBHOOK_SECRET)
     monkeypatch.setenv(API_TOKEN_VAR, API_TOKEN)
     channel = ChannelConfig(
