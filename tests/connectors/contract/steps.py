@@ -1,7 +1,7 @@
 """Steps the contract cases share, built on the harness moves: an order as the workflow holds
-it (from its webhook, mapped), a parcel of some of its lines, and the generic ways a webhook is
-tampered with on the way (body changed after signing, signature header dropped; a wrong
-signature is the harness's vendor-specific `sign_wrongly`)."""
+it (from its webhook, mapped), a parcel of some of its lines, the channel activities over one
+connector, and the generic ways a webhook is tampered with on the way (body changed after
+signing, signature header dropped; a wrong signature is the harness's `sign_wrongly`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from activities.channel_calls import ChannelActivities
 from connectors.base import Connector, InboundEvent
 from orderloop.model import Order, Shipment, ShipmentLine
 from tests.connectors.contract.roles import SellingHarness
@@ -31,6 +32,11 @@ def without(webhook: ReceivedWebhook, header: str) -> ReceivedWebhook:
     headers = httpx.Headers(webhook.headers)
     del headers[header]
     return ReceivedWebhook(headers, webhook.body)
+
+
+def activities_of(connector: Connector) -> ChannelActivities:
+    """The channel activities as a worker runs them, with this connector as their only channel."""
+    return ChannelActivities({connector.channel.id: connector})
 
 
 def parsed(connector: Connector, webhook: ReceivedWebhook) -> InboundEvent:

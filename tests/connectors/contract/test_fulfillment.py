@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
 from connectors.base import AlreadyShippedError, InboundKind, Shipment, SignatureError
+from orderloop.activity_models import CancelShippingInput
 from orderloop.model import ShippingRequest
 from tests.connectors.contract.roles import FulfillmentHarness
-from tests.connectors.contract.steps import parsed, tampered_body, without
+from tests.connectors.contract.steps import activities_of, parsed, tampered_body, without
 
 
 def units(lines: list[tuple[str, int]]) -> Counter[str]:
@@ -49,6 +51,22 @@ async def test_cancel_after_the_vendor_shipped_is_already_shipped(fulfillment: F
 
     with pytest.raises(AlreadyShippedError):
         await fulfillment.connector.cancel_shipping_request(request, receipt.vendor_id)
+    # The cancel activity tells the workflow so (its `cancel_after_ship` path), without a retry.
+    result = await ActivityEnvironment().run(
+        activities_of(fulfillment.connector).cancel_shipping_request,
+        CancelShippingInput(request=request, vendor_id=receipt.vendor_id),
+    )
+    assert result.already_shipped and not result.cancelled
+
+
+async def test_cancel_before_the_vendor_ships_succeeds_and_again_under_retry(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C7")
+    receipt = await fulfillment.connector.create_shipping_request(request)
+
+    await fulfillment.connector.cancel_shipping_request(request, receipt.vendor_id)
+    await fulfillment.connector.cancel_shipping_request(request, receipt.vendor_id)
+
+    assert await fulfillment.connector.fetch_shipments(request, receipt.vendor_id) == []
 
 
 async def test_shipment_webhook_verifies_and_maps_to_our_request(fulfillment: FulfillmentHarness) -> None:
@@ -103,6 +121,6 @@ async def test_stock_read_matches_the_sandbox_stock(fulfillment: FulfillmentHarn
 
     rows = await fulfillment.connector.fetch_stock()
 
-    assert {(r.location_ref, r.sku): r.on_hand for r in rows if r.on_hand} == {
+    assert {(r.location_ref, r.sku): r.on_hand for r in rows} == {
         (fulfillment.location_id, sku): on_hand for sku, on_hand in levels.items()
     }

@@ -89,6 +89,9 @@ async def test_inventory_push_is_accepted_and_shown_at_the_channel(selling: Sell
 
     published = await selling.published_quantities()
     assert {sku: published.get(sku) for sku in quantities} == quantities
+    sold_out = {selling.inventory_skus[0]: 0}
+    await selling.connector.push_inventory(sold_out)
+    assert (await selling.published_quantities())[selling.inventory_skus[0]] == 0
 
 
 async def test_order_poll_reads_every_page_and_sees_each_order_once(selling: SellingHarness) -> None:

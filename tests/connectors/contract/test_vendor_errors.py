@@ -14,17 +14,12 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.channel_calls import ChannelActivities
-from connectors.base import Connector, PermanentError, RateLimitedError, RetryableError
+from connectors.base import PermanentError, RateLimitedError, RetryableError
 from orderloop.activity_models import ErrorTypes, PushTrackingInput
 from tests.connectors.contract.roles import FulfillmentHarness, SellingHarness, VendorHarness
-from tests.connectors.contract.steps import placed_order, shipment_of
+from tests.connectors.contract.steps import activities_of, placed_order, shipment_of
 
 Call = Callable[[], Awaitable[Any]]
-
-
-def activities_of(connector: Connector) -> ChannelActivities:
-    return ChannelActivities({connector.channel.id: connector})
 
 
 async def push_tracking(selling: SellingHarness) -> Call:
