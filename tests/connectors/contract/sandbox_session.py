@@ -1,17 +1,19 @@
-"""What every contract harness does the same way: serve a sandbox in-process (its lifespan, an
-httpx client on an ASGI transport, a loopback endpoint receiving its webhooks), drive the sandbox
-kit's controls (`/_sandbox/config`, `/_sandbox/faults`, webhook redelivery) and wait for what the
-sandbox delivers. Built on public entry points only: `create_app(options)` and HTTP."""
+"""What every contract harness does the same way: build the channel with its secrets in the
+environment, serve its sandbox in-process (its lifespan, an httpx client on an ASGI transport, a
+loopback endpoint receiving its webhooks), drive the sandbox kit's controls (`/_sandbox/config`,
+`/_sandbox/faults`, webhook redelivery) and wait for what the sandbox delivers. Built on public
+entry points only: `create_app(options)` and HTTP."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connectors.base import SandboxOptions
@@ -19,6 +21,20 @@ from orderloop.config import ChannelConfig
 from tests.connectors.webhook_receiver import ReceivedWebhook, WebhookReceiver, running_receiver
 
 WEBHOOK_WAIT = 5.0
+
+
+def channel_with_secrets(monkeypatch: pytest.MonkeyPatch, secrets: Mapping[str, str], **fields: Any) -> ChannelConfig:
+    """A channel as `orderloop.yaml` declares it, the environment variables of its credentials set."""
+    for variable, value in secrets.items():
+        monkeypatch.setenv(variable, value)
+    return ChannelConfig(**fields)
+
+
+def resigned(webhook: ReceivedWebhook, header: str, signature: str) -> ReceivedWebhook:
+    """The same delivery with `header` (its signature) replaced."""
+    headers = httpx.Headers(webhook.headers)
+    headers[header] = signature
+    return ReceivedWebhook(headers, webhook.body)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,13 @@ class SandboxSession:
                 return found
             await asyncio.sleep(0.01)
 
+    async def ship(self, path: str, topic: str) -> list[ReceivedWebhook]:
+        """POST a sandbox's ship control (answering `{"shipments": [...]}`); the webhooks of
+        `topic` that report those shipments, as delivered."""
+        mark = self.mark()
+        shipped = await self.control("POST", path)
+        return await self.webhooks_since(mark, topic, count=len(shipped["shipments"]))
+
     async def redeliver_last(self, topic: str) -> None:
         """The vendor's retry of the newest webhook of `topic`: same ids, same body."""
         logged = await self.control("GET", "/_sandbox/webhooks", params={"topic": topic})
@@ -84,3 +107,18 @@ async def open_sandbox(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=channel.base_url) as http,
         ):
             yield SandboxSession(app=app, http=http, receiver=receiver)
+
+
+class KitFaults:
+    """Harness moves through the kit's fault injector: an outage (503) and, for vendors whose
+    429 carries `Retry-After` (Orderloop's own scheme), their rate limit. A vendor with its own
+    limiter or header overrides `arm_rate_limit` and `retry_header`."""
+
+    session: SandboxSession
+    retry_header = "Retry-After"
+
+    async def arm_rate_limit(self) -> None:
+        await self.session.arm_fault(429, retry_after=7)
+
+    async def arm_unavailable(self) -> None:
+        await self.session.arm_fault(503)

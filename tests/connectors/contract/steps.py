@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from activities.channel_calls import ChannelActivities
-from connectors.base import Connector, InboundEvent
+from connectors.base import Connector, InboundEvent, SignatureError
 from orderloop.model import Order, Shipment, ShipmentLine
-from tests.connectors.contract.roles import SellingHarness
+from tests.connectors.contract.roles import SellingHarness, VendorHarness
 from tests.connectors.webhook_receiver import ReceivedWebhook
 
 TENANT = "contract-tenant"
@@ -37,6 +38,14 @@ def without(webhook: ReceivedWebhook, header: str) -> ReceivedWebhook:
 def activities_of(connector: Connector) -> ChannelActivities:
     """The channel activities as a worker runs them, with this connector as their only channel."""
     return ChannelActivities({connector.channel.id: connector})
+
+
+def assert_tampered_webhooks_are_refused(harness: VendorHarness, webhook: ReceivedWebhook) -> None:
+    """Body changed, signature missing, signature wrong: each the error the gateway answers 401."""
+    for tampered in (tampered_body(webhook), without(webhook, harness.signature_header), harness.sign_wrongly(webhook)):
+        with pytest.raises(SignatureError) as refused:
+            parsed(harness.connector, tampered)
+        assert refused.value.status_code == 401
 
 
 def parsed(connector: Connector, webhook: ReceivedWebhook) -> InboundEvent:

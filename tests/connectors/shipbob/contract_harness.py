@@ -18,10 +18,15 @@ from connectors.shipbob.client import RETRY_AFTER_HEADER
 from connectors.shipbob.sandbox import create_app
 from connectors.shipbob.webhooks import ShipBobTopic
 from connectors.signing import standard_webhook_signature
-from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, ShippingRequest
 from tests.connectors.contract.roles import FulfillmentHarness
-from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
+from tests.connectors.contract.sandbox_session import (
+    KitFaults,
+    SandboxSession,
+    channel_with_secrets,
+    open_sandbox,
+    resigned,
+)
 from tests.connectors.shipbob.conftest import API_TOKEN, BASE_URL, SHIPBOB_CHANNEL_ID, WEBHOOK_SECRET, shipping_request
 from tests.connectors.webhook_receiver import ReceivedWebhook
 
@@ -32,11 +37,11 @@ CENTERS = {"east": 8, "west": 10}
 
 
 @dataclass(frozen=True)
-class ShipBobHarness:
+class ShipBobHarness(KitFaults):
     session: SandboxSession
     connector: ShipBobConnector
     signature_header: str = "webhook-signature"
-    retry_header: str = RETRY_AFTER_HEADER
+    retry_header = RETRY_AFTER_HEADER
     location_id: str = "east"
 
     @property
@@ -44,12 +49,11 @@ class ShipBobHarness:
         return self.session.http
 
     def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
-        headers = httpx.Headers(webhook.headers)
-        timestamp = int(headers["webhook-timestamp"])
-        headers["webhook-signature"] = standard_webhook_signature(
-            OTHER_SECRET, headers["webhook-id"], timestamp, webhook.body
+        headers = webhook.headers
+        signature = standard_webhook_signature(
+            OTHER_SECRET, headers["webhook-id"], int(headers["webhook-timestamp"]), webhook.body
         )
-        return ReceivedWebhook(headers, webhook.body)
+        return resigned(webhook, "webhook-signature", signature)
 
     def shipping_request(self, ref: str) -> ShippingRequest:
         return shipping_request(ref, location=self.location_id)
@@ -63,28 +67,24 @@ class ShipBobHarness:
         return sum(1 for o in orders if o["reference_id"] == request_id)
 
     async def ship(self, request: ShippingRequest) -> list[ReceivedWebhook]:
-        mark = self.session.mark()
-        shipped = await self.session.control("POST", f"/_sandbox/ship/{request.id}")
-        return await self.session.webhooks_since(mark, ShipBobTopic.ORDER_SHIPPED, count=len(shipped["shipments"]))
+        return await self.session.ship(f"/_sandbox/ship/{request.id}", ShipBobTopic.ORDER_SHIPPED)
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
         center = str(CENTERS[self.location_id])
         await self.session.control("POST", "/_sandbox/stock", json={center: dict(levels)}, params={"replace": True})
 
     async def arm_rate_limit(self) -> None:
-        # A window of one call, used up by one call of another client of the same token.
+        # ShipBob's own 429 with `x-retry-after`: a window of one call, used up by another client
+        # of the same token.
         await self.session.configure(rate_limit=1, rate_window=60)
         await self.session.control("GET", "/2026-01/channel", headers={"Authorization": f"Bearer {API_TOKEN}"})
-
-    async def arm_unavailable(self) -> None:
-        await self.session.arm_fault(503)
 
 
 @asynccontextmanager
 async def open_fulfillment(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FulfillmentHarness]:
-    monkeypatch.setenv(API_TOKEN_VAR, API_TOKEN)
-    monkeypatch.setenv(WEBHOOK_SECRET_VAR, WEBHOOK_SECRET)
-    channel = ChannelConfig(
+    channel = channel_with_secrets(
+        monkeypatch,
+        {API_TOKEN_VAR: API_TOKEN, WEBHOOK_SECRET_VAR: WEBHOOK_SECRET},
         id="shipbob",
         type="shipbob",
         role=ConnectorRole.FULFILLMENT,

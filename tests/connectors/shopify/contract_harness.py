@@ -17,7 +17,7 @@ from connectors.shopify.sandbox import create_app
 from connectors.shopify.webhooks import HMAC_HEADER
 from connectors.signing import base64_hmac_sha256
 from tests.connectors.contract.roles import SellingHarness
-from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
+from tests.connectors.contract.sandbox_session import KitFaults, SandboxSession, open_sandbox, resigned
 from tests.connectors.shopify.conftest import ACCESS_TOKEN, ADDRESS, API_VERSION, LOCATION_ID, make_channel
 from tests.connectors.webhook_receiver import ReceivedWebhook
 
@@ -30,11 +30,10 @@ ORDER = {
 
 
 @dataclass(frozen=True)
-class ShopifyHarness:
+class ShopifyHarness(KitFaults):
     session: SandboxSession
     connector: ShopifyConnector
     signature_header: str = HMAC_HEADER
-    retry_header: str = "Retry-After"
     inventory_skus: tuple[str, ...] = ("TSHIRT-BLK-M", "MUG-11OZ")
     poll_path: str = f"/admin/api/{API_VERSION}/orders.json"
 
@@ -43,9 +42,7 @@ class ShopifyHarness:
         return self.session.http
 
     def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
-        headers = httpx.Headers(webhook.headers)
-        headers[HMAC_HEADER] = base64_hmac_sha256("not-the-app-client-secret", webhook.body)
-        return ReceivedWebhook(headers, webhook.body)
+        return resigned(webhook, HMAC_HEADER, base64_hmac_sha256("not-the-app-client-secret", webhook.body))
 
     async def order_webhook(self, *, redelivered: bool = False) -> list[ReceivedWebhook]:
         mark = self.session.mark()
@@ -69,14 +66,12 @@ class ShopifyHarness:
         await self.session.configure(reject_fulfillments=True)
 
     async def arm_rate_limit(self) -> None:
-        # A bucket of one call that barely leaks, filled by one call of another client.
+        # Shopify's own 429 with `Retry-After`: a bucket of one call that barely leaks, filled by
+        # one call of another client.
         await self.session.configure(bucket_size=1, leak_rate=0.01)
         await self.session.control(
             "GET", f"/admin/api/{API_VERSION}/locations.json", headers={ACCESS_TOKEN_HEADER: ACCESS_TOKEN}
         )
-
-    async def arm_unavailable(self) -> None:
-        await self.session.arm_fault(503)
 
 
 @asynccontextmanager

@@ -17,10 +17,15 @@ from connectors.signing import ORDERLOOP_SIGNATURE_HEADER, orderloop_signature
 from connectors.storefront import StorefrontConnector
 from connectors.storefront.sandbox import create_app
 from connectors.storefront.webhooks import StorefrontEvent
-from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole
 from tests.connectors.contract.roles import SellingHarness
-from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
+from tests.connectors.contract.sandbox_session import (
+    KitFaults,
+    SandboxSession,
+    channel_with_secrets,
+    open_sandbox,
+    resigned,
+)
 from tests.connectors.storefront.conftest import API_TOKEN, API_TOKEN_VAR, WEBHOOK_SECRET, WEBHOOK_SECRET_VAR, payload
 from tests.connectors.webhook_receiver import ReceivedWebhook
 
@@ -29,11 +34,10 @@ POLL_PAGE = 100
 
 
 @dataclass
-class StorefrontHarness:
+class StorefrontHarness(KitFaults):
     session: SandboxSession
     connector: StorefrontConnector
     signature_header: str = ORDERLOOP_SIGNATURE_HEADER
-    retry_header: str = "Retry-After"
     inventory_skus: tuple[str, ...] = ("TSHIRT-BLK-M", "MUG-11OZ")
     poll_path: str = "/orders"
 
@@ -45,9 +49,7 @@ class StorefrontHarness:
         return self.session.http
 
     def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
-        headers = httpx.Headers(webhook.headers)
-        headers[ORDERLOOP_SIGNATURE_HEADER] = orderloop_signature("not-the-webhook-secret", webhook.body)
-        return ReceivedWebhook(headers, webhook.body)
+        return resigned(webhook, ORDERLOOP_SIGNATURE_HEADER, orderloop_signature("not-the-secret", webhook.body))
 
     async def _place(self, deliver: bool = True) -> str:
         order = copy.deepcopy(payload("order.json"))
@@ -76,18 +78,12 @@ class StorefrontHarness:
     async def arm_rejection(self) -> None:
         await self.session.configure(reject_fulfillments=True)
 
-    async def arm_rate_limit(self) -> None:
-        await self.session.arm_fault(429, retry_after=7)
-
-    async def arm_unavailable(self) -> None:
-        await self.session.arm_fault(503)
-
 
 @asynccontextmanager
 async def open_selling(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SellingHarness]:
-    monkeypatch.setenv(WEBHOOK_SECRET_VAR, WEBHOOK_SECRET)
-    monkeypatch.setenv(API_TOKEN_VAR, API_TOKEN)
-    channel = ChannelConfig(
+    channel = channel_with_secrets(
+        monkeypatch,
+        {WEBHOOK_SECRET_VAR: WEBHOOK_SECRET, API_TOKEN_VAR: API_TOKEN},
         id="storefront",
         type="storefront",
         role=ConnectorRole.SELLING,

@@ -16,10 +16,15 @@ from connectors.signing import ORDERLOOP_SIGNATURE_HEADER, orderloop_signature
 from connectors.wms import WmsConnector
 from connectors.wms.sandbox import create_app
 from connectors.wms.webhooks import WmsEvent
-from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, ShippingRequest
 from tests.connectors.contract.roles import FulfillmentHarness
-from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
+from tests.connectors.contract.sandbox_session import (
+    KitFaults,
+    SandboxSession,
+    channel_with_secrets,
+    open_sandbox,
+    resigned,
+)
 from tests.connectors.webhook_receiver import ReceivedWebhook
 from tests.connectors.wms.conftest import (
     ADDRESS,
@@ -32,11 +37,10 @@ from tests.connectors.wms.conftest import (
 
 
 @dataclass(frozen=True)
-class WmsHarness:
+class WmsHarness(KitFaults):
     session: SandboxSession
     connector: WmsConnector
     signature_header: str = ORDERLOOP_SIGNATURE_HEADER
-    retry_header: str = "Retry-After"
     location_id: str = "east"
 
     @property
@@ -44,9 +48,7 @@ class WmsHarness:
         return self.session.http
 
     def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
-        headers = httpx.Headers(webhook.headers)
-        headers[ORDERLOOP_SIGNATURE_HEADER] = orderloop_signature("not-the-webhook-secret", webhook.body)
-        return ReceivedWebhook(headers, webhook.body)
+        return resigned(webhook, ORDERLOOP_SIGNATURE_HEADER, orderloop_signature("not-the-secret", webhook.body))
 
     def shipping_request(self, ref: str) -> ShippingRequest:
         order_id = f"order/storefront/{ref}"
@@ -69,27 +71,19 @@ class WmsHarness:
         return sum(1 for r in held if r["externalId"] == request_id)
 
     async def ship(self, request: ShippingRequest) -> list[ReceivedWebhook]:
-        mark = self.session.mark()
-        shipped = await self.session.control("POST", f"/_sandbox/ship/{request.id}")
-        return await self.session.webhooks_since(mark, WmsEvent.SHIPMENT_CREATED, count=len(shipped["shipments"]))
+        return await self.session.ship(f"/_sandbox/ship/{request.id}", WmsEvent.SHIPMENT_CREATED)
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
         await self.session.control(
             "POST", "/_sandbox/stock", json={self.location_id: dict(levels)}, params={"replace": True}
         )
 
-    async def arm_rate_limit(self) -> None:
-        await self.session.arm_fault(429, retry_after=7)
-
-    async def arm_unavailable(self) -> None:
-        await self.session.arm_fault(503)
-
 
 @asynccontextmanager
 async def open_fulfillment(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FulfillmentHarness]:
-    monkeypatch.setenv(WEBHOOK_SECRET_VAR, WEBHOOK_SECRET)
-    monkeypatch.setenv(API_TOKEN_VAR, API_TOKEN)
-    channel = ChannelConfig(
+    channel = channel_with_secrets(
+        monkeypatch,
+        {WEBHOOK_SECRET_VAR: WEBHOOK_SECRET, API_TOKEN_VAR: API_TOKEN},
         id="wms",
         type="wms",
         role=ConnectorRole.FULFILLMENT,
