@@ -101,8 +101,9 @@ class FulfillmentHarness(VendorHarness, Protocol):
     async def vendor_orders(self, request_id: str) -> int:
         """How many vendor orders the sandbox holds for our request id."""
 
-    async def ship(self, request: ShippingRequest) -> list[ReceivedWebhook]:
-        """Ship what the sandbox holds for the request now; the shipment webhooks as delivered."""
+    async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
+        """Ship what the sandbox holds for the request now; the shipment webhooks as delivered,
+        then, with `redelivered`, the vendor's retry of the last one."""
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
         """Replace the sandbox's stock with `levels` (SKU -> on hand) at `location_id`."""

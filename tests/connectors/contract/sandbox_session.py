@@ -74,12 +74,16 @@ class SandboxSession:
                 return found
             await asyncio.sleep(0.01)
 
-    async def ship(self, path: str, topic: str) -> list[ReceivedWebhook]:
+    async def ship(self, path: str, topic: str, redelivered: bool) -> list[ReceivedWebhook]:
         """POST a sandbox's ship control (answering `{"shipments": [...]}`); the webhooks of
-        `topic` that report those shipments, as delivered."""
+        `topic` that report those shipments, as delivered, then (with `redelivered`) the
+        redelivery of the last one."""
         mark = self.mark()
-        shipped = await self.control("POST", path)
-        return await self.webhooks_since(mark, topic, count=len(shipped["shipments"]))
+        count = len((await self.control("POST", path))["shipments"])
+        if redelivered:
+            await self.webhooks_since(mark, topic, count)
+            await self.redeliver_last(topic)
+        return await self.webhooks_since(mark, topic, count + redelivered)
 
     async def redeliver_last(self, topic: str) -> None:
         """The vendor's retry of the newest webhook of `topic`: same ids, same body."""

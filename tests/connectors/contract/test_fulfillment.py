@@ -88,6 +88,19 @@ async def test_shipment_webhook_verifies_and_maps_to_our_request(fulfillment: Fu
     assert all(e.event_id for e in events)
 
 
+async def test_redelivered_shipment_webhook_maps_to_the_same_shipment(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C8")
+    await fulfillment.connector.create_shipping_request(request)
+
+    *_, first, again = await fulfillment.ship(request, redelivered=True)
+
+    one, two = parsed(fulfillment.connector, first), parsed(fulfillment.connector, again)
+    # The gateway passes shipments on; the order workflow counts each shipment id once.
+    assert one.shipment is not None and two.shipment is not None
+    assert one.shipment.id == two.shipment.id
+    assert one.event_id == two.event_id
+
+
 async def test_tampered_shipment_webhook_is_a_signature_error(fulfillment: FulfillmentHarness) -> None:
     request = fulfillment.shipping_request("C4")
     await fulfillment.connector.create_shipping_request(request)

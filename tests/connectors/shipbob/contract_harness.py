@@ -66,8 +66,8 @@ class ShipBobHarness(KitFaults):
         orders = await self.session.control("GET", "/_sandbox/orders")
         return sum(1 for o in orders if o["reference_id"] == request_id)
 
-    async def ship(self, request: ShippingRequest) -> list[ReceivedWebhook]:
-        return await self.session.ship(f"/_sandbox/ship/{request.id}", ShipBobTopic.ORDER_SHIPPED)
+    async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
+        return await self.session.ship(f"/_sandbox/ship/{request.id}", ShipBobTopic.ORDER_SHIPPED, redelivered)
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
         center = str(CENTERS[self.location_id])

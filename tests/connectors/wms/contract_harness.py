@@ -70,8 +70,8 @@ class WmsHarness(KitFaults):
         held = await self.session.control("GET", "/_sandbox/shipping-requests")
         return sum(1 for r in held if r["externalId"] == request_id)
 
-    async def ship(self, request: ShippingRequest) -> list[ReceivedWebhook]:
-        return await self.session.ship(f"/_sandbox/ship/{request.id}", WmsEvent.SHIPMENT_CREATED)
+    async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
+        return await self.session.ship(f"/_sandbox/ship/{request.id}", WmsEvent.SHIPMENT_CREATED, redelivered)
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
         await self.session.control(
