@@ -1,7 +1,8 @@
 """The fulfillment-channel contract, run against every fulfillment connector and its sandbox:
-create is idempotent under retry, a cancel after the vendor shipped is `AlreadyShippedError`, a
-shipment webhook verifies and maps to our request (a tampered one does not), polling finds the
-same shipments, and stock reads match the sandbox's stock."""
+create is idempotent under retry, a cancel after the vendor shipped is `AlreadyShippedError`
+(one before succeeds, retried too), a shipment webhook verifies and maps to our request (a
+redelivery to the same shipment, a tampered one not at all), polling finds the same shipments,
+and stock reads match the sandbox's stock."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from collections import Counter
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from connectors.base import AlreadyShippedError, InboundKind, Shipment
+from connectors.base import AlreadyShippedError, InboundKind
 from orderloop.activity_models import CancelShippingInput
-from orderloop.model import ShippingRequest
+from orderloop.model import Shipment, ShippingRequest
 from tests.connectors.contract.roles import FulfillmentHarness
 from tests.connectors.contract.steps import (
     activities_of,
