@@ -1,0 +1,34 @@
+"""The harness fixtures of the contract suite: `selling` runs a case once per selling connector
+package, `fulfillment` once per fulfillment package, each against a fresh sandbox. Packages
+are found in `connectors/`, so a new one is in the suite on the day it exists."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from orderloop.model import ConnectorRole
+from tests.connectors.contract.discovery import opener, packages_of
+from tests.connectors.contract.roles import FulfillmentHarness, SellingHarness
+
+
+async def _opened(vendor: str, role: ConnectorRole, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    async with opener(vendor, role)(monkeypatch) as harness:
+        yield harness
+        await harness.connector.aclose()
+
+
+@pytest.fixture(params=packages_of(ConnectorRole.SELLING))
+async def selling(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SellingHarness]:
+    async for harness in _opened(request.param, ConnectorRole.SELLING, monkeypatch):
+        yield harness
+
+
+@pytest.fixture(params=packages_of(ConnectorRole.FULFILLMENT))
+async def fulfillment(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FulfillmentHarness]:
+    async for harness in _opened(request.param, ConnectorRole.FULFILLMENT, monkeypatch):
+        yield harness

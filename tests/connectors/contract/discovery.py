@@ -1,0 +1,50 @@
+"""Which connector packages exist, which roles each declares, and the harness opener each one's
+`tests/connectors/<vendor>/contract_harness.py` gives for a role: a new package under
+`connectors/` joins the contract suite by existing (and fails it until its harness exists)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.registry import connector_spec
+from orderloop.model import ConnectorRole
+from tests.connectors.contract.roles import OPENERS
+
+CONNECTORS = Path(__file__).resolve().parents[3] / "connectors"
+
+
+def connector_packages() -> list[str]:
+    """Every `connectors/<vendor>/` with an `__init__.py`, by name."""
+    return sorted(init.parent.name for init in CONNECTORS.glob("*/__init__.py"))
+
+
+def packages_of(role: ConnectorRole) -> list[str]:
+    return [vendor for vendor in connector_packages() if role in connector_spec(vendor).roles]
+
+
+def harness_module_name(vendor: str) -> str:
+    return f"tests.connectors.{vendor}.contract_harness"
+
+
+def opener(vendor: str, role: ConnectorRole) -> Any:
+    """The harness opener of `vendor` for `role`; a missing harness fails the test saying what to add."""
+    name, protocol = OPENERS[role]
+    module_name = harness_module_name(vendor)
+    what = (
+        f"tests/connectors/{vendor}/contract_harness.py defining `{name}(monkeypatch)`, an async "
+        f"context manager yielding a {protocol.__name__} (see tests/connectors/contract/roles.py)"
+    )
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (module_name, f"tests.connectors.{vendor}"):
+            raise
+        pytest.fail(f"connectors/{vendor} is a {role} connector without a contract harness: add {what}")
+    found = getattr(module, name, None)
+    if found is None:
+        pytest.fail(f"connectors/{vendor} is a {role} connector but its harness has no `{name}`: add {what}")
+    return found

@@ -1,0 +1,119 @@
+"""What a connector's contract harness offers the generic cases, one Protocol per role.
+
+A harness builds the connector against its sandbox served in-process and makes the vendor's
+own moves (place an order, ship a request, arm the vendor's 429...). It holds no assertion: the
+cases in this folder assert. A package joins by defining, in
+`tests/connectors/<vendor>/contract_harness.py`, one opener per role of its `SPEC.roles`:
+`open_selling(monkeypatch)` / `open_fulfillment(monkeypatch)`, async context managers yielding
+an object of the role's Protocol (see `OPENERS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, runtime_checkable
+
+import httpx
+import pytest
+
+from connectors.base import Connector, FulfillmentConnector, SellingConnector
+from orderloop.model import ConnectorRole, ShippingRequest
+from tests.connectors.webhook_receiver import ReceivedWebhook
+
+
+@runtime_checkable
+class VendorHarness(Protocol):
+    """The moves both roles need."""
+
+    @property
+    def connector(self) -> Connector:
+        """The connector under test, bound to the sandbox through `http`."""
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client the connector uses, bound to the sandbox (its API and `/_sandbox` controls)."""
+
+    @property
+    def signature_header(self) -> str:
+        """The header carrying the webhook signature (removed by the missing-signature case)."""
+
+    @property
+    def retry_header(self) -> str:
+        """The header in which the vendor's 429 says how many seconds to wait."""
+
+    def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
+        """The same delivery signed with the vendor's scheme but another secret."""
+
+    async def arm_rate_limit(self) -> None:
+        """Make the next API call answer the vendor's own 429 with its retry header (its real
+        limiter where the sandbox has one)."""
+
+    async def arm_unavailable(self) -> None:
+        """Make the next API call answer a 5xx."""
+
+
+@runtime_checkable
+class SellingHarness(VendorHarness, Protocol):
+    @property
+    def connector(self) -> SellingConnector: ...
+
+    @property
+    def inventory_skus(self) -> tuple[str, ...]:
+        """SKUs the channel's catalogue carries, so an inventory push has something to set."""
+
+    @property
+    def poll_path(self) -> str:
+        """Path (prefix) of the vendor's order list that the connector's poll reads."""
+
+    async def order_webhook(self, *, redelivered: bool = False) -> list[ReceivedWebhook]:
+        """Place an order of two lines at the sandbox and return its order-created webhook as
+        delivered; with `redelivered`, the vendor's retry of the same delivery follows it."""
+
+    async def tracking_records(self, external_order_id: str) -> int:
+        """How many fulfillment (tracking) records the sandbox holds for the order."""
+
+    async def published_quantities(self) -> dict[str, int]:
+        """The available quantity per SKU the sandbox shows as published by us."""
+
+    async def place_orders_beyond_one_page(self) -> list[str]:
+        """Place more orders than one page of the connector's poll; their external ids."""
+
+    async def arm_rejection(self) -> None:
+        """Make the vendor refuse (4xx) the next tracking push on its own grounds."""
+
+
+@runtime_checkable
+class FulfillmentHarness(VendorHarness, Protocol):
+    @property
+    def connector(self) -> FulfillmentConnector: ...
+
+    @property
+    def location_id(self) -> str:
+        """An Orderloop location this channel serves."""
+
+    def shipping_request(self, ref: str) -> ShippingRequest:
+        """A request of two lines from `location_id` that the vendor accepts; `ref` makes its id."""
+
+    def rejected_request(self, ref: str) -> ShippingRequest:
+        """A request the vendor refuses on its own grounds (4xx)."""
+
+    async def vendor_orders(self, request_id: str) -> int:
+        """How many vendor orders the sandbox holds for our request id."""
+
+    async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
+        """Ship what the sandbox holds for the request now; the shipment webhooks as delivered,
+        then, with `redelivered`, the vendor's retry of the last one."""
+
+    async def set_stock(self, levels: Mapping[str, int]) -> None:
+        """Replace the sandbox's stock with `levels` (SKU -> on hand) at `location_id`."""
+
+
+OpenSelling = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[SellingHarness]]
+OpenFulfillment = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[FulfillmentHarness]]
+
+# The opener a harness module defines for each role, and the Protocol its harness implements.
+OPENERS: dict[ConnectorRole, tuple[str, type]] = {
+    ConnectorRole.SELLING: ("open_selling", SellingHarness),
+    ConnectorRole.FULFILLMENT: ("open_fulfillment", FulfillmentHarness),
+}

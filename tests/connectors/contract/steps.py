@@ -1,0 +1,78 @@
+"""Steps the contract cases share, built on the harness moves: an order as the workflow holds
+it (from its webhook, mapped), a parcel of some of its lines, the channel activities over one
+connector, and the generic ways a webhook is tampered with on the way (body changed after
+signing, signature header dropped; a wrong signature is the harness's `sign_wrongly`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from activities.channel_calls import ChannelActivities
+from connectors.base import Connector, InboundEvent, SignatureError
+from orderloop.model import Order, Shipment, ShipmentLine
+from tests.connectors.contract.roles import SellingHarness, VendorHarness
+from tests.connectors.webhook_receiver import ReceivedWebhook
+
+TENANT = "contract-tenant"
+RECEIVED_AT = datetime(2026, 11, 23, 9, 31, 5, tzinfo=UTC)
+
+
+def tampered_body(webhook: ReceivedWebhook) -> ReceivedWebhook:
+    """The same headers over a body with one field added (still valid JSON)."""
+    document: Any = json.loads(webhook.body)
+    document["contract_tampered"] = True
+    return ReceivedWebhook(webhook.headers, json.dumps(document).encode())
+
+
+def without(webhook: ReceivedWebhook, header: str) -> ReceivedWebhook:
+    headers = httpx.Headers(webhook.headers)
+    del headers[header]
+    return ReceivedWebhook(headers, webhook.body)
+
+
+def activities_of(connector: Connector) -> ChannelActivities:
+    """The channel activities as a worker runs them, with this connector as their only channel."""
+    return ChannelActivities({connector.channel.id: connector})
+
+
+def assert_tampered_webhooks_are_refused(harness: VendorHarness, webhook: ReceivedWebhook) -> None:
+    """Body changed, signature missing, signature wrong: each the error the gateway answers 401."""
+    for tampered in (tampered_body(webhook), without(webhook, harness.signature_header), harness.sign_wrongly(webhook)):
+        with pytest.raises(SignatureError) as refused:
+            parsed(harness.connector, tampered)
+        assert refused.value.status_code == 401
+
+
+def parsed(connector: Connector, webhook: ReceivedWebhook) -> InboundEvent:
+    return connector.parse_webhook(webhook.headers, webhook.body)
+
+
+async def placed_order(selling: SellingHarness) -> Order:
+    """A sandbox order as the order workflow holds it: from its webhook, mapped."""
+    [webhook] = await selling.order_webhook()
+    event = parsed(selling.connector, webhook)
+    assert event.external_order_id is not None
+    return selling.connector.map_order(
+        event.payload,
+        order_id=f"order/{selling.connector.channel.id}/{event.external_order_id}",
+        tenant_id=TENANT,
+        received_at=RECEIVED_AT,
+    )
+
+
+def shipment_of(order: Order, shipment_id: str, lines: slice) -> Shipment:
+    return Shipment(
+        id=shipment_id,
+        shipping_request_id=f"{order.id}/sr1",
+        fulfillment_channel_id="contract-3pl",
+        location_id="east",
+        line_items=[ShipmentLine(sku=ln.sku, quantity=ln.quantity, line_id=ln.id) for ln in order.line_items[lines]],
+        tracking_numbers=[f"1ZCONTRACT{shipment_id}"],
+        shipping_carrier="UPS",
+        shipped_at=datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC),
+    )

@@ -1,0 +1,137 @@
+"""The fulfillment-channel contract, run against every fulfillment connector and its sandbox:
+create is idempotent under retry, a cancel after the vendor shipped is `AlreadyShippedError`
+(one before succeeds, retried too), a shipment webhook verifies and maps to our request (a
+redelivery to the same shipment, a tampered one not at all), polling finds the same shipments,
+and stock reads match the sandbox's stock."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from connectors.base import AlreadyShippedError, InboundKind
+from orderloop.activity_models import CancelShippingInput
+from orderloop.model import Shipment, ShippingRequest
+from tests.connectors.contract.roles import FulfillmentHarness
+from tests.connectors.contract.steps import (
+    activities_of,
+    assert_tampered_webhooks_are_refused,
+    parsed,
+)
+
+
+def units(lines: list[tuple[str, int]]) -> Counter[str]:
+    counted: Counter[str] = Counter()
+    for sku, quantity in lines:
+        counted[sku] += quantity
+    return counted
+
+
+def requested(request: ShippingRequest) -> Counter[str]:
+    return units([(line.sku, line.quantity) for line in request.line_items])
+
+
+def shipped(shipments: list[Shipment]) -> Counter[str]:
+    return units([(line.sku, line.quantity) for s in shipments for line in s.line_items])
+
+
+async def test_create_is_idempotent_under_retry(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C1")
+
+    first = await fulfillment.connector.create_shipping_request(request)
+    retried = await fulfillment.connector.create_shipping_request(request)
+
+    assert not first.duplicate
+    assert retried.duplicate
+    assert retried.vendor_id == first.vendor_id
+    assert await fulfillment.vendor_orders(request.id) == 1
+
+
+async def test_cancel_after_the_vendor_shipped_is_already_shipped(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C2")
+    receipt = await fulfillment.connector.create_shipping_request(request)
+    await fulfillment.ship(request)
+
+    with pytest.raises(AlreadyShippedError):
+        await fulfillment.connector.cancel_shipping_request(request, receipt.vendor_id)
+    # The cancel activity tells the workflow so (its `cancel_after_ship` path), without a retry.
+    result = await ActivityEnvironment().run(
+        activities_of(fulfillment.connector).cancel_shipping_request,
+        CancelShippingInput(request=request, vendor_id=receipt.vendor_id),
+    )
+    assert result.already_shipped and not result.cancelled
+
+
+async def test_cancel_before_the_vendor_ships_succeeds_and_again_under_retry(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C7")
+    receipt = await fulfillment.connector.create_shipping_request(request)
+
+    await fulfillment.connector.cancel_shipping_request(request, receipt.vendor_id)
+    await fulfillment.connector.cancel_shipping_request(request, receipt.vendor_id)
+
+    assert await fulfillment.connector.fetch_shipments(request, receipt.vendor_id) == []
+
+
+async def test_shipment_webhook_verifies_and_maps_to_our_request(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C3")
+    await fulfillment.connector.create_shipping_request(request)
+
+    webhooks = await fulfillment.ship(request)
+
+    events = [parsed(fulfillment.connector, w) for w in webhooks]
+    assert events and all(e.kind is InboundKind.SHIPMENT for e in events)
+    shipments = [e.shipment for e in events if e.shipment is not None]
+    assert len(shipments) == len(events)
+    assert {s.shipping_request_id for s in shipments} == {request.id}
+    assert shipped(shipments) == requested(request)
+    assert all(e.event_id for e in events)
+
+
+async def test_redelivered_shipment_webhook_maps_to_the_same_shipment(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C8")
+    await fulfillment.connector.create_shipping_request(request)
+
+    *_, first, again = await fulfillment.ship(request, redelivered=True)
+
+    one, two = parsed(fulfillment.connector, first), parsed(fulfillment.connector, again)
+    # The gateway passes shipments on; the order workflow counts each shipment id once.
+    assert one.shipment is not None and two.shipment is not None
+    assert one.shipment.id == two.shipment.id
+    assert one.event_id == two.event_id
+
+
+async def test_tampered_shipment_webhook_is_a_signature_error(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C4")
+    await fulfillment.connector.create_shipping_request(request)
+    [webhook, *_] = await fulfillment.ship(request)
+
+    assert_tampered_webhooks_are_refused(fulfillment, webhook)
+
+
+async def test_shipments_poll_finds_what_the_vendor_shipped(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C5")
+    receipt = await fulfillment.connector.create_shipping_request(request)
+    assert await fulfillment.connector.fetch_shipments(request, receipt.vendor_id) == []
+    webhooks = await fulfillment.ship(request)
+
+    polled = await fulfillment.connector.fetch_shipments(request, receipt.vendor_id)
+
+    assert {s.shipping_request_id for s in polled} == {request.id}
+    assert shipped(polled) == requested(request)
+    # The webhook and the poller name a shipment alike, so the order workflow counts it once.
+    pushed = [parsed(fulfillment.connector, w).shipment for w in webhooks]
+    assert sorted(s.id for s in polled) == sorted(s.id for s in pushed if s is not None)
+
+
+async def test_stock_read_matches_the_sandbox_stock(fulfillment: FulfillmentHarness) -> None:
+    request = fulfillment.shipping_request("C6")
+    levels = {line.sku: 17 + n for n, line in enumerate(request.line_items)}
+    await fulfillment.set_stock(levels)
+
+    rows = await fulfillment.connector.fetch_stock()
+
+    assert {(r.location_ref, r.sku): r.on_hand for r in rows} == {
+        (fulfillment.location_id, sku): on_hand for sku, on_hand in levels.items()
+    }
