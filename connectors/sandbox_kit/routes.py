@@ -15,9 +15,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from connectors.sandbox_kit.errors import ApiHeaders, read_json
+from connectors.sandbox_kit.errors import ApiHeaders, SandboxError, read_json
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+# The words pydantic reads as booleans, as FastAPI parses a `bool` query parameter.
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,17 @@ class Call:
     path: Mapping[str, Any]
     query: Mapping[str, str]
     body: Any = None
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A boolean query parameter (`?duplicate=true`); another word answers 422."""
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        if raw.strip().lower() in _TRUE:
+            return True
+        if raw.strip().lower() in _FALSE:
+            return False
+        raise SandboxError(422, f"{name} must be true or false, not {raw!r}")
 
 
 Handler = Callable[[Call], Any]
