@@ -1,30 +1,11 @@
 """In-memory emulation of the generic in-house WMS for `make run` and the tests: it accepts
 shipping requests idempotently, ships each one after `ship_delay` seconds (sometimes in two
-partial shipments) and reports every shipment to Orderloop's webhook, signed.
+partial shipments) and reports every shipment (`shipment.created`) and stock set by the controls
+(`inventory.updated`) to Orderloop's webhook, signed in Orderloop's scheme, the delivery id
+being the webhook's id.
 
-API (bearer token = the channel's `api_token`; faults from `POST /_sandbox/faults` apply here):
-  POST /shipping-requests                 Idempotency-Key required; 201 new, 200 repeat, 422 refused
-  GET  /shipping-requests/{id}            by the WMS id or our request id (externalId)
-  GET  /shipping-requests/{id}/shipments  {"shipments": [onX fulfillment, ...]}
-  POST /shipping-requests/{id}/cancel     200 cancelled, 409 {"error": "already_shipped"}
-  GET  /stock-levels?cursor=&limit=       {"items": [{sku, locationId, onHand, committed, available}]}
-
-Controls (no auth):
-  POST /_sandbox/ship/{id}?parts=1|2      ship what is left now
-  GET  /_sandbox/shipping-requests
-  GET|POST /_sandbox/stock                {sku: n} or {locationId: {sku: n}}; ?replace=true; a POST
-                                          reports the new levels as `inventory.updated`
-  GET|POST /_sandbox/config               knobs (`WmsKnobs`)
-  GET|POST|DELETE /_sandbox/faults        {"status": 503|429, "count", "retry_after"}
-plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
-controls, a webhook's id being its `X-Orderloop-Delivery` (e.g. hold `shipment.created` only, ship
-in two parts, release reversed, redeliver one):
-  GET  /_sandbox/webhooks?topic=&state=   every webhook (`shipment.created`, `inventory.updated`)
-  GET  /_sandbox/webhooks/held            the held queue
-  POST /_sandbox/webhooks/hold?topic=     queue deliveries (of these events only) from now on
-  POST /_sandbox/webhooks/release?order=fifo|reverse   send the queue one after the other
-  POST|DELETE /_sandbox/webhooks/duplicate   every delivery twice from now on / once again
-  POST /_sandbox/webhooks/{webhook_id}/redeliver     the same delivery again: same id, same body
+The API takes bearer token = the channel's `api_token`; errors, and every route not served,
+answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
 """
 
 from __future__ import annotations
@@ -39,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,10 +29,14 @@ from connectors.sandbox_kit import (
     FaultInjector,
     KnobHolder,
     Recorder,
+    ResourceStore,
+    Route,
+    RouteTable,
     SandboxError,
     WebhookSender,
     bearer_auth,
-    read_json,
+    numbered,
+    offset_page,
     sandbox_app,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
@@ -196,7 +181,7 @@ class WmsSandbox:
         self.faults = FaultInjector()
         self.secret = options.channel.credential("webhook_secret")
         self.api_token = options.channel.credential("api_token")
-        self.requests: dict[str, WmsRequest] = {}
+        self.requests: ResourceStore[WmsRequest] = ResourceStore(numbered("SR-{:06d}"), id_of=lambda r: r.id)
         self.by_key: dict[str, WmsRequest] = {}
         self.by_external: dict[str, WmsRequest] = {}
         self.stock: dict[str, dict[str, int]] = {}
@@ -298,7 +283,7 @@ class WmsSandbox:
             raise SandboxError(422, "shipping request refused", reason=reason)
         knobs = self.knobs.value
         request = WmsRequest(
-            id=f"SR-{len(self.requests) + 1:06d}",
+            id=self.requests.new_id(),
             external_id=body["externalId"],
             idempotency_key=key,
             body=body,
@@ -306,7 +291,7 @@ class WmsSandbox:
             split=self.rng.random() < knobs.partial_ratio,
             created_at=_now(),
         )
-        self.requests[request.id] = request
+        self.requests.add(request)
         self.by_key[key] = request
         self.by_external[request.external_id] = request
         if knobs.auto_ship:
@@ -426,66 +411,72 @@ class WmsSandbox:
         await self.sender.aclose()
 
 
-
-
-def create_app(options: SandboxOptions) -> FastAPI:
-    wms = WmsSandbox(options)
-    app = sandbox_app(f"WMS sandbox ({options.channel.id})", wms)
-
-    api = APIRouter(dependencies=[Depends(wms.faults.check), Depends(bearer_auth(wms.api_token))])
-
-    @api.post("/shipping-requests")
-    async def create_request(request: Request) -> JSONResponse:
-        return wms.create(request.headers.get("idempotency-key"), await read_json(request))
-
-    # The specific routes come first: `{ref:path}` would also match ".../shipments".
-    @api.get("/shipping-requests/{ref:path}/shipments")
-    async def list_shipments(ref: str) -> dict[str, Any]:
-        return {"shipments": [wms.public(s) for s in wms.find(ref).shipments]}
-
-    @api.post("/shipping-requests/{ref:path}/cancel")
-    async def cancel_request(ref: str) -> dict[str, Any]:
-        return wms.cancel(ref)
-
-    @api.get("/shipping-requests/{ref:path}")
-    async def get_request(ref: str) -> dict[str, Any]:
-        return wms.find(ref).to_json()
-
-    @api.get("/stock-levels")
+def api_routes(wms: WmsSandbox) -> RouteTable:
     async def stock_levels(
         cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 500
     ) -> dict[str, Any]:
-        rows = wms.stock_levels()
-        try:
-            start = int(cursor) if cursor else 0
-        except ValueError:
-            raise SandboxError(400, f"invalid cursor {cursor!r}") from None
-        more = start + limit < len(rows)
-        return {"items": rows[start : start + limit], "next_cursor": str(start + limit) if more else None}
+        """?cursor=&limit=: {"items": [{sku, locationId, onHand, committed, available}], "next_cursor"}"""
+        items, next_cursor = offset_page(wms.stock_levels(), cursor, limit)
+        return {"items": items, "next_cursor": next_cursor}
 
-    controls = APIRouter(prefix="/_sandbox")
+    return RouteTable(
+        dependencies=(wms.faults.check, bearer_auth(wms.api_token)),
+        routes=(
+            Route(
+                "POST",
+                "/shipping-requests",
+                lambda c: wms.create(c.request.headers.get("idempotency-key"), c.body),
+                "Idempotency-Key required; 201 new, 200 repeat, 422 refused",
+            ),
+            # The specific routes come first: `{ref:path}` would also match ".../shipments".
+            Route(
+                "GET",
+                "/shipping-requests/{ref:path}/shipments",
+                lambda c: {"shipments": [wms.public(s) for s in wms.find(c.path["ref"]).shipments]},
+                '{"shipments": [onX fulfillment, ...]}',
+            ),
+            Route(
+                "POST",
+                "/shipping-requests/{ref:path}/cancel",
+                lambda c: wms.cancel(c.path["ref"]),
+                '200 cancelled, 409 {"error": "already_shipped"}',
+            ),
+            Route(
+                "GET",
+                "/shipping-requests/{ref:path}",
+                lambda c: wms.find(c.path["ref"]).to_json(),
+                "by the WMS id or our request id (externalId)",
+            ),
+            Route("GET", "/stock-levels", endpoint=stock_levels),
+        ),
+    )
 
-    @controls.post("/ship/{ref:path}")
+
+def control_routes(wms: WmsSandbox) -> RouteTable:
     async def ship_now(ref: str, parts: Annotated[int, Query(ge=1, le=2)] = 1) -> dict[str, Any]:
+        """?parts=1|2: ship what is left now"""
         request = wms.find(ref)
         if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
             raise SandboxError(409, f"request {request.id} is {request.status.value}: nothing to ship")
         return {"shipments": [wms.public(s) for s in wms.ship(request, parts)], "request": request.to_json()}
 
-    @controls.get("/shipping-requests")
-    async def sandbox_requests() -> list[dict[str, Any]]:
-        return [r.to_json() for r in wms.requests.values()]
-
-    @controls.get("/stock")
-    async def sandbox_stock() -> list[dict[str, Any]]:
-        return wms.stock_levels()
-
-    @controls.post("/stock")
     async def set_stock(stock: StockKnob, replace: bool = False) -> list[dict[str, Any]]:
+        """{sku: n} or {locationId: {sku: n}}; ?replace=true; reported as inventory.updated"""
         wms.set_stock(stock, replace=replace)
         wms.report_stock(stock)
         return wms.stock_levels()
 
-    app.include_router(api)
-    app.include_router(controls)
-    return app
+    return RouteTable(
+        prefix="/_sandbox",
+        routes=(
+            Route("POST", "/ship/{ref:path}", endpoint=ship_now),
+            Route("GET", "/shipping-requests", lambda _: [r.to_json() for r in wms.requests.values()], "every request"),
+            Route("GET", "/stock", lambda _: wms.stock_levels(), "the stock levels"),
+            Route("POST", "/stock", endpoint=set_stock),
+        ),
+    )
+
+
+def create_app(options: SandboxOptions) -> FastAPI:
+    wms = WmsSandbox(options)
+    return sandbox_app(f"WMS sandbox ({options.channel.id})", wms, api_routes(wms), control_routes(wms))
