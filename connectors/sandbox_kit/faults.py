@@ -75,7 +75,7 @@ def install_fault_routes(app: FastAPI, faults: FaultInjector) -> None:
 
     @app.post("/_sandbox/faults")
     async def arm_faults(spec: FaultSpec) -> dict[str, Any]:
-        """{"status": 503|429, "count"?, "retry_after"?, "path_prefix"?}: the next API calls fail so"""
+        """{"status": 503|429, "count"?, "retry_after"?, "path_prefix"?}: the next API calls answer it"""
         faults.arm(spec)
         return faults.state()
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from connectors.sandbox_kit.errors import ApiHeaders, SandboxError, read_json
@@ -96,15 +96,16 @@ def _endpoint(route: Route, table: RouteTable) -> Callable[..., Any]:
 
 
 def install_routes(app: FastAPI, table: RouteTable) -> None:
-    router = APIRouter(prefix=table.prefix, dependencies=[Depends(d) for d in table.dependencies])
+    """Add the table's routes to `app` itself (not through an included router, so the app's own
+    route list, which `GET /_sandbox` reads, holds them), in order, behind its dependencies."""
+    dependencies = [Depends(d) for d in table.dependencies]
     for route in table.routes:
-        endpoint = route.endpoint or _endpoint(route, table)
-        router.add_api_route(
-            route.path,
-            endpoint,
+        app.add_api_route(
+            table.prefix + route.path,
+            route.endpoint or _endpoint(route, table),
             methods=[route.method.upper()],
             status_code=route.status,
             description=route.doc or None,
+            dependencies=dependencies,
             response_class=JSONResponse,
         )
-    app.include_router(router)

@@ -130,7 +130,12 @@ def api_routes(sb: ShipBobSandbox) -> RouteTable:
                 "200 {order_id, status: Success|PartialSuccess|Failure, canceled_shipment_results, order}; "
                 "422 if already cancelled",
             ),
-            Route("GET", "/shipment/{shipment_id}", lambda c: sb.shipments.find(int_param(c, "shipment_id")).to_json()),
+            Route(
+                "GET",
+                "/shipment/{shipment_id}",
+                lambda c: sb.shipments.find(int_param(c, "shipment_id")).to_json(),
+                "a shipment",
+            ),
             Route("GET", "/inventory-level", endpoint=inventory_levels),
             Route("GET", "/inventory-level/locations", endpoint=inventory_by_center),
         ),

@@ -51,22 +51,29 @@ def api_routes(shop: ShopifySandbox) -> RouteTable:
                 "?status=open|closed|cancelled|any&ids=&since_id=&created_at_min=&updated_at_min=&updated_at_max="
                 "&financial_status=&limit=",
             ),
-            Route("GET", "/orders/{order_id:int}.json", reply("order", lambda c: shop.order(c.path["order_id"]))),
+            Route(
+                "GET",
+                "/orders/{order_id:int}.json",
+                reply("order", lambda c: shop.order(c.path["order_id"])),
+                "an order",
+            ),
             Route(
                 "GET",
                 "/orders/{order_id:int}/fulfillment_orders.json",
                 reply("fulfillment_orders", lambda c: shop.order_fulfillment_orders(c.path["order_id"])),
+                "the order's fulfillment orders, one per location",
             ),
             Route(
                 "GET",
                 "/orders/{order_id:int}/fulfillments.json",
                 lambda c: shop.page(c.request, "fulfillments", lambda _: shop.order_fulfillments(c.path["order_id"])),
-                "?limit=",
+                "?limit=: the order's fulfillments",
             ),
             Route(
                 "GET",
                 "/fulfillment_orders/{fo_id:int}.json",
                 reply("fulfillment_order", lambda c: shop.fulfillment_orders.find(c.path["fo_id"])),
+                "a fulfillment order with what each line has left to fulfill",
             ),
             Route(
                 "POST",
@@ -87,7 +94,9 @@ def api_routes(shop: ShopifySandbox) -> RouteTable:
                 reply("variant", lambda c: shop.variants.find(c.path["variant_id"])),
                 "a variant, with its inventory_item_id",
             ),
-            Route("GET", "/locations.json", reply("locations", lambda _: list(shop.locations.values()))),
+            Route(
+                "GET", "/locations.json", reply("locations", lambda _: list(shop.locations.values())), "every location"
+            ),
             Route(
                 "GET",
                 "/inventory_levels.json",
