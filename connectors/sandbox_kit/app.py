@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Protocol
 
 from fastapi import FastAPI
@@ -108,7 +108,8 @@ def sandbox_app(
     api_headers: ApiHeaders | None = None,
 ) -> FastAPI:
     """The app of a sandbox with every control the kit gives: request recording, errors in the
-    vendor's `error_shape` (also for every route it does not serve), faults, knobs
+    vendor's `error_shape` (also for every route it does not serve), faults (checked first on
+    every route of the tables), knobs
     (`knobs_changed(changes)` is called when the sandbox has it), webhook controls, `aclose` at
     shutdown, and the sandbox's route tables in order; `api_headers(request)` joins every vendor
     error answer."""
@@ -119,6 +120,7 @@ def sandbox_app(
     install_config_routes(app, sandbox.knobs, on_change=getattr(sandbox, "knobs_changed", None))
     install_webhook_routes(app, sandbox.sender)
     for table in tables:
-        install_routes(app, table)
+        # Faults armed through `/_sandbox/faults` apply to every API call, before anything else.
+        install_routes(app, replace(table, dependencies=(sandbox.faults.check, *table.dependencies)))
     add_shutdown(app, sandbox.aclose)
     return app

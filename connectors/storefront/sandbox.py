@@ -243,7 +243,7 @@ def api_routes(sandbox: StorefrontSandbox) -> RouteTable:
         return sandbox.create_fulfillment(call.path["external_id"], key, call.body)
 
     return RouteTable(
-        dependencies=(sandbox.faults.check, bearer_auth(sandbox.api_token)),
+        dependencies=(bearer_auth(sandbox.api_token),),
         routes=(
             Route(
                 "POST",

@@ -420,7 +420,7 @@ def api_routes(wms: WmsSandbox) -> RouteTable:
         return {"items": items, "next_cursor": next_cursor}
 
     return RouteTable(
-        dependencies=(wms.faults.check, bearer_auth(wms.api_token)),
+        dependencies=(bearer_auth(wms.api_token),),
         routes=(
             Route(
                 "POST",

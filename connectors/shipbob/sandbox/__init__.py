@@ -103,7 +103,7 @@ def api_routes(sb: ShipBobSandbox) -> RouteTable:
     channel = {"id": sb.channel_id, "name": sb.channel_name, "application_name": "Orderloop", "scopes": SCOPES}
     return RouteTable(
         prefix="/{version}",
-        dependencies=(sb.faults.check, sb.authenticate, sb.rate_limit, sb.known_version),
+        dependencies=(sb.authenticate, sb.rate_limit, sb.known_version),
         invalid_json=lambda reason: invalid(400, "", reason),
         routes=(
             Route("GET", "/channel", lambda _: [channel], "[{id, name, application_name, scopes}]"),

@@ -42,7 +42,7 @@ def api_routes(shop: ShopifySandbox) -> RouteTable:
 
     return RouteTable(
         prefix="/admin/api/{version}",
-        dependencies=(shop.faults.check, shop.gate),
+        dependencies=(shop.gate,),
         routes=(
             Route(
                 "GET",
