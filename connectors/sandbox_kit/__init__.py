@@ -13,6 +13,7 @@ tests; it declares its routes as tables and its error shape once, and the kit gi
   pagination styles.
 - `errors`: the kit's error shape, a vendor's own (`VendorError`, `ErrorShape`), JSON bodies,
   bearer auth.
+- `state`: what every sandbox's state holds for the kit (`SandboxState`) and its `Timers`.
 - `limits`, `faults`, `knobs`, `webhooks`, `recording`: rate-limit windows, injected faults,
   run-time knobs, signed webhook delivery with duplicates and reordering on demand, what the
   sandbox received.
@@ -34,6 +35,7 @@ from connectors.sandbox_kit.knobs import KnobHolder, install_config_routes, knob
 from connectors.sandbox_kit.limits import LeakyBucket, SlidingWindow
 from connectors.sandbox_kit.recording import Delivery, RecordedRequest, Recorder, decode_body
 from connectors.sandbox_kit.routes import Call, Handler, Route, RouteTable, install_routes
+from connectors.sandbox_kit.state import SandboxState, Timers
 from connectors.sandbox_kit.store import (
     ResourceStore,
     cursor_state,
@@ -70,7 +72,9 @@ __all__ = [
     "Route",
     "RouteTable",
     "SandboxError",
+    "SandboxState",
     "SlidingWindow",
+    "Timers",
     "VendorError",
     "VendorSandbox",
     "Webhook",

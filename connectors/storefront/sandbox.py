@@ -22,14 +22,11 @@ from pydantic import BaseModel, ConfigDict
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
     Call,
-    FaultInjector,
-    KnobHolder,
-    Recorder,
     ResourceStore,
     Route,
     RouteTable,
     SandboxError,
-    WebhookSender,
+    SandboxState,
     bearer_auth,
     numbered,
     offset_page,
@@ -84,15 +81,11 @@ def _fulfillment_problem(body: Any) -> str | None:
     return None
 
 
-class StorefrontSandbox:
+class StorefrontSandbox(SandboxState[StorefrontKnobs]):
     """The storefront's state; `create_app` wires it to routes."""
 
     def __init__(self, options: SandboxOptions) -> None:
-        self.options = options
-        self.knobs = KnobHolder(StorefrontKnobs, options.knobs)
-        self.recorder = Recorder()
-        self.sender = WebhookSender(self.recorder)
-        self.faults = FaultInjector()
+        super().__init__(options, StorefrontKnobs)
         self.secret = options.channel.credential("webhook_secret")
         self.api_token = options.channel.credential("api_token")
         self.orders: ResourceStore[dict[str, Any]] = ResourceStore(id_of=lambda o: o["externalId"], missing=_no_order)
@@ -100,9 +93,6 @@ class StorefrontSandbox:
         self.by_key: dict[str, dict[str, Any]] = {}
         self.inventory: dict[str, dict[str, Any]] = {}
         self.inventory_log: deque[dict[str, Any]] = deque(maxlen=10_000)
-
-    async def aclose(self) -> None:
-        await self.sender.aclose()
 
     # --- webhooks ---
 

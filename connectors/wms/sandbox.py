@@ -10,7 +10,6 @@ answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import string
@@ -26,14 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
-    FaultInjector,
-    KnobHolder,
-    Recorder,
     ResourceStore,
     Route,
     RouteTable,
     SandboxError,
-    WebhookSender,
+    SandboxState,
     bearer_auth,
     numbered,
     offset_page,
@@ -169,16 +165,12 @@ def _refusal(body: dict[str, Any]) -> str | None:
     return None
 
 
-class WmsSandbox:
+class WmsSandbox(SandboxState[WmsKnobs]):
     """The WMS's state and behaviour; `create_app` wires it to routes."""
 
     def __init__(self, options: SandboxOptions) -> None:
-        self.options = options
-        self.knobs = KnobHolder(WmsKnobs, options.knobs)
+        super().__init__(options, WmsKnobs)
         self.rng = random.Random(self.knobs.value.seed)
-        self.recorder = Recorder()
-        self.sender = WebhookSender(self.recorder)
-        self.faults = FaultInjector()
         self.secret = options.channel.credential("webhook_secret")
         self.api_token = options.channel.credential("api_token")
         self.requests: ResourceStore[WmsRequest] = ResourceStore(numbered("SR-{:06d}"), id_of=lambda r: r.id)
@@ -188,7 +180,6 @@ class WmsSandbox:
         seeded: StockKnob = {loc: dict(levels) for loc, levels in options.stock.items()}
         self.set_stock(self.knobs.value.stock or seeded, replace=True)
         self._shipment_seq = 0
-        self._timers: dict[str, asyncio.Task[None]] = {}
 
     def knobs_changed(self, changes: dict[str, Any]) -> None:
         if "stock" in changes:
@@ -317,30 +308,23 @@ class WmsSandbox:
                 shipmentIds=[s["id"] for s in request.shipments],
             )
         request.status = RequestStatus.CANCELLED
-        timer = self._timers.pop(request.id, None)
-        if timer is not None:
-            timer.cancel()
+        self.timers.cancel(request.id)
         return request.to_json()
 
     # --- shipping ---
 
     def _schedule(self, request: WmsRequest, delay: float) -> None:
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            self._timers.pop(request.id, None)
-            # Only the first shipment splits; a scheduled second part ships what is left.
-            self.ship(request, parts=2 if request.split and not request.shipments else 1)
-
-        self._timers[request.id] = asyncio.get_running_loop().create_task(later())
+        # Only the first shipment splits; a scheduled second part ships what is left.
+        self.timers.schedule(
+            request.id, delay, lambda: self.ship(request, parts=2 if request.split and not request.shipments else 1)
+        )
 
     def ship(self, request: WmsRequest, parts: int = 1) -> list[dict[str, Any]]:
         """Ship what is left of `request` now. With `parts=2` only the first half ships now and
         the rest after `ship_delay` (at once when it is 0 or the knob `auto_ship` is off)."""
         if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
             return []
-        timer = self._timers.pop(request.id, None)
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
+        self.timers.cancel(request.id)
         left = request.remaining()
         if parts == 2 and sum(line["quantity"] for line in left) >= 2:
             first, rest = split_lines(left)
@@ -404,11 +388,6 @@ class WmsSandbox:
     def public(shipment: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in shipment.items() if not k.startswith("_")}
 
-    async def aclose(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        await self.sender.aclose()
 
 
 def api_routes(wms: WmsSandbox) -> RouteTable:

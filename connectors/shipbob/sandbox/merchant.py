@@ -4,7 +4,6 @@ and Standard-Webhooks-signed deliveries (signed afresh at every attempt)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import itertools
@@ -26,13 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
-    FaultInjector,
-    KnobHolder,
-    Recorder,
     ResourceStore,
+    SandboxState,
     SlidingWindow,
     VendorError,
-    WebhookSender,
 )
 from connectors.shipbob.client import CHANNEL_HEADER, REMAINING_CALLS_HEADER, RETRY_AFTER_HEADER
 from connectors.shipbob.sandbox.payloads import Product, SbOrder, SbShipment
@@ -129,16 +125,12 @@ def _not_found(kind: str) -> Callable[[Any], ShipBobApiError]:
     return lambda resource_id: ShipBobApiError(404, {"message": f"{kind} {resource_id} was not found."})
 
 
-class MerchantState:
+class MerchantState(SandboxState[ShipBobKnobs]):
     """The merchant's state and the API gate; inventory and orders build on it."""
 
     def __init__(self, options: SandboxOptions, webhook_transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.options = options
-        self.knobs = KnobHolder(ShipBobKnobs, options.knobs)
+        super().__init__(options, ShipBobKnobs, webhook_transport=webhook_transport)
         self.rng = random.Random(self.knobs.value.seed)
-        self.recorder = Recorder()
-        self.sender = WebhookSender(self.recorder, transport=webhook_transport)
-        self.faults = FaultInjector()
         channel = options.channel
         self.api_token = channel.credential("api_token")
         self.webhook_secret = channel.credential("webhook_secret")
@@ -163,7 +155,6 @@ class MerchantState:
             itertools.count(200_000_001), id_of=lambda s: s.id, missing=_not_found("Shipment")
         )
         self.window = SlidingWindow(self.knobs.value.rate_limit, self.knobs.value.rate_window)
-        self._timers: dict[int, asyncio.Task[None]] = {}
 
     def knobs_changed(self, changes: dict[str, Any]) -> None:
         value = self.knobs.value
@@ -239,10 +230,3 @@ class MerchantState:
             "webhook-signature": standard_webhook_signature(self.webhook_secret, webhook_id, timestamp, body),
             TOPIC_HEADER: topic,
         }
-
-    async def aclose(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        await self.sender.aclose()
-

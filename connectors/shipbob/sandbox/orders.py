@@ -4,7 +4,6 @@ and fulfilment: labels after `ship_delay`, picking, delivery, each with its webh
 
 from __future__ import annotations
 
-import asyncio
 import string
 from typing import Any
 
@@ -189,9 +188,7 @@ class ShipBobSandbox(Inventory):
             if refusal is None:
                 shipment.status = ShipmentStatus.CANCELLED
                 shipment.updated = now()
-                timer = self._timers.pop(shipment.id, None)
-                if timer is not None:
-                    timer.cancel()
+                self.timers.cancel(shipment.id)
                 self.emit(ShipBobTopic.SHIPMENT_CANCELLED, shipment.to_json())
             results.append(
                 {"action": "Cancel", "is_success": refusal is None, "reason": refusal, "shipment_id": shipment.id}
@@ -211,12 +208,7 @@ class ShipBobSandbox(Inventory):
     # --- fulfilment ---
 
     def _schedule(self, shipment: SbShipment, delay: float) -> None:
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            self._timers.pop(shipment.id, None)
-            self.ship(shipment)
-
-        self._timers[shipment.id] = asyncio.get_running_loop().create_task(later())
+        self.timers.schedule(shipment.id, delay, lambda: self.ship(shipment))
 
     def ship_order(self, order: SbOrder, parts: int = 1, count: int | None = None) -> list[dict[str, Any]]:
         """Label the order's pending shipments now (the first `count` of them); `parts=2` first
@@ -232,9 +224,7 @@ class ShipBobSandbox(Inventory):
         """Print the label: tracking, stock out of the center, `order.shipped`, then Completed."""
         if not shipment.pending:
             return None
-        timer = self._timers.pop(shipment.id, None)
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
+        self.timers.cancel(shipment.id)
         carrier = self.knobs.value.carrier
         number = self._tracking_number(carrier)
         at = now()
@@ -277,9 +267,7 @@ class ShipBobSandbox(Inventory):
             if shipment.pending:
                 shipment.stage = stage
                 shipment.updated = now()
-                timer = self._timers.pop(shipment.id, None)
-                if timer is not None:
-                    timer.cancel()
+                self.timers.cancel(shipment.id)
                 picked.append(shipment.to_json())
         return picked
 

@@ -24,14 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
-    FaultInjector,
-    KnobHolder,
     LeakyBucket,
-    Recorder,
     ResourceStore,
+    SandboxState,
     VendorError,
     Webhook,
-    WebhookSender,
     cursor_state,
     cursor_token,
     keyset_page,
@@ -133,7 +130,7 @@ def _page_info_invalid() -> ShopifyApiError:
     return ShopifyApiError(400, {"page_info": ["Invalid value."]})
 
 
-class ShopState:
+class ShopState(SandboxState[ShopifyKnobs]):
     """The shop's state and the API gate; the catalog and the orders build on it."""
 
     def __init__(self, options: SandboxOptions) -> None:
@@ -144,10 +141,7 @@ class ShopState:
         plan: dict[str, Any] = {}
         if settings.get("leak_rate"):
             plan = {"leak_rate": float(settings["leak_rate"]), "bucket_size": int(20 * float(settings["leak_rate"]))}
-        self.knobs = KnobHolder(ShopifyKnobs, plan | dict(options.knobs))
-        self.recorder = Recorder()
-        self.sender = WebhookSender(self.recorder)
-        self.faults = FaultInjector()
+        super().__init__(options, ShopifyKnobs, plan | dict(options.knobs))
         self.secret = options.channel.credential("webhook_secret")
         self.access_token = options.channel.credential("access_token")
         self.shop_domain = str(settings.get("shop_domain") or DEFAULT_SHOP_DOMAIN)
@@ -262,9 +256,6 @@ class ShopState:
         if not value.isdigit() or int(value) < 1:
             raise ShopifyApiError(400, {"limit": ["must be a positive integer"]})
         return min(int(value), self.knobs.value.max_page_size)
-
-    async def aclose(self) -> None:
-        await self.sender.aclose()
 
     # --- webhooks ---
 
