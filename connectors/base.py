@@ -215,5 +215,7 @@ class ConnectorSpec:
     roles: frozenset[ConnectorRole]
     selling: Callable[[ChannelConfig], SellingConnector] | None = None
     fulfillment: Callable[[ChannelConfig], FulfillmentConnector] | None = None
-    # Builds the in-memory ASGI emulation of the vendor (see `sandbox.py` of each connector).
-    sandbox: Callable[[SandboxOptions], Any] | None = None
+    # Where the in-memory ASGI emulation of the vendor is built, as "module:function" taking
+    # `SandboxOptions` (see `sandbox` of each connector); `connectors.registry.sandbox_factory`
+    # imports it on use, so workers and the gateway never import a sandbox.
+    sandbox: str | None = None

@@ -2,9 +2,9 @@
 the mapping of vendor answers to the connector error tree, and one paginator per pagination
 style (cursor in the body, `Link` header). No retry loop: Temporal retries the activity.
 
-A vendor client subclasses `VendorClient`, sets its auth headers in `auth_headers` and, where the
-vendor signals something special (ShipBob's `x-retry-after`, a WMS's `already_shipped`),
-overrides `classify`.
+A vendor client subclasses `VendorClient`, sets its auth headers in `auth_headers`, changes which
+error a status raises by updating `status_errors` (ShipBob's 400 is a rejection), and, where the
+vendor signals something in the body (a WMS's `already_shipped`), overrides `classify`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
-from connectors.base import PermanentError, RateLimitedError, RejectedError, RetryableError
+from connectors.base import ConnectorError, PermanentError, RateLimitedError, RejectedError, RetryableError
 from connectors.http_pool import ClientPool
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -72,6 +72,15 @@ class VendorClient:
     connection from the connector's pool (see connectors/http_pool.py). Secrets are read per
     call through callables so a rotated one takes effect."""
 
+    # The error a non-2xx status raises: 429 rate limited (with the vendor's delay), 408
+    # retryable, 422 rejected (the vendor refused this content). A status not listed is
+    # retryable from 500 up, else permanent. A vendor client overrides it by a dict update.
+    status_errors: ClassVar[dict[int, type[ConnectorError]]] = {
+        429: RateLimitedError,
+        408: RetryableError,
+        422: RejectedError,
+    }
+
     def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._given = http
@@ -115,20 +124,22 @@ class VendorClient:
     def retry_after(self, response: httpx.Response) -> float | None:
         return retry_after_seconds(response.headers.get("Retry-After"))
 
+    def reason(self, body: Any, response: httpx.Response) -> str:
+        """The vendor's own words for a failed answer."""
+        return error_message(body, response)
+
     def classify(self, response: httpx.Response, what: str) -> None:
-        """Raise the connector error for a non-2xx answer: 429 rate limited (with the vendor's
-        delay), 5xx and 408 retryable, 422 rejected (the vendor refused this content), other
-        4xx permanent."""
+        """Raise the connector error `status_errors` gives for a non-2xx answer; retryable
+        errors carry the vendor's delay, permanent ones the status and body."""
         status = response.status_code
         body = body_of(response)
-        reason = f"{what}: HTTP {status}: {error_message(body, response)}"
-        if status == 429:
-            raise RateLimitedError(reason, retry_after=self.retry_after(response))
-        if status >= 500 or status == 408:
-            raise RetryableError(reason, retry_after=self.retry_after(response))
-        if status == 422:
-            raise RejectedError(reason, status_code=status, body=body)
-        raise PermanentError(reason, status_code=status, body=body)
+        reason = f"{what}: HTTP {status}: {self.reason(body, response)}"
+        kind = self.status_errors.get(status) or (RetryableError if status >= 500 else PermanentError)
+        if issubclass(kind, RetryableError):
+            raise kind(reason, retry_after=self.retry_after(response))
+        if issubclass(kind, PermanentError):
+            raise kind(reason, status_code=status, body=body)
+        raise kind(reason)
 
     async def cursor_pages(
         self, path: str, what: str, params: dict[str, Any], *, items_key: str, cursor_key: str = "next_cursor"

@@ -1,11 +1,12 @@
-"""Find a connector package by the channel's `type` and build its client."""
+"""Find a connector package by the channel's `type` and build its client or its sandbox."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from connectors.base import Connector, ConnectorSpec, FulfillmentConnector, SellingConnector
+from connectors.base import Connector, ConnectorSpec, FulfillmentConnector, SandboxOptions, SellingConnector
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.model import ConnectorRole
 
@@ -19,6 +20,17 @@ def connector_spec(connector_type: str) -> ConnectorSpec:
     if not isinstance(spec, ConnectorSpec):
         raise ConfigError(f"connectors/{connector_type}/__init__.py defines no SPEC")
     return spec
+
+
+def sandbox_factory(spec: ConnectorSpec) -> Callable[[SandboxOptions], Any] | None:
+    """The function building the connector's sandbox app (None when it has none), imported now."""
+    if spec.sandbox is None:
+        return None
+    module_name, sep, name = spec.sandbox.partition(":")
+    factory = getattr(importlib.import_module(module_name), name, None) if sep else None
+    if not callable(factory):
+        raise ConfigError(f"connector {spec.type!r}: sandbox {spec.sandbox!r} is not a module:function")
+    return factory
 
 
 def build_connector(channel: ChannelConfig) -> Connector:

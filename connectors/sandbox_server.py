@@ -25,7 +25,7 @@ import structlog
 import uvicorn
 
 from connectors.base import SandboxOptions
-from connectors.registry import connector_spec
+from connectors.registry import connector_spec, sandbox_factory
 from orderloop import event_loop
 from orderloop.config import ChannelConfig, ConfigError, OrderloopConfig, load_config
 from orderloop.logging import configure_logging
@@ -73,8 +73,8 @@ def bind_address(channel: ChannelConfig) -> tuple[str, int]:
 def build_servers(config: OrderloopConfig, gateway_url: str, knobs: dict[str, dict[str, Any]]) -> list[_Server]:
     servers = []
     for channel in config.channels:
-        spec = connector_spec(channel.type)
-        if spec.sandbox is None:
+        factory = sandbox_factory(connector_spec(channel.type))
+        if factory is None:
             log.info("sandbox.none", channel=channel.id, type=channel.type)
             continue
         options = SandboxOptions(
@@ -84,7 +84,7 @@ def build_servers(config: OrderloopConfig, gateway_url: str, knobs: dict[str, di
             stock={loc.id: loc.seed_stock for loc in config.locations if loc.fulfillment_channel == channel.id},
         )
         try:
-            app = spec.sandbox(options)
+            app = factory(options)
         except ValueError as exc:  # pydantic's ValidationError of a sandbox's knobs
             raise ConfigError(f"channel {channel.id!r}: bad sandbox knobs: {exc}") from exc
         host, port = bind_address(channel)

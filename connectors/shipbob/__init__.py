@@ -23,7 +23,6 @@ from connectors.base import (
     PermanentError,
     RejectedError,
     RetryableError,
-    SandboxOptions,
     ShippingReceipt,
     StockRow,
 )
@@ -140,16 +139,9 @@ class ShipBobConnector(FulfillmentConnector):
         )
 
 
-def _sandbox(options: SandboxOptions) -> Any:
-    # Imported on use: workers and the gateway never need the emulator.
-    from connectors.shipbob.sandbox import create_app
-
-    return create_app(options)
-
-
 SPEC = ConnectorSpec(
     type="shipbob",
     roles=frozenset({ConnectorRole.FULFILLMENT}),
     fulfillment=ShipBobConnector,
-    sandbox=_sandbox,
+    sandbox="connectors.shipbob.sandbox:create_app",
 )

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from connectors.base import PermanentError, RateLimitedError, RejectedError, RetryableError
+from connectors.base import PermanentError, RejectedError
 from connectors.http import VendorClient, body_of, retry_after_seconds
 
 PRODUCTION_URL = "https://api.shipbob.com"
@@ -47,6 +47,10 @@ def shipbob_reason(body: Any) -> str:
 
 class ShipBobClient(VendorClient):
     """One per connector instance; the token is read per call so a rotated secret takes effect."""
+
+    # ShipBob answers 400 for content it refuses (validation, an unknown product): a rejection,
+    # like 422 (duplicate reference). 401, 403 and 404 stay permanent.
+    status_errors = VendorClient.status_errors | {400: RejectedError}
 
     def __init__(
         self,
@@ -88,20 +92,8 @@ class ShipBobClient(VendorClient):
             return float(match.group(1))
         return retry_after_seconds(response.headers.get("Retry-After"))
 
-    def classify(self, response: httpx.Response, what: str) -> None:
-        """429 -> `RateLimitedError` with ShipBob's delay; 5xx/408 retryable; 400 and 422 (ShipBob
-        refused this content: validation, duplicate reference, unknown product) -> `RejectedError`;
-        other 4xx (401, 403, 404) permanent."""
-        status = response.status_code
-        body = body_of(response)
-        reason = f"{what}: HTTP {status}: {shipbob_reason(body)}"
-        if status == 429:
-            raise RateLimitedError(reason, retry_after=self.retry_after(response))
-        if status >= 500 or status == 408:
-            raise RetryableError(reason, retry_after=self.retry_after(response))
-        if status in (400, 422):
-            raise RejectedError(reason, status_code=status, body=body)
-        raise PermanentError(reason, status_code=status, body=body)
+    def reason(self, body: Any, response: httpx.Response) -> str:
+        return shipbob_reason(body)
 
     # --- orders ---
 

@@ -27,7 +27,6 @@ from connectors.base import (
     PermanentError,
     PolledOrder,
     RejectedError,
-    SandboxOptions,
     SellingConnector,
 )
 from connectors.shopify import mapping, webhooks
@@ -177,16 +176,9 @@ class ShopifyConnector(SellingConnector):
             return known
 
 
-def _sandbox(options: SandboxOptions) -> Any:
-    # Imported on use: workers and the gateway never need the emulator.
-    from connectors.shopify.sandbox import create_app
-
-    return create_app(options)
-
-
 SPEC = ConnectorSpec(
     type="shopify",
     roles=frozenset({ConnectorRole.SELLING}),
     selling=ShopifyConnector,
-    sandbox=_sandbox,
+    sandbox="connectors.shopify.sandbox:create_app",
 )

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import ConnectorSpec, InboundEvent, PolledOrder, SandboxOptions, SellingConnector
+from connectors.base import ConnectorSpec, InboundEvent, PolledOrder, SellingConnector
 from connectors.storefront import mapping, webhooks
 from connectors.storefront.client import StorefrontClient
 from orderloop.config import ChannelConfig
@@ -55,16 +55,9 @@ class StorefrontConnector(SellingConnector):
         await self.client.aclose()
 
 
-def _sandbox(options: SandboxOptions) -> Any:
-    # Imported on use: workers and the gateway never need the emulator.
-    from connectors.storefront.sandbox import create_app
-
-    return create_app(options)
-
-
 SPEC = ConnectorSpec(
     type="storefront",
     roles=frozenset({ConnectorRole.SELLING}),
     selling=StorefrontConnector,
-    sandbox=_sandbox,
+    sandbox="connectors.storefront.sandbox:create_app",
 )

@@ -1,30 +1,10 @@
-"""In-memory emulation of the generic storefront for `make run` and the tests.
+"""In-memory emulation of the generic storefront for `make run` and the tests: orders placed by
+the controls (each delivering `order.created`, `order.updated` or `order.cancelled`, signed in
+Orderloop's scheme, the delivery id being the webhook's id), fulfillments recorded once per
+Idempotency-Key, inventory kept per SKU, and an updated-since order poll in cursor pages.
 
-API (bearer token = the channel's `api_token`; faults from `POST /_sandbox/faults` apply here):
-  POST /orders/{externalId}/fulfillments   record a fulfillment (Idempotency-Key replays the first)
-  POST /inventory                          {"items": [{"sku", "available"}]}, kept per SKU
-  GET  /orders?updated_since=&cursor=&limit=   {"orders": [...], "next_cursor"}
-  GET  /orders/{externalId}
-
-Controls (no auth):
-  POST /_sandbox/orders?duplicate=&bad_signature=&deliver=   store an onX order, deliver `order.created`
-                                                    (`deliver=false`: a webhook lost on the way,
-                                                    logged and never sent unless redelivered)
-  POST /_sandbox/orders/{externalId}/edit           merge fields, deliver `order.updated`
-  POST /_sandbox/orders/{externalId}/cancel         {"reason"}, deliver `order.cancelled`
-  GET  /_sandbox/orders, /_sandbox/fulfillments?order=&after=, /_sandbox/inventory
-                                                    (`after=N`: the fulfillments recorded after
-                                                    the first N, for a follower that reads on)
-  GET|POST /_sandbox/config                         knobs (`StorefrontKnobs`)
-  GET|POST|DELETE /_sandbox/faults                  {"status": 503|429, "count", "retry_after"}
-plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
-controls, a webhook's id being its `X-Orderloop-Delivery` (the `deliveryIds` answered above):
-  GET  /_sandbox/webhooks?topic=&state=             every webhook, with its signed body
-  GET  /_sandbox/webhooks/held                      the held queue
-  POST /_sandbox/webhooks/hold?topic=               queue deliveries (of these events only) from now on
-  POST /_sandbox/webhooks/release?order=fifo|reverse   send the queue one after the other
-  POST|DELETE /_sandbox/webhooks/duplicate          every delivery twice from now on / once again
-  POST /_sandbox/webhooks/{webhook_id}/redeliver    the same delivery again: same id, same body
+The API takes bearer token = the channel's `api_token`; errors, and every route not served,
+answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
 """
 
 from __future__ import annotations
@@ -35,19 +15,21 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
-    FaultInjector,
-    KnobHolder,
-    Recorder,
+    Call,
+    ResourceStore,
+    Route,
+    RouteTable,
     SandboxError,
-    WebhookSender,
+    SandboxState,
     bearer_auth,
-    read_json,
+    numbered,
+    offset_page,
     sandbox_app,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
@@ -78,6 +60,8 @@ def _parse_time(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _no_order(external_id: Any) -> SandboxError:
+    return SandboxError(404, f"no order {external_id!r}", hint="create it with POST /_sandbox/orders")
 
 
 def _fulfillment_problem(body: Any) -> str | None:
@@ -97,25 +81,18 @@ def _fulfillment_problem(body: Any) -> str | None:
     return None
 
 
-class StorefrontSandbox:
+class StorefrontSandbox(SandboxState[StorefrontKnobs]):
     """The storefront's state; `create_app` wires it to routes."""
 
     def __init__(self, options: SandboxOptions) -> None:
-        self.options = options
-        self.knobs = KnobHolder(StorefrontKnobs, options.knobs)
-        self.recorder = Recorder()
-        self.sender = WebhookSender(self.recorder)
-        self.faults = FaultInjector()
+        super().__init__(options, StorefrontKnobs)
         self.secret = options.channel.credential("webhook_secret")
         self.api_token = options.channel.credential("api_token")
-        self.orders: dict[str, dict[str, Any]] = {}
-        self.fulfillments: list[dict[str, Any]] = []
+        self.orders: ResourceStore[dict[str, Any]] = ResourceStore(id_of=lambda o: o["externalId"], missing=_no_order)
+        self.fulfillments: ResourceStore[dict[str, Any]] = ResourceStore(numbered("ful_{:06d}"))
         self.by_key: dict[str, dict[str, Any]] = {}
         self.inventory: dict[str, dict[str, Any]] = {}
         self.inventory_log: deque[dict[str, Any]] = deque(maxlen=10_000)
-
-    async def aclose(self) -> None:
-        await self.sender.aclose()
 
     # --- webhooks ---
 
@@ -147,10 +124,7 @@ class StorefrontSandbox:
         return [delivery_id]
 
     def order(self, external_id: str) -> dict[str, Any]:
-        order = self.orders.get(external_id)
-        if order is None:
-            raise SandboxError(404, f"no order {external_id!r}", hint="create it with POST /_sandbox/orders")
-        return order
+        return self.orders.find(external_id)
 
     # --- API ---
 
@@ -166,7 +140,7 @@ class StorefrontSandbox:
         problem = _fulfillment_problem(body)
         if problem:
             raise SandboxError(422, problem)
-        fulfillment_id = f"ful_{len(self.fulfillments) + 1:06d}"
+        fulfillment_id = self.fulfillments.new_id()
         response = {
             "id": fulfillment_id,
             "orderId": external_id,
@@ -175,9 +149,9 @@ class StorefrontSandbox:
             "createdAt": _now(),
         }
         record = {"id": fulfillment_id, "orderId": external_id, "idempotencyKey": key, "body": body}
-        self.fulfillments.append(record | {"response": response, "receivedAt": response["createdAt"]})
+        stored = self.fulfillments.add(record | {"response": response, "receivedAt": response["createdAt"]})
         if key:
-            self.by_key[key] = self.fulfillments[-1]
+            self.by_key[key] = stored
         order = self.orders.get(external_id)
         if order is not None:
             order.setdefault("fulfillmentIds", []).append(fulfillment_id)
@@ -207,16 +181,9 @@ class StorefrontSandbox:
 
     def list_orders(self, updated_since: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
         since = _parse_time(updated_since) if updated_since else None
-        rows = sorted(self.orders.values(), key=lambda o: (_parse_time(o.get("updatedAt")), o["externalId"]))
-        if since is not None:
-            rows = [o for o in rows if _parse_time(o.get("updatedAt")) >= since]
-        try:
-            start = int(cursor) if cursor else 0
-        except ValueError:
-            raise SandboxError(400, f"invalid cursor {cursor!r}") from None
-        page = rows[start : start + limit]
-        more = start + limit < len(rows)
-        return {"orders": page, "next_cursor": str(start + limit) if more else None}
+        rows = self.orders.updated_since(since, lambda o: _parse_time(o.get("updatedAt")))
+        page, next_cursor = offset_page(rows, cursor, limit)
+        return {"orders": page, "next_cursor": next_cursor}
 
     # --- controls ---
 
@@ -230,7 +197,7 @@ class StorefrontSandbox:
             raise SandboxError(409, f"order {external_id!r} exists", hint="edit it with /_sandbox/orders/{id}/edit")
         now = _now()
         stored = {"createdAt": now, "updatedAt": now, "status": "open", **order}
-        self.orders[external_id] = stored
+        self.orders.add(stored)
         ids = self.deliver(
             StorefrontEvent.ORDER_CREATED, stored, duplicate=duplicate, bad_signature=bad_signature, send=deliver
         )
@@ -252,63 +219,87 @@ class StorefrontSandbox:
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_CANCELLED, "deliveryIds": ids}
 
 
-def create_app(options: SandboxOptions) -> FastAPI:
-    sandbox = StorefrontSandbox(options)
-    app = sandbox_app(f"storefront sandbox ({options.channel.id})", sandbox)
-
-    api = APIRouter(dependencies=[Depends(sandbox.faults.check), Depends(bearer_auth(sandbox.api_token))])
-
-    @api.post("/orders/{external_id:path}/fulfillments")
-    async def create_fulfillment(external_id: str, request: Request) -> JSONResponse:
-        body = await read_json(request)
-        return sandbox.create_fulfillment(external_id, request.headers.get("idempotency-key"), body)
-
-    @api.post("/inventory")
-    async def set_inventory(request: Request) -> dict[str, Any]:
-        return sandbox.set_inventory(await read_json(request))
-
-    @api.get("/orders")
+def api_routes(sandbox: StorefrontSandbox) -> RouteTable:
     async def list_orders(
         updated_since: str | None = None,
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=250)] = 50,
     ) -> dict[str, Any]:
+        """?updated_since=&cursor=&limit=: {"orders": [...], "next_cursor"}"""
         return sandbox.list_orders(updated_since, cursor, limit)
 
-    @api.get("/orders/{external_id:path}")
-    async def get_order(external_id: str) -> dict[str, Any]:
-        return sandbox.order(external_id)
+    def fulfill(call: Call) -> JSONResponse:
+        key = call.request.headers.get("idempotency-key")
+        return sandbox.create_fulfillment(call.path["external_id"], key, call.body)
 
-    controls = APIRouter(prefix="/_sandbox")
+    return RouteTable(
+        dependencies=(bearer_auth(sandbox.api_token),),
+        routes=(
+            Route(
+                "POST",
+                "/orders/{external_id:path}/fulfillments",
+                fulfill,
+                "record a fulfillment (an Idempotency-Key seen before replays the first answer)",
+            ),
+            Route(
+                "POST",
+                "/inventory",
+                lambda c: sandbox.set_inventory(c.body),
+                '{"items": [{"sku", "available"}]}, kept per SKU',
+            ),
+            Route("GET", "/orders", endpoint=list_orders),
+            Route("GET", "/orders/{external_id:path}", lambda c: sandbox.order(c.path["external_id"]), "one order"),
+        ),
+    )
 
-    @controls.post("/orders", status_code=202)
-    async def place_order(
-        request: Request, duplicate: bool = False, bad_signature: bool = False, deliver: bool = True
-    ) -> dict[str, Any]:
-        return sandbox.place(await read_json(request), duplicate, bad_signature, deliver)
 
-    @controls.post("/orders/{external_id:path}/edit", status_code=202)
-    async def edit_order(external_id: str, request: Request) -> dict[str, Any]:
-        return sandbox.edit(external_id, await read_json(request))
+def control_routes(sandbox: StorefrontSandbox) -> RouteTable:
+    def place(call: Call) -> dict[str, Any]:
+        return sandbox.place(call.body, call.flag("duplicate"), call.flag("bad_signature"), call.flag("deliver", True))
 
-    @controls.post("/orders/{external_id:path}/cancel", status_code=202)
-    async def cancel_order(external_id: str, request: Request) -> dict[str, Any]:
-        return sandbox.cancel(external_id, await read_json(request))
+    async def fulfillments(order: str | None = None, after: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+        """?order=&after=N: the fulfillments recorded (after the first N, for a follower that reads on)"""
+        return [f for f in list(sandbox.fulfillments.values())[after:] if order is None or f["orderId"] == order]
 
-    @controls.get("/orders")
-    async def sandbox_orders() -> list[dict[str, Any]]:
-        return list(sandbox.orders.values())
+    return RouteTable(
+        prefix="/_sandbox",
+        routes=(
+            Route(
+                "POST",
+                "/orders",
+                place,
+                "?duplicate=&bad_signature=&deliver=: store an onX order, deliver order.created (deliver=false: "
+                "a webhook lost on the way, logged and never sent unless redelivered)",
+                status=202,
+            ),
+            Route(
+                "POST",
+                "/orders/{external_id:path}/edit",
+                lambda c: sandbox.edit(c.path["external_id"], c.body),
+                "merge fields, deliver order.updated",
+                status=202,
+            ),
+            Route(
+                "POST",
+                "/orders/{external_id:path}/cancel",
+                lambda c: sandbox.cancel(c.path["external_id"], c.body),
+                '{"reason"}, deliver order.cancelled',
+                status=202,
+            ),
+            Route("GET", "/orders", lambda _: list(sandbox.orders.values()), "every order"),
+            Route("GET", "/fulfillments", endpoint=fulfillments),
+            Route(
+                "GET",
+                "/inventory",
+                lambda _: {"levels": sandbox.inventory, "history": list(sandbox.inventory_log)},
+                "levels per SKU and their history",
+            ),
+        ),
+    )
 
-    @controls.get("/fulfillments")
-    async def sandbox_fulfillments(
-        order: str | None = None, after: Annotated[int, Query(ge=0)] = 0
-    ) -> list[dict[str, Any]]:
-        return [f for f in sandbox.fulfillments[after:] if order is None or f["orderId"] == order]
 
-    @controls.get("/inventory")
-    async def sandbox_inventory() -> dict[str, Any]:
-        return {"levels": sandbox.inventory, "history": list(sandbox.inventory_log)}
-
-    app.include_router(api)
-    app.include_router(controls)
-    return app
+def create_app(options: SandboxOptions) -> FastAPI:
+    sandbox = StorefrontSandbox(options)
+    return sandbox_app(
+        f"storefront sandbox ({options.channel.id})", sandbox, api_routes(sandbox), control_routes(sandbox)
+    )

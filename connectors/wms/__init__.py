@@ -5,7 +5,6 @@ shipments as onX fulfillments on a webhook signed with Orderloop's scheme."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
@@ -15,7 +14,6 @@ from connectors.base import (
     InboundEvent,
     MappingError,
     PermanentError,
-    SandboxOptions,
     ShippingReceipt,
     StockRow,
 )
@@ -59,16 +57,9 @@ class WmsConnector(FulfillmentConnector):
         await self.client.aclose()
 
 
-def _sandbox(options: SandboxOptions) -> Any:
-    # Imported on use: workers and the gateway never need the emulator.
-    from connectors.wms.sandbox import create_app
-
-    return create_app(options)
-
-
 SPEC = ConnectorSpec(
     type="wms",
     roles=frozenset({ConnectorRole.FULFILLMENT}),
     fulfillment=WmsConnector,
-    sandbox=_sandbox,
+    sandbox="connectors.wms.sandbox:create_app",
 )

@@ -1,35 +1,15 @@
 """In-memory emulation of the generic in-house WMS for `make run` and the tests: it accepts
 shipping requests idempotently, ships each one after `ship_delay` seconds (sometimes in two
-partial shipments) and reports every shipment to Orderloop's webhook, signed.
+partial shipments) and reports every shipment (`shipment.created`) and stock set by the controls
+(`inventory.updated`) to Orderloop's webhook, signed in Orderloop's scheme, the delivery id
+being the webhook's id.
 
-API (bearer token = the channel's `api_token`; faults from `POST /_sandbox/faults` apply here):
-  POST /shipping-requests                 Idempotency-Key required; 201 new, 200 repeat, 422 refused
-  GET  /shipping-requests/{id}            by the WMS id or our request id (externalId)
-  GET  /shipping-requests/{id}/shipments  {"shipments": [onX fulfillment, ...]}
-  POST /shipping-requests/{id}/cancel     200 cancelled, 409 {"error": "already_shipped"}
-  GET  /stock-levels?cursor=&limit=       {"items": [{sku, locationId, onHand, committed, available}]}
-
-Controls (no auth):
-  POST /_sandbox/ship/{id}?parts=1|2      ship what is left now
-  GET  /_sandbox/shipping-requests
-  GET|POST /_sandbox/stock                {sku: n} or {locationId: {sku: n}}; ?replace=true; a POST
-                                          reports the new levels as `inventory.updated`
-  GET|POST /_sandbox/config               knobs (`WmsKnobs`)
-  GET|POST|DELETE /_sandbox/faults        {"status": 503|429, "count", "retry_after"}
-plus the kit's `/_sandbox/requests`, `/_sandbox/deliveries`, `/_sandbox/health` and webhook
-controls, a webhook's id being its `X-Orderloop-Delivery` (e.g. hold `shipment.created` only, ship
-in two parts, release reversed, redeliver one):
-  GET  /_sandbox/webhooks?topic=&state=   every webhook (`shipment.created`, `inventory.updated`)
-  GET  /_sandbox/webhooks/held            the held queue
-  POST /_sandbox/webhooks/hold?topic=     queue deliveries (of these events only) from now on
-  POST /_sandbox/webhooks/release?order=fifo|reverse   send the queue one after the other
-  POST|DELETE /_sandbox/webhooks/duplicate   every delivery twice from now on / once again
-  POST /_sandbox/webhooks/{webhook_id}/redeliver     the same delivery again: same id, same body
+The API takes bearer token = the channel's `api_token`; errors, and every route not served,
+answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import string
@@ -39,19 +19,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
-    FaultInjector,
-    KnobHolder,
-    Recorder,
+    ResourceStore,
+    Route,
+    RouteTable,
     SandboxError,
-    WebhookSender,
+    SandboxState,
     bearer_auth,
-    read_json,
+    numbered,
+    offset_page,
     sandbox_app,
 )
 from connectors.signing import json_type, orderloop_webhook_headers
@@ -184,26 +165,21 @@ def _refusal(body: dict[str, Any]) -> str | None:
     return None
 
 
-class WmsSandbox:
+class WmsSandbox(SandboxState[WmsKnobs]):
     """The WMS's state and behaviour; `create_app` wires it to routes."""
 
     def __init__(self, options: SandboxOptions) -> None:
-        self.options = options
-        self.knobs = KnobHolder(WmsKnobs, options.knobs)
+        super().__init__(options, WmsKnobs)
         self.rng = random.Random(self.knobs.value.seed)
-        self.recorder = Recorder()
-        self.sender = WebhookSender(self.recorder)
-        self.faults = FaultInjector()
         self.secret = options.channel.credential("webhook_secret")
         self.api_token = options.channel.credential("api_token")
-        self.requests: dict[str, WmsRequest] = {}
+        self.requests: ResourceStore[WmsRequest] = ResourceStore(numbered("SR-{:06d}"), id_of=lambda r: r.id)
         self.by_key: dict[str, WmsRequest] = {}
         self.by_external: dict[str, WmsRequest] = {}
         self.stock: dict[str, dict[str, int]] = {}
         seeded: StockKnob = {loc: dict(levels) for loc, levels in options.stock.items()}
         self.set_stock(self.knobs.value.stock or seeded, replace=True)
         self._shipment_seq = 0
-        self._timers: dict[str, asyncio.Task[None]] = {}
 
     def knobs_changed(self, changes: dict[str, Any]) -> None:
         if "stock" in changes:
@@ -298,7 +274,7 @@ class WmsSandbox:
             raise SandboxError(422, "shipping request refused", reason=reason)
         knobs = self.knobs.value
         request = WmsRequest(
-            id=f"SR-{len(self.requests) + 1:06d}",
+            id=self.requests.new_id(),
             external_id=body["externalId"],
             idempotency_key=key,
             body=body,
@@ -306,7 +282,7 @@ class WmsSandbox:
             split=self.rng.random() < knobs.partial_ratio,
             created_at=_now(),
         )
-        self.requests[request.id] = request
+        self.requests.add(request)
         self.by_key[key] = request
         self.by_external[request.external_id] = request
         if knobs.auto_ship:
@@ -332,30 +308,23 @@ class WmsSandbox:
                 shipmentIds=[s["id"] for s in request.shipments],
             )
         request.status = RequestStatus.CANCELLED
-        timer = self._timers.pop(request.id, None)
-        if timer is not None:
-            timer.cancel()
+        self.timers.cancel(request.id)
         return request.to_json()
 
     # --- shipping ---
 
     def _schedule(self, request: WmsRequest, delay: float) -> None:
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            self._timers.pop(request.id, None)
-            # Only the first shipment splits; a scheduled second part ships what is left.
-            self.ship(request, parts=2 if request.split and not request.shipments else 1)
-
-        self._timers[request.id] = asyncio.get_running_loop().create_task(later())
+        # Only the first shipment splits; a scheduled second part ships what is left.
+        self.timers.schedule(
+            request.id, delay, lambda: self.ship(request, parts=2 if request.split and not request.shipments else 1)
+        )
 
     def ship(self, request: WmsRequest, parts: int = 1) -> list[dict[str, Any]]:
         """Ship what is left of `request` now. With `parts=2` only the first half ships now and
         the rest after `ship_delay` (at once when it is 0 or the knob `auto_ship` is off)."""
         if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
             return []
-        timer = self._timers.pop(request.id, None)
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
+        self.timers.cancel(request.id)
         left = request.remaining()
         if parts == 2 and sum(line["quantity"] for line in left) >= 2:
             first, rest = split_lines(left)
@@ -419,73 +388,74 @@ class WmsSandbox:
     def public(shipment: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in shipment.items() if not k.startswith("_")}
 
-    async def aclose(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        await self.sender.aclose()
 
 
-
-
-def create_app(options: SandboxOptions) -> FastAPI:
-    wms = WmsSandbox(options)
-    app = sandbox_app(f"WMS sandbox ({options.channel.id})", wms)
-
-    api = APIRouter(dependencies=[Depends(wms.faults.check), Depends(bearer_auth(wms.api_token))])
-
-    @api.post("/shipping-requests")
-    async def create_request(request: Request) -> JSONResponse:
-        return wms.create(request.headers.get("idempotency-key"), await read_json(request))
-
-    # The specific routes come first: `{ref:path}` would also match ".../shipments".
-    @api.get("/shipping-requests/{ref:path}/shipments")
-    async def list_shipments(ref: str) -> dict[str, Any]:
-        return {"shipments": [wms.public(s) for s in wms.find(ref).shipments]}
-
-    @api.post("/shipping-requests/{ref:path}/cancel")
-    async def cancel_request(ref: str) -> dict[str, Any]:
-        return wms.cancel(ref)
-
-    @api.get("/shipping-requests/{ref:path}")
-    async def get_request(ref: str) -> dict[str, Any]:
-        return wms.find(ref).to_json()
-
-    @api.get("/stock-levels")
+def api_routes(wms: WmsSandbox) -> RouteTable:
     async def stock_levels(
         cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 500
     ) -> dict[str, Any]:
-        rows = wms.stock_levels()
-        try:
-            start = int(cursor) if cursor else 0
-        except ValueError:
-            raise SandboxError(400, f"invalid cursor {cursor!r}") from None
-        more = start + limit < len(rows)
-        return {"items": rows[start : start + limit], "next_cursor": str(start + limit) if more else None}
+        """?cursor=&limit=: {"items": [{sku, locationId, onHand, committed, available}], "next_cursor"}"""
+        items, next_cursor = offset_page(wms.stock_levels(), cursor, limit)
+        return {"items": items, "next_cursor": next_cursor}
 
-    controls = APIRouter(prefix="/_sandbox")
+    return RouteTable(
+        dependencies=(bearer_auth(wms.api_token),),
+        routes=(
+            Route(
+                "POST",
+                "/shipping-requests",
+                lambda c: wms.create(c.request.headers.get("idempotency-key"), c.body),
+                "Idempotency-Key required; 201 new, 200 repeat, 422 refused",
+            ),
+            # The specific routes come first: `{ref:path}` would also match ".../shipments".
+            Route(
+                "GET",
+                "/shipping-requests/{ref:path}/shipments",
+                lambda c: {"shipments": [wms.public(s) for s in wms.find(c.path["ref"]).shipments]},
+                '{"shipments": [onX fulfillment, ...]}',
+            ),
+            Route(
+                "POST",
+                "/shipping-requests/{ref:path}/cancel",
+                lambda c: wms.cancel(c.path["ref"]),
+                '200 cancelled, 409 {"error": "already_shipped"}',
+            ),
+            Route(
+                "GET",
+                "/shipping-requests/{ref:path}",
+                lambda c: wms.find(c.path["ref"]).to_json(),
+                "by the WMS id or our request id (externalId)",
+            ),
+            Route("GET", "/stock-levels", endpoint=stock_levels),
+        ),
+    )
 
-    @controls.post("/ship/{ref:path}")
+
+def control_routes(wms: WmsSandbox) -> RouteTable:
     async def ship_now(ref: str, parts: Annotated[int, Query(ge=1, le=2)] = 1) -> dict[str, Any]:
+        """?parts=1|2: ship what is left now"""
         request = wms.find(ref)
         if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
             raise SandboxError(409, f"request {request.id} is {request.status.value}: nothing to ship")
         return {"shipments": [wms.public(s) for s in wms.ship(request, parts)], "request": request.to_json()}
 
-    @controls.get("/shipping-requests")
-    async def sandbox_requests() -> list[dict[str, Any]]:
-        return [r.to_json() for r in wms.requests.values()]
-
-    @controls.get("/stock")
-    async def sandbox_stock() -> list[dict[str, Any]]:
-        return wms.stock_levels()
-
-    @controls.post("/stock")
     async def set_stock(stock: StockKnob, replace: bool = False) -> list[dict[str, Any]]:
+        """{sku: n} or {locationId: {sku: n}}; ?replace=true; reported as inventory.updated"""
         wms.set_stock(stock, replace=replace)
         wms.report_stock(stock)
         return wms.stock_levels()
 
-    app.include_router(api)
-    app.include_router(controls)
-    return app
+    return RouteTable(
+        prefix="/_sandbox",
+        routes=(
+            Route("POST", "/ship/{ref:path}", endpoint=ship_now),
+            Route("GET", "/shipping-requests", lambda _: [r.to_json() for r in wms.requests.values()], "every request"),
+            Route("GET", "/stock", lambda _: wms.stock_levels(), "the stock levels"),
+            Route("POST", "/stock", endpoint=set_stock),
+        ),
+    )
+
+
+def create_app(options: SandboxOptions) -> FastAPI:
+    wms = WmsSandbox(options)
+    return sandbox_app(f"WMS sandbox ({options.channel.id})", wms, api_routes(wms), control_routes(wms))

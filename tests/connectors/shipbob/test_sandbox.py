@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connectors.base import SandboxOptions
-from connectors.registry import build_connector, connector_spec
+from connectors.registry import build_connector, connector_spec, sandbox_factory
 from connectors.shipbob import ShipBobConnector
 from connectors.shipbob.mapping import order_body
 from connectors.shipbob.sandbox import create_app
@@ -141,8 +141,9 @@ async def test_nothing_to_ship_is_a_conflict(harness: Harness) -> None:
 async def test_registry_builds_the_connector_and_its_sandbox(channel: ChannelConfig) -> None:
     spec = connector_spec("shipbob")
     assert isinstance(build_connector(channel), ShipBobConnector)
-    assert spec.sandbox is not None
-    app = spec.sandbox(SandboxOptions(channel=channel, webhook_url=WEBHOOK_URL))
+    factory = sandbox_factory(spec)
+    assert factory is not None
+    app = factory(SandboxOptions(channel=channel, webhook_url=WEBHOOK_URL))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sb") as http:
         assert (await http.get("/_sandbox/health")).json()["status"] == "ok"
         assert (await http.get("/_sandbox/config")).json()["rate_limit"] == 150
