@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +21,19 @@ def connector_spec(connector_type: str) -> ConnectorSpec:
     if not isinstance(spec, ConnectorSpec):
         raise ConfigError(f"connectors/{connector_type}/__init__.py defines no SPEC")
     return spec
+
+
+def connector_types() -> list[str]:
+    """Every connector package under `connectors/`, by type: a subpackage whose `__init__` defines
+    a `SPEC` (support packages such as the sandbox kit define none)."""
+    import connectors
+
+    packages = (info.name for info in pkgutil.iter_modules(connectors.__path__) if info.ispkg)
+    return sorted(
+        name
+        for name in packages
+        if isinstance(getattr(importlib.import_module(f"connectors.{name}"), "SPEC", None), ConnectorSpec)
+    )
 
 
 def sandbox_factory(spec: ConnectorSpec) -> Callable[[SandboxOptions], Any] | None:

@@ -5,21 +5,18 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.registry import connector_spec
+from connectors.registry import connector_spec, connector_types
 from orderloop.model import ConnectorRole
 from tests.connectors.contract.roles import OPENERS
 
-CONNECTORS = Path(__file__).resolve().parents[3] / "connectors"
-
 
 def connector_packages() -> list[str]:
-    """Every `connectors/<vendor>/` with an `__init__.py`, by name."""
-    return sorted(init.parent.name for init in CONNECTORS.glob("*/__init__.py"))
+    """Every connector package `connectors/<vendor>/` (one whose `__init__` defines a SPEC), by name."""
+    return connector_types()
 
 
 def packages_of(role: ConnectorRole) -> list[str]:
