@@ -13,13 +13,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import Activities, InventorySyncInput, InventorySyncProgress
-
-INVENTORY_SYNC_WORKFLOW = "InventorySync"
-
-
-def inventory_sync_workflow_id(channel_id: str) -> str:
-    return f"inventory-sync/{channel_id}"
+    from orderloop.contracts import Activities
+    from orderloop.contracts.inventory_sync import INVENTORY_SYNC_WORKFLOW, InventorySyncInput, InventorySyncProgress
 
 
 @workflow.defn(name=INVENTORY_SYNC_WORKFLOW)

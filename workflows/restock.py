@@ -10,13 +10,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import Activities, RestockWatchInput, RestockWatchProgress
-
-RESTOCK_WATCHER_WORKFLOW = "RestockWatcher"
-
-
-def restock_watcher_workflow_id(prefix: str) -> str:
-    return f"{prefix}/restock-watcher"
+    from orderloop.contracts import Activities
+    from orderloop.contracts.restock import RESTOCK_WATCHER_WORKFLOW, RestockWatchInput, RestockWatchProgress
 
 
 @workflow.defn(name=RESTOCK_WATCHER_WORKFLOW)

@@ -11,8 +11,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import Activities, IngestInput, IngestResult, Notification, NotificationLevel
-    from orderloop.contracts import OrderPolicy, Updates
+    from orderloop.activity_models import IngestInput, IngestResult, Notification, NotificationLevel
+    from orderloop.contracts import Activities, OrderPolicy, Updates
     from orderloop.model import ExceptionKind, OrderException, OrderStatus
 
 from workflows.order import bookkeeping
@@ -57,7 +57,7 @@ class ExceptionSteps:
         kind: ExceptionKind,
         message: str,
         *,
-        accepts: set[str],
+        accepts: set[Updates],
         detail: dict[str, object] | None = None,
         auto_retry: bool = False,
         wake: Callable[[], bool] | None = None,

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import ErrorTypes
+    from orderloop.contracts import ErrorTypes
 
 
 @dataclass

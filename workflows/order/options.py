@@ -10,7 +10,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import ErrorTypes
+    from orderloop.contracts import ErrorTypes
 
 INTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 CONNECTOR_RETRY = RetryPolicy(

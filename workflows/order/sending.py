@@ -8,7 +8,6 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from orderloop.activity_models import (
-        Activities,
         AllocateInput,
         AllocateOutcome,
         AllocateResult,
@@ -17,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
         ReleaseInput,
         SendResult,
     )
-    from orderloop.contracts import AmendAddressRequest, RerouteRequest, Updates
+    from orderloop.contracts import Activities, AmendAddressRequest, RerouteRequest, Updates
     from orderloop.model import (
         Allocation,
         ExceptionKind,

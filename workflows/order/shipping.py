@@ -11,14 +11,13 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from orderloop.activity_models import (
-        Activities,
         CommitInput,
         FetchShipmentsInput,
         FetchShipmentsResult,
         PushTrackingInput,
         PushTrackingResult,
     )
-    from orderloop.contracts import CancelRequest, FulfillmentCancel, MarkShippedRequest, Updates
+    from orderloop.contracts import Activities, CancelRequest, FulfillmentCancel, MarkShippedRequest, Updates
     from orderloop.model import ExceptionKind, OrderStatus, Shipment, ShippingRequestState
 
 from workflows.order import bookkeeping
@@ -117,7 +116,7 @@ class OrderSteps(SendingSteps):
         cancel_pending = s.cancel_reason is not None and not s.cancel_handled
         return bool(s.inbox) or bool(s.vendor_cancels) or s.mailbox.pending is not None or cancel_pending
 
-    def _shipment_phase_actions(self) -> frozenset[str]:
+    def _shipment_phase_actions(self) -> frozenset[Updates]:
         actions = {Updates.CANCEL, Updates.MARK_SHIPPED}
         exc = self.s.view.open_exception
         if exc is not None and exc.kind in (ExceptionKind.CANCEL_AFTER_SHIP, ExceptionKind.TRACKING_REJECTED):

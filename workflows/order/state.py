@@ -10,7 +10,7 @@ from enum import StrEnum
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
+    from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes, Updates
     from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
 
 from workflows.order import bookkeeping
@@ -52,7 +52,7 @@ class OrderState:
         self.vendor_cancels: list[FulfillmentCancel] = []
         # SKUs whose availability rose since the order last tried to allocate (restock watcher).
         self.restocked: set[str] = set()
-        self.accepts: frozenset[str] = frozenset()
+        self.accepts: frozenset[Updates] = frozenset()
         self.force_location: str | None = None
         self.exclude: list[str] = []
         # Auto-retries so far per exception kind: the backoff of the next one.

@@ -14,13 +14,13 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import ErrorTypes
     from orderloop.contracts import (
         ORDER_WORKFLOW,
         AmendAddressRequest,
         CancelRequest,
         ChannelCancel,
         ChannelEdit,
+        ErrorTypes,
         FulfillmentCancel,
         MarkShippedRequest,
         OrderInput,
