@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         Allocation,
         LineProgress,
         Order,
+        OrderStatus,
         OrderView,
         RequestLine,
         Shipment,
@@ -28,6 +29,12 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ACTIVE = (ShippingRequestState.SENT, ShippingRequestState.PARTIALLY_SHIPPED)
+TERMINAL = (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
+
+
+def is_terminal(view: OrderView) -> bool:
+    """Completed or cancelled: nothing moves the order any more."""
+    return view.status in TERMINAL
 
 
 def line_progress(order: Order) -> list[LineProgress]:

@@ -11,37 +11,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import IngestInput, IngestResult, Notification, NotificationLevel
+    from orderloop.activity_models import Notification, NotificationLevel
     from orderloop.contracts import Activities, OrderPolicy, Updates
     from orderloop.model import ExceptionKind, OrderException, OrderStatus
 
 from workflows.order import bookkeeping
-from workflows.order.options import (
-    CALL_TIMEOUT,
-    INTERNAL_RETRY,
-    LOCAL_TIMEOUT,
-    NOTIFY_RETRY,
-    OOS_RETRY_CAP,
-    failure_message,
-)
+from workflows.order.options import CALL_TIMEOUT, NOTIFY_RETRY, OOS_RETRY_CAP, failure_message
 from workflows.order.state import OrderState, Woke
-
-
-async def map_payload(state: OrderState, payload: dict[str, object]) -> IngestResult:
-    """Map a raw channel payload to an order (and learn the channel's policy for it)."""
-    return await workflow.execute_local_activity(
-        Activities.INGEST,
-        IngestInput(
-            workflow_id=state.id,
-            channel_id=state.input.channel_id,
-            external_id=state.input.external_id,
-            raw_payload=payload,
-            received_at=state.input.received_at,
-        ),
-        result_type=IngestResult,
-        start_to_close_timeout=LOCAL_TIMEOUT,
-        retry_policy=INTERNAL_RETRY,
-    )
 
 
 class ExceptionSteps:
@@ -74,7 +50,7 @@ class ExceptionSteps:
             # Re-check on a doubling backoff: 1, 2, 4 ... 16 times the channel's retry interval.
             step = min(2 ** s.retries[kind], OOS_RETRY_CAP)
             retry_at = workflow.now() + self.policy.out_of_stock_retry * step
-        s.accepts = frozenset({*accepts, Updates.CANCEL})
+        s.mailbox.accepts = frozenset({*accepts, Updates.CANCEL})
 
         def woken() -> bool:
             return (
@@ -87,7 +63,7 @@ class ExceptionSteps:
         try:
             reached = await self.wait(woken, retry_at)
         finally:
-            s.accepts = frozenset()
+            s.mailbox.accepts = frozenset()
         if s.mailbox.pending is not None and s.mailbox.pending.name != Updates.CANCEL:
             return Woke.ACTION
         if s.cancel_reason is not None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -11,12 +10,15 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import ErrorTypes
+    from orderloop.contracts import ErrorTypes, Updates
+    from orderloop.model import OrderView
+
+from workflows.order import bookkeeping
 
 
 @dataclass
 class Action:
-    name: str
+    name: Updates
     request: BaseModel
     seq: int
 
@@ -27,7 +29,8 @@ class ActionMailbox:
     Invariant: an update handler queues its action (`submit`) and waits; the step that can
     apply it takes it (`consume`), and the operator is answered (`finish`) only after the step
     the action triggers has played out, with a message that says where the order stands then.
-    While an action is queued or being applied, a second one is refused (`check`)."""
+    While an action is queued or being applied, a second one is refused (`check`), and so is
+    one the current step does not take (`accepts`, set by the step that waits for actions)."""
 
     def __init__(self) -> None:
         self.pending: Action | None = None
@@ -36,8 +39,9 @@ class ActionMailbox:
         self._handled_seq = 0
         # The answer the next finished action gets; steps may set it before `finish`.
         self.message = ""
+        self.accepts: frozenset[Updates] = frozenset()
 
-    async def submit(self, name: str, request: BaseModel) -> str:
+    async def submit(self, name: Updates, request: BaseModel) -> str:
         """Queue an action and wait until it has been answered; returns the answer."""
         self._seq += 1
         seq = self._seq
@@ -64,18 +68,20 @@ class ActionMailbox:
             self._handled_seq = self.pending.seq
             self.pending = None
 
-    def check(self, name: str, accepts: Iterable[str], status: str, terminal: bool, state: str) -> None:
-        """Refuse (in an update validator) an action the order cannot take now: it is `terminal`
-        (its `status`), another action is in flight, or `name` is not among `accepts` in `state`."""
-        if terminal:
-            raise ApplicationError(f"order is {status}: nothing to {name}", type=ErrorTypes.ACTION_NOT_APPLICABLE)
+    def check(self, name: Updates, view: OrderView) -> None:
+        """Refuse (in an update validator) an action the order in `view` cannot take now: it is
+        completed or cancelled, another action is in flight, or the current step does not take it."""
+        if bookkeeping.is_terminal(view):
+            raise ApplicationError(f"order is {view.status}: nothing to {name}", type=ErrorTypes.ACTION_NOT_APPLICABLE)
         if self.pending is not None or self._consumed is not None:
             raise ApplicationError(
                 "another operator action is still being applied; try again in a moment",
                 type=ErrorTypes.ACTION_NOT_APPLICABLE,
             )
-        if name not in accepts:
-            possible = ", ".join(sorted(accepts)) or "none (the order is being processed)"
+        if name not in self.accepts:
+            exc = view.open_exception
+            state = f"{view.status}" + (f" ({exc.kind})" if exc else "")
+            possible = ", ".join(sorted(self.accepts)) or "none (the order is being processed)"
             raise ApplicationError(
                 f"cannot {name} while the order is {state}; possible now: {possible}",
                 type=ErrorTypes.ACTION_NOT_APPLICABLE,

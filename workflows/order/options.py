@@ -1,5 +1,6 @@
 """How the order workflow calls its activities: retry policies, timeouts and give-up times,
-chosen per kind of call (internal step, connector call, shipment poll, notification)."""
+chosen per kind of call (internal step, connector call, shipment poll, notification), and the
+ingest call, the one step that runs before the order has a policy."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import ErrorTypes
+    from orderloop.activity_models import IngestInput, IngestResult
+    from orderloop.contracts import Activities, ErrorTypes
+
+from workflows.order.state import OrderState
 
 INTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 CONNECTOR_RETRY = RetryPolicy(
@@ -41,3 +45,20 @@ def failure_message(err: ActivityError) -> str:
     while cause is not None and not isinstance(cause, ApplicationError):
         cause = getattr(cause, "cause", None)
     return str(cause or err)
+
+
+async def map_payload(state: OrderState, payload: dict[str, object]) -> IngestResult:
+    """Map a raw channel payload to an order (and learn the channel's policy for it)."""
+    return await workflow.execute_local_activity(
+        Activities.INGEST,
+        IngestInput(
+            workflow_id=state.id,
+            channel_id=state.input.channel_id,
+            external_id=state.input.external_id,
+            raw_payload=payload,
+            received_at=state.input.received_at,
+        ),
+        result_type=IngestResult,
+        start_to_close_timeout=LOCAL_TIMEOUT,
+        retry_policy=INTERNAL_RETRY,
+    )

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.order import bookkeeping
-from workflows.order.holds import ExceptionSteps, map_payload
+from workflows.order.holds import ExceptionSteps
 from workflows.order.mailbox import Action
 from workflows.order.options import (
     CALL_TIMEOUT,
@@ -38,6 +38,7 @@ from workflows.order.options import (
     LOCAL_TIMEOUT,
     SEND_GIVE_UP,
     failure_message,
+    map_payload,
 )
 from workflows.order.state import Woke
 
@@ -51,7 +52,7 @@ class SendingSteps(ExceptionSteps):
             return
         s.set_phase(OrderStatus.IN_HOLD_WINDOW)
         deadline = workflow.now() + self.policy.hold_window
-        s.accepts = frozenset({Updates.CANCEL, Updates.AMEND_ADDRESS, Updates.REROUTE})
+        s.mailbox.accepts = frozenset({Updates.CANCEL, Updates.AMEND_ADDRESS, Updates.REROUTE})
         try:
             while True:
                 waiting = await self.wait(self._hold_interrupted, deadline)
@@ -66,7 +67,7 @@ class SendingSteps(ExceptionSteps):
                 elif not waiting:
                     break
         finally:
-            s.accepts = frozenset()
+            s.mailbox.accepts = frozenset()
         s.note("hold window ended")
 
     def _hold_interrupted(self) -> bool:

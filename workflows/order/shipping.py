@@ -51,7 +51,7 @@ class OrderSteps(SendingSteps):
         poll_at = self._next_shipment_poll() if polls else None
         # Done when every unit shipped (or was cancelled) and the channel has all the tracking.
         while not s.terminal and (bookkeeping.open_units(s.view) > 0 or s.unpushed):
-            s.accepts = self._shipment_phase_actions()
+            s.mailbox.accepts = self._shipment_phase_actions()
             deadlines = [d for d in (None if breached else sla_deadline, poll_at) if d is not None]
             reached = await self.wait(self._shipment_phase_woken, min(deadlines, default=None))
             if not reached and poll_at is not None and workflow.now() >= poll_at:
@@ -74,7 +74,7 @@ class OrderSteps(SendingSteps):
                 await self._apply_shipment_phase_action(s.mailbox.consume())
             if s.cancel_reason is not None and not s.cancel_handled:
                 await self.cancel()
-        s.accepts = frozenset()
+        s.mailbox.accepts = frozenset()
         if not s.terminal and bookkeeping.open_units(s.view) == 0 and not s.unpushed:
             self._complete()
 

@@ -1,6 +1,6 @@
 """What one order workflow holds between its steps: the order view (the `status` query's
 answer), the inboxes its signals fill, the operator-action mailbox, and the small state the
-steps share (phase, accepted actions, routing overrides, published search attributes)."""
+steps share (phase, routing overrides, retries so far, published search attributes)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from enum import StrEnum
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes, Updates
+    from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
     from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
 
 from workflows.order import bookkeeping
 from workflows.order.mailbox import ActionMailbox
-
-TERMINAL = (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 
 
 class Woke(StrEnum):
@@ -52,7 +50,6 @@ class OrderState:
         self.vendor_cancels: list[FulfillmentCancel] = []
         # SKUs whose availability rose since the order last tried to allocate (restock watcher).
         self.restocked: set[str] = set()
-        self.accepts: frozenset[Updates] = frozenset()
         self.force_location: str | None = None
         self.exclude: list[str] = []
         # Auto-retries so far per exception kind: the backoff of the next one.
@@ -71,7 +68,7 @@ class OrderState:
 
     @property
     def terminal(self) -> bool:
-        return self.view.status in TERMINAL
+        return bookkeeping.is_terminal(self.view)
 
     def set_order(self, order: Order) -> None:
         self.view.order = order
@@ -82,7 +79,7 @@ class OrderState:
 
     def set_phase(self, status: OrderStatus) -> None:
         self.phase = status
-        if self.view.open_exception is None or status in TERMINAL:
+        if self.view.open_exception is None or status in bookkeeping.TERMINAL:
             self.view.status = status
         self.publish()
 

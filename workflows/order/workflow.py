@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orderloop.model import ExceptionKind, OrderView, Shipment
 
-from workflows.order.holds import map_payload
+from workflows.order.options import map_payload
 from workflows.order.shipping import OrderSteps
 from workflows.order.state import OrderState, Woke
 
@@ -71,8 +71,9 @@ class OrderWorkflow:
             result = await map_payload(s, s.view.raw_payload or {})
             if self._steps is None:
                 self._steps = OrderSteps(s, result.policy)
+            else:
+                self._steps.policy = result.policy
             steps = self._steps
-            steps.policy = result.policy
             if result.order is not None:
                 s.set_order(result.order)
                 steps.resolve_open("payload mapped")
@@ -94,7 +95,7 @@ class OrderWorkflow:
 
     # --- operator actions (updates) -----------------------------------------------------------
 
-    async def _submit(self, name: str, request: BaseModel) -> UpdateResult:
+    async def _submit(self, name: Updates, request: BaseModel) -> UpdateResult:
         s = self._state
         if isinstance(request, CancelRequest):
             s.cancel_reason = request.reason
@@ -102,11 +103,8 @@ class OrderWorkflow:
         message = await s.mailbox.submit(name, request)
         return UpdateResult(message=message, view=s.view)
 
-    def _validate(self, name: str) -> None:
-        s = self._state
-        exc = s.view.open_exception
-        state = f"{s.view.status}" + (f" ({exc.kind})" if exc else "")
-        s.mailbox.check(name, s.accepts, f"{s.view.status}", s.terminal, state)
+    def _validate(self, name: Updates) -> None:
+        self._state.mailbox.check(name, self._state.view)
 
     @workflow.update(name=Updates.RETRY)
     async def retry(self, request: RetryRequest) -> UpdateResult:
