@@ -28,6 +28,8 @@ class Woke(StrEnum):
 
 
 class OrderState:
+    """The order's state: what its handlers write (inboxes, cancel, mailbox) and its steps read."""
+
     def __init__(self, inp: OrderInput, workflow_id: str) -> None:
         self.input = inp
         self.id = workflow_id
