@@ -10,16 +10,15 @@ from activities.vendor_errors import vendor_call
 from connectors.base import AlreadyShippedError, Connector
 from connectors.registry import fulfillment, selling
 from orderloop.activity_models import (
-    Activities,
     CancelShippingInput,
     CancelShippingResult,
-    ErrorTypes,
     FetchShipmentsInput,
     FetchShipmentsResult,
     PushTrackingInput,
     PushTrackingResult,
     SendResult,
 )
+from orderloop.contracts import Activities, ErrorTypes
 from orderloop.model import ShippingRequest
 
 log = structlog.get_logger("orderloop.activities")

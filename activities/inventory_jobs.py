@@ -9,17 +9,11 @@ from temporalio import activity
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector
 from connectors.registry import fulfillment
-from orderloop.activity_models import (
-    RESTOCK_CONSUMER,
-    Activities,
-    ErrorTypes,
-    ReconcileInput,
-    ReconcileReport,
-    SnapshotInput,
-    SnapshotReport,
-    inventory_sync_consumer,
-)
 from orderloop.config import OrderloopConfig
+from orderloop.contracts import Activities, ErrorTypes
+from orderloop.contracts.inventory_sync import inventory_sync_consumer
+from orderloop.contracts.restock import RESTOCK_CONSUMER
+from orderloop.contracts.scheduled_jobs import ReconcileInput, ReconcileReport, SnapshotInput, SnapshotReport
 from orderloop.ledger import Ledger, channel_quantities
 from orderloop.model import ConnectorRole
 from orderloop.stock_reports import apply_stock_rows

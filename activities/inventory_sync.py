@@ -12,14 +12,9 @@ from temporalio import activity
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector
 from connectors.registry import selling
-from orderloop.activity_models import (
-    Activities,
-    ErrorTypes,
-    InventorySyncInput,
-    InventorySyncProgress,
-    inventory_sync_consumer,
-)
 from orderloop.config import OrderloopConfig
+from orderloop.contracts import Activities, ErrorTypes
+from orderloop.contracts.inventory_sync import InventorySyncInput, InventorySyncProgress, inventory_sync_consumer
 from orderloop.ledger import Ledger, channel_quantities
 
 log = structlog.get_logger("orderloop.inventory")

@@ -12,7 +12,8 @@ from temporalio import activity
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector
 from connectors.registry import selling
-from orderloop.activity_models import Activities, ErrorTypes, PollOrdersInput, PollOrdersReport
+from orderloop.contracts import Activities, ErrorTypes
+from orderloop.contracts.scheduled_jobs import PollOrdersInput, PollOrdersReport
 from orderloop.ledger import Ledger
 from orderloop.order_intake import start_order_workflow
 

@@ -16,7 +16,6 @@ from temporalio import activity
 from connectors.base import Connector, MappingError
 from connectors.registry import selling
 from orderloop.activity_models import (
-    Activities,
     AllocateInput,
     AllocateOutcome,
     AllocateResult,
@@ -28,7 +27,7 @@ from orderloop.activity_models import (
     ReleaseInput,
 )
 from orderloop.config import OrderloopConfig
-from orderloop.contracts import OrderPolicy, channel_task_queue, orders_task_queue
+from orderloop.contracts import Activities, OrderPolicy, channel_task_queue, orders_task_queue
 from orderloop.ledger import Cause, CauseKind, Ledger, Reservation, ReservationLine
 from orderloop.model import AllocatedLine, Allocation, ConnectorRole, LocationAssignment, Order
 from orderloop.routing import RoutingContext, route, stock_keys

@@ -13,13 +13,8 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from orderloop.activity_models import (
-    RESTOCK_CONSUMER,
-    Activities,
-    RestockWatchInput,
-    RestockWatchProgress,
-)
-from orderloop.contracts import ORDER_WORKFLOW, SearchAttributes, Signals, StockArrived
+from orderloop.contracts import ORDER_WORKFLOW, Activities, SearchAttributes, Signals, StockArrived
+from orderloop.contracts.restock import RESTOCK_CONSUMER, RestockWatchInput, RestockWatchProgress
 from orderloop.ledger import Ledger
 from orderloop.model import ExceptionKind
 

@@ -121,5 +121,5 @@ async def mark_shipped(
 
 @router.post("/{channel_id}/{external_id}/{action}", include_in_schema=False)
 async def unknown_action(_: Operator, channel_id: ChannelId, external_id: ExternalId, action: str) -> None:
-    names = ", ".join(name.replace("_", "-") for name in Updates.ALL)
+    names = ", ".join(name.replace("_", "-") for name in Updates)
     raise GatewayError(404, f"unknown action {action!r}", f"actions: {names}")

@@ -16,8 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.errors import GatewayError
 from gateway.state import GatewayState, TemporalBusy, TemporalUnavailable
-from orderloop.activity_models import ErrorTypes
-from orderloop.contracts import Queries, SearchAttributes, UpdateResult
+from orderloop.contracts import ErrorTypes, Queries, SearchAttributes, UpdateResult
 from orderloop.model import OrderView
 from orderloop.order_intake import start_order_workflow
 

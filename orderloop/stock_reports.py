@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from orderloop.activity_models import LocationSnapshot, SnapshotReport
 from orderloop.config import OrderloopConfig
+from orderloop.contracts.scheduled_jobs import LocationSnapshot, SnapshotReport
 from orderloop.ledger import Cause, CauseKind, Ledger, SnapshotRow
 
 

@@ -20,19 +20,19 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
-from orderloop.activity_models import (
-    InventorySyncInput,
-    PollOrdersInput,
-    ReconcileInput,
-    RestockWatchInput,
-    SnapshotInput,
-)
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import channel_task_queue, orders_task_queue
+from orderloop.contracts.inventory_sync import INVENTORY_SYNC_WORKFLOW, InventorySyncInput, inventory_sync_workflow_id
+from orderloop.contracts.restock import RESTOCK_WATCHER_WORKFLOW, RestockWatchInput, restock_watcher_workflow_id
+from orderloop.contracts.scheduled_jobs import (
+    ORDER_POLL_WORKFLOW,
+    RECONCILIATION_WORKFLOW,
+    STOCK_SNAPSHOT_WORKFLOW,
+    PollOrdersInput,
+    ReconcileInput,
+    SnapshotInput,
+)
 from orderloop.model import ConnectorRole
-from workflows.inventory_sync import INVENTORY_SYNC_WORKFLOW, inventory_sync_workflow_id
-from workflows.restock import RESTOCK_WATCHER_WORKFLOW, restock_watcher_workflow_id
-from workflows.scheduled_jobs import ORDER_POLL_WORKFLOW, RECONCILIATION_WORKFLOW, STOCK_SNAPSHOT_WORKFLOW
 
 log = structlog.get_logger("orderloop.worker")
 

@@ -7,32 +7,23 @@ Every run is bounded; the workflow then continues as new, so its history stays s
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import Activities, InventorySyncInput, InventorySyncProgress
+    from orderloop.contracts import Activities
+    from orderloop.contracts.inventory_sync import INVENTORY_SYNC_WORKFLOW, InventorySyncInput, InventorySyncProgress
 
-INVENTORY_SYNC_WORKFLOW = "InventorySync"
-
-
-def inventory_sync_workflow_id(channel_id: str) -> str:
-    return f"inventory-sync/{channel_id}"
+from workflows.drain import drain_then_continue
 
 
 @workflow.defn(name=INVENTORY_SYNC_WORKFLOW)
 class InventorySyncWorkflow:
     @workflow.run
     async def run(self, inp: InventorySyncInput) -> None:
-        progress = await workflow.execute_activity(
+        await drain_then_continue(
             Activities.SYNC_CHANNEL_INVENTORY,
             inp,
-            result_type=InventorySyncProgress,
+            run_for=inp.run_for,
+            progress=InventorySyncProgress,
             task_queue=inp.task_queue,
-            start_to_close_timeout=inp.run_for + timedelta(minutes=5),
-            heartbeat_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
         )
-        workflow.continue_as_new(inp.model_copy(update={"cursor": progress.cursor}))

@@ -4,31 +4,17 @@ activity from its last heartbeat if a worker dies."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import Activities, RestockWatchInput, RestockWatchProgress
+    from orderloop.contracts import Activities
+    from orderloop.contracts.restock import RESTOCK_WATCHER_WORKFLOW, RestockWatchInput, RestockWatchProgress
 
-RESTOCK_WATCHER_WORKFLOW = "RestockWatcher"
-
-
-def restock_watcher_workflow_id(prefix: str) -> str:
-    return f"{prefix}/restock-watcher"
+from workflows.drain import drain_then_continue
 
 
 @workflow.defn(name=RESTOCK_WATCHER_WORKFLOW)
 class RestockWatcherWorkflow:
     @workflow.run
     async def run(self, inp: RestockWatchInput) -> None:
-        progress = await workflow.execute_activity(
-            Activities.WATCH_RESTOCK,
-            inp,
-            result_type=RestockWatchProgress,
-            start_to_close_timeout=inp.run_for + timedelta(minutes=5),
-            heartbeat_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
-        )
-        workflow.continue_as_new(inp.model_copy(update={"cursor": progress.cursor}))
+        await drain_then_continue(Activities.WATCH_RESTOCK, inp, run_for=inp.run_for, progress=RestockWatchProgress)

@@ -12,8 +12,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import (
-        Activities,
+    from orderloop.contracts import Activities
+    from orderloop.contracts.scheduled_jobs import (
+        ORDER_POLL_WORKFLOW,
+        RECONCILIATION_WORKFLOW,
+        STOCK_SNAPSHOT_WORKFLOW,
         PollOrdersInput,
         PollOrdersReport,
         ReconcileInput,
@@ -21,10 +24,6 @@ with workflow.unsafe.imports_passed_through():
         SnapshotInput,
         SnapshotReport,
     )
-
-STOCK_SNAPSHOT_WORKFLOW = "StockSnapshot"
-RECONCILIATION_WORKFLOW = "InventoryReconciliation"
-ORDER_POLL_WORKFLOW = "OrderPoll"
 
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=5)
 

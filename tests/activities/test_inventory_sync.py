@@ -14,8 +14,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.inventory_sync import InventorySync
 from connectors.base import InboundEvent, SellingConnector
-from orderloop.activity_models import InventorySyncInput
 from orderloop.config import OrderloopConfig, parse_config
+from orderloop.contracts.inventory_sync import InventorySyncInput
 from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine
 from orderloop.model import Order, Shipment
 

@@ -18,10 +18,11 @@ from temporalio.worker import Worker
 
 from activities.order_steps import OrderSteps
 from connectors.registry import build_connectors
-from orderloop.activity_models import Activities, SendResult
+from orderloop.activity_models import SendResult
 from orderloop.config import OrderloopConfig, parse_config
 from orderloop.contracts import (
     ORDER_WORKFLOW,
+    Activities,
     OrderInput,
     SearchAttributes,
     channel_task_queue,

@@ -16,14 +16,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from orderloop.activity_models import (
-    Activities,
     AllocateInput,
     AllocateOutcome,
     AllocateResult,
     CancelShippingInput,
     CancelShippingResult,
     CommitInput,
-    ErrorTypes,
     FetchShipmentsInput,
     FetchShipmentsResult,
     IngestInput,
@@ -37,6 +35,8 @@ from orderloop.activity_models import (
 from orderloop.contracts import (
     ORDER_REVISION,
     ORDER_WORKFLOW,
+    Activities,
+    ErrorTypes,
     OrderInput,
     OrderPolicy,
     order_start_search_attributes,

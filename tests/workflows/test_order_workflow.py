@@ -12,12 +12,14 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from orderloop.activity_models import Activities, AllocateOutcome, ErrorTypes, NotificationLevel
+from orderloop.activity_models import AllocateOutcome, NotificationLevel
 from orderloop.contracts import (
+    Activities,
     AmendAddressRequest,
     CancelRequest,
     ChannelCancel,
     ChannelEdit,
+    ErrorTypes,
     FulfillmentCancel,
     MarkShippedRequest,
     Queries,

@@ -1,5 +1,6 @@
-"""The order workflow's public contract: names, ids, task queues, search attributes and the
-pydantic messages that cross the workflow boundary.
+"""The order workflow's public contract: its name, ids, search attributes, start revision and
+the pydantic messages that cross the workflow boundary (its signals, updates and query are
+named in `orderloop.contracts.names`).
 
 The gateway and the CLI talk to order workflows only through these names, so they need not
 import the workflow code.
@@ -17,30 +18,6 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from orderloop.model import Address, OrderStatus, OrderView, Shipment
 
 ORDER_WORKFLOW = "Order"
-
-
-class Signals:
-    SHIPMENT = "shipment"
-    CHANNEL_EDIT = "channel_edit"
-    CHANNEL_CANCEL = "channel_cancel"
-    # A fulfillment channel cancelled a shipping request on its side.
-    SHIPPING_REQUEST_CANCELLED = "shipping_request_cancelled"
-    # Sent by the restock watcher to orders waiting in out_of_stock or unroutable.
-    STOCK_ARRIVED = "stock_arrived"
-
-
-class Updates:
-    RETRY = "retry"
-    REROUTE = "reroute"
-    CANCEL = "cancel"
-    AMEND_ADDRESS = "amend_address"
-    MARK_SHIPPED = "mark_shipped"
-
-    ALL = (RETRY, REROUTE, CANCEL, AMEND_ADDRESS, MARK_SHIPPED)
-
-
-class Queries:
-    STATUS = "status"
 
 
 class SearchAttributes:
@@ -75,16 +52,6 @@ def parse_order_workflow_id(workflow_id: str) -> tuple[str, str]:
     if prefix != "order":
         raise ValueError(f"not an order workflow id: {workflow_id!r}")
     return channel_id, external_id
-
-
-def orders_task_queue(prefix: str) -> str:
-    """Workflows and Orderloop's internal activities (mapping, routing, ledger)."""
-    return f"{prefix}.orders"
-
-
-def channel_task_queue(prefix: str, channel_id: str) -> str:
-    """One queue per channel, so each vendor API is throttled on its own."""
-    return f"{prefix}.channel.{channel_id}"
 
 
 class OrderPolicy(BaseModel):

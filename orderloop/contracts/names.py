@@ -1,0 +1,81 @@
+"""The name registries every durable process and its callers share: signal, update, query and
+activity names, the `ApplicationError` types operators search for, and the task queues.
+
+Each registry is a `StrEnum`, so a member is the very string the SDK registers and sends; a
+name is never spelled out anywhere else."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Signals(StrEnum):
+    """Signals of the order workflow."""
+
+    SHIPMENT = "shipment"
+    CHANNEL_EDIT = "channel_edit"
+    CHANNEL_CANCEL = "channel_cancel"
+    # A fulfillment channel cancelled a shipping request on its side.
+    SHIPPING_REQUEST_CANCELLED = "shipping_request_cancelled"
+    # Sent by the restock watcher to orders waiting in out_of_stock or unroutable.
+    STOCK_ARRIVED = "stock_arrived"
+
+
+class Updates(StrEnum):
+    """Operator actions on an order (workflow updates); iterate the enum for all of them."""
+
+    RETRY = "retry"
+    REROUTE = "reroute"
+    CANCEL = "cancel"
+    AMEND_ADDRESS = "amend_address"
+    MARK_SHIPPED = "mark_shipped"
+
+
+class Queries(StrEnum):
+    STATUS = "status"
+
+
+class Activities(StrEnum):
+    """Activity names: workflows call activities by these (never by importing them), so the
+    workflow sandbox stays free of HTTP and database code and tests can register fakes."""
+
+    # Internal steps, local activities on the orders queue.
+    INGEST = "orderloop.ingest"
+    ALLOCATE = "orderloop.allocate"
+    RELEASE = "orderloop.release"
+    COMMIT_SHIPMENT = "orderloop.commit_shipment"
+    # Outbound notifications (may call a webhook): a normal activity on the orders queue.
+    NOTIFY = "orderloop.notify"
+    # Connector calls, on the channel's own queue.
+    SEND_SHIPPING_REQUEST = "orderloop.send_shipping_request"
+    CANCEL_SHIPPING_REQUEST = "orderloop.cancel_shipping_request"
+    PUSH_TRACKING = "orderloop.push_tracking"
+    FETCH_SHIPMENTS = "orderloop.fetch_shipments"
+    # Inventory: the long-running, heartbeating outbox drain of one selling channel.
+    SYNC_CHANNEL_INVENTORY = "orderloop.sync_channel_inventory"
+    PULL_STOCK_SNAPSHOT = "orderloop.pull_stock_snapshot"
+    RECONCILE_INVENTORY = "orderloop.reconcile_inventory"
+    # Missed-webhook recovery: read a selling channel's recent orders, start the unknown ones.
+    POLL_CHANNEL_ORDERS = "orderloop.poll_channel_orders"
+    # Follows the outbox and wakes orders waiting for stock of a SKU whose availability rose.
+    WATCH_RESTOCK = "orderloop.watch_restock"
+
+
+class ErrorTypes(StrEnum):
+    """`ApplicationError.type` values an operator can search for in the UI."""
+
+    SHIPPING_REQUEST_REJECTED = "ShippingRequestRejected"
+    ALREADY_SHIPPED = "AlreadyShipped"
+    CHANNEL_REJECTED = "ChannelRejected"
+    ACTION_NOT_APPLICABLE = "ActionNotApplicable"
+    INVALID_REQUEST = "InvalidRequest"
+
+
+def orders_task_queue(prefix: str) -> str:
+    """Workflows and Orderloop's internal activities (mapping, routing, ledger)."""
+    return f"{prefix}.orders"
+
+
+def channel_task_queue(prefix: str, channel_id: str) -> str:
+    """One queue per channel, so each vendor API is throttled on its own."""
+    return f"{prefix}.channel.{channel_id}"

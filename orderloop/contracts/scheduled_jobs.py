@@ -1,0 +1,76 @@
+"""The scheduled jobs' contract: the workflow names Temporal schedules start (stock snapshot,
+inventory reconciliation, order poll), and each job's input and report."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+STOCK_SNAPSHOT_WORKFLOW = "StockSnapshot"
+RECONCILIATION_WORKFLOW = "InventoryReconciliation"
+ORDER_POLL_WORKFLOW = "OrderPoll"
+
+
+class _Camel(BaseModel):
+    """camelCase on the wire like the operator API; snake_case still accepted (older histories)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+
+class SnapshotInput(BaseModel):
+    channel_id: str
+    task_queue: str
+
+
+class LocationSnapshot(_Camel):
+    location_id: str
+    changed: int
+    unchanged: int
+    oversold: list[str] = Field(default_factory=list)
+
+
+class SnapshotReport(_Camel):
+    channel_id: str
+    locations: list[LocationSnapshot] = Field(default_factory=list)
+    unmapped_rows: int = 0
+
+
+class PollOrdersInput(BaseModel):
+    channel_id: str
+    task_queue: str
+    # A channel never polled before looks back this far.
+    first_lookback: timedelta = timedelta(days=1)
+    # Each poll starts this much before the last one ended: clocks and the channel's indexing lag.
+    overlap: timedelta = timedelta(minutes=5)
+
+
+class PollOrdersReport(_Camel):
+    channel_id: str
+    polled_since: datetime
+    polled_until: datetime
+    seen: int = 0
+    started: list[str] = Field(default_factory=list)
+    already_known: int = 0
+    cancelled_unknown: int = 0
+
+
+class ReconcileInput(BaseModel):
+    task_queue: str
+
+
+class ReconcileReport(BaseModel):
+    """Drift found: ledger invariants broken, or a channel showing another quantity than the
+    ledger's available-to-sell."""
+
+    ledger_problems: list[str] = Field(default_factory=list)
+    channel_drift: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
+    # Outbox rows every consumer had read, deleted by this run.
+    outbox_trimmed: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.ledger_problems and not self.channel_drift

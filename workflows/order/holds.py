@@ -1,0 +1,163 @@
+"""Exceptions of the order workflow: opening and resolving one (search attribute, timeline,
+notification), waiting in it for whatever can move the order on, and escalating it when
+nobody resolves it in time. The base of the order's steps, built with the order's policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from orderloop.activity_models import Notification, NotificationLevel
+    from orderloop.contracts import Activities, OrderPolicy, Updates
+    from orderloop.model import ExceptionKind, OrderException, OrderStatus
+
+from workflows.order import bookkeeping
+from workflows.order.options import CALL_TIMEOUT, NOTIFY_RETRY, OOS_RETRY_CAP, failure_message
+from workflows.order.state import OrderState, Woke
+
+
+class ExceptionSteps:
+    """The order's steps that need its policy start here: there is no policy before ingest."""
+
+    def __init__(self, state: OrderState, policy: OrderPolicy) -> None:
+        self.s = state
+        # Replaced when an edit is mapped again (the ingest activity hands it out each time).
+        self.policy = policy
+
+    async def hold_for(
+        self,
+        kind: ExceptionKind,
+        message: str,
+        *,
+        accepts: set[Updates],
+        detail: dict[str, object] | None = None,
+        auto_retry: bool = False,
+        wake: Callable[[], bool] | None = None,
+        restock: bool = False,
+    ) -> Woke:
+        """Open (or keep) an exception and wait until something can move the order on: an
+        operator action (still queued in the mailbox), a cancel, an edit, stock arriving for
+        one of the order's SKUs (with `restock`), or the auto-retry timer."""
+        s = self.s
+        await self.open_exception(kind, message, detail or {})
+        s.finish_action(f"order is in exception {kind}: {message}")
+        retry_at = None
+        if auto_retry:
+            # Re-check on a doubling backoff: 1, 2, 4 ... 16 times the channel's retry interval.
+            step = min(2 ** s.retries[kind], OOS_RETRY_CAP)
+            retry_at = workflow.now() + self.policy.out_of_stock_retry * step
+        s.mailbox.accepts = frozenset({*accepts, Updates.CANCEL})
+
+        def woken() -> bool:
+            return (
+                s.mailbox.pending is not None
+                or s.cancel_reason is not None
+                or bool(wake and wake())
+                or (restock and s.restock_arrived())
+            )
+
+        try:
+            reached = await self.wait(woken, retry_at)
+        finally:
+            s.mailbox.accepts = frozenset()
+        if s.mailbox.pending is not None and s.mailbox.pending.name != Updates.CANCEL:
+            return Woke.ACTION
+        if s.cancel_reason is not None:
+            return Woke.CANCEL
+        if wake is not None and wake():
+            return Woke.EDIT
+        if restock and s.restock_arrived():
+            s.note("stock arrived", ", ".join(sorted(s.restocked & bookkeeping.order_skus(s.view))))
+            s.restocked.clear()
+            return Woke.RESTOCK
+        assert not reached
+        s.retries[kind] += 1
+        s.note("auto-retry", str(kind))
+        return Woke.TIMER
+
+    async def open_exception(self, kind: ExceptionKind, message: str, detail: dict[str, object]) -> None:
+        s = self.s
+        current = s.view.open_exception
+        if current is not None and current.kind is kind:
+            current.message = message
+            return
+        if current is not None:
+            self.resolve_open(f"superseded by {kind}")
+        s.view.exceptions.append(OrderException(kind=kind, message=message, detail=detail, raised_at=workflow.now()))
+        s.view.status = OrderStatus.EXCEPTION
+        s.note("exception", f"{kind}: {message}")
+        s.publish()
+        await self.notify(NotificationLevel.EXCEPTION, kind, message)
+
+    def resolve_open(self, resolution: str, only: tuple[ExceptionKind, ...] | None = None) -> None:
+        s = self.s
+        exc = s.view.open_exception
+        if exc is None or (only is not None and exc.kind not in only):
+            return
+        exc.resolved_at = workflow.now()
+        exc.resolution = resolution
+        s.view.status = s.phase
+        s.note("exception resolved", f"{exc.kind}: {resolution}")
+        s.publish()
+        s.finish_action(resolution)
+
+    def _escalation_due(self) -> datetime | None:
+        exc = self.s.view.open_exception
+        if exc is None or exc.escalated_at is not None:
+            return None
+        return exc.raised_at + self.policy.escalation_delay
+
+    async def _escalate(self) -> None:
+        exc = self.s.view.open_exception
+        assert exc is not None
+        exc.escalated_at = workflow.now()
+        self.s.note("escalated", f"{exc.kind} unresolved after {self.policy.escalation_delay}")
+        await self.notify(NotificationLevel.ESCALATION, exc.kind, f"unresolved: {exc.message}")
+
+    async def notify(self, level: NotificationLevel, kind: ExceptionKind, message: str) -> None:
+        s = self.s
+        try:
+            await workflow.execute_activity(
+                Activities.NOTIFY,
+                Notification(
+                    workflow_id=s.id,
+                    channel_id=s.input.channel_id,
+                    external_id=s.input.external_id,
+                    level=level,
+                    kind=kind,
+                    message=message,
+                    at=workflow.now(),
+                ),
+                task_queue=self.policy.orders_task_queue,
+                start_to_close_timeout=CALL_TIMEOUT,
+                retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError as err:
+            s.note("notification failed", failure_message(err))
+
+    async def wait(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
+        """Wait for `condition` until `deadline`, escalating an open exception when its time
+        comes. True when the condition holds, False when the deadline passed."""
+        while True:
+            if condition():
+                return True
+            escalate_at = self._escalation_due()
+            due = [d for d in (deadline, escalate_at) if d is not None]
+            if not due:
+                await workflow.wait_condition(condition)
+                return True
+            now = workflow.now()
+            nearest = min(due)
+            if nearest <= now:
+                if escalate_at is not None and escalate_at <= now:
+                    await self._escalate()
+                    continue
+                return False
+            try:
+                await workflow.wait_condition(condition, timeout=nearest - now)
+            except TimeoutError:
+                pass

@@ -1,0 +1,278 @@
+"""The order's steps up to the fulfillment channels: the hold window, allocation, sending a
+shipping request per location, operator actions before send, and cancelling."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from orderloop.activity_models import (
+        AllocateInput,
+        AllocateOutcome,
+        AllocateResult,
+        CancelShippingInput,
+        CancelShippingResult,
+        ReleaseInput,
+        SendResult,
+    )
+    from orderloop.contracts import Activities, AmendAddressRequest, RerouteRequest, Updates
+    from orderloop.model import (
+        Allocation,
+        ExceptionKind,
+        LocationAssignment,
+        OrderStatus,
+        RequestLine,
+        ShippingRequest,
+        ShippingRequestState,
+        ShippingRequestView,
+    )
+
+from workflows.order import bookkeeping
+from workflows.order.holds import ExceptionSteps
+from workflows.order.mailbox import Action
+from workflows.order.options import (
+    CALL_TIMEOUT,
+    CONNECTOR_RETRY,
+    INTERNAL_RETRY,
+    LOCAL_TIMEOUT,
+    SEND_GIVE_UP,
+    failure_message,
+    map_payload,
+)
+from workflows.order.state import Woke
+
+_PRE_SEND_ACTIONS = {Updates.RETRY, Updates.REROUTE, Updates.AMEND_ADDRESS}
+
+
+class SendingSteps(ExceptionSteps):
+    async def hold_window(self) -> None:
+        s = self.s
+        if not self.policy.hold_window or s.terminal:
+            return
+        s.set_phase(OrderStatus.IN_HOLD_WINDOW)
+        deadline = workflow.now() + self.policy.hold_window
+        s.mailbox.accepts = frozenset({Updates.CANCEL, Updates.AMEND_ADDRESS, Updates.REROUTE})
+        try:
+            while True:
+                waiting = await self.wait(self._hold_interrupted, deadline)
+                if s.cancel_reason is not None:
+                    await self.close_cancelled()
+                    return
+                if s.edits:
+                    await self.apply_edit()
+                elif s.mailbox.pending is not None:
+                    self._apply_pre_send_action(s.mailbox.consume())
+                    s.finish_action(s.mailbox.message)
+                elif not waiting:
+                    break
+        finally:
+            s.mailbox.accepts = frozenset()
+        s.note("hold window ended")
+
+    def _hold_interrupted(self) -> bool:
+        s = self.s
+        return bool(s.edits) or s.cancel_reason is not None or s.mailbox.pending is not None
+
+    async def fulfil(self) -> None:
+        """Allocate and send until every line is with a fulfillment channel (or cancelled)."""
+        s = self.s
+        while not s.terminal:
+            if s.cancel_reason is not None:
+                await self.cancel()
+                return
+            order = s.order
+            missing = order.shipping_address.missing_fields() if order.shipping_address else ["shippingAddress"]
+            if missing:
+                woke = await self.hold_for(
+                    ExceptionKind.INVALID_ADDRESS,
+                    f"shipping address lacks {', '.join(missing)}",
+                    accepts={Updates.AMEND_ADDRESS, Updates.RETRY},
+                    wake=lambda: bool(s.edits),
+                )
+                await self.after_pre_send_wait(woke)
+                continue
+            pending = bookkeeping.unassigned_line_ids(s.view)
+            if not pending:
+                return
+            result = await self._allocate(pending)
+            if result.outcome is not AllocateOutcome.ALLOCATED or result.allocation is None:
+                waits_for_stock = result.outcome in (AllocateOutcome.OUT_OF_STOCK, AllocateOutcome.UNROUTABLE)
+                woke = await self.hold_for(
+                    result.outcome.exception,
+                    result.message,
+                    detail=result.detail,
+                    accepts=_PRE_SEND_ACTIONS,
+                    auto_retry=waits_for_stock,
+                    wake=lambda: bool(s.edits),
+                    restock=waits_for_stock,
+                )
+                await self.after_pre_send_wait(woke)
+                continue
+            self._record_allocation(result.allocation)
+            for assignment in result.allocation.assignments:
+                if not await self._send(assignment):
+                    break
+            else:
+                self.resolve_open("sent to fulfillment")
+                s.finish_action("sent to fulfillment")
+
+    async def apply_edit(self) -> None:
+        s = self.s
+        edit = s.edits.pop(0)
+        result = await map_payload(s, edit.raw_payload)
+        self.policy = result.policy
+        if result.order is None:
+            s.note("edit not applied", result.error)
+            return
+        s.view.raw_payload = edit.raw_payload
+        s.set_order(result.order)
+        s.note("edit applied", f"{len(result.order.line_items)} line(s)")
+
+    async def _allocate(self, line_ids: list[str]) -> AllocateResult:
+        s = self.s
+        s.restocked.clear()
+        return await workflow.execute_local_activity(
+            Activities.ALLOCATE,
+            AllocateInput(
+                order=bookkeeping.open_part(s.view, line_ids),
+                line_ids=line_ids,
+                force_location=s.force_location,
+                exclude_locations=s.exclude,
+                now=workflow.now(),
+            ),
+            result_type=AllocateResult,
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=INTERNAL_RETRY,
+        )
+
+    def _record_allocation(self, allocation: Allocation) -> None:
+        s = self.s
+        allocation = bookkeeping.merged_allocation(s.view.allocation, allocation)
+        s.view.allocation = allocation
+        where = ", ".join(a.location_id for a in allocation.assignments)
+        s.note("allocated", f"{where} (rule {allocation.rule})" if allocation.rule else where)
+        s.set_phase(OrderStatus.ALLOCATED)
+
+    async def _send(self, assignment: LocationAssignment) -> bool:
+        s = self.s
+        order = s.order
+        assert order.shipping_address is not None
+        request = ShippingRequest(
+            id=ShippingRequest.request_id(s.id, len(s.view.shipping_requests) + 1),
+            idempotency_key=str(workflow.uuid4()),
+            order_id=s.id,
+            channel_id=order.channel_id,
+            external_order_id=order.external_id,
+            fulfillment_channel_id=assignment.fulfillment_channel_id,
+            location_id=assignment.location_id,
+            line_items=[
+                RequestLine(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
+                for line in assignment.line_items
+            ],
+            shipping_address=order.shipping_address,
+            shipping_code=order.shipping_code,
+            created_at=workflow.now(),
+        )
+        view = ShippingRequestView(request=request, state=ShippingRequestState.SENT)
+        s.view.shipping_requests.append(view)
+        try:
+            result = await workflow.execute_activity(
+                Activities.SEND_SHIPPING_REQUEST,
+                request,
+                result_type=SendResult,
+                task_queue=self.policy.fulfillment_task_queues[assignment.fulfillment_channel_id],
+                start_to_close_timeout=CALL_TIMEOUT,
+                schedule_to_close_timeout=SEND_GIVE_UP,
+                retry_policy=CONNECTOR_RETRY,
+            )
+        except ActivityError as err:
+            view.state = ShippingRequestState.REJECTED
+            await self.release([line.line_id for line in request.line_items], "shipping request rejected")
+            s.exclude.append(assignment.location_id)
+            s.force_location = None
+            woke = await self.hold_for(
+                ExceptionKind.SHIPPING_REQUEST_REJECTED,
+                f"{assignment.fulfillment_channel_id} refused request {request.id}: {failure_message(err)}",
+                detail={"requestId": request.id, "locationId": assignment.location_id},
+                accepts=_PRE_SEND_ACTIONS,
+            )
+            await self.after_pre_send_wait(woke)
+            return False
+        view.vendor_id = result.vendor_id
+        s.note("shipping request sent", f"{request.id} to {assignment.location_id} ({result.vendor_id})")
+        s.set_phase(OrderStatus.SENT_TO_FULFILLMENT)
+        return True
+
+    async def release(self, line_ids: list[str] | None, reason: str) -> None:
+        await workflow.execute_local_activity(
+            Activities.RELEASE,
+            ReleaseInput(order_id=self.s.id, line_ids=line_ids, reason=reason),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=INTERNAL_RETRY,
+        )
+
+    async def after_pre_send_wait(self, woke: Woke) -> None:
+        if woke is Woke.EDIT:
+            await self.apply_edit()
+        elif woke is Woke.ACTION:
+            self._apply_pre_send_action(self.s.mailbox.consume())
+
+    def _apply_pre_send_action(self, action: Action) -> None:
+        s = self.s
+        request = action.request
+        if isinstance(request, RerouteRequest):
+            s.force_location = request.location_id
+            s.exclude = []
+            s.mailbox.message = f"rerouting to {request.location_id}"
+        elif isinstance(request, AmendAddressRequest):
+            s.view.order = s.order.model_copy(update={"shipping_address": request.address})
+            s.mailbox.message = "shipping address amended"
+        else:
+            s.exclude = []
+            s.mailbox.message = "retrying"
+        s.note(f"operator {action.name}", f"{getattr(request, 'operator', '')}: {s.mailbox.message}")
+
+    async def cancel(self) -> None:
+        """Cancel what is not shipped: release stock before send, ask the WMS after send."""
+        s = self.s
+        reason = s.cancel_reason or "cancelled"
+        s.cancel_handled = True
+        s.note("cancel requested", reason)
+        too_late: list[str] = []
+        for view in s.view.shipping_requests:
+            if view.state not in bookkeeping.ACTIVE:
+                continue
+            result = await workflow.execute_activity(
+                Activities.CANCEL_SHIPPING_REQUEST,
+                CancelShippingInput(request=view.request, vendor_id=view.vendor_id),
+                result_type=CancelShippingResult,
+                task_queue=self.policy.fulfillment_task_queues[view.request.fulfillment_channel_id],
+                start_to_close_timeout=CALL_TIMEOUT,
+                schedule_to_close_timeout=SEND_GIVE_UP,
+                retry_policy=CONNECTOR_RETRY,
+            )
+            if result.cancelled:
+                view.state = ShippingRequestState.CANCELLED
+                s.note("shipping request cancelled", view.request.id)
+            else:
+                too_late.append(view.request.id)
+        if too_late:
+            await self.open_exception(
+                ExceptionKind.CANCEL_AFTER_SHIP,
+                f"cancel came too late: {', '.join(too_late)} already picked or shipped",
+                {"requestIds": too_late, "reason": reason},
+            )
+            s.finish_action("cancel refused by the fulfillment channel: already shipped")
+            return
+        await self.close_cancelled()
+
+    async def close_cancelled(self) -> None:
+        s = self.s
+        await self.release(None, s.cancel_reason or "cancelled")
+        for progress in s.view.lines:
+            progress.cancelled += progress.open
+        s.set_phase(OrderStatus.CANCELLED)
+        self.resolve_open("order cancelled")
+        s.note("cancelled", s.cancel_reason)
+        s.finish_action("order cancelled")

@@ -1,0 +1,107 @@
+"""What one order workflow holds between its steps: the order view (the `status` query's
+answer), the inboxes its signals fill, the operator-action mailbox, and the small state the
+steps share (phase, routing overrides, retries so far, published search attributes)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import StrEnum
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
+    from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
+
+from workflows.order import bookkeeping
+from workflows.order.mailbox import ActionMailbox
+
+
+class Woke(StrEnum):
+    """What ended an exception wait."""
+
+    ACTION = "action"
+    CANCEL = "cancel"
+    TIMER = "auto_retry"
+    EDIT = "edit"
+    RESTOCK = "restock"
+
+
+class OrderState:
+    """The order's state: what its handlers write (inboxes, cancel, mailbox) and its steps read."""
+
+    def __init__(self, inp: OrderInput, workflow_id: str) -> None:
+        self.input = inp
+        self.id = workflow_id
+        self.view = OrderView(
+            workflow_id=workflow_id,
+            channel_id=inp.channel_id,
+            external_id=inp.external_id,
+            status=OrderStatus.RECEIVED,
+            received_at=inp.received_at,
+            raw_payload=inp.raw_payload,
+        )
+        self.phase = OrderStatus.RECEIVED
+        self.mailbox = ActionMailbox()
+        self.edits: list[ChannelEdit] = []
+        self.cancel_reason: str | None = None
+        self.cancel_handled = False
+        self.inbox: list[Shipment] = []
+        self.seen_shipments: set[str] = set()
+        self.unpushed: list[Shipment] = []
+        self.vendor_cancels: list[FulfillmentCancel] = []
+        # SKUs whose availability rose since the order last tried to allocate (restock watcher).
+        self.restocked: set[str] = set()
+        self.force_location: str | None = None
+        self.exclude: list[str] = []
+        # Auto-retries so far per exception kind: the backoff of the next one.
+        self.retries: Counter[ExceptionKind] = Counter()
+        self.published: dict[str, str] = {}
+        if inp.revision >= 1:
+            # The starter set these search attributes (an absent one is unset): not upserted
+            # again unless they change.
+            given = {pair.key.name: str(pair.value) for pair in workflow.info().typed_search_attributes}
+            self.published = {key.name: given.get(key.name, "") for key in SearchAttributes.ALL}
+
+    @property
+    def order(self) -> Order:
+        assert self.view.order is not None
+        return self.view.order
+
+    @property
+    def terminal(self) -> bool:
+        return bookkeeping.is_terminal(self.view)
+
+    def set_order(self, order: Order) -> None:
+        self.view.order = order
+        self.view.lines = bookkeeping.line_progress(order)
+
+    def restock_arrived(self) -> bool:
+        return bool(self.restocked & bookkeeping.order_skus(self.view))
+
+    def set_phase(self, status: OrderStatus) -> None:
+        self.phase = status
+        if self.view.open_exception is None or status in bookkeeping.TERMINAL:
+            self.view.status = status
+        self.publish()
+
+    def note(self, event: str, detail: str | None = None) -> None:
+        self.view.timeline.append(TimelineEntry(at=workflow.now(), event=event, detail=detail))
+
+    def finish_action(self, message: str) -> None:
+        """Answer the operator whose action has now played out (see `ActionMailbox`)."""
+        self.mailbox.finish(message, self.terminal)
+
+    def publish(self) -> None:
+        """Upsert the search attributes that changed since the last upsert."""
+        changes = bookkeeping.search_attribute_changes(self.view, self.published)
+        if not changes:
+            return
+        self.published.update(changes)
+        workflow.upsert_search_attributes(
+            [
+                key.value_set(changes[key.name]) if changes[key.name] else key.value_unset()
+                for key in SearchAttributes.ALL
+                if key.name in changes
+            ]
+        )
