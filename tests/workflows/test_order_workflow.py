@@ -22,6 +22,7 @@ from orderloop.contracts import (
     ErrorTypes,
     FulfillmentCancel,
     MarkShippedRequest,
+    OperatorRequest,
     Queries,
     RerouteRequest,
     RetryRequest,
@@ -424,8 +425,12 @@ async def test_operator_actions_are_refused_when_they_do_not_apply(
     async with world.worker(ts_env.client):
         handle = await world.start(ts_env.client, onx_order("1013", [("TSHIRT", 1)]))
         await wait_for(handle, lambda v: v.status is OrderStatus.IN_HOLD_WINDOW, "hold window")
-        for name, request in [(Updates.MARK_SHIPPED, MarkShippedRequest()), (Updates.RETRY, RetryRequest())]:
-            refusal = await refused(handle, name, request)
+        refusals: list[tuple[Updates, OperatorRequest]] = [
+            (Updates.MARK_SHIPPED, MarkShippedRequest()),
+            (Updates.RETRY, RetryRequest()),
+        ]
+        for name, action in refusals:
+            refusal = await refused(handle, name, action)
             assert refusal.type == ErrorTypes.ACTION_NOT_APPLICABLE
             assert "in_hold_window" in refusal.message
         result = await update(handle, Updates.REROUTE, RerouteRequest(location_id="west"))

@@ -15,7 +15,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from connectors.base import PermanentError, RateLimitedError, RetryableError
-from orderloop.activity_models import ErrorTypes, PushTrackingInput
+from orderloop.activity_models import PushTrackingInput
+from orderloop.contracts import ErrorTypes
 from tests.connectors.contract.roles import FulfillmentHarness, SellingHarness, VendorHarness
 from tests.connectors.contract.steps import activities_of, placed_order, shipment_of
 
