@@ -22,8 +22,8 @@ from rich.table import Table
 from orderloop.config import ConfigError, load_config
 from orderloop.demo import DemoSummary, run_demo
 from orderloop.devserver import DevServerError
-from orderloop.routing.cli import route as route_command
 from orderloop.routing.trace import stored_trace_lines
+from orderloop.routing_cli import route as route_command
 from orderloop.settings import get_settings
 from orderloop.stack import Stack, check_connector_types
 
