@@ -85,7 +85,7 @@ class Stack:
     async def start(self) -> OrderloopConfig:
         apply_sandbox_env()
         config = load_config(self.config_path)
-        check_connector_types(self.config_path)
+        await asyncio.to_thread(check_connector_types, self.config_path)
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.temporal_address:
             self.devserver = DevServer(

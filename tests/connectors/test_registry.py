@@ -12,6 +12,7 @@ import pytest
 
 from connectors.registry import check_connector_types
 from orderloop.config import ConfigError, parse_config
+from orderloop.stack import check_connector_types as stack_check
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX = (ROOT / "orderloop.yaml").read_text()
@@ -39,3 +40,12 @@ def test_check_command_refuses_an_unknown_type(tmp_path: Path) -> None:
         )
         assert done.returncode == code, done.stderr
     assert "channels[0].type: no connector package connectors/magento/" in done.stderr
+
+
+def test_the_stack_and_check_config_refuse_an_unknown_type_through_the_registry(tmp_path: Path) -> None:
+    bad = tmp_path / "brand.yaml"
+    bad.write_text(SANDBOX.replace("type: storefront", "type: magento"))
+    with pytest.raises(ConfigError) as info:
+        stack_check(bad)
+    assert "channels[0].type: no connector package connectors/magento/" in str(info.value)
+    stack_check(ROOT / "orderloop.yaml")
