@@ -42,10 +42,10 @@ from connectors.signing import ORDERLOOP_DELIVERY_HEADER, ORDERLOOP_EVENT_HEADER
 from orderloop import event_loop
 from orderloop.config import load_config
 from orderloop.contracts import order_start_search_attributes
+from orderloop.loopback_stack import TOKEN, free_port, make_stack
 from orderloop.settings import get_settings
 from orderloop.stack import Stack
 from orderloop.temporal_client import connect
-from tests.integration.stack import TOKEN, free_port, make_stack
 from workers.main import workflow_runner
 
 SKU = "TSHIRT-BLK-M"

@@ -16,8 +16,9 @@ from collections import defaultdict
 from collections.abc import Awaitable
 
 from bench.bench_snapshot import DEFAULT_POSTGRES, postgres_figures, print_columns, sqlite_figures
+from orderloop.inventory_rules import InventoryRules
 from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine
-from orderloop.ledger.availability import InventoryRules, channel_quantities
+from orderloop.ledger.availability import channel_quantities
 
 SKU = "BENCH-TEE"
 ORDER = Cause(kind=CauseKind.ORDER, ref="bench")

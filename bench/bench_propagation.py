@@ -27,7 +27,7 @@ import yaml
 
 from connectors.signing import orderloop_webhook_headers
 from orderloop.ledger import Cause, CauseKind, EventKind, Ledger
-from tests.integration.stack import free_port, make_stack
+from orderloop.loopback_stack import free_port, make_stack
 
 STOCK = 5
 EXTRA_CHANNELS = 4

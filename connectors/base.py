@@ -19,7 +19,7 @@ from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
-from orderloop.stock_reports import StockRow as StockRow
+from orderloop.model import StockRow as StockRow
 
 
 class InboundKind(StrEnum):

@@ -1,15 +1,38 @@
-"""Find a connector package by the channel's `type` and build its client or its sandbox."""
+"""Find a connector package by the channel's `type` and build its client or its sandbox; check that
+every channel of a configuration names one (`python -m connectors.registry orderloop.yaml` runs the
+check for processes that do not import connectors, such as the `orderloop` CLI)."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector, ConnectorSpec, FulfillmentConnector, SandboxOptions, SellingConnector
-from orderloop.config import ChannelConfig, ConfigError
+from orderloop.config import ChannelConfig, ConfigError, OrderloopConfig, load_config
 from orderloop.model import ConnectorRole
+
+
+def check_connector_types(config: OrderloopConfig, source: str = "orderloop.yaml") -> None:
+    """Refuse a configuration whose channels name a connector package that does not exist."""
+    problems = [
+        f"{source}: channels[{i}].type: no connector package connectors/{channel.type}/"
+        for i, channel in enumerate(config.channels)
+        if importlib.util.find_spec(f"connectors.{channel.type}") is None
+    ]
+    if problems:
+        raise ConfigError("invalid configuration\n  " + "\n  ".join(problems))
+
+
+def load_connector_config(path: str | Path) -> OrderloopConfig:
+    """The configuration at `path`, loaded and checked against the connector packages."""
+    config = load_config(path)
+    check_connector_types(config, str(path))
+    return config
 
 
 def connector_spec(connector_type: str) -> ConnectorSpec:
@@ -74,3 +97,21 @@ def fulfillment(connectors: dict[str, Connector], channel_id: str) -> Fulfillmen
     if not isinstance(connector, FulfillmentConnector):
         raise ConfigError(f"channel {channel_id!r} is not a fulfillment channel")
     return connector
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the configuration file given as the only argument; exit 2 with the reason if bad."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m connectors.registry CONFIG", file=sys.stderr)
+        return 2
+    try:
+        load_connector_config(args[0])
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

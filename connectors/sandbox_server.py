@@ -25,9 +25,9 @@ import structlog
 import uvicorn
 
 from connectors.base import SandboxOptions
-from connectors.registry import connector_spec, sandbox_factory
+from connectors.registry import connector_spec, load_connector_config, sandbox_factory
 from orderloop import event_loop
-from orderloop.config import ChannelConfig, ConfigError, OrderloopConfig, load_config
+from orderloop.config import ChannelConfig, ConfigError, OrderloopConfig
 from orderloop.logging import configure_logging
 from orderloop.sandbox_env import apply_sandbox_env
 from orderloop.settings import get_settings
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("sandboxes", settings.log_format, settings.log_level)
     apply_sandbox_env()
     try:
-        config = load_config(args.config)
+        config = load_connector_config(args.config)
         servers = build_servers(config, args.gateway_url, parse_knobs(args.knob, config))
     except ConfigError as exc:
         print(f"orderloop sandboxes: {exc}", file=sys.stderr)

@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
-from connectors.registry import build_connectors
+from connectors.registry import build_connectors, load_connector_config
 from gateway import inventory_api, operator_api, webhooks
 from gateway.deps import State
 from gateway.errors import install_error_handlers
 from gateway.state import GatewayState, TemporalHolder, TemporalUnavailable
-from orderloop.config import load_config
 from orderloop.ledger import Ledger
 from orderloop.settings import Settings, get_settings
 
@@ -26,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        config = load_config(settings.config)
+        config = load_connector_config(settings.config)
         connectors = build_connectors(config.channels)
         ledger = await Ledger.open(settings.database_url)
         app.state.gateway = GatewayState(

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the gateway's state, the order service, and operator authentication.
+"""FastAPI dependencies: the gateway's state, the order service, the inbound intake, the stock
+service, and operator authentication.
 
 All `async def`, though none awaits: FastAPI runs a plain `def` dependency on a worker thread,
 one thread hop per dependency per request."""
@@ -14,6 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.errors import GatewayError
 from gateway.order_service import OrderService
 from gateway.state import GatewayState
+from gateway.stock_service import StockService
+from orderloop.order_intake import Intake
 
 _bearer = HTTPBearer(auto_error=False, description="ORDERLOOP_API_TOKEN")
 
@@ -31,6 +34,20 @@ async def get_orders(state: State) -> OrderService:
 
 
 Orders = Annotated[OrderService, Depends(get_orders)]
+
+
+async def get_intake(state: State, orders: Orders) -> Intake:
+    return Intake(state.ledger, orders.start_workflow)
+
+
+Inbound = Annotated[Intake, Depends(get_intake)]
+
+
+async def get_stock(state: State) -> StockService:
+    return StockService(state.config, state.ledger)
+
+
+Stock = Annotated[StockService, Depends(get_stock)]
 
 
 async def require_operator(

@@ -16,9 +16,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.errors import GatewayError
 from gateway.state import GatewayState, TemporalBusy, TemporalUnavailable
-from orderloop.contracts import ErrorTypes, Queries, SearchAttributes, UpdateResult
+from orderloop.contracts import ErrorTypes, OrderInput, Queries, SearchAttributes, UpdateResult
 from orderloop.model import OrderView
-from orderloop.order_intake import start_order_workflow
+from orderloop.order_intake import start_workflow
 
 # A webhook is answered within this even when Temporal is away: a 503 the sender retries beats a
 # sender that times out not knowing whether we took it. The client retries an unreachable
@@ -66,29 +66,12 @@ class OrderService:
     async def handle(self, workflow_id: str) -> WorkflowHandle[Any, Any]:
         return (await self.client()).get_workflow_handle(workflow_id)
 
-    async def start_order(
-        self,
-        channel_id: str,
-        external_id: str,
-        payload: dict[str, Any],
-        event_id: str | None,
-        *,
-        accepted: bool | None = None,
-    ) -> tuple[str, bool]:
-        """Start the order workflow once; returns (workflow id, started now). `accepted`: whether
-        the ledger holds the order as accepted, when the caller has just read it."""
+    async def start_workflow(self, workflow_id: str, inp: OrderInput) -> bool:
+        """Start an order's workflow unless Temporal has it; True if it started now."""
         client = await self.client()
         async with temporal_errors(WEBHOOK_RPC_TIMEOUT):
-            return await start_order_workflow(
-                client,
-                self.state.ledger,
-                self.state.settings.task_queue_prefix,
-                channel_id,
-                external_id,
-                payload,
-                event_id,
-                rpc_timeout=WEBHOOK_RPC_TIMEOUT,
-                accepted=accepted,
+            return await start_workflow(
+                client, self.state.settings.task_queue_prefix, workflow_id, inp, rpc_timeout=WEBHOOK_RPC_TIMEOUT
             )
 
     async def signal(self, workflow_id: str, name: str, arg: BaseModel) -> None:

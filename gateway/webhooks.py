@@ -6,6 +6,8 @@ so the sender's retry is safe."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
@@ -13,23 +15,22 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from connectors.base import InboundEvent, InboundKind
-from gateway.deps import Orders, State
+from gateway.deps import Inbound, Orders, State, Stock
 from gateway.errors import GatewayError
 from gateway.order_service import OrderService, WorkflowMissing
-from orderloop.contracts import ChannelCancel, ChannelEdit, FulfillmentCancel, Signals, order_workflow_id
-from orderloop.ledger import InboundSeen
+from gateway.stock_service import StockService
+from orderloop.contracts import ChannelCancel, ChannelEdit, FulfillmentCancel, Signals
 from orderloop.model import ShippingRequest
-from orderloop.stock_reports import apply_stock_rows
+from orderloop.order_intake import Intake, OrderEvent, Outcome
 
 log = structlog.get_logger("orderloop.gateway")
 router = APIRouter(tags=["webhooks"])
 
-_ORDER_EVENTS = frozenset({InboundKind.ORDER_CREATED, InboundKind.ORDER_UPDATED, InboundKind.ORDER_CANCELLED})
-# Events the order workflow applies once however often they come (a shipment counts once by its
-# id; a cancel of a request no longer open is ignored): their delivery ids are neither looked up
-# nor recorded, which spares the ledger a read and a write on every shipment. A re-delivery
-# costs a signal the workflow ignores, or, once the order is closed, an "ignored" answer.
-_IDEMPOTENT_EVENTS = frozenset({InboundKind.SHIPMENT, InboundKind.SHIPMENT_CANCELLED})
+_ORDER_EVENTS = {
+    InboundKind.ORDER_CREATED: OrderEvent.CREATED,
+    InboundKind.ORDER_UPDATED: OrderEvent.UPDATED,
+    InboundKind.ORDER_CANCELLED: OrderEvent.CANCELLED,
+}
 
 
 def _answer(status: str, code: int = 200, **extra: Any) -> JSONResponse:
@@ -53,6 +54,8 @@ async def receive_webhook(
     request: Request,
     state: State,
     orders: Orders,
+    intake: Inbound,
+    stock: Stock,
     channel_id: Annotated[str, Path(max_length=64)],
     content_type: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
@@ -65,17 +68,7 @@ async def receive_webhook(
     body = await _read_body(request, state.settings.max_body_bytes)
     event = connector.parse_webhook(request.headers, body)
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
-    delivery = event.event_id if event.kind not in _IDEMPOTENT_EVENTS else None
-    # An order event's order is looked up in the same read (was it accepted before?).
-    order = event.external_order_id if event.kind in _ORDER_EVENTS else None
-    seen = await state.ledger.inbound_seen(channel_id, delivery, order) if delivery or order else InboundSeen()
-    if seen.delivery:
-        bound.info("webhook.duplicate_delivery")
-        return _answer("duplicate", detail="this delivery was processed before")
-    response, recorded = await _dispatch(orders, channel_id, event, bound, seen.accepted_workflow_id)
-    if delivery and not recorded:
-        await state.ledger.record_delivery(channel_id, delivery)
-    return response
+    return await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -93,61 +86,114 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def _dispatch(
-    orders: OrderService, channel_id: str, event: InboundEvent, bound: Any, accepted: str | None
-) -> tuple[JSONResponse, bool]:
-    """The answer, and whether the delivery was recorded as seen on the way (an order start
-    records it with the accepted order, in one write). `accepted`: the workflow id an order
-    event's order was accepted under, as the ledger said just before (None: not accepted)."""
-    kind = event.kind
-    if kind in _ORDER_EVENTS:
-        if not event.external_order_id:
+@dataclass(frozen=True)
+class Webhook:
+    """One verified delivery and what its handler may use."""
+
+    channel_id: str
+    event: InboundEvent
+    orders: OrderService
+    intake: Intake
+    stock: StockService
+    log: Any
+
+
+async def _order_event(hook: Webhook) -> JSONResponse:
+    """A new order starts its workflow (so does an edit of one whose creation never came); an
+    edit or cancel of an accepted order signals it. The intake owns the delivery's "seen"."""
+    event = hook.event
+
+    async def signal(workflow_id: str) -> JSONResponse:
+        if event.kind is InboundKind.ORDER_UPDATED:
+            edit = ChannelEdit(raw_payload=event.payload, event_id=event.event_id)
+            return await _signal(hook.orders, workflow_id, Signals.CHANNEL_EDIT, edit, hook.log)
+        reason = event.detail or "cancelled by the selling channel"
+        cancel = ChannelCancel(event_id=event.event_id, reason=reason)
+        return await _signal(hook.orders, workflow_id, Signals.CHANNEL_CANCEL, cancel, hook.log)
+
+    received = await hook.intake.order_event(
+        hook.channel_id, _ORDER_EVENTS[event.kind], event.event_id, event.external_order_id, event.payload, signal
+    )
+    match received.outcome:
+        case Outcome.DUPLICATE_DELIVERY:
+            return _duplicate(hook)
+        case Outcome.NO_ORDER_ID:
             raise GatewayError(400, "the event names no order id")
-        external_id = event.external_order_id
-        workflow_id = order_workflow_id(channel_id, external_id)
-        if kind is InboundKind.ORDER_CREATED or not accepted:
-            if kind is InboundKind.ORDER_CANCELLED:
-                bound.info("webhook.cancel_unknown_order", workflow_id=workflow_id)
-                return _answer("ignored", detail="no such order was received; nothing to cancel"), False
-            # An update for an order whose creation we never saw starts it (missed webhook).
-            workflow_id, started = await orders.start_order(
-                channel_id, external_id, event.payload, event.event_id, accepted=accepted is not None
-            )
-            bound.info("webhook.order", workflow_id=workflow_id, started=started)
-            answer = _answer("accepted" if started else "duplicate", 202 if started else 200, workflowId=workflow_id)
-            return answer, True
-        message = (
-            ChannelEdit(raw_payload=event.payload, event_id=event.event_id)
-            if kind is InboundKind.ORDER_UPDATED
-            else ChannelCancel(event_id=event.event_id, reason=event.detail or "cancelled by the selling channel")
-        )
-        name = Signals.CHANNEL_EDIT if kind is InboundKind.ORDER_UPDATED else Signals.CHANNEL_CANCEL
-        return await _signal(orders, workflow_id, name, message, bound), False
-    if kind is InboundKind.SHIPMENT:
-        shipment = event.shipment
-        if shipment is None:
-            raise GatewayError(400, "shipment event without a shipment")
-        try:
-            workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
-        except ValueError as exc:
-            raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
-        return await _signal(orders, workflow_id, Signals.SHIPMENT, shipment, bound), False
-    if kind is InboundKind.SHIPMENT_CANCELLED:
-        request_id = event.shipping_request_id or ""
-        try:
-            workflow_id = ShippingRequest.order_id_of(request_id)
-        except ValueError as exc:
-            raise GatewayError(400, str(exc), "report cancellations against Orderloop's shipping request id") from exc
-        reason = event.detail or "cancelled by the fulfillment channel"
-        cancel = FulfillmentCancel(request_id=request_id, reason=reason, event_id=event.event_id)
-        return await _signal(orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, bound), False
-    if kind is InboundKind.INVENTORY:
-        state = orders.state
-        report = await apply_stock_rows(state.config, state.ledger, channel_id, event.stock)
-        bound.info("webhook.inventory", report=report.model_dump(mode="json"))
-        return _answer("applied", report=report.model_dump(mode="json")), False
-    bound.info("webhook.ignored")
-    return _answer("ignored", detail=f"{kind} events need no action"), False
+        case Outcome.CANCEL_UNKNOWN:
+            hook.log.info("webhook.cancel_unknown_order", workflow_id=received.workflow_id)
+            return _answer("ignored", detail="no such order was received; nothing to cancel")
+        case Outcome.SIGNALLED:
+            assert received.answer is not None
+            return received.answer
+    started = received.outcome is Outcome.STARTED
+    hook.log.info("webhook.order", workflow_id=received.workflow_id, started=started)
+    return _answer("accepted" if started else "duplicate", 202 if started else 200, workflowId=received.workflow_id)
+
+
+# Shipment events are applied by the order workflow once however often they come (a shipment
+# counts once by its id; a cancel of a request no longer open is ignored): their delivery ids are
+# neither looked up nor recorded, which spares the ledger a read and a write on every shipment. A
+# re-delivery costs a signal the workflow ignores, or, once the order is closed, an "ignored" answer.
+
+
+async def _shipment(hook: Webhook) -> JSONResponse:
+    shipment = hook.event.shipment
+    if shipment is None:
+        raise GatewayError(400, "shipment event without a shipment")
+    try:
+        workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
+    except ValueError as exc:
+        raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
+    return await _signal(hook.orders, workflow_id, Signals.SHIPMENT, shipment, hook.log)
+
+
+async def _shipment_cancelled(hook: Webhook) -> JSONResponse:
+    event = hook.event
+    request_id = event.shipping_request_id or ""
+    try:
+        workflow_id = ShippingRequest.order_id_of(request_id)
+    except ValueError as exc:
+        raise GatewayError(400, str(exc), "report cancellations against Orderloop's shipping request id") from exc
+    reason = event.detail or "cancelled by the fulfillment channel"
+    cancel = FulfillmentCancel(request_id=request_id, reason=reason, event_id=event.event_id)
+    return await _signal(hook.orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, hook.log)
+
+
+async def _inventory(hook: Webhook) -> JSONResponse:
+    async def apply() -> JSONResponse:
+        report = (await hook.stock.apply(hook.channel_id, hook.event.stock)).model_dump(mode="json")
+        hook.log.info("webhook.inventory", report=report)
+        return _answer("applied", report=report)
+
+    return await _once(hook, apply)
+
+
+async def _ignored(hook: Webhook) -> JSONResponse:
+    async def ignore() -> JSONResponse:
+        hook.log.info("webhook.ignored")
+        return _answer("ignored", detail=f"{hook.event.kind} events need no action")
+
+    return await _once(hook, ignore)
+
+
+async def _once(hook: Webhook, handle: Callable[[], Awaitable[JSONResponse]]) -> JSONResponse:
+    """`handle`'s answer, unless the intake has seen this delivery before."""
+    answer = await hook.intake.delivery(hook.channel_id, hook.event.event_id, handle)
+    return _duplicate(hook) if answer is None else answer
+
+
+def _duplicate(hook: Webhook) -> JSONResponse:
+    hook.log.info("webhook.duplicate_delivery")
+    return _answer("duplicate", detail="this delivery was processed before")
+
+
+HANDLERS: dict[InboundKind, Callable[[Webhook], Awaitable[JSONResponse]]] = {
+    **dict.fromkeys(_ORDER_EVENTS, _order_event),
+    InboundKind.SHIPMENT: _shipment,
+    InboundKind.SHIPMENT_CANCELLED: _shipment_cancelled,
+    InboundKind.INVENTORY: _inventory,
+    InboundKind.IGNORED: _ignored,
+}
 
 
 async def _signal(orders: OrderService, workflow_id: str, name: str, message: Any, bound: Any) -> JSONResponse:

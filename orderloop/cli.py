@@ -22,10 +22,10 @@ from rich.table import Table
 from orderloop.config import ConfigError, load_config
 from orderloop.demo import DemoSummary, run_demo
 from orderloop.devserver import DevServerError
-from orderloop.routing.cli import route as route_command
 from orderloop.routing.trace import stored_trace_lines
+from orderloop.routing_cli import route as route_command
 from orderloop.settings import get_settings
-from orderloop.stack import Stack
+from orderloop.stack import Stack, check_connector_types
 
 app = typer.Typer(help="Orderloop: every order a durable workflow, from channel to 3PL and back.", no_args_is_help=True)
 orders_app = typer.Typer(help="Find, inspect and resolve orders (through the gateway's operator API).")
@@ -148,6 +148,7 @@ def check_config(config: ConfigOption = _default_config()) -> None:
     """Validate the configuration file and say what it declares."""
     try:
         cfg = load_config(config)
+        check_connector_types(config)
     except ConfigError as exc:
         _fail(str(exc))
         return

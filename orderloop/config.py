@@ -7,7 +7,6 @@ file, the line, the field and the reason. Secrets never live in the file: a chan
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from orderloop.ledger.availability import InventoryRules
+from orderloop.inventory_rules import InventoryRules
 from orderloop.model import ConnectorRole, OrderType
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -389,9 +388,6 @@ class OrderloopConfig(_Strict):
                 problems.append(
                     f"locations[{i}].fulfillment_channel: channel {target.id!r} is not a fulfillment channel"
                 )
-        for i, channel in enumerate(self.channels):
-            if importlib.util.find_spec(f"connectors.{channel.type}") is None:
-                problems.append(f"channels[{i}].type: no connector package connectors/{channel.type}/")
         located = _routing_problems(self) + _product_problems(self.products) + _inventory_problems(self)
         if problems or located:
             raise _located("OrderloopConfig", ([((), "; ".join(problems))] if problems else []) + located)

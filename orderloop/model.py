@@ -7,6 +7,7 @@ exported order or fulfillment validates against the onX schemas.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -297,6 +298,20 @@ class StockLevel(OnxModel):
     on_hand: int
     reserved: int = 0
     available: int
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One SKU's level as a fulfillment channel reports it. `location_ref` is the Orderloop
+    location id the connector mapped the vendor's warehouse to, or None when the channel has one
+    location."""
+
+    sku: str
+    on_hand: int
+    available: int | None = None
+    committed: int | None = None
+    inbound: int = 0
+    location_ref: str | None = None
 
 
 class AllocatedLine(OnxModel):

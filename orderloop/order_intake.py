@@ -1,14 +1,20 @@
-"""Starting an order workflow exactly once, whoever saw the order first: the gateway (a
-webhook) or a channel's order poll (a webhook that never came).
+"""Inbound orders, accepted exactly once: the one owner of "seen" on the webhook path and the
+start of an order's workflow, whoever saw the order first (a webhook, or a channel's order poll
+when the webhook never came).
 
 The workflow id derives from the channel and its order id; Temporal refuses a second run of it
 (`USE_EXISTING` while it runs, `REJECT_DUPLICATE` once closed), and the ledger remembers every
-accepted order for longer than Temporal's retention."""
+accepted order for longer than Temporal's retention. A deduplicated delivery costs the ledger one
+read before it is handled and one write after: the acceptance of a started order, or the delivery
+id alone."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -24,52 +30,145 @@ from orderloop.contracts import (
 )
 from orderloop.ledger import Ledger
 
+# Starts the workflow of an order under the given id; True if it started now, False if Temporal
+# already had it. The gateway's starter translates Temporal's failures into its answers.
+StartWorkflow = Callable[[str, OrderInput], Awaitable[bool]]
+R = TypeVar("R")
 
-async def start_order_workflow(
-    client: Client,
-    ledger: Ledger,
-    task_queue_prefix: str,
-    channel_id: str,
-    external_id: str,
-    payload: dict[str, Any],
-    event_id: str | None = None,
-    rpc_timeout: timedelta | None = None,
-    accepted: bool | None = None,
-) -> tuple[str, bool]:
-    """Start the order's workflow unless it was accepted before; returns (workflow id, started
-    now). Temporal's errors propagate: nothing is recorded as accepted unless Temporal has it.
-    `accepted`: whether the ledger holds the order as accepted, when the caller has just read
-    it (the gateway reads it with its delivery check); None: read it here."""
-    workflow_id = order_workflow_id(channel_id, external_id)
-    if accepted is None:
-        accepted = await ledger.accepted_order(channel_id, external_id) is not None
-    if accepted:
-        if event_id is not None:
-            await ledger.record_delivery(channel_id, event_id)
-        return workflow_id, False
-    started = True
+
+class OrderEvent(StrEnum):
+    """What an inbound event asks of its order."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    """What the intake did with an order event."""
+
+    DUPLICATE_DELIVERY = "duplicate_delivery"  # this delivery was handled before: nothing done
+    NO_ORDER_ID = "no_order_id"  # the event names no order: nothing done
+    STARTED = "started"  # the order's workflow started now
+    ALREADY_ACCEPTED = "already_accepted"  # the order was accepted before: nothing started
+    CANCEL_UNKNOWN = "cancel_unknown"  # a cancel for an order never received: nothing to cancel
+    SIGNALLED = "signalled"  # the accepted order's workflow was told (the signal's answer)
+
+
+@dataclass(frozen=True)
+class Received(Generic[R]):
+    outcome: Outcome
+    workflow_id: str | None = None
+    # The signaller's answer, for SIGNALLED.
+    answer: R | None = None
+
+
+async def start_workflow(
+    client: Client, task_queue_prefix: str, workflow_id: str, inp: OrderInput, rpc_timeout: timedelta | None = None
+) -> bool:
+    """Start an order's workflow unless Temporal has it; True if it started now."""
     try:
         await client.start_workflow(
             ORDER_WORKFLOW,
-            OrderInput(
-                channel_id=channel_id,
-                external_id=external_id,
-                raw_payload=payload,
-                received_at=datetime.now(UTC),
-                event_id=event_id,
-                revision=ORDER_REVISION,
-            ),
+            inp,
             id=workflow_id,
             task_queue=orders_task_queue(task_queue_prefix),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=order_start_search_attributes(channel_id),
-            static_summary=f"{channel_id} order {external_id}",
+            search_attributes=order_start_search_attributes(inp.channel_id),
+            static_summary=f"{inp.channel_id} order {inp.external_id}",
             rpc_timeout=rpc_timeout,
         )
     except WorkflowAlreadyStartedError:
-        started = False
-    # Recorded after Temporal holds the order, so nothing is accepted and then lost; the
-    # delivery that brought it is recorded with it (the gateway's dedup of re-deliveries).
-    await ledger.record_accepted_order(channel_id, external_id, workflow_id, event_id)
-    return workflow_id, started
+        return False
+    return True
+
+
+class Intake:
+    """Inbound deliveries against the ledger's record of what was seen: one read before a
+    delivery is handled, one write after it was (nothing when it failed, so the sender's retry
+    is handled again)."""
+
+    def __init__(self, ledger: Ledger, start: StartWorkflow) -> None:
+        self.ledger = ledger
+        self.start = start
+
+    async def order_event(
+        self,
+        channel_id: str,
+        event: OrderEvent,
+        delivery_id: str | None,
+        external_id: str | None,
+        payload: dict[str, Any],
+        signal: Callable[[str], Awaitable[R]],
+    ) -> Received[R]:
+        """Start the order's workflow (a new order, or an edit of one whose creation never came),
+        or hand the event to the accepted order's workflow through `signal(workflow_id)`."""
+        seen = await self.ledger.inbound_seen(channel_id, delivery_id, external_id)
+        if seen.delivery:
+            return Received(Outcome.DUPLICATE_DELIVERY)
+        if not external_id:
+            return Received(Outcome.NO_ORDER_ID)
+        workflow_id = order_workflow_id(channel_id, external_id)
+        accepted = seen.accepted_workflow_id is not None
+        if accepted and event is not OrderEvent.CREATED:
+            answer = await signal(workflow_id)
+            await self._record_delivery(channel_id, delivery_id)
+            return Received(Outcome.SIGNALLED, workflow_id, answer)
+        if event is OrderEvent.CANCELLED:
+            await self._record_delivery(channel_id, delivery_id)
+            return Received(Outcome.CANCEL_UNKNOWN, workflow_id)
+        if accepted:
+            await self._record_delivery(channel_id, delivery_id)
+            return Received(Outcome.ALREADY_ACCEPTED, workflow_id)
+        started = await self._accept(channel_id, external_id, workflow_id, payload, delivery_id)
+        return Received(Outcome.STARTED if started else Outcome.ALREADY_ACCEPTED, workflow_id)
+
+    async def delivery(self, channel_id: str, delivery_id: str | None, handle: Callable[[], Awaitable[R]]) -> R | None:
+        """`handle()`'s result, or None when the delivery was handled before; a delivery without
+        an id is handled every time."""
+        if delivery_id is not None and (await self.ledger.inbound_seen(channel_id, delivery_id, None)).delivery:
+            return None
+        result = await handle()
+        await self._record_delivery(channel_id, delivery_id)
+        return result
+
+    async def polled_order(self, channel_id: str, external_id: str, payload: dict[str, Any]) -> tuple[str, bool]:
+        """Start a polled order's workflow unless it was accepted before; (workflow id, started now)."""
+        workflow_id = order_workflow_id(channel_id, external_id)
+        if await self.ledger.accepted_order(channel_id, external_id) is not None:
+            return workflow_id, False
+        return workflow_id, await self._accept(channel_id, external_id, workflow_id, payload, None)
+
+    async def _accept(
+        self, channel_id: str, external_id: str, workflow_id: str, payload: dict[str, Any], delivery_id: str | None
+    ) -> bool:
+        inp = OrderInput(
+            channel_id=channel_id,
+            external_id=external_id,
+            raw_payload=payload,
+            received_at=datetime.now(UTC),
+            event_id=delivery_id,
+            revision=ORDER_REVISION,
+        )
+        started = await self.start(workflow_id, inp)
+        # Recorded after Temporal holds the order, so nothing is accepted and then lost; the
+        # delivery that brought it is recorded with it, in the same write.
+        await self.ledger.record_accepted_order(channel_id, external_id, workflow_id, delivery_id)
+        return started
+
+    async def _record_delivery(self, channel_id: str, delivery_id: str | None) -> None:
+        if delivery_id is not None:
+            await self.ledger.record_delivery(channel_id, delivery_id)
+
+
+async def start_order_workflow(
+    client: Client, ledger: Ledger, task_queue_prefix: str, channel_id: str, external_id: str, payload: dict[str, Any]
+) -> tuple[str, bool]:
+    """Start a polled order's workflow unless it was accepted before; (workflow id, started now).
+    Temporal's errors propagate: nothing is recorded as accepted unless Temporal has it."""
+
+    async def start(workflow_id: str, inp: OrderInput) -> bool:
+        return await start_workflow(client, task_queue_prefix, workflow_id, inp)
+
+    return await Intake(ledger, start).polled_order(channel_id, external_id, payload)

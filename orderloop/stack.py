@@ -15,7 +15,7 @@ from typing import IO
 
 import httpx
 
-from orderloop.config import OrderloopConfig, load_config
+from orderloop.config import ConfigError, OrderloopConfig, load_config
 from orderloop.devserver import DevServer
 from orderloop.ledger import Cause, CauseKind, Ledger
 from orderloop.sandbox_env import apply_sandbox_env
@@ -85,6 +85,7 @@ class Stack:
     async def start(self) -> OrderloopConfig:
         apply_sandbox_env()
         config = load_config(self.config_path)
+        await asyncio.to_thread(check_connector_types, self.config_path)
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.temporal_address:
             self.devserver = DevServer(
@@ -170,6 +171,16 @@ class Stack:
         for handle in self._logs:
             handle.close()
         self._logs.clear()
+
+
+def check_connector_types(config_path: Path) -> None:
+    """Refuse a configuration whose channels name no connector package: the connector registry
+    checks it in a process of its own, so the core imports no connector."""
+    done = subprocess.run(
+        [sys.executable, "-m", "connectors.registry", str(config_path)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise ConfigError(done.stderr.strip() or f"connectors.registry exited with code {done.returncode}")
 
 
 async def seed_stock(database_url: str, config: OrderloopConfig) -> int:

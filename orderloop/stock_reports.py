@@ -6,24 +6,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from orderloop.config import OrderloopConfig
 from orderloop.contracts.scheduled_jobs import LocationSnapshot, SnapshotReport
 from orderloop.ledger import Cause, CauseKind, Ledger, SnapshotRow
-
-
-@dataclass(frozen=True)
-class StockRow:
-    """One SKU's level at a fulfillment channel. `location_ref` is the Orderloop location id the
-    connector mapped the vendor's warehouse to, or None when the channel has one location."""
-
-    sku: str
-    on_hand: int
-    available: int | None = None
-    committed: int | None = None
-    inbound: int = 0
-    location_ref: str | None = None
+from orderloop.model import StockRow
 
 
 def location_of(config: OrderloopConfig, channel_id: str, location_ref: str | None) -> str | None:

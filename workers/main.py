@@ -24,9 +24,9 @@ from activities.order_steps import OrderSteps
 from activities.restock import RestockWatch
 from connectors.base import Connector
 from connectors.http import CALLS_AT_ONCE
-from connectors.registry import build_connectors
+from connectors.registry import build_connectors, load_connector_config
 from orderloop import event_loop
-from orderloop.config import ConfigError, OrderloopConfig, load_config
+from orderloop.config import ConfigError, OrderloopConfig
 from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.ledger import Ledger, Product
 from orderloop.logging import configure_logging
@@ -120,7 +120,7 @@ def build_workers(
 
 async def run_worker() -> None:
     settings = get_settings()
-    config = load_config(settings.config)
+    config = load_connector_config(settings.config)
     ledger = await Ledger.open(settings.database_url)
     # The configuration's products (bundles with their components) before any order needs them.
     await ledger.define_products(

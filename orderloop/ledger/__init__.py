@@ -2,7 +2,7 @@
 PostgreSQL, plus the per-channel available-to-sell rules.
 """
 
-from orderloop.ledger.availability import InventoryRules, channel_quantities, publishable
+from orderloop.ledger.availability import channel_quantities
 from orderloop.ledger.errors import (
     BundleHasNoStock,
     InsufficientStock,
@@ -42,7 +42,6 @@ __all__ = [
     "InboundSeen",
     "InsufficientStock",
     "InvalidQuantity",
-    "InventoryRules",
     "Ledger",
     "LedgerError",
     "LedgerEvent",
@@ -61,5 +60,4 @@ __all__ = [
     "SnapshotRow",
     "UnknownReservation",
     "channel_quantities",
-    "publishable",
 ]

@@ -14,8 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 from connectors.signing import orderloop_webhook_headers
+from orderloop.loopback_stack import TOKEN
 from orderloop.stack import Stack
-from tests.integration.stack import TOKEN
 
 pytestmark = pytest.mark.integration
 

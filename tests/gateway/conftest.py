@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from orderloop.loopback_stack import free_port
 from orderloop.sandbox_env import apply_sandbox_env
 from orderloop.settings import Settings
-from tests.integration.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "t0ken"

@@ -4,10 +4,7 @@ sandboxes on free loopback ports, from a copy of the sandbox configuration."""
 from __future__ import annotations
 
 import asyncio
-import re
-import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,40 +12,8 @@ from typing import Any
 
 import httpx
 
+from orderloop.loopback_stack import TOKEN, make_stack
 from orderloop.stack import Stack
-
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "integration-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def test_config(directory: Path, hold_window: str = "0s") -> Path:
-    text = (ROOT / "orderloop.yaml").read_text()
-    for port in sorted(set(re.findall(r"http://127\.0\.0\.1:(\d+)", text))):
-        text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
-    text = re.sub(r"hold_window: \S+", f"hold_window: {hold_window}", text)
-    path = directory / "orderloop.yaml"
-    path.write_text(text)
-    return path
-
-
-def make_stack(directory: Path, **knobs: str) -> Stack:
-    return Stack(
-        config_path=test_config(directory),
-        home=directory / ".orderloop",
-        temporal_port=free_port(),
-        ui_port=None,
-        gateway_port=free_port(),
-        task_queue_prefix=f"it-{uuid.uuid4().hex[:8]}",
-        api_token=TOKEN,
-        sandbox_knobs=[f"{k}={v}" for k, v in ({"wms.ship_delay": "0.2", "shipbob.ship_delay": "0.2"} | knobs).items()],
-    )
 
 
 @asynccontextmanager

@@ -7,8 +7,8 @@ import pytest
 
 from orderloop.config import load_config
 from orderloop.demo import run_demo
+from orderloop.loopback_stack import TOKEN
 from orderloop.stack import Stack
-from tests.integration.stack import TOKEN
 
 pytestmark = pytest.mark.integration
 

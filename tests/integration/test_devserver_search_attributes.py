@@ -11,8 +11,8 @@ from pathlib import Path
 from bench.bench_e2e import PERSISTENCE_PREFIX, server_requests
 from orderloop.contracts import ORDER_WORKFLOW, order_start_search_attributes
 from orderloop.devserver import DevServer
+from orderloop.loopback_stack import free_port
 from orderloop.temporal_client import connect
-from tests.integration.stack import free_port
 
 STARTS = 20
 DEFINITION_READS = (PERSISTENCE_PREFIX + "GetCurrentClusterMetadata", PERSISTENCE_PREFIX + "GetNamespace")

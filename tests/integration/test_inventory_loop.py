@@ -12,9 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from orderloop.cli import app
+from orderloop.loopback_stack import TOKEN
 from orderloop.settings import get_settings
 from orderloop.stack import Stack
-from tests.integration.stack import TOKEN, Api
+from tests.integration.stack import Api
 from tests.integration.test_order_loop import base_url, completed, new_id, order_body, signed
 
 pytestmark = pytest.mark.integration

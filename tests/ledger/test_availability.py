@@ -8,14 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from orderloop.config import ChannelConfig
+from orderloop.inventory_rules import InventoryRules, publishable
 from orderloop.ledger import (
     Cause,
-    InventoryRules,
     Ledger,
     Product,
     ReservationLine,
     channel_quantities,
-    publishable,
 )
 
 Uid = Callable[[str], str]

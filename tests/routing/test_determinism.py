@@ -77,7 +77,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from orderloop.config import load_config
 from orderloop.routing import RoutingContext, route
-from orderloop.routing.cli import read_order, read_stock_file
+from orderloop.routing_cli import read_order, read_stock_file
 folder = Path(sys.argv[1])
 config = load_config(folder / "brand.yaml")
 order = read_order(folder / "order.json", config, None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.bench_e2e import UNTHROTTLED, lift_rate_limits
 from orderloop.config import load_config
-from tests.integration.stack import test_config as copy_of_shipped_config
+from orderloop.loopback_stack import loopback_config as copy_of_shipped_config
 
 
 def test_the_benchmark_lifts_its_channels_rate_limits_and_keeps_the_others(tmp_path: Path) -> None:
