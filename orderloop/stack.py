@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from orderloop.config import ConfigError, OrderloopConfig, load_config
+from orderloop.contracts import orders_task_queue
 from orderloop.devserver import DevServer
 from orderloop.ledger import Cause, CauseKind, Ledger
 from orderloop.sandbox_env import apply_sandbox_env
+from orderloop.temporal_client import connect_when_up
 
 
 @dataclass
@@ -111,6 +116,7 @@ class Stack:
         await self.wait_http(f"{self.gateway_url}/readyz")
         for channel in config.channels:
             await self.wait_http(f"{channel.base_url.rstrip('/')}/_sandbox/health")
+        await self.wait_worker()
         return config
 
     def _knob_args(self) -> list[str]:
@@ -129,11 +135,7 @@ class Stack:
         deadline = asyncio.get_running_loop().time() + timeout
         async with httpx.AsyncClient(timeout=2) as client:
             while asyncio.get_running_loop().time() < deadline:
-                for name, process in self.processes:
-                    if process.poll() is not None:
-                        raise RuntimeError(
-                            f"{name} exited with code {process.returncode}; see {self.logs_dir / name}.log"
-                        )
+                self._exited()
                 try:
                     if (await client.get(url)).status_code == 200:
                         return
@@ -141,6 +143,30 @@ class Stack:
                     pass
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"{url} not ready after {timeout:.0f}s; logs in {self.logs_dir}")
+
+    def _exited(self) -> None:
+        for name, process in self.processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode}; see {self.logs_dir / name}.log")
+
+    async def wait_worker(self, timeout: float = 60.0) -> None:
+        """Until a worker polls the orders task queue: the stack is up only when orders can run
+        (a worker connects on its own time, and waits for a Temporal that is not up yet)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        client = await asyncio.wait_for(connect_when_up(self.address), timeout)
+        request = DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=orders_task_queue(self.task_queue_prefix)),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+        while asyncio.get_running_loop().time() < deadline:
+            self._exited()
+            if (await client.workflow_service.describe_task_queue(request)).pollers:
+                return
+            await asyncio.sleep(0.2)
+        raise RuntimeError(
+            f"no worker polls {request.task_queue.name} after {timeout:.0f}s; see {self.logs_dir}/worker.log"
+        )
 
     def kill(self, name: str) -> None:
         """SIGKILL one process (fault drills)."""

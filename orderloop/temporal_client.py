@@ -11,9 +11,11 @@ per-context state, so every instance request gets the same one.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any
 
+import structlog
 from pydantic import TypeAdapter
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
@@ -59,5 +61,24 @@ class OrderloopPayloadConverter(CompositePayloadConverter):
 data_converter = DataConverter(payload_converter_class=OrderloopPayloadConverter)
 
 
+log = structlog.get_logger("orderloop.temporal")
+
+
 async def connect(address: str, namespace: str = "default") -> Client:
     return await Client.connect(address, namespace=namespace, data_converter=data_converter)
+
+
+async def connect_when_up(
+    address: str, namespace: str = "default", *, first_delay: float = 0.5, max_delay: float = 10.0
+) -> Client:
+    """Connect, waiting for a server that is not reachable yet (a worker started before Temporal,
+    or while it restarts): a refused connection is retried on a doubling delay up to `max_delay`,
+    each one logged with the address, for as long as it takes."""
+    delay = first_delay
+    while True:
+        try:
+            return await connect(address, namespace)
+        except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+            log.warning("temporal.unreachable", address=address, retry_in_seconds=delay, error=str(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)

@@ -31,7 +31,7 @@ from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.ledger import Ledger, Product
 from orderloop.logging import configure_logging
 from orderloop.settings import get_settings
-from orderloop.temporal_client import connect
+from orderloop.temporal_client import connect_when_up
 from workers.bootstrap import ensure_inventory_sync, ensure_restock_watcher, ensure_schedules
 from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order import OrderWorkflow
@@ -127,7 +127,7 @@ async def run_worker() -> None:
         [Product(sku=p.sku, name=p.name, components=dict(p.components)) for p in config.products]
     )
     connectors = build_connectors(config.channels)
-    client = await connect(settings.temporal_address, settings.namespace)
+    client = await connect_when_up(settings.temporal_address, settings.namespace)
     workers = build_workers(
         client, config, ledger, connectors, settings.task_queue_prefix, sandboxed=settings.workflow_sandbox
     )
