@@ -1,4 +1,6 @@
-"""The brand's configuration (`orderloop.yaml`): locations, channels and routing rules.
+"""The brand's configuration (`orderloop.yaml`): locations, channels, products and routing rules
+(the rule cards themselves in `orderloop/routing_rules.py`, the value types in
+`orderloop/config_values.py`).
 
 Loaded once at start and validated by pydantic; a bad file is refused with a message naming the
 file, the line, the field and the reason. Secrets never live in the file: a channel's
@@ -8,96 +10,30 @@ file, the line, the field and the reason. Secrets never live in the file: a chan
 from __future__ import annotations
 
 import os
-import re
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from enum import StrEnum
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, ValidationError, model_validator
 
+from orderloop.config_values import (
+    AwareDatetime,
+    ConfigError,
+    CountryCode,
+    Duration,
+    Identifier,
+    Postal,
+    Strict,
+    UpperText,
+    located,
+)
 from orderloop.inventory_rules import InventoryRules
-from orderloop.model import ConnectorRole, OrderType
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+from orderloop.model import ConnectorRole
+from orderloop.routing_rules import LocationFilter, RoutingConfig, RoutingRule
 
 
-def parse_duration(value: Any) -> Any:
-    """`"30s"`, `"15m"`, `"48h"`, `"2d"`, or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string such as '30s', '15m', '48h'")
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"invalid duration {value!r}: use a number with s, m, h or d (e.g. '48h')")
-        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message says where and why."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --- routing -----------------------------------------------------------------------------------
-# The rule-card vocabulary. The routing engine (orderloop/routing/) implements each member of
-# these enums through a table keyed by it; they live here because the file is validated here.
-
-
-class SortStrategy(StrEnum):
-    """How a rule orders the locations that passed its filters (first wins)."""
-
-    RANKED = "ranked"
-    CLOSEST = "closest"
-    MOST_STOCK = "most_stock"
-    FEWEST_SHIPMENTS = "fewest_shipments"
-
-
-class SplitPolicy(StrEnum):
-    """Whether the lines of one order may ship from several locations."""
-
-    NEVER = "never"
-    MINIMISE = "minimise"
-    BY_LINE = "by_line"
-
-
-class LocationFilter(StrEnum):
-    """Why a candidate location may be skipped before stock is looked at."""
-
-    OPEN = "open"
-    CAPACITY = "capacity"
-    CHANNEL = "channel"
-    REGION = "region"
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(str.upper)]
-UpperText = Annotated[str, Field(min_length=1), AfterValidator(lambda v: v.strip().upper())]
-Postal = Annotated[str, Field(min_length=1), AfterValidator(lambda v: re.sub(r"[\s-]", "", v).upper())]
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-
-
-class ServiceArea(_Strict):
+class ServiceArea(Strict):
     """Destinations a location ships to: a country, optionally narrowed to states or postal prefixes."""
 
     country: CountryCode
@@ -105,7 +41,7 @@ class ServiceArea(_Strict):
     postal_prefixes: list[Postal] | None = None
 
 
-class OutageWindow(_Strict):
+class OutageWindow(Strict):
     """A period during which a location ships nothing (times without a zone are UTC)."""
 
     start: AwareDatetime
@@ -119,7 +55,7 @@ class OutageWindow(_Strict):
         return self
 
 
-class LocationConfig(_Strict):
+class LocationConfig(Strict):
     id: Identifier
     name: str | None = None
     fulfillment_channel: Identifier
@@ -145,7 +81,7 @@ class LocationConfig(_Strict):
         return self.serves is None or any(area.country == country for area in self.serves)
 
 
-class ChannelConfig(_Strict):
+class ChannelConfig(Strict):
     id: Identifier
     type: Identifier
     role: ConnectorRole
@@ -180,156 +116,11 @@ class ChannelConfig(_Strict):
         return value
 
 
-class ValueRange(_Strict):
-    """Order value (`totalPrice`, else `subTotalPrice`, else the sum of the lines): `min` <= value < `max`."""
-
-    min: Decimal | None = Field(default=None, ge=0)
-    max: Decimal | None = Field(default=None, gt=0)
-
-
-class OrderFilters(_Strict):
-    """A rule's `when:` every field given must hold; a list matches when any of its items does."""
-
-    channels: list[Identifier] | None = None
-    order_types: list[OrderType] | None = None
-    tags: list[str] | None = None
-    exclude_tags: list[str] | None = None
-    skus: list[str] | None = None
-    sku_tags: list[str] | None = None
-    countries: list[CountryCode] | None = None
-    states: list[UpperText] | None = None
-    postal_prefixes: list[Postal] | None = None
-    shipping_methods: list[str] | None = None
-    service_levels: list[str] | None = None
-    order_value: ValueRange | None = None
-
-    def conditions(self) -> list[str]:
-        """The order conditions set besides `channels`; none means the rule matches every order in scope."""
-        return [name for name in type(self).model_fields if name != "channels" and getattr(self, name) is not None]
-
-
-SortList = Annotated[list[SortStrategy], BeforeValidator(_as_list), Field(min_length=1)]
-
-
-class RoutingStep(_Strict):
-    """A fallback step: what to try when the steps before it could not ship the order. Fields
-    left out are the rule's."""
-
-    locations: list[Identifier] | None = Field(default=None, min_length=1)
-    filters: list[LocationFilter] | None = None
-    sort: SortList | None = None
-    split: SplitPolicy | None = None
-
-
-ALL_LOCATION_FILTERS = list(LocationFilter)
-
-
-class RoutingRule(_Strict):
-    """A rule card: which orders it takes (`when`), where they may ship from and how to choose."""
-
-    name: str = Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")
-    description: str | None = None
-    when: OrderFilters = OrderFilters()
-    # Candidate locations in rank order; left out: every location, in the file's order.
-    locations: list[Identifier] | None = Field(default=None, min_length=1)
-    filters: list[LocationFilter] = Field(default_factory=lambda: list(ALL_LOCATION_FILTERS))
-    sort: SortList = Field(default_factory=lambda: [SortStrategy.RANKED])
-    split: SplitPolicy = SplitPolicy.NEVER
-    fallback: list[RoutingStep] = Field(default_factory=list)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _named_errors(cls, data: Any, handler: Any) -> RoutingRule:
-        """Every problem inside a rule names the rule, wherever pydantic found it."""
-        name = data.get("name") if isinstance(data, dict) else None
-        try:
-            rule: RoutingRule = handler(data)
-        except ValidationError as exc:
-            raise _located(
-                type(exc).__name__,
-                [(tuple(e["loc"]), f"rule {name!r}: {e['msg'].removeprefix('Value error, ')}") for e in exc.errors()],
-            ) from None
-        problems = rule._never_matches()
-        if problems:
-            raise _located("RoutingRule", [(loc, f"rule {rule.name!r}: {reason}") for loc, reason in problems])
-        return rule
-
-    def _never_matches(self) -> list[tuple[tuple[Any, ...], str]]:
-        problems: list[tuple[tuple[Any, ...], str]] = []
-        for name in type(self.when).model_fields:
-            value = getattr(self.when, name)
-            if isinstance(value, list) and not value:
-                problems.append((("when", name), f"an empty list never matches; leave `{name}` out to match any order"))
-        value_range = self.when.order_value
-        if value_range is not None and value_range.min is not None and value_range.max is not None:
-            if value_range.min >= value_range.max:
-                problems.append(
-                    (
-                        ("when", "order_value"),
-                        f"can never match: no order value is at least {value_range.min} and below {value_range.max}",
-                    )
-                )
-        return problems
-
-    def steps(self) -> list[RoutingStep]:
-        """The rule's own step followed by its fallbacks, each with the rule's values filled in."""
-        first = RoutingStep(locations=self.locations, filters=self.filters, sort=self.sort, split=self.split)
-        resolved = [first]
-        for step in self.fallback:
-            previous = resolved[-1]
-            resolved.append(
-                RoutingStep(
-                    locations=step.locations if step.locations is not None else previous.locations,
-                    filters=step.filters if step.filters is not None else previous.filters,
-                    sort=step.sort if step.sort is not None else previous.sort,
-                    split=step.split if step.split is not None else previous.split,
-                )
-            )
-        return resolved
-
-
-class RoutingConfig(_Strict):
-    # SKU tags rules can name in `when.sku_tags`: tag -> SKUs, where `PREFIX*` matches by prefix.
-    sku_tags: dict[str, list[str]] = Field(default_factory=dict)
-    rules: list[RoutingRule] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _names_and_tags(self) -> RoutingConfig:
-        problems: list[tuple[tuple[Any, ...], str]] = []
-        seen: dict[str, int] = {}
-        for i, rule in enumerate(self.rules):
-            if rule.name in seen:
-                problems.append(
-                    (("rules", i, "name"), f"rule {rule.name!r}: the name is already used by rules[{seen[rule.name]}]")
-                )
-            seen.setdefault(rule.name, i)
-            for k, tag in enumerate(rule.when.sku_tags or []):
-                if tag not in self.sku_tags:
-                    known = ", ".join(sorted(self.sku_tags)) or "none declared under routing.sku_tags"
-                    problems.append(
-                        (("rules", i, "when", "sku_tags", k), f"rule {rule.name!r}: unknown SKU tag {tag!r} ({known})")
-                    )
-        if problems:
-            raise _located("RoutingConfig", problems)
-        return self
-
-
-def _located(title: str, problems: list[tuple[tuple[Any, ...], str]]) -> ValidationError:
-    """A validation error whose entries keep their own location, so the loader can name the line."""
-    return ValidationError.from_exception_data(
-        title,
-        [
-            InitErrorDetails(type=PydanticCustomError("value_error", reason), loc=loc, input=None)
-            for loc, reason in problems
-        ],
-    )
-
-
-class NotificationConfig(_Strict):
+class NotificationConfig(Strict):
     webhook_url: str | None = None
 
 
-class ProductConfig(_Strict):
+class ProductConfig(Strict):
     """A sellable SKU the ledger should know before any stock is reported; with `components` it
     is a bundle (kit): its availability is the minimum over its components, and reserving it
     reserves them."""
@@ -364,7 +155,7 @@ def _product_problems(products: list[ProductConfig]) -> list[tuple[tuple[Any, ..
     return problems
 
 
-class OrderloopConfig(_Strict):
+class OrderloopConfig(Strict):
     tenant_id: Identifier
     notifications: NotificationConfig = NotificationConfig()
     locations: list[LocationConfig] = Field(min_length=1)
@@ -388,9 +179,9 @@ class OrderloopConfig(_Strict):
                 problems.append(
                     f"locations[{i}].fulfillment_channel: channel {target.id!r} is not a fulfillment channel"
                 )
-        located = _routing_problems(self) + _product_problems(self.products) + _inventory_problems(self)
-        if problems or located:
-            raise _located("OrderloopConfig", ([((), "; ".join(problems))] if problems else []) + located)
+        found = _routing_problems(self) + _product_problems(self.products) + _inventory_problems(self)
+        if problems or found:
+            raise located("OrderloopConfig", ([((), "; ".join(problems))] if problems else []) + found)
         return self
 
     def channel(self, channel_id: str) -> ChannelConfig:

@@ -6,13 +6,13 @@ the order workflow records its result through an activity and the same inputs al
 same decision.
 """
 
-from orderloop.config import LocationFilter, SortStrategy, SplitPolicy
 from orderloop.routing.context import RoutingContext
 from orderloop.routing.engine import Decision, route, stock_keys
 from orderloop.routing.facts import Stock
 from orderloop.routing.plan import RoutingPlan, compile_plan, plan_for
 from orderloop.routing.rules import OrderCondition
 from orderloop.routing.trace import RoutingOutcome, RoutingTrace, StepTrace, render
+from orderloop.routing_rules import LocationFilter, SortStrategy, SplitPolicy
 
 __all__ = [
     "Decision",

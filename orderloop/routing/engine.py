@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderloop.config import LocationFilter, OrderloopConfig, SortStrategy, SplitPolicy
+from orderloop.config import OrderloopConfig
 from orderloop.model import Allocation, LocationAssignment, Order
 from orderloop.routing.context import RoutingContext
 from orderloop.routing.facts import Line, OrderFacts, Stock, describe_missing
@@ -18,6 +18,7 @@ from orderloop.routing.plan import Rule, Screen, Step, plan_for
 from orderloop.routing.split import SPLITS, Split
 from orderloop.routing.strategies import SORTS, ordered
 from orderloop.routing.trace import RANKING_LISTED, RULES_LISTED, TRACE_VERSION, RoutingOutcome, explain
+from orderloop.routing_rules import LocationFilter, SortStrategy, SplitPolicy
 
 REJECTED = "rejected: its fulfillment channel refused this order"
 FORCED_STEP = "operator reroute"

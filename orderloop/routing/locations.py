@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from orderloop.config import LocationConfig, LocationFilter, OrderloopConfig
+from orderloop.config import LocationConfig, OrderloopConfig
 from orderloop.routing.context import RoutingContext
 from orderloop.routing.facts import OrderFacts
 from orderloop.routing.geo import Point, locate, normalise_postal
+from orderloop.routing_rules import LocationFilter
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,20 +8,14 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from orderloop.config import (
-    ALL_LOCATION_FILTERS,
-    LocationFilter,
-    OrderloopConfig,
-    RoutingRule,
-    SortStrategy,
-    SplitPolicy,
-)
+from orderloop.config import OrderloopConfig
 from orderloop.model import ConnectorRole
 from orderloop.routing.facts import OrderFacts, Stock
 from orderloop.routing.locations import LocationCheck, LocationSpec, screen
 from orderloop.routing.rules import Check, compile_conditions
 from orderloop.routing.split import SPLITS, Split
 from orderloop.routing.strategies import SORTS, Sort
+from orderloop.routing_rules import ALL_LOCATION_FILTERS, LocationFilter, RoutingRule, SortStrategy, SplitPolicy
 
 # The rule that applies when the file declares none: every location in the file's order, whole.
 DEFAULT_RULE = "default"

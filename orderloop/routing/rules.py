@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from orderloop.config import OrderFilters, ValueRange
 from orderloop.routing.facts import OrderFacts
+from orderloop.routing_rules import OrderFilters, ValueRange
 
 Check = Callable[[OrderFacts], str | None]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from orderloop.config import SplitPolicy
 from orderloop.routing.facts import Line, Missing, OrderFacts, Stock
 from orderloop.routing.locations import LocationSpec
+from orderloop.routing_rules import SplitPolicy
 
 # How many locations without enough stock the trace lists by name.
 SHORT_LISTED = 10

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orderloop.config import SortStrategy
 from orderloop.routing.facts import OrderFacts, Stock
 from orderloop.routing.geo import km_from_dot, shared_prefix
 from orderloop.routing.locations import LocationSpec
+from orderloop.routing_rules import SortStrategy
 
 Score = float | int | str
 Locations = Sequence[LocationSpec]

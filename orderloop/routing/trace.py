@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orderloop.config import SortStrategy, SplitPolicy
 from orderloop.routing.facts import describe_missing
+from orderloop.routing_rules import SortStrategy, SplitPolicy
 
 TRACE_VERSION = 1
 RANKING_LISTED = 10

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from orderloop.config import LocationFilter
 from orderloop.routing import RoutingOutcome
 from orderloop.routing.locations import LOCATION_FILTERS
+from orderloop.routing_rules import LocationFilter
 from tests.routing.builders import NOW, channel, decide, location, make_config, make_order, make_stock, shipped
 
 STOCK = make_stock({"east": {"A": 5}, "west": {"A": 5}})

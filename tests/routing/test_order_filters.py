@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from orderloop.config import OrderFilters
 from orderloop.routing import OrderCondition, RoutingOutcome
 from orderloop.routing.facts import OrderFacts
 from orderloop.routing.rules import ORDER_FILTERS, compile_conditions, mismatch
+from orderloop.routing_rules import OrderFilters
 from tests.routing.builders import decide, location, make_config, make_order, make_stock
 
 SKU_TAGS = {"hazmat": ["AERO-*", "BATT-9V"], "fragile": ["POSTER-A2"]}

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from orderloop.config import SortStrategy
 from orderloop.routing import plan_for
 from orderloop.routing.facts import OrderFacts
 from orderloop.routing.strategies import SORTS, ordered
+from orderloop.routing_rules import SortStrategy
 from tests.routing.builders import LA, MIAMI, NYC, SEATTLE, ZIPS, decide, location, make_config, make_order, make_stock
 
 WAREHOUSES = ["newark", "reno", "dallas", "chicago", "atlanta"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderloop.config import SplitPolicy
 from orderloop.routing import RoutingOutcome
 from orderloop.routing.split import SPLITS
+from orderloop.routing_rules import SplitPolicy
 from tests.routing.builders import decide, location, make_config, make_order, make_stock, shipped
 
 LOCATIONS = [location("a", "07102"), location("b", "89501"), location("c", "75201")]
