@@ -1,7 +1,9 @@
 """What every fault drill does around its fault: place a batch of orders the way a channel does
 (signed webhooks, retried until the gateway accepts them), then check the outcome: every order
 completed or in a named exception, none duplicated, no shipping request sent twice to the
-fulfillment sandbox, no tracking pushed twice to the selling channel, the ledger consistent."""
+fulfillment sandbox, no tracking pushed twice to the selling channel (both counted from the
+sandboxes' raw request logs, see `tests/faults/sends.py`), inventory pushed by one sync at a
+time, the ledger consistent."""
 
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from typing import Any
 import httpx
 
 from connectors.signing import orderloop_webhook_headers
+from orderloop.activity_models import InventorySyncInput
 from orderloop.config import load_config
 from orderloop.ledger import Ledger
 from orderloop.stack import Stack
 from orderloop.temporal_client import connect
+from tests.faults.sends import inventory_push_problems, recorded, sent_once_problems
 from tests.integration.stack import Api
 
 DONE = {"completed", "cancelled"}
@@ -121,24 +125,35 @@ def _settled(view: dict[str, Any], allowed: frozenset[str]) -> bool:
 
 
 async def check_nothing_lost_or_doubled(stack: Stack, batch: Batch, views: dict[str, Any]) -> None:
-    """One workflow run per order, one WMS request per shipping request the order sent, one
-    tracking push per shipment, and a ledger whose invariants hold."""
+    """One workflow run per order; each shipping request the order sent stored once at the WMS
+    and created there by exactly one call (every retry under the same key); each shipment's
+    tracking accepted once by the selling channel (likewise); the channel's inventory pushed by
+    one sync at a time; and a ledger whose invariants hold."""
     client = await connect(stack.address)
+    wms_url, selling_url = channel_url(stack, "wms"), channel_url(stack, batch.channel)
     async with httpx.AsyncClient(timeout=30) as http:
-        wms = (await http.get(f"{channel_url(stack, 'wms')}/_sandbox/shipping-requests")).json()
-        fulfillments = (await http.get(f"{channel_url(stack, batch.channel)}/_sandbox/fulfillments")).json()
-    created = Counter(r["externalId"] for r in wms)
-    # The storefront records a fulfillment once per Idempotency-Key (our shipment id).
-    pushed = Counter((f["orderId"], f["idempotencyKey"]) for f in fulfillments)
+        wms = (await http.get(f"{wms_url}/_sandbox/shipping-requests")).json()
+        creates = await recorded(http, wms_url, "POST", "/shipping-requests")
+        pushes = await recorded(http, selling_url, "POST", "/orders/")
+        inventory = await recorded(http, selling_url, "POST", "/inventory")
+    stored = Counter(r["externalId"] for r in wms)
+    sent: list[str] = []
+    shipments: list[str] = []
     for external_id, view in views.items():
         runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{view['workflowId']}'")]
         assert len(runs) == 1, f"{external_id}: {len(runs)} workflow runs"
-        sent = [r["request"]["id"] for r in view["shippingRequests"] if r["state"] != "rejected"]
-        for request_id in sent:
-            assert created[request_id] == 1, f"{request_id} created {created[request_id]} times at the WMS"
-        for shipment in view["shipments"]:
-            times = pushed[(external_id, shipment["id"])]
-            assert times == 1, f"tracking of {shipment['id']} pushed {times} times"
+        sent += [r["request"]["id"] for r in view["shippingRequests"] if r["state"] != "rejected"]
+        shipments += [s["id"] for s in view["shipments"]]
+    for request_id in sent:
+        assert stored[request_id] == 1, f"{request_id} stored {stored[request_id]} times at the WMS"
+    assert sent_once_problems(creates, sent, "externalId") == []
+    assert sent_once_problems([p for p in pushes if p["path"].endswith("/fulfillments")], shipments, "id") == []
+    channel = load_config(stack.config_path).channel(batch.channel)
+    gap = max(
+        1 / channel.rate_limit_per_second if channel.rate_limit_per_second else 0.0,
+        InventorySyncInput.model_fields["coalesce"].default.total_seconds(),
+    )
+    assert inventory_push_problems(inventory, gap) == []
     ledger = await Ledger.open(stack.ledger_url)
     try:
         assert await ledger.check_invariants() == []
