@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from orderloop.stack import Stack
 
@@ -99,3 +100,31 @@ class Api:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def edit_config(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite a stack's configuration file through `change`, which edits the parsed YAML."""
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def set_channel(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    """A `change` for `edit_config`: set fields of channels, given as `{channel id: {field: value}}`."""
+
+    def change(data: dict[str, Any]) -> None:
+        for channel in data["channels"]:
+            channel.update(fields.get(channel["id"], {}))
+
+    return change
+
+
+@asynccontextmanager
+async def started(stack: Stack) -> AsyncIterator[Stack]:
+    """`stack` started, stopped (every process) however the block ends: for a test module that
+    needs its own configuration, ledger database or knobs (`make_stack`, then `edit_config`)."""
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        stack.stop()
