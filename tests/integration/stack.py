@@ -11,15 +11,19 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import yaml
+from pydantic import BaseModel
+from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleOverlapPolicy
 
 from orderloop.stack import Stack
+from orderloop.temporal_client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
+R = TypeVar("R", bound=BaseModel)
 
 
 def free_port() -> int:
@@ -128,3 +132,31 @@ async def started(stack: Stack) -> AsyncIterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+async def run_schedule_now(stack: Stack, schedule: str, result_type: type[R], timeout: float = 60) -> R:
+    """Trigger one of the worker's schedules (`schedule`: its id after the task-queue prefix,
+    e.g. `inventory-reconciliation`) and return the result of the run it started."""
+    client = await connect(stack.address)
+    handle = client.get_schedule_handle(f"{stack.task_queue_prefix}/{schedule}")
+
+    async def runs() -> list[tuple[str, str]]:
+        # By run id: two runs started within one second share a workflow id.
+        actions = [a.action for a in (await handle.describe()).info.recent_actions]
+        return [
+            (a.workflow_id, a.first_execution_run_id)
+            for a in actions
+            if isinstance(a, ScheduleActionExecutionStartWorkflow)
+        ]
+
+    seen = set(await runs())
+    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = [run for run in await runs() if run not in seen]
+        if new:
+            workflow_id, run_id = new[-1]
+            run = client.get_workflow_handle(workflow_id, run_id=run_id, result_type=result_type)
+            return await asyncio.wait_for(run.result(), deadline - time.monotonic())
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"schedule {schedule} started no run within {timeout:.0f}s")

@@ -118,7 +118,9 @@ async def reservations(stack: Stack, order_id: str) -> list[tuple[str, int, int,
 
 
 async def wms_calls(http: httpx.AsyncClient, stack: Stack, path_prefix: str) -> list[dict[str, Any]]:
-    return list(await ok(await http.get(f"{base_url(stack, 'wms')}/_sandbox/requests", params={"path_prefix": path_prefix})))
+    return list(
+        await ok(await http.get(f"{base_url(stack, 'wms')}/_sandbox/requests", params={"path_prefix": path_prefix}))
+    )
 
 
 def status_is(*statuses: str) -> Any:
