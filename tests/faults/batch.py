@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ class Batch:
     external_ids: list[str]
     # Webhook attempts the gateway refused (503 while Temporal was away, connection errors).
     refused_attempts: int = 0
+    # Every answer the gateway gave, by status code (0: no answer, a connection error).
+    answers: Counter[int] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
 
 
@@ -62,34 +65,55 @@ def channel_url(stack: Stack, channel_id: str) -> str:
     return load_config(stack.config_path).channel(channel_id).base_url
 
 
-async def deliver(http: httpx.AsyncClient, stack: Stack, body: bytes, headers: dict[str, str], batch: Batch) -> None:
-    """POST one webhook until the gateway takes it, backing off as a channel's sender does."""
+async def deliver(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    body: bytes,
+    headers: dict[str, str],
+    batch: Batch,
+    gateway_url: str | None = None,
+) -> None:
+    """POST one webhook until the gateway (`gateway_url`, default the stack's) takes it,
+    backing off as a channel's sender does."""
+    url = f"{gateway_url or stack.gateway_url}/webhooks/{batch.channel}"
     for attempt in range(120):
         try:
-            response = await http.post(f"{stack.gateway_url}/webhooks/{batch.channel}", content=body, headers=headers)
+            response = await http.post(url, content=body, headers=headers)
+            batch.answers[response.status_code] += 1
             if response.status_code < 500:
                 assert response.status_code in (200, 202), response.text
                 return
         except httpx.TransportError:
-            pass
+            batch.answers[0] += 1
         batch.refused_attempts += 1
         await asyncio.sleep(min(0.25 * (attempt + 1), 2.0))
     raise AssertionError(f"the gateway never accepted {body[:80]!r}")
 
 
-async def place(stack: Stack, count: int, *, channel: str = "storefront", concurrency: int = 10) -> Batch:
+async def place(
+    stack: Stack,
+    count: int,
+    *,
+    channel: str = "storefront",
+    concurrency: int = 10,
+    body: Callable[[str], dict[str, Any]] = order_body,
+    gateway_urls: list[str] | None = None,
+) -> Batch:
+    """Send `count` new orders (`body(external id)`), each retried until taken, spread over
+    `gateway_urls` in turn (default: the stack's gateway)."""
     batch = Batch(channel=channel, external_ids=[f"drill-{uuid.uuid4().hex[:8]}-{i}" for i in range(count)])
     secret = os.environ["ORDERLOOP_STOREFRONT_WEBHOOK_SECRET"]
     gate = asyncio.Semaphore(concurrency)
+    urls = gateway_urls or [stack.gateway_url]
     async with httpx.AsyncClient(timeout=10) as http:
 
-        async def one(external_id: str) -> None:
-            body = json.dumps(order_body(external_id)).encode()
-            headers = orderloop_webhook_headers(secret, "order.created", body) | {"Content-Type": "application/json"}
+        async def one(index: int, external_id: str) -> None:
+            raw = json.dumps(body(external_id)).encode()
+            headers = orderloop_webhook_headers(secret, "order.created", raw) | {"Content-Type": "application/json"}
             async with gate:
-                await deliver(http, stack, body, headers, batch)
+                await deliver(http, stack, raw, headers, batch, urls[index % len(urls)])
 
-        await asyncio.gather(*(one(i) for i in batch.external_ids))
+        await asyncio.gather(*(one(n, i) for n, i in enumerate(batch.external_ids)))
     return batch
 
 
