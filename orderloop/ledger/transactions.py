@@ -47,9 +47,14 @@ _SQLITE_PRAGMAS = (
 )
 # Set on a connection's info while its transaction wrote outbox rows (see `note_outbox_write`).
 _OUTBOX_WRITTEN = "orderloop_outbox_written"
-# SQLite result codes of a store that cannot write now (the transaction was rolled back whole).
-_SQLITE_CANNOT_WRITE = frozenset({"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN"})
-_SQLITE_CANNOT_WRITE_PREFIXES = ("SQLITE_IOERR", "SQLITE_READONLY")
+# SQLite result codes (by prefix, e.g. SQLITE_IOERR_WRITE) of a store that cannot write now;
+# the transaction was rolled back whole.
+_SQLITE_CANNOT_WRITE = {
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_READONLY": "the file is read-only",
+    "SQLITE_CANTOPEN": "the file cannot be opened",
+    "SQLITE_IOERR": "writing to the disk failed (full, over quota or over the file-size limit?)",
+}
 
 
 def note_outbox_write(conn: Connection) -> None:
@@ -109,8 +114,12 @@ class SQLiteTransactions:
                 return body(conn)
         except DBAPIError as exc:
             name = str(getattr(exc.orig, "sqlite_errorname", ""))
-            if name in _SQLITE_CANNOT_WRITE or name.startswith(_SQLITE_CANNOT_WRITE_PREFIXES):
-                raise LedgerUnavailable(f"the SQLite ledger cannot write ({name}): {exc.orig}") from exc
+            for prefix, reason in _SQLITE_CANNOT_WRITE.items():
+                if name.startswith(prefix):
+                    where = self.engine.url.database
+                    raise LedgerUnavailable(
+                        f"the SQLite ledger {where} cannot write: {reason} ({name}: {exc.orig}); nothing was changed"
+                    ) from exc
             raise
         finally:
             # A connection SQLAlchemy gave up on, or one an interrupted COMMIT or ROLLBACK left
