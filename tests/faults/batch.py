@@ -108,9 +108,10 @@ async def place(
     async with httpx.AsyncClient(timeout=10) as http:
 
         async def one(index: int, external_id: str) -> None:
-            raw = json.dumps(body(external_id)).encode()
-            headers = orderloop_webhook_headers(secret, "order.created", raw) | {"Content-Type": "application/json"}
             async with gate:
+                # Built when its turn comes, so `body` can act at a point of the batch.
+                raw = json.dumps(body(external_id)).encode()
+                headers = orderloop_webhook_headers(secret, "order.created", raw) | {"Content-Type": "application/json"}
                 await deliver(http, stack, raw, headers, batch, urls[index % len(urls)])
 
         await asyncio.gather(*(one(n, i) for n, i in enumerate(batch.external_ids)))

@@ -12,7 +12,7 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from connectors.signing import (
 )
 from orderloop.ledger import Ledger
 from orderloop.stack import Stack
-from tests.connectors.webhook_receiver import ReceivedWebhook, WebhookReceiver
+from tests.connectors.webhook_receiver import WebhookReceiver
 from tests.integration.stack import Api, edit_config, make_stack, set_channel, started
 from tests.integration.test_order_loop import base_url, order_body
 
@@ -42,34 +42,19 @@ SECRET = "notification-secret-for-tests"
 
 @dataclass
 class FailingReceiver(WebhookReceiver):
-    """A `WebhookReceiver` that answers 500 to the next `failures` deliveries (kept all the
-    same), as a notification sink that is briefly down."""
+    """A `WebhookReceiver` that answers 500 to the next `failures` deliveries, as a notification
+    sink that is briefly down; `answered` keeps each delivery's status, in arrival order."""
 
     failures: int = 0
-    answered: list[int] | None = None
+    answered: list[int] = field(default_factory=list)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        answered = self.answered if self.answered is not None else []
-        self.answered = answered
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-                lines = [line.split(":", 1) for line in head.split("\r\n")[1:] if line]
-                headers = httpx.Headers([(name.strip(), value.strip()) for name, value in lines])
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.received.append(ReceivedWebhook(headers, body))
-                status = 500 if self.failures > 0 else 200
-                self.failures -= status == 500
-                answered.append(status)
-                reason = b"Internal Server Error" if status == 500 else b"OK"
-                writer.write(b"HTTP/1.1 %d %s\r\ncontent-length: 0\r\n\r\n" % (status, reason))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
+    def response_head(self) -> bytes:
+        if self.failures > 0:
+            self.failures -= 1
+            self.answered.append(500)
+            return b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"
+        self.answered.append(200)
+        return super().response_head()
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -205,7 +190,7 @@ async def test_sku_not_rolled_out_waits_in_unknown_sku_and_notifies_the_webhook(
         await asyncio.sleep(0.25)
     await asyncio.sleep(1.5)  # nothing more comes once one was answered 200
     deliveries = receiver.received[first:]
-    assert receiver.answered is not None and receiver.answered[first:] == [500, 500, 200]
+    assert receiver.answered[first:] == [500, 500, 200]
     assert len({d.body for d in deliveries}) == 1
     payload = json.loads(deliveries[0].body)
     assert datetime.fromisoformat(payload.pop("at"))
