@@ -4,6 +4,8 @@ local activities (notifications excepted: they may call a webhook)."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ from temporalio import activity
 
 from connectors.base import Connector, MappingError
 from connectors.registry import selling
+from connectors.signing import orderloop_webhook_headers
 from orderloop.activity_models import (
     AllocateInput,
     AllocateResult,
@@ -109,5 +112,12 @@ class OrderSteps:
         logger(f"order.{note.level}", **event)
         url = self.config.notifications.webhook_url
         if url:
-            response = await self.http.post(url, json=event)
+            body = json.dumps(event).encode()
+            headers = {"Content-Type": "application/json"}
+            secret = self.config.notifications.secret()
+            if secret:
+                # One delivery id per notification, so a receiver can drop Temporal's retries.
+                delivery = uuid.uuid5(uuid.NAMESPACE_URL, f"{note.workflow_id}/{note.level}/{note.kind}/{note.at}").hex
+                headers = orderloop_webhook_headers(secret, f"notification.{note.level}", body, delivery_id=delivery)
+            response = await self.http.post(url, content=body, headers=headers)
             response.raise_for_status()

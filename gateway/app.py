@@ -16,7 +16,7 @@ from gateway import inventory_api, operator_api, webhooks
 from gateway.deps import State
 from gateway.errors import install_error_handlers
 from gateway.state import GatewayState, TemporalHolder, TemporalUnavailable
-from orderloop.ledger import Ledger
+from orderloop.ledger import Ledger, LedgerError
 from orderloop.settings import Settings, get_settings
 
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await state.ledger.ping()
             checks["ledger"] = "ok"
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, LedgerError) as exc:
             checks["ledger"] = str(exc)
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from connectors.base import WebhookError
 from gateway.state import TemporalUnavailable
+from orderloop.ledger import LedgerUnavailable
 
 
 class GatewayError(Exception):
@@ -35,6 +36,12 @@ def install_error_handlers(app: FastAPI) -> None:
             else "send the channel's documented webhook payload"
         )
         return JSONResponse(_body(str(exc), hint), status_code=exc.status_code)
+
+    @app.exception_handler(LedgerUnavailable)
+    async def ledger_down(_: Request, exc: LedgerUnavailable) -> JSONResponse:
+        return JSONResponse(
+            _body(str(exc), "nothing was accepted; retry later"), status_code=503, headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(TemporalUnavailable)
     async def temporal_down(_: Request, exc: TemporalUnavailable) -> JSONResponse:

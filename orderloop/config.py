@@ -118,6 +118,21 @@ class ChannelConfig(Strict):
 
 class NotificationConfig(Strict):
     webhook_url: str | None = None
+    # The environment variable holding the secret each POST to `webhook_url` is signed with
+    # (`X-Orderloop-Signature: sha256=<hex>` over the body, the scheme of Orderloop's own
+    # webhooks); left out: sent unsigned.
+    webhook_secret: str | None = None
+
+    def secret(self) -> str | None:
+        """The signing secret, read from the environment variable `webhook_secret` names."""
+        if self.webhook_secret is None:
+            return None
+        value = os.environ.get(self.webhook_secret)
+        if not value:
+            raise ConfigError(
+                f"notifications.webhook_secret expects environment variable {self.webhook_secret}, which is not set"
+            )
+        return value
 
 
 class ProductConfig(Strict):

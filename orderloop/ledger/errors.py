@@ -52,3 +52,9 @@ class LedgerInvariantError(LedgerError):
     """The stored state contradicts itself (reserved below an open reservation); run
     `Ledger.check_invariants()` and reconcile before retrying.
     """
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger's database cannot be reached, or cannot write (disk full, read-only file), so
+    nothing was changed: the caller retries later (an activity through Temporal's retries; the
+    gateway answers 503, which the sender retries)."""

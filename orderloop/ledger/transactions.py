@@ -26,8 +26,10 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from orderloop.ledger.errors import LedgerUnavailable
 
 T = TypeVar("T")
 Body = Callable[[Connection], T]
@@ -45,6 +47,14 @@ _SQLITE_PRAGMAS = (
 )
 # Set on a connection's info while its transaction wrote outbox rows (see `note_outbox_write`).
 _OUTBOX_WRITTEN = "orderloop_outbox_written"
+# SQLite result codes (by prefix, e.g. SQLITE_IOERR_WRITE) of a store that cannot write now;
+# the transaction was rolled back whole.
+_SQLITE_CANNOT_WRITE = {
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_READONLY": "the file is read-only",
+    "SQLITE_CANTOPEN": "the file cannot be opened",
+    "SQLITE_IOERR": "writing to the disk failed (full, over quota or over the file-size limit?)",
+}
 
 
 def note_outbox_write(conn: Connection) -> None:
@@ -102,6 +112,15 @@ class SQLiteTransactions:
         try:
             with conn.begin():
                 return body(conn)
+        except DBAPIError as exc:
+            name = str(getattr(exc.orig, "sqlite_errorname", ""))
+            for prefix, reason in _SQLITE_CANNOT_WRITE.items():
+                if name.startswith(prefix):
+                    where = self.engine.url.database
+                    raise LedgerUnavailable(
+                        f"the SQLite ledger {where} cannot write: {reason} ({name}: {exc.orig}); nothing was changed"
+                    ) from exc
+            raise
         finally:
             # A connection SQLAlchemy gave up on, or one an interrupted COMMIT or ROLLBACK left
             # inside its transaction (as SQLAlchemy or the driver sees it), is not used again:
@@ -145,15 +164,31 @@ class AsyncEngineTransactions:
         self.dialect = self.engine.dialect.name
 
     async def write(self, body: Body[T]) -> tuple[T, bool]:
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(partial(_tracked, body))
+        try:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(partial(_tracked, body))
+        except Exception as exc:
+            _raise_if_unreachable(exc)
+            raise
 
     async def read(self, body: Body[T]) -> T:
-        async with self.engine.connect() as conn, conn.begin():
-            return await conn.run_sync(body)
+        try:
+            async with self.engine.connect() as conn, conn.begin():
+                return await conn.run_sync(body)
+        except Exception as exc:
+            _raise_if_unreachable(exc)
+            raise
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _raise_if_unreachable(exc: Exception) -> None:
+    """A lost or refused database connection as `LedgerUnavailable`: asyncpg's own errors while
+    connecting (reset, refused, lost), or SQLAlchemy's for a connection found dead."""
+    lost = isinstance(exc, InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    if lost or isinstance(exc, OSError | TimeoutError):
+        raise LedgerUnavailable(f"the ledger database is unreachable: {exc}") from exc
 
 
 def _driver_in_transaction(conn: Connection) -> bool:

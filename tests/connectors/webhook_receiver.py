@@ -47,13 +47,17 @@ class WebhookReceiver:
                 headers = httpx.Headers([(name.strip(), value.strip()) for name, value in lines])
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 self.received.append(ReceivedWebhook(headers, body))
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                writer.write(self.response_head())
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    def response_head(self) -> bytes:
+        """The answer to the delivery just received: 200 (a subclass may fail some)."""
+        return b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
 
     def topics(self) -> list[str]:
         return [w.topic for w in self.received]
