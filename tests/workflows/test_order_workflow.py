@@ -72,6 +72,8 @@ async def refused(handle: WorkflowHandle[Any, OrderView], name: str, request: An
     with pytest.raises(WorkflowUpdateFailedError) as info:
         await update(handle, name, request)
     assert isinstance(info.value.cause, ApplicationError)
+    # A refusal is final for that request: the CLI and UI must not show it as retryable.
+    assert info.value.cause.non_retryable, f"refusal reads as retryable: {info.value.cause.message}"
     return info.value.cause
 
 
@@ -457,3 +459,20 @@ async def test_tracking_rejected_by_channel_is_retried_by_an_operator(
         view = await handle.result()
     assert view.status is OrderStatus.COMPLETED
     assert len(world.of(Activities.PUSH_TRACKING)) == 2
+
+
+async def test_every_refusal_is_final_and_typed(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(hold_window=timedelta(hours=1))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1015", [("TSHIRT", 1)]))
+        await wait_for(handle, lambda v: v.status is OrderStatus.IN_HOLD_WINDOW, "hold window")
+        refusals: list[tuple[Updates, OperatorRequest, ErrorTypes]] = [
+            (Updates.MARK_SHIPPED, MarkShippedRequest(), ErrorTypes.ACTION_NOT_APPLICABLE),
+            (Updates.REROUTE, RerouteRequest(location_id="mars"), ErrorTypes.INVALID_REQUEST),
+            (Updates.AMEND_ADDRESS, AmendAddressRequest(address=Address(city="X")), ErrorTypes.INVALID_REQUEST),
+        ]
+        for name, action, error_type in refusals:
+            refusal = await refused(handle, name, action)
+            assert (refusal.type, refusal.non_retryable) == (error_type, True)
+        await update(handle, Updates.CANCEL, CancelRequest())
+        await handle.result()

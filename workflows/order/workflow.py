@@ -125,6 +125,7 @@ class OrderWorkflow:
             raise ApplicationError(
                 f"unknown location {request.location_id!r}; known locations: {', '.join(known)}",
                 type=ErrorTypes.INVALID_REQUEST,
+                non_retryable=True,
             )
         self._validate(Updates.REROUTE)
 
@@ -144,7 +145,9 @@ class OrderWorkflow:
     def _validate_amend_address(self, request: AmendAddressRequest) -> None:
         missing = request.address.missing_fields()
         if missing:
-            raise ApplicationError(f"the new address lacks {', '.join(missing)}", type=ErrorTypes.INVALID_REQUEST)
+            raise ApplicationError(
+                f"the new address lacks {', '.join(missing)}", type=ErrorTypes.INVALID_REQUEST, non_retryable=True
+            )
         self._validate(Updates.AMEND_ADDRESS)
 
     @workflow.update(name=Updates.MARK_SHIPPED)
