@@ -73,8 +73,11 @@ class OrderPolicy(BaseModel):
 # What the order workflow may rely on from whoever started it. 0: histories from before the
 # field existed. 1: the start carries the channel/status/exception search attributes (the
 # workflow does not upsert them again), and shipment polling needs no patch marker (a patch
-# marker also upserts TemporalChangeVersion: two visibility writes per order saved).
-ORDER_REVISION = 1
+# marker also upserts TemporalChangeVersion: two visibility writes per order saved). 2: the
+# lifecycle holes of issue 14 are closed (the ship-by SLA stops once every unit shipped, runs
+# from acceptance over every state with a warning first, a refused 3PL cancel and an edit after
+# release open exceptions, every exception escalates).
+ORDER_REVISION = 2
 
 
 class OrderInput(BaseModel):

@@ -52,7 +52,10 @@ class OrderSteps(SendingSteps):
         # Done when every unit shipped (or was cancelled) and the channel has all the tracking.
         while not s.terminal and (bookkeeping.open_units(s.view) > 0 or s.unpushed):
             s.mailbox.accepts = self._shipment_phase_actions()
-            deadlines = [d for d in (None if breached else sla_deadline, poll_at) if d is not None]
+            # The ship-by SLA is about shipping: once every unit shipped it is met, whatever
+            # the tracking push still waits for (revision 2; older orders kept their timer).
+            sla_due = not breached and (s.input.revision < 2 or bookkeeping.open_units(s.view) > 0)
+            deadlines = [d for d in (sla_deadline if sla_due else None, poll_at) if d is not None]
             reached = await self.wait(self._shipment_phase_woken, min(deadlines, default=None))
             if not reached and poll_at is not None and workflow.now() >= poll_at:
                 await self._poll_shipments()
