@@ -91,6 +91,7 @@ class ExceptionKind(StrEnum):
     SHIPPING_REQUEST_REJECTED = "shipping_request_rejected"
     SLA_BREACH = "sla_breach"
     CANCEL_AFTER_SHIP = "cancel_after_ship"
+    CANCEL_FAILED = "cancel_failed"
     TRACKING_REJECTED = "tracking_rejected"
 
 

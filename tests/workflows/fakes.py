@@ -89,6 +89,10 @@ class FakeWorld:
     allocations: list[AllocateOutcome] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     cancel_too_late: bool = False
+    # Raised by the cancel activity, consumed in order (a refusal, or a vendor that is down).
+    cancel_failures: list[ApplicationError] = field(default_factory=list)
+    # The 3PL's cancel endpoint answers nothing but retryable errors until this is set False.
+    cancel_unreachable: bool = False
     push_failures: list[ApplicationError] = field(default_factory=list)
     # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
     shipment_poll_every: timedelta | None = None
@@ -194,6 +198,10 @@ class FakeWorld:
         @activity.defn(name=Activities.CANCEL_SHIPPING_REQUEST)
         async def cancel(inp: CancelShippingInput) -> CancelShippingResult:
             world.calls.append((Activities.CANCEL_SHIPPING_REQUEST, inp))
+            if world.cancel_unreachable:
+                raise ApplicationError("connection refused", type="VendorUnavailable")
+            if world.cancel_failures:
+                raise world.cancel_failures.pop(0)
             if world.cancel_too_late:
                 return CancelShippingResult(cancelled=False, already_shipped=True, message="already shipped")
             return CancelShippingResult(cancelled=True)

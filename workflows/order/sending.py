@@ -240,23 +240,40 @@ class SendingSteps(ExceptionSteps):
         s.cancel_handled = True
         s.note("cancel requested", reason)
         too_late: list[str] = []
+        failed: dict[str, str] = {}
         for view in s.view.shipping_requests:
             if view.state not in bookkeeping.ACTIVE:
                 continue
-            result = await workflow.execute_activity(
-                Activities.CANCEL_SHIPPING_REQUEST,
-                CancelShippingInput(request=view.request, vendor_id=view.vendor_id),
-                result_type=CancelShippingResult,
-                task_queue=self.policy.fulfillment_task_queues[view.request.fulfillment_channel_id],
-                start_to_close_timeout=CALL_TIMEOUT,
-                schedule_to_close_timeout=SEND_GIVE_UP,
-                retry_policy=CONNECTOR_RETRY,
-            )
+            try:
+                result = await workflow.execute_activity(
+                    Activities.CANCEL_SHIPPING_REQUEST,
+                    CancelShippingInput(request=view.request, vendor_id=view.vendor_id),
+                    result_type=CancelShippingResult,
+                    task_queue=self.policy.fulfillment_task_queues[view.request.fulfillment_channel_id],
+                    start_to_close_timeout=CALL_TIMEOUT,
+                    schedule_to_close_timeout=SEND_GIVE_UP,
+                    retry_policy=CONNECTOR_RETRY,
+                )
+            except ActivityError as err:
+                if s.input.revision < 2:
+                    raise  # older orders failed here; their histories must replay so
+                failed[view.request.id] = failure_message(err)
+                continue
             if result.cancelled:
                 view.state = ShippingRequestState.CANCELLED
                 s.note("shipping request cancelled", view.request.id)
             else:
                 too_late.append(view.request.id)
+        if failed:
+            # The 3PL may still ship: the stock stays reserved until the operator decides.
+            reasons = "; ".join(f"{request_id}: {why}" for request_id, why in failed.items())
+            await self.open_exception(
+                ExceptionKind.CANCEL_FAILED,
+                f"the fulfillment channel did not cancel {reasons}",
+                {"requestIds": list(failed), "vendorReasons": failed, "alreadyShipped": too_late, "reason": reason},
+            )
+            s.finish_action(f"cancel not confirmed by the fulfillment channel ({reasons})")
+            return
         if too_late:
             await self.open_exception(
                 ExceptionKind.CANCEL_AFTER_SHIP,
@@ -265,6 +282,16 @@ class SendingSteps(ExceptionSteps):
             )
             s.finish_action("cancel refused by the fulfillment channel: already shipped")
             return
+        await self.close_cancelled()
+
+    async def force_cancel(self) -> None:
+        """Close the order although its fulfillment channel never confirmed the cancel (the
+        operator checked it by other means): its open requests count as cancelled here."""
+        s = self.s
+        s.cancel_handled = True
+        for view in bookkeeping.active_requests(s.view):
+            view.state = ShippingRequestState.CANCELLED
+            s.note("shipping request force-cancelled", f"{view.request.id}: not confirmed by the fulfillment channel")
         await self.close_cancelled()
 
     async def close_cancelled(self) -> None:

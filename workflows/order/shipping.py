@@ -34,6 +34,8 @@ from workflows.order.options import (
 from workflows.order.sending import SendingSteps
 
 _PATCH_SHIPMENT_POLL = "shipment-poll"
+# The exceptions after send that `retry` acts on: ask for the cancel again, push tracking again.
+_RETRYABLE_AFTER_SEND = (ExceptionKind.CANCEL_AFTER_SHIP, ExceptionKind.CANCEL_FAILED, ExceptionKind.TRACKING_REJECTED)
 
 
 class OrderSteps(SendingSteps):
@@ -122,7 +124,7 @@ class OrderSteps(SendingSteps):
     def _shipment_phase_actions(self) -> frozenset[Updates]:
         actions = {Updates.CANCEL, Updates.MARK_SHIPPED}
         exc = self.s.view.open_exception
-        if exc is not None and exc.kind in (ExceptionKind.CANCEL_AFTER_SHIP, ExceptionKind.TRACKING_REJECTED):
+        if exc is not None and exc.kind in _RETRYABLE_AFTER_SEND:
             actions.add(Updates.RETRY)
         return frozenset(actions)
 
@@ -215,10 +217,13 @@ class OrderSteps(SendingSteps):
             if exc is not None and exc.kind is ExceptionKind.CANCEL_AFTER_SHIP:
                 # The goods left already; the operator closes the order (returns are handled apart).
                 await self.close_cancelled()
+            elif exc is not None and exc.kind is ExceptionKind.CANCEL_FAILED:
+                s.cancel_reason = request.reason
+                await self.force_cancel()
             else:
                 s.cancel_reason = request.reason
                 await self.cancel()
-        elif exc is not None and exc.kind is ExceptionKind.CANCEL_AFTER_SHIP:
+        elif exc is not None and exc.kind in (ExceptionKind.CANCEL_AFTER_SHIP, ExceptionKind.CANCEL_FAILED):
             await self.cancel()
         else:
             await self.push_tracking()
