@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,58 +22,18 @@ from orderloop.contracts import (
     FulfillmentCancel,
     MarkShippedRequest,
     OperatorRequest,
-    Queries,
     RerouteRequest,
     RetryRequest,
     SearchAttributes,
     Signals,
     StockArrived,
-    UpdateResult,
     Updates,
 )
 from orderloop.model import Address, ExceptionKind, OrderStatus, OrderView, ShippingRequest
 from tests.workflows.fakes import ADDRESS, FakeWorld, onx_order, shipment_for
+from tests.workflows.helpers import in_exception, refused, sent_request, update, view_of, wait_for
 
 pytestmark = pytest.mark.asyncio
-
-
-async def view_of(handle: WorkflowHandle[Any, OrderView]) -> OrderView:
-    return await handle.query(Queries.STATUS, result_type=OrderView)
-
-
-async def wait_for(
-    handle: WorkflowHandle[Any, OrderView], predicate: Callable[[OrderView], bool], what: str
-) -> OrderView:
-    for _ in range(200):
-        view = await view_of(handle)
-        if predicate(view):
-            return view
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"order never reached: {what}; last status {view.status}, timeline {view.timeline}")
-
-
-def in_exception(kind: ExceptionKind) -> Callable[[OrderView], bool]:
-    return lambda v: v.open_exception is not None and v.open_exception.kind is kind
-
-
-async def sent_request(handle: WorkflowHandle[Any, OrderView], n: int = 1) -> ShippingRequest:
-    view = await wait_for(
-        handle, lambda v: len(v.shipping_requests) >= n and v.status is not OrderStatus.ALLOCATED, "sent"
-    )
-    return view.shipping_requests[n - 1].request
-
-
-async def update(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> UpdateResult:
-    return await handle.execute_update(name, request, result_type=UpdateResult)
-
-
-async def refused(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> ApplicationError:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await update(handle, name, request)
-    assert isinstance(info.value.cause, ApplicationError)
-    # A refusal is final for that request: the CLI and UI must not show it as retryable.
-    assert info.value.cause.non_retryable, f"refusal reads as retryable: {info.value.cause.message}"
-    return info.value.cause
 
 
 async def test_order_ships_and_completes_after_the_hold_window(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
@@ -495,65 +454,3 @@ async def test_a_shipped_order_whose_tracking_was_refused_never_breaches_the_sla
         view = await handle.result()
     assert view.status is OrderStatus.COMPLETED
     assert ExceptionKind.SLA_BREACH not in [n.kind for n in world.of(Activities.NOTIFY)]
-
-
-def cancel_refusal(reason: str) -> ApplicationError:
-    return ApplicationError(reason, type=ErrorTypes.CANCEL_REFUSED, non_retryable=True)
-
-
-async def test_a_cancel_the_3pl_refuses_opens_cancel_failed_then_retry_and_force_cancel(
-    ts_env: WorkflowEnvironment, world: FakeWorld
-) -> None:
-    world.configure(cancel_failures=[cancel_refusal("order is being packed"), cancel_refusal("still packing")])
-    async with world.worker(ts_env.client):
-        handle = await world.start(ts_env.client, onx_order("1017", [("TSHIRT", 1)]))
-        request = await sent_request(handle)
-        await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel(reason="customer changed their mind"))
-        view = await wait_for(handle, in_exception(ExceptionKind.CANCEL_FAILED), "cancel_failed")
-        assert view.open_exception is not None and "order is being packed" in view.open_exception.message
-        assert view.open_exception.detail["requestIds"] == [request.id]
-        assert not world.of(Activities.RELEASE), "stock stays reserved while the 3PL may still ship"
-        result = await update(handle, Updates.RETRY, RetryRequest())
-        assert "still packing" in result.message and result.view.status is OrderStatus.EXCEPTION
-        result = await update(handle, Updates.CANCEL, CancelRequest(reason="force: the 3PL confirmed by phone"))
-        assert result.view.status is OrderStatus.CANCELLED
-        view = await handle.result()
-    assert len(world.of(Activities.CANCEL_SHIPPING_REQUEST)) == 2, "a force-cancel does not ask the 3PL again"
-    assert world.of(Activities.RELEASE)[0].line_ids is None
-    assert view.shipping_requests[0].state == "cancelled"
-    assert view.exceptions[0].resolution == "order cancelled"
-
-
-async def test_a_cancel_failed_order_the_3pl_shipped_anyway_is_marked_shipped(
-    ts_env: WorkflowEnvironment, world: FakeWorld
-) -> None:
-    world.configure(cancel_failures=[cancel_refusal("label printed")])
-    async with world.worker(ts_env.client):
-        handle = await world.start(ts_env.client, onx_order("1018", [("TSHIRT", 2)]))
-        await sent_request(handle)
-        await update(handle, Updates.CANCEL, CancelRequest())
-        await wait_for(handle, in_exception(ExceptionKind.CANCEL_FAILED), "cancel_failed")
-        await update(handle, Updates.MARK_SHIPPED, MarkShippedRequest(tracking_numbers=["1ZLATE"]))
-        view = await handle.result()
-    assert view.status is OrderStatus.COMPLETED
-    assert [c.items[0].quantity for c in world.of(Activities.COMMIT_SHIPMENT)] == [2]
-    assert not world.of(Activities.RELEASE)
-
-
-async def test_a_3pl_unreachable_for_a_cancel_opens_cancel_failed_and_a_retry_cancels(
-    ts_env: WorkflowEnvironment, world: FakeWorld
-) -> None:
-    world.configure(cancel_unreachable=True)
-    async with world.worker(ts_env.client):
-        handle = await world.start(ts_env.client, onx_order("1019", [("TSHIRT", 1)]))
-        await sent_request(handle)
-        await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel())
-        await ts_env.sleep(timedelta(hours=7))
-        view = await wait_for(handle, in_exception(ExceptionKind.CANCEL_FAILED), "cancel_failed")
-        assert not world.of(Activities.RELEASE)
-        world.cancel_unreachable = False
-        result = await update(handle, Updates.RETRY, RetryRequest())
-        assert result.view.status is OrderStatus.CANCELLED
-        view = await handle.result()
-    assert view.status is OrderStatus.CANCELLED
-    assert world.of(Activities.RELEASE)
