@@ -67,6 +67,8 @@ class OrderSteps:
         return OrderPolicy(
             hold_window=channel.hold_window,
             ship_by_sla=channel.ship_by_sla,
+            ship_by_calendar=channel.ship_by_calendar,
+            ship_by_warning=channel.ship_by_warning,
             escalation_delay=channel.escalation_delay,
             out_of_stock_retry=channel.out_of_stock_retry,
             orders_task_queue=orders_task_queue(self.prefix),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +22,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from orderloop.ledger.availability import InventoryRules
 from orderloop.model import ConnectorRole, OrderType
+from orderloop.sla import ShipByCalendar
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -156,6 +157,11 @@ class ChannelConfig(_Strict):
     rate_limit_per_second: float | None = Field(default=None, gt=0)
     hold_window: Duration = timedelta(0)
     ship_by_sla: Duration = timedelta(hours=48)
+    # Count the SLA over business days only (Monday to Friday, UTC, except the holidays), and
+    # warn this long before the deadline (null: no warning).
+    ship_by_business_days: bool = False
+    ship_by_holidays: list[date] = Field(default_factory=list)
+    ship_by_warning: Duration | None = None
     escalation_delay: Duration = timedelta(hours=4)
     out_of_stock_retry: Duration = timedelta(minutes=15)
     # Selling channels: how often to poll for orders whose webhook never came (null: never).
@@ -179,6 +185,18 @@ class ChannelConfig(_Strict):
                 "which is not set"
             )
         return value
+
+    @property
+    def ship_by_calendar(self) -> ShipByCalendar:
+        return ShipByCalendar(business_days=self.ship_by_business_days, holidays=frozenset(self.ship_by_holidays))
+
+    @model_validator(mode="after")
+    def _warning_before_the_deadline(self) -> ChannelConfig:
+        if self.ship_by_warning is not None and self.ship_by_warning >= self.ship_by_sla:
+            raise ValueError(
+                f"ship_by_warning ({self.ship_by_warning}) must be shorter than ship_by_sla ({self.ship_by_sla})"
+            )
+        return self
 
 
 class ValueRange(_Strict):

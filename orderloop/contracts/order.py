@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from orderloop.model import Address, OrderStatus, OrderView, Shipment
+from orderloop.sla import ShipByCalendar
 
 ORDER_WORKFLOW = "Order"
 
@@ -59,6 +60,10 @@ class OrderPolicy(BaseModel):
 
     hold_window: timedelta = timedelta(0)
     ship_by_sla: timedelta = timedelta(hours=48)
+    # How the SLA is counted (calendar hours, or business days and holidays), and how long
+    # before the deadline a warning goes out (None: no warning).
+    ship_by_calendar: ShipByCalendar = Field(default_factory=ShipByCalendar)
+    ship_by_warning: timedelta | None = None
     escalation_delay: timedelta = timedelta(hours=4)
     out_of_stock_retry: timedelta = timedelta(minutes=15)
     orders_task_queue: str

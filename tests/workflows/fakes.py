@@ -54,6 +54,7 @@ from orderloop.model import (
     ShipmentLine,
     ShippingRequest,
 )
+from orderloop.sla import ShipByCalendar
 from workflows.order import OrderWorkflow
 
 ADDRESS = {
@@ -81,6 +82,8 @@ class FakeWorld:
     task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
     hold_window: timedelta = timedelta(0)
     ship_by_sla: timedelta = timedelta(hours=48)
+    ship_by_calendar: ShipByCalendar = field(default_factory=ShipByCalendar)
+    ship_by_warning: timedelta | None = None
     escalation_delay: timedelta = timedelta(hours=4)
     out_of_stock_retry: timedelta = timedelta(minutes=15)
     locations: tuple[str, ...] = ("east", "west")
@@ -119,6 +122,8 @@ class FakeWorld:
         return OrderPolicy(
             hold_window=self.hold_window,
             ship_by_sla=self.ship_by_sla,
+            ship_by_calendar=self.ship_by_calendar,
+            ship_by_warning=self.ship_by_warning,
             escalation_delay=self.escalation_delay,
             out_of_stock_retry=self.out_of_stock_retry,
             orders_task_queue=self.task_queue,
@@ -146,6 +151,7 @@ class FakeWorld:
                 channel_id=inp.channel_id,
                 line_items=[OrderLine.model_validate(line) for line in raw["lineItems"]],
                 shipping_address=Address.model_validate(raw["shippingAddress"]) if "shippingAddress" in raw else None,
+                ship_by_date=raw.get("shipByDate"),
             )
             return IngestResult(order=order, policy=world.policy())
 

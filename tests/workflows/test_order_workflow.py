@@ -67,7 +67,7 @@ async def upserted(handle: WorkflowHandle[Any, OrderView]) -> list[list[str]]:
     ]
 
 
-@pytest.mark.parametrize("revision", [0, 1])
+@pytest.mark.parametrize("revision", [0, 1, 2])
 async def test_an_order_upserts_only_what_its_start_did_not_set(
     ts_env: WorkflowEnvironment, world: FakeWorld, revision: int
 ) -> None:

@@ -114,7 +114,10 @@ class SendingSteps(ExceptionSteps):
                 if not await self._send(assignment):
                     break
             else:
-                self.resolve_open("sent to fulfillment")
+                # A breached SLA stays open until a shipment (revision 2; older orders closed it).
+                open_kind = s.view.open_exception.kind if s.view.open_exception else None
+                if s.ship_by is None or open_kind is not ExceptionKind.SLA_BREACH:
+                    self.resolve_open("sent to fulfillment")
                 s.finish_action("sent to fulfillment")
 
     async def apply_edit(self) -> None:
@@ -127,6 +130,7 @@ class SendingSteps(ExceptionSteps):
             return
         s.view.raw_payload = edit.raw_payload
         s.set_order(result.order)
+        self.arm_ship_by(result.order)
         s.note("edit applied", f"{len(result.order.line_items)} line(s)")
 
     async def _allocate(self, line_ids: list[str]) -> AllocateResult:

@@ -46,7 +46,8 @@ class OrderSteps(SendingSteps):
         if s.terminal:
             return
         sla_deadline = workflow.info().start_time + self.policy.ship_by_sla
-        breached = False
+        # Orders of revision 2 on run the ship-by clock in every wait instead (ExceptionSteps).
+        breached = s.ship_by is not None
         # Orders started before shipment polling existed keep waiting for webhooks only (the
         # patch is asked only of revision-0 orders: its marker costs a search-attribute upsert).
         polls = s.input.revision >= 1 or workflow.patched(_PATCH_SHIPMENT_POLL)
@@ -54,10 +55,7 @@ class OrderSteps(SendingSteps):
         # Done when every unit shipped (or was cancelled) and the channel has all the tracking.
         while not s.terminal and (bookkeeping.open_units(s.view) > 0 or s.unpushed):
             s.mailbox.accepts = self._shipment_phase_actions()
-            # The ship-by SLA is about shipping: once every unit shipped it is met, whatever
-            # the tracking push still waits for (revision 2; older orders kept their timer).
-            sla_due = not breached and (s.input.revision < 2 or bookkeeping.open_units(s.view) > 0)
-            deadlines = [d for d in (sla_deadline if sla_due else None, poll_at) if d is not None]
+            deadlines = [d for d in (None if breached else sla_deadline, poll_at) if d is not None]
             reached = await self.wait(self._shipment_phase_woken, min(deadlines, default=None))
             if not reached and poll_at is not None and workflow.now() >= poll_at:
                 await self._poll_shipments()
@@ -174,6 +172,8 @@ class OrderSteps(SendingSteps):
             OrderStatus.PARTIALLY_SHIPPED if bookkeeping.open_units(s.view) else OrderStatus.SENT_TO_FULFILLMENT
         )
         self.resolve_open("shipment received", only=(ExceptionKind.SLA_BREACH,))
+        if s.ship_by is not None and s.ship_by.breached:
+            s.ship_by.raised = True  # a shipment came: a breach noted beside another exception stays a note
         s.unpushed.append(shipment)
         await self.push_tracking()
 

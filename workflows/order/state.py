@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.order import bookkeeping
 from workflows.order.mailbox import ActionMailbox
+from workflows.order.ship_by import ShipByClock
 
 
 class Woke(StrEnum):
@@ -57,6 +58,8 @@ class OrderState:
         # Auto-retries so far per exception kind: the backoff of the next one.
         self.retries: Counter[ExceptionKind] = Counter()
         self.published: dict[str, str] = {}
+        # Armed at ingest for orders of revision 2 on (older ones time the SLA after send).
+        self.ship_by: ShipByClock | None = None
         if inp.revision >= 1:
             # The starter set these search attributes (an absent one is unset): not upserted
             # again unless they change.

@@ -74,6 +74,7 @@ class OrderWorkflow:
             else:
                 self._steps.policy = result.policy
             steps = self._steps
+            steps.arm_ship_by(result.order)
             if result.order is not None:
                 s.set_order(result.order)
                 steps.resolve_open("payload mapped")
