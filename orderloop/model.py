@@ -92,6 +92,7 @@ class ExceptionKind(StrEnum):
     SLA_BREACH = "sla_breach"
     CANCEL_AFTER_SHIP = "cancel_after_ship"
     CANCEL_FAILED = "cancel_failed"
+    EDIT_AFTER_RELEASE = "edit_after_release"
     TRACKING_REJECTED = "tracking_rejected"
 
 

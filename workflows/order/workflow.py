@@ -168,7 +168,11 @@ class OrderWorkflow:
     @workflow.signal(name=Signals.CHANNEL_EDIT)
     def channel_edit(self, edit: ChannelEdit) -> None:
         s = self._state
-        if s.view.shipping_requests or s.terminal:
+        if s.terminal:
+            s.note("edit not applied", f"the order is {s.view.status}")
+            return
+        # Revision 2 takes every edit: applied while nothing was sent, else edit_after_release.
+        if s.input.revision < 2 and s.view.shipping_requests:
             s.note("edit not applied", "the order was already released to fulfillment")
             return
         s.edits.append(edit)
