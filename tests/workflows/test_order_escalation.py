@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from orderloop.activity_models import AllocateOutcome, NotificationLevel
-from orderloop.contracts import Activities, CancelRequest, ChannelCancel, ErrorTypes, Signals, Updates
+from orderloop.contracts import Activities, CancelRequest, ChannelCancel, ChannelEdit, ErrorTypes, Signals, Updates
 from orderloop.model import ExceptionKind, OrderStatus, OrderView
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
 from tests.workflows.helpers import in_exception, sent_request, update, wait_for
@@ -31,6 +31,11 @@ async def nothing(handle: Order) -> None:
 async def channel_cancel(handle: Order) -> None:
     await sent_request(handle)
     await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel())
+
+
+async def edited(handle: Order) -> None:
+    await sent_request(handle)
+    await handle.signal(Signals.CHANNEL_EDIT, ChannelEdit(raw_payload=onx_order("1020", [("TSHIRT", 2)])))
 
 
 async def shipped(handle: Order) -> None:
@@ -57,12 +62,18 @@ CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Callable[[Order
         payload(),
         channel_cancel,
     ),
+    ExceptionKind.EDIT_AFTER_RELEASE: ({}, payload(), edited),
     ExceptionKind.TRACKING_REJECTED: (
         {"push_failures": [ApplicationError("archived", type=ErrorTypes.CHANNEL_REJECTED, non_retryable=True)]},
         payload(),
         shipped,
     ),
 }
+
+
+async def test_every_exception_kind_has_an_escalation_case() -> None:
+    # sla_breach's escalation: test_sla_breach_after_48_hours_escalates_and_clears_on_shipment
+    assert set(CASES) | {ExceptionKind.SLA_BREACH} == set(ExceptionKind)
 
 
 @pytest.mark.parametrize("kind", list(CASES), ids=[str(kind) for kind in CASES])
