@@ -1,20 +1,21 @@
 """The ship-by clock: it starts when the order is accepted (or is the channel's own ship-by
-date), runs over every state until every unit shipped, counts the channel's business days, and
-warns before the breach."""
+date), runs over every state until every unit shipped (and no longer, whatever the tracking push
+waits for), counts the channel's business days, and warns before the breach."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from orderloop.activity_models import AllocateOutcome, NotificationLevel
-from orderloop.contracts import Activities, ChannelCancel, Signals
+from orderloop.contracts import Activities, ChannelCancel, ErrorTypes, RetryRequest, Signals, Updates
 from orderloop.model import ExceptionKind, OrderStatus
 from orderloop.sla import ShipByCalendar, ship_by_deadline
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
-from tests.workflows.helpers import in_exception, sent_request, view_of, wait_for
+from tests.workflows.helpers import in_exception, sent_request, update, view_of, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -126,3 +127,22 @@ async def test_business_days_and_holidays_move_the_deadline(ts_env: WorkflowEnvi
         assert (await view_of(handle)).open_exception is None, "holidays do not count"
         await handle.signal(Signals.SHIPMENT, shipment_for(request))
         await handle.result()
+
+
+async def test_a_shipped_order_whose_tracking_was_refused_never_breaches_the_sla(
+    ts_env: WorkflowEnvironment, world: FakeWorld
+) -> None:
+    rejection = ApplicationError("order is archived", type=ErrorTypes.CHANNEL_REJECTED, non_retryable=True)
+    world.configure(push_failures=[rejection])
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1016", [("TSHIRT", 1)]))
+        await handle.signal(Signals.SHIPMENT, shipment_for(await sent_request(handle)))
+        await wait_for(handle, in_exception(ExceptionKind.TRACKING_REJECTED), "tracking rejected")
+        await ts_env.sleep(timedelta(hours=49))
+        view = await view_of(handle)
+        assert [exc.kind for exc in view.exceptions] == [ExceptionKind.TRACKING_REJECTED]
+        result = await update(handle, Updates.RETRY, RetryRequest())
+        assert result.message in ("tracking pushed", "tracking push retried")
+        view = await handle.result()
+    assert view.status is OrderStatus.COMPLETED
+    assert ExceptionKind.SLA_BREACH not in [n.kind for n in world.of(Activities.NOTIFY)]

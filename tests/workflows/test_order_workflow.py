@@ -435,22 +435,3 @@ async def test_every_refusal_is_final_and_typed(ts_env: WorkflowEnvironment, wor
             assert (refusal.type, refusal.non_retryable) == (error_type, True)
         await update(handle, Updates.CANCEL, CancelRequest())
         await handle.result()
-
-
-async def test_a_shipped_order_whose_tracking_was_refused_never_breaches_the_sla(
-    ts_env: WorkflowEnvironment, world: FakeWorld
-) -> None:
-    rejection = ApplicationError("order is archived", type=ErrorTypes.CHANNEL_REJECTED, non_retryable=True)
-    world.configure(push_failures=[rejection])
-    async with world.worker(ts_env.client):
-        handle = await world.start(ts_env.client, onx_order("1016", [("TSHIRT", 1)]))
-        await handle.signal(Signals.SHIPMENT, shipment_for(await sent_request(handle)))
-        await wait_for(handle, in_exception(ExceptionKind.TRACKING_REJECTED), "tracking rejected")
-        await ts_env.sleep(timedelta(hours=49))
-        view = await view_of(handle)
-        assert [exc.kind for exc in view.exceptions] == [ExceptionKind.TRACKING_REJECTED]
-        result = await update(handle, Updates.RETRY, RetryRequest())
-        assert result.message in ("tracking pushed", "tracking push retried")
-        view = await handle.result()
-    assert view.status is OrderStatus.COMPLETED
-    assert ExceptionKind.SLA_BREACH not in [n.kind for n in world.of(Activities.NOTIFY)]
