@@ -46,7 +46,9 @@ class ChannelActivities:
     @activity.defn(name=Activities.CANCEL_SHIPPING_REQUEST)
     async def cancel_shipping_request(self, inp: CancelShippingInput) -> CancelShippingResult:
         connector = fulfillment(self.connectors, inp.request.fulfillment_channel_id)
-        with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
+        # A refusal other than "already shipped" is final and typed CancelRefused: the order
+        # opens cancel_failed with the vendor's reason (so does a vendor down past the give-up).
+        with vendor_call(ErrorTypes.CANCEL_REFUSED):
             try:
                 await connector.cancel_shipping_request(inp.request, inp.vendor_id)
             except AlreadyShippedError as exc:

@@ -103,6 +103,7 @@ class PushTrackingResult(BaseModel):
 
 
 class NotificationLevel(StrEnum):
+    WARNING = "warning"
     EXCEPTION = "exception"
     ESCALATION = "escalation"
     RESOLVED = "resolved"

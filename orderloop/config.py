@@ -10,7 +10,7 @@ file, the line, the field and the reason. Secrets never live in the file: a chan
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +31,7 @@ from orderloop.config_values import (
 from orderloop.inventory_rules import InventoryRules
 from orderloop.model import ConnectorRole
 from orderloop.routing_rules import LocationFilter, RoutingConfig, RoutingRule
+from orderloop.sla import ShipByCalendar
 
 
 class ServiceArea(Strict):
@@ -91,6 +92,11 @@ class ChannelConfig(Strict):
     rate_limit_per_second: float | None = Field(default=None, gt=0)
     hold_window: Duration = timedelta(0)
     ship_by_sla: Duration = timedelta(hours=48)
+    # Count the SLA over business days only (Monday to Friday, UTC, except the holidays), and
+    # warn this long before the deadline (null: no warning).
+    ship_by_business_days: bool = False
+    ship_by_holidays: list[date] = Field(default_factory=list)
+    ship_by_warning: Duration | None = None
     escalation_delay: Duration = timedelta(hours=4)
     out_of_stock_retry: Duration = timedelta(minutes=15)
     # Selling channels: how often to poll for orders whose webhook never came (null: never).
@@ -114,6 +120,18 @@ class ChannelConfig(Strict):
                 "which is not set"
             )
         return value
+
+    @property
+    def ship_by_calendar(self) -> ShipByCalendar:
+        return ShipByCalendar(business_days=self.ship_by_business_days, holidays=frozenset(self.ship_by_holidays))
+
+    @model_validator(mode="after")
+    def _warning_before_the_deadline(self) -> ChannelConfig:
+        if self.ship_by_warning is not None and self.ship_by_warning >= self.ship_by_sla:
+            raise ValueError(
+                f"ship_by_warning ({self.ship_by_warning}) must be shorter than ship_by_sla ({self.ship_by_sla})"
+            )
+        return self
 
 
 class NotificationConfig(Strict):

@@ -92,6 +92,8 @@ class ExceptionKind(StrEnum):
     SHIPPING_REQUEST_REJECTED = "shipping_request_rejected"
     SLA_BREACH = "sla_breach"
     CANCEL_AFTER_SHIP = "cancel_after_ship"
+    CANCEL_FAILED = "cancel_failed"
+    EDIT_AFTER_RELEASE = "edit_after_release"
     TRACKING_REJECTED = "tracking_rejected"
 
 
@@ -151,7 +153,7 @@ class OrderLine(OnxModel):
 class Order(OnxModel):
     """A sales order as Orderloop sees it after mapping the channel's payload."""
 
-    _not_onx = frozenset({"order_type", "channel_id"})
+    _not_onx = frozenset({"order_type", "channel_id", "ship_by_date"})
 
     id: str
     external_id: str
@@ -182,6 +184,9 @@ class Order(OnxModel):
     tags: list[str] = Field(default_factory=list)
     gift_note: str | None = None
     custom_fields: list[CustomField] = Field(default_factory=list)
+    # The channel's own ship-by date (a marketplace's, counted in its business days), named as
+    # onX's fulfillment `shipByDate`; when set it is the order's ship-by deadline.
+    ship_by_date: datetime | None = None
 
     def line(self, line_id: str) -> OrderLine:
         for line in self.line_items:
@@ -384,6 +389,8 @@ class OrderView(OnxModel):
     exceptions: list[OrderException] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     completed_at: datetime | None = None
+    # When the order must have shipped (the ship-by clock; orders of revision 2 on).
+    ship_by_deadline: datetime | None = None
 
     @property
     def open_exception(self) -> OrderException | None:

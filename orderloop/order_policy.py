@@ -14,6 +14,8 @@ def order_policy(config: OrderloopConfig, task_queue_prefix: str, channel_id: st
     return OrderPolicy(
         hold_window=channel.hold_window,
         ship_by_sla=channel.ship_by_sla,
+        ship_by_calendar=channel.ship_by_calendar,
+        ship_by_warning=channel.ship_by_warning,
         escalation_delay=channel.escalation_delay,
         out_of_stock_retry=channel.out_of_stock_retry,
         orders_task_queue=orders_task_queue(task_queue_prefix),

@@ -66,6 +66,7 @@ class ErrorTypes(StrEnum):
 
     SHIPPING_REQUEST_REJECTED = "ShippingRequestRejected"
     ALREADY_SHIPPED = "AlreadyShipped"
+    CANCEL_REFUSED = "CancelRefused"
     CHANNEL_REJECTED = "ChannelRejected"
     ACTION_NOT_APPLICABLE = "ActionNotApplicable"
     INVALID_REQUEST = "InvalidRequest"

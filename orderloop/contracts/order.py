@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from orderloop.model import Address, OrderStatus, OrderView, Shipment
+from orderloop.sla import ShipByCalendar
 
 ORDER_WORKFLOW = "Order"
 
@@ -59,6 +60,10 @@ class OrderPolicy(BaseModel):
 
     hold_window: timedelta = timedelta(0)
     ship_by_sla: timedelta = timedelta(hours=48)
+    # How the SLA is counted (calendar hours, or business days and holidays), and how long
+    # before the deadline a warning goes out (None: no warning).
+    ship_by_calendar: ShipByCalendar = Field(default_factory=ShipByCalendar)
+    ship_by_warning: timedelta | None = None
     escalation_delay: timedelta = timedelta(hours=4)
     out_of_stock_retry: timedelta = timedelta(minutes=15)
     orders_task_queue: str
@@ -73,8 +78,11 @@ class OrderPolicy(BaseModel):
 # What the order workflow may rely on from whoever started it. 0: histories from before the
 # field existed. 1: the start carries the channel/status/exception search attributes (the
 # workflow does not upsert them again), and shipment polling needs no patch marker (a patch
-# marker also upserts TemporalChangeVersion: two visibility writes per order saved).
-ORDER_REVISION = 1
+# marker also upserts TemporalChangeVersion: two visibility writes per order saved). 2: the
+# lifecycle holes of issue 14 are closed (the ship-by SLA stops once every unit shipped, runs
+# from acceptance over every state with a warning first, a refused 3PL cancel and an edit after
+# release open exceptions, every exception escalates).
+ORDER_REVISION = 2
 
 
 class OrderInput(BaseModel):

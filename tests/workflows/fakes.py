@@ -54,6 +54,7 @@ from orderloop.model import (
     ShipmentLine,
     ShippingRequest,
 )
+from orderloop.sla import ShipByCalendar
 from workflows.order import OrderWorkflow
 
 ADDRESS = {
@@ -81,6 +82,8 @@ class FakeWorld:
     task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
     hold_window: timedelta = timedelta(0)
     ship_by_sla: timedelta = timedelta(hours=48)
+    ship_by_calendar: ShipByCalendar = field(default_factory=ShipByCalendar)
+    ship_by_warning: timedelta | None = None
     escalation_delay: timedelta = timedelta(hours=4)
     out_of_stock_retry: timedelta = timedelta(minutes=15)
     locations: tuple[str, ...] = ("east", "west")
@@ -89,6 +92,10 @@ class FakeWorld:
     allocations: list[AllocateOutcome] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     cancel_too_late: bool = False
+    # Raised by the cancel activity, consumed in order (a refusal, or a vendor that is down).
+    cancel_failures: list[ApplicationError] = field(default_factory=list)
+    # The 3PL's cancel endpoint answers nothing but retryable errors until this is set False.
+    cancel_unreachable: bool = False
     push_failures: list[ApplicationError] = field(default_factory=list)
     # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
     shipment_poll_every: timedelta | None = None
@@ -115,6 +122,8 @@ class FakeWorld:
         return OrderPolicy(
             hold_window=self.hold_window,
             ship_by_sla=self.ship_by_sla,
+            ship_by_calendar=self.ship_by_calendar,
+            ship_by_warning=self.ship_by_warning,
             escalation_delay=self.escalation_delay,
             out_of_stock_retry=self.out_of_stock_retry,
             orders_task_queue=self.task_queue,
@@ -142,6 +151,7 @@ class FakeWorld:
                 channel_id=inp.channel_id,
                 line_items=[OrderLine.model_validate(line) for line in raw["lineItems"]],
                 shipping_address=Address.model_validate(raw["shippingAddress"]) if "shippingAddress" in raw else None,
+                ship_by_date=raw.get("shipByDate"),
             )
             return IngestResult(order=order, policy=world.policy())
 
@@ -194,6 +204,10 @@ class FakeWorld:
         @activity.defn(name=Activities.CANCEL_SHIPPING_REQUEST)
         async def cancel(inp: CancelShippingInput) -> CancelShippingResult:
             world.calls.append((Activities.CANCEL_SHIPPING_REQUEST, inp))
+            if world.cancel_unreachable:
+                raise ApplicationError("connection refused", type="VendorUnavailable")
+            if world.cancel_failures:
+                raise world.cancel_failures.pop(0)
             if world.cancel_too_late:
                 return CancelShippingResult(cancelled=False, already_shipped=True, message="already shipped")
             return CancelShippingResult(cancelled=True)

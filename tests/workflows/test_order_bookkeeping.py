@@ -182,3 +182,33 @@ def test_locations_fall_back_to_the_allocation_when_no_request_is_open() -> None
         ]
     )
     assert bookkeeping.search_attribute_values(view)[SearchAttributes.LOCATION.name] == "east,west"
+
+
+def test_edit_diff_names_changed_added_and_removed_lines_and_the_address() -> None:
+    before = view_of([("TSHIRT", 2), ("MUG", 1)]).order
+    assert before is not None
+    after = before.model_copy(
+        update={
+            "line_items": [OrderLine(id="1", sku="TSHIRT", quantity=3), OrderLine(id="3", sku="CAP", quantity=1)],
+            "shipping_address": Address(address1="2 Elm St"),
+        }
+    )
+    diff = bookkeeping.edit_diff(before, after)
+    assert diff["lines"] == [
+        {"lineId": "1", "before": {"sku": "TSHIRT", "quantity": 2}, "after": {"sku": "TSHIRT", "quantity": 3}},
+        {"lineId": "2", "before": {"sku": "MUG", "quantity": 1}, "after": None},
+        {"lineId": "3", "before": None, "after": {"sku": "CAP", "quantity": 1}},
+    ]
+    assert diff["shippingAddress"]["before"] is None and diff["shippingAddress"]["after"]["address1"] == "2 Elm St"
+    assert bookkeeping.edit_diff(before, before.model_copy()) == {}
+
+
+def test_an_order_is_released_while_a_request_is_live_or_once_something_shipped() -> None:
+    view = view_of([("TSHIRT", 2)])
+    assert not bookkeeping.released(view)
+    sent = send(view, "east", ["1"])
+    assert bookkeeping.released(view)
+    sent.state = ShippingRequestState.REJECTED
+    assert not bookkeeping.released(view)
+    view.shipments.append(shipment(sent.request.id, [("TSHIRT", 1)]))
+    assert bookkeeping.released(view)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,56 +22,18 @@ from orderloop.contracts import (
     FulfillmentCancel,
     MarkShippedRequest,
     OperatorRequest,
-    Queries,
     RerouteRequest,
     RetryRequest,
     SearchAttributes,
     Signals,
     StockArrived,
-    UpdateResult,
     Updates,
 )
 from orderloop.model import Address, ExceptionKind, OrderStatus, OrderView, ShippingRequest
 from tests.workflows.fakes import ADDRESS, FakeWorld, onx_order, shipment_for
+from tests.workflows.helpers import in_exception, refused, sent_request, update, view_of, wait_for
 
 pytestmark = pytest.mark.asyncio
-
-
-async def view_of(handle: WorkflowHandle[Any, OrderView]) -> OrderView:
-    return await handle.query(Queries.STATUS, result_type=OrderView)
-
-
-async def wait_for(
-    handle: WorkflowHandle[Any, OrderView], predicate: Callable[[OrderView], bool], what: str
-) -> OrderView:
-    for _ in range(200):
-        view = await view_of(handle)
-        if predicate(view):
-            return view
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"order never reached: {what}; last status {view.status}, timeline {view.timeline}")
-
-
-def in_exception(kind: ExceptionKind) -> Callable[[OrderView], bool]:
-    return lambda v: v.open_exception is not None and v.open_exception.kind is kind
-
-
-async def sent_request(handle: WorkflowHandle[Any, OrderView], n: int = 1) -> ShippingRequest:
-    view = await wait_for(
-        handle, lambda v: len(v.shipping_requests) >= n and v.status is not OrderStatus.ALLOCATED, "sent"
-    )
-    return view.shipping_requests[n - 1].request
-
-
-async def update(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> UpdateResult:
-    return await handle.execute_update(name, request, result_type=UpdateResult)
-
-
-async def refused(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> ApplicationError:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await update(handle, name, request)
-    assert isinstance(info.value.cause, ApplicationError)
-    return info.value.cause
 
 
 async def test_order_ships_and_completes_after_the_hold_window(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
@@ -106,7 +67,7 @@ async def upserted(handle: WorkflowHandle[Any, OrderView]) -> list[list[str]]:
     ]
 
 
-@pytest.mark.parametrize("revision", [0, 1])
+@pytest.mark.parametrize("revision", [0, 1, 2])
 async def test_an_order_upserts_only_what_its_start_did_not_set(
     ts_env: WorkflowEnvironment, world: FakeWorld, revision: int
 ) -> None:
@@ -457,3 +418,20 @@ async def test_tracking_rejected_by_channel_is_retried_by_an_operator(
         view = await handle.result()
     assert view.status is OrderStatus.COMPLETED
     assert len(world.of(Activities.PUSH_TRACKING)) == 2
+
+
+async def test_every_refusal_is_final_and_typed(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:
+    world.configure(hold_window=timedelta(hours=1))
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, onx_order("1015", [("TSHIRT", 1)]))
+        await wait_for(handle, lambda v: v.status is OrderStatus.IN_HOLD_WINDOW, "hold window")
+        refusals: list[tuple[Updates, OperatorRequest, ErrorTypes]] = [
+            (Updates.MARK_SHIPPED, MarkShippedRequest(), ErrorTypes.ACTION_NOT_APPLICABLE),
+            (Updates.REROUTE, RerouteRequest(location_id="mars"), ErrorTypes.INVALID_REQUEST),
+            (Updates.AMEND_ADDRESS, AmendAddressRequest(address=Address(city="X")), ErrorTypes.INVALID_REQUEST),
+        ]
+        for name, action, error_type in refusals:
+            refusal = await refused(handle, name, action)
+            assert (refusal.type, refusal.non_retryable) == (error_type, True)
+        await update(handle, Updates.CANCEL, CancelRequest())
+        await handle.result()

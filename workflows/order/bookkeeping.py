@@ -9,6 +9,7 @@ change it in place, since the view is the workflow's state and the `status` quer
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 
@@ -53,6 +54,29 @@ def find_request(view: OrderView, request_id: str) -> ShippingRequestView | None
 def active_requests(view: OrderView) -> list[ShippingRequestView]:
     """The shipping requests a fulfillment channel still works on (sent, partly shipped)."""
     return [v for v in view.shipping_requests if v.state in ACTIVE]
+
+
+def released(view: OrderView) -> bool:
+    """Whether a fulfillment channel has (part of) the order: a live request, or a shipment."""
+    return bool(active_requests(view)) or bool(view.shipments)
+
+
+def edit_diff(before: Order, after: Order) -> dict[str, Any]:
+    """What an edit changes in what was sent: each line (by line id) whose SKU or quantity
+    differs, before and after (None: no such line), and the shipping address when it differs."""
+    old = {item.id: {"sku": item.sku, "quantity": item.quantity} for item in before.line_items}
+    new = {item.id: {"sku": item.sku, "quantity": item.quantity} for item in after.line_items}
+    ids = [*old, *(i for i in new if i not in old)]
+    diff: dict[str, Any] = {}
+    lines = [{"lineId": i, "before": old.get(i), "after": new.get(i)} for i in ids if old.get(i) != new.get(i)]
+    if lines:
+        diff["lines"] = lines
+    if before.shipping_address != after.shipping_address:
+        diff["shippingAddress"] = {
+            "before": before.shipping_address.model_dump(mode="json") if before.shipping_address else None,
+            "after": after.shipping_address.model_dump(mode="json") if after.shipping_address else None,
+        }
+    return diff
 
 
 def open_units(view: OrderView) -> int:

@@ -1,6 +1,7 @@
 """Exceptions of the order workflow: opening and resolving one (search attribute, timeline,
 notification), waiting in it for whatever can move the order on, and escalating it when
-nobody resolves it in time. The base of the order's steps, built with the order's policy."""
+nobody resolves it in time; the ship-by clock's warning and breach, due in any wait. The base
+of the order's steps, built with the order's policy."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from orderloop.activity_models import Notification, NotificationLevel
     from orderloop.contracts import Activities, OrderPolicy, Updates
-    from orderloop.model import ExceptionKind, OrderException, OrderStatus
+    from orderloop.model import ExceptionKind, Order, OrderException, OrderStatus
+    from orderloop.sla import ship_by_deadline, warning_at
 
 from workflows.order import bookkeeping
 from workflows.order.options import CALL_TIMEOUT, NOTIFY_RETRY, OOS_RETRY_CAP, failure_message
+from workflows.order.ship_by import ShipByClock, SlaEvent
 from workflows.order.state import OrderState, Woke
 
 
@@ -118,6 +121,61 @@ class ExceptionSteps:
         self.s.note("escalated", f"{exc.kind} unresolved after {self.policy.escalation_delay}")
         await self.notify(NotificationLevel.ESCALATION, exc.kind, f"unresolved: {exc.message}")
 
+    def arm_ship_by(self, order: Order | None) -> None:
+        """Set the ship-by deadline from the order's acceptance (or the channel's own date), by
+        the channel's calendar; again after an edit. Orders before revision 2 keep their timer
+        in the shipment wait."""
+        s = self.s
+        if s.input.revision < 2:
+            return
+        deadline = ship_by_deadline(
+            workflow.info().start_time,
+            self.policy.ship_by_sla,
+            self.policy.ship_by_calendar,
+            order.ship_by_date if order else None,
+        )
+        warn_at = warning_at(deadline, self.policy.ship_by_warning)
+        if s.ship_by is None:
+            s.ship_by = ShipByClock(deadline, warn_at)
+        else:
+            s.ship_by.deadline, s.ship_by.warn_at = deadline, warn_at
+        s.view.ship_by_deadline = deadline
+
+    def _ship_by_due(self) -> tuple[datetime, SlaEvent] | None:
+        """The ship-by clock's next event while it runs: from acceptance until every unit shipped."""
+        s = self.s
+        if s.ship_by is None or s.terminal or (s.view.order is not None and bookkeeping.open_units(s.view) == 0):
+            return None
+        return s.ship_by.next_event(exception_open=s.view.open_exception is not None)
+
+    async def _ship_by_event(self, event: SlaEvent) -> None:
+        s = self.s
+        clock = s.ship_by
+        assert clock is not None
+        deadline = f"{clock.deadline:%Y-%m-%d %H:%M} UTC"
+        exc = s.view.open_exception
+        if event is SlaEvent.WARN:
+            clock.warned = True
+            if workflow.now() < clock.deadline:
+                s.note("ship-by deadline near", deadline)
+                await self.notify(
+                    NotificationLevel.WARNING, ExceptionKind.SLA_BREACH, f"not shipped yet; ship by {deadline}"
+                )
+            return
+        clock.breached = clock.warned = True
+        if exc is not None:
+            s.note("ship-by deadline passed", f"{deadline}, while in {exc.kind}")
+            await self.notify(
+                NotificationLevel.EXCEPTION, ExceptionKind.SLA_BREACH, f"not shipped by {deadline} (in {exc.kind})"
+            )
+            return
+        clock.raised = True
+        await self.open_exception(
+            ExceptionKind.SLA_BREACH,
+            f"not shipped by its ship-by deadline {deadline}",
+            {"shipByDeadline": clock.deadline.isoformat(), "openUnits": bookkeeping.open_units(s.view)},
+        )
+
     async def notify(self, level: NotificationLevel, kind: ExceptionKind, message: str) -> None:
         s = self.s
         try:
@@ -140,13 +198,15 @@ class ExceptionSteps:
             s.note("notification failed", failure_message(err))
 
     async def wait(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
-        """Wait for `condition` until `deadline`, escalating an open exception when its time
-        comes. True when the condition holds, False when the deadline passed."""
+        """Wait for `condition` until `deadline`, escalating an open exception and acting on the
+        ship-by clock when their time comes. True when the condition holds, False when the
+        deadline passed."""
         while True:
             if condition():
                 return True
             escalate_at = self._escalation_due()
-            due = [d for d in (deadline, escalate_at) if d is not None]
+            ship_by = self._ship_by_due()
+            due = [d for d in (deadline, escalate_at, ship_by[0] if ship_by else None) if d is not None]
             if not due:
                 await workflow.wait_condition(condition)
                 return True
@@ -155,6 +215,9 @@ class ExceptionSteps:
             if nearest <= now:
                 if escalate_at is not None and escalate_at <= now:
                     await self._escalate()
+                    continue
+                if ship_by is not None and ship_by[0] <= now:
+                    await self._ship_by_event(ship_by[1])
                     continue
                 return False
             try:

@@ -72,11 +72,14 @@ class ActionMailbox:
         """Refuse (in an update validator) an action the order in `view` cannot take now: it is
         completed or cancelled, another action is in flight, or the current step does not take it."""
         if bookkeeping.is_terminal(view):
-            raise ApplicationError(f"order is {view.status}: nothing to {name}", type=ErrorTypes.ACTION_NOT_APPLICABLE)
+            raise ApplicationError(
+                f"order is {view.status}: nothing to {name}", type=ErrorTypes.ACTION_NOT_APPLICABLE, non_retryable=True
+            )
         if self.pending is not None or self._consumed is not None:
             raise ApplicationError(
                 "another operator action is still being applied; try again in a moment",
                 type=ErrorTypes.ACTION_NOT_APPLICABLE,
+                non_retryable=True,
             )
         if name not in self.accepts:
             exc = view.open_exception
@@ -85,4 +88,5 @@ class ActionMailbox:
             raise ApplicationError(
                 f"cannot {name} while the order is {state}; possible now: {possible}",
                 type=ErrorTypes.ACTION_NOT_APPLICABLE,
+                non_retryable=True,
             )

@@ -16,11 +16,12 @@ with workflow.unsafe.imports_passed_through():
         ReleaseInput,
         SendResult,
     )
-    from orderloop.contracts import Activities, AmendAddressRequest, RerouteRequest, Updates
+    from orderloop.contracts import Activities, AmendAddressRequest, ChannelEdit, RerouteRequest, Updates
     from orderloop.model import (
         Allocation,
         ExceptionKind,
         LocationAssignment,
+        Order,
         OrderStatus,
         RequestLine,
         ShippingRequest,
@@ -88,7 +89,7 @@ class SendingSteps(ExceptionSteps):
                     ExceptionKind.INVALID_ADDRESS,
                     f"shipping address lacks {', '.join(missing)}",
                     accepts={Updates.AMEND_ADDRESS, Updates.RETRY},
-                    wake=lambda: bool(s.edits),
+                    wake=s.edit_applies,
                 )
                 await self.after_pre_send_wait(woke)
                 continue
@@ -104,7 +105,7 @@ class SendingSteps(ExceptionSteps):
                     detail=result.detail,
                     accepts=_PRE_SEND_ACTIONS,
                     auto_retry=waits_for_stock,
-                    wake=lambda: bool(s.edits),
+                    wake=s.edit_applies,
                     restock=waits_for_stock,
                 )
                 await self.after_pre_send_wait(woke)
@@ -114,20 +115,48 @@ class SendingSteps(ExceptionSteps):
                 if not await self._send(assignment):
                     break
             else:
-                self.resolve_open("sent to fulfillment")
+                # A breached SLA stays open until a shipment (revision 2; older orders closed it).
+                open_kind = s.view.open_exception.kind if s.view.open_exception else None
+                if s.ship_by is None or open_kind is not ExceptionKind.SLA_BREACH:
+                    self.resolve_open("sent to fulfillment")
                 s.finish_action("sent to fulfillment")
 
     async def apply_edit(self) -> None:
+        """Map the next queued edit and apply it, or, once a fulfillment channel has the order,
+        hold it in edit_after_release for the operator."""
         s = self.s
+        after_release = s.edit_after_release()
         edit = s.edits.pop(0)
         result = await map_payload(s, edit.raw_payload)
         self.policy = result.policy
         if result.order is None:
             s.note("edit not applied", result.error)
             return
+        if after_release:
+            await self._hold_released_edit(edit, result.order)
+            return
         s.view.raw_payload = edit.raw_payload
         s.set_order(result.order)
+        self.arm_ship_by(result.order)
         s.note("edit applied", f"{len(result.order.line_items)} line(s)")
+
+    async def _hold_released_edit(self, edit: ChannelEdit, order: Order) -> None:
+        s = self.s
+        diff = bookkeeping.edit_diff(s.order, order)
+        if not diff:
+            s.note("edit ignored", "it changes no line and not the shipping address")
+            return
+        s.released_edit = (edit, order)
+        where = ", ".join(sorted({v.request.location_id for v in bookkeeping.active_requests(s.view)}))
+        changed = " and ".join({"lines": "lines", "shippingAddress": "shipping address"}[key] for key in diff)
+        await self.open_exception(
+            ExceptionKind.EDIT_AFTER_RELEASE,
+            f"the channel changed the order's {changed} after it was released to {where or 'fulfillment'}",
+            {"diff": diff},
+        )
+        exc = s.view.open_exception
+        if exc is not None:
+            exc.detail = {"diff": diff}  # a second edit replaces the first one's diff
 
     async def _allocate(self, line_ids: list[str]) -> AllocateResult:
         s = self.s
@@ -196,6 +225,8 @@ class SendingSteps(ExceptionSteps):
                 f"{assignment.fulfillment_channel_id} refused request {request.id}: {failure_message(err)}",
                 detail={"requestId": request.id, "locationId": assignment.location_id},
                 accepts=_PRE_SEND_ACTIONS,
+                # Revision 2: an edit while every request is rejected applies (nothing was sent).
+                wake=s.edit_applies if s.input.revision >= 2 else None,
             )
             await self.after_pre_send_wait(woke)
             return False
@@ -240,23 +271,32 @@ class SendingSteps(ExceptionSteps):
         s.cancel_handled = True
         s.note("cancel requested", reason)
         too_late: list[str] = []
+        failed: dict[str, str] = {}
         for view in s.view.shipping_requests:
             if view.state not in bookkeeping.ACTIVE:
                 continue
-            result = await workflow.execute_activity(
-                Activities.CANCEL_SHIPPING_REQUEST,
-                CancelShippingInput(request=view.request, vendor_id=view.vendor_id),
-                result_type=CancelShippingResult,
-                task_queue=self.policy.fulfillment_task_queues[view.request.fulfillment_channel_id],
-                start_to_close_timeout=CALL_TIMEOUT,
-                schedule_to_close_timeout=SEND_GIVE_UP,
-                retry_policy=CONNECTOR_RETRY,
-            )
+            try:
+                result = await self.ask_cancel(view)
+            except ActivityError as err:
+                if s.input.revision < 2:
+                    raise  # older orders failed here; their histories must replay so
+                failed[view.request.id] = failure_message(err)
+                continue
             if result.cancelled:
                 view.state = ShippingRequestState.CANCELLED
                 s.note("shipping request cancelled", view.request.id)
             else:
                 too_late.append(view.request.id)
+        if failed:
+            # The 3PL may still ship: the stock stays reserved until the operator decides.
+            reasons = "; ".join(f"{request_id}: {why}" for request_id, why in failed.items())
+            await self.open_exception(
+                ExceptionKind.CANCEL_FAILED,
+                f"the fulfillment channel did not cancel {reasons}",
+                {"requestIds": list(failed), "vendorReasons": failed, "alreadyShipped": too_late, "reason": reason},
+            )
+            s.finish_action(f"cancel not confirmed by the fulfillment channel ({reasons})")
+            return
         if too_late:
             await self.open_exception(
                 ExceptionKind.CANCEL_AFTER_SHIP,
@@ -265,6 +305,28 @@ class SendingSteps(ExceptionSteps):
             )
             s.finish_action("cancel refused by the fulfillment channel: already shipped")
             return
+        await self.close_cancelled()
+
+    async def ask_cancel(self, view: ShippingRequestView) -> CancelShippingResult:
+        """Ask the request's fulfillment channel to cancel it (ActivityError: refused or unreachable)."""
+        return await workflow.execute_activity(
+            Activities.CANCEL_SHIPPING_REQUEST,
+            CancelShippingInput(request=view.request, vendor_id=view.vendor_id),
+            result_type=CancelShippingResult,
+            task_queue=self.policy.fulfillment_task_queues[view.request.fulfillment_channel_id],
+            start_to_close_timeout=CALL_TIMEOUT,
+            schedule_to_close_timeout=SEND_GIVE_UP,
+            retry_policy=CONNECTOR_RETRY,
+        )
+
+    async def force_cancel(self) -> None:
+        """Close the order although its fulfillment channel never confirmed the cancel (the
+        operator checked it by other means): its open requests count as cancelled here."""
+        s = self.s
+        s.cancel_handled = True
+        for view in bookkeeping.active_requests(s.view):
+            view.state = ShippingRequestState.CANCELLED
+            s.note("shipping request force-cancelled", f"{view.request.id}: not confirmed by the fulfillment channel")
         await self.close_cancelled()
 
     async def close_cancelled(self) -> None:

@@ -17,10 +17,18 @@ with workflow.unsafe.imports_passed_through():
         PushTrackingInput,
         PushTrackingResult,
     )
-    from orderloop.contracts import Activities, CancelRequest, FulfillmentCancel, MarkShippedRequest, Updates
+    from orderloop.contracts import (
+        Activities,
+        CancelRequest,
+        FulfillmentCancel,
+        MarkShippedRequest,
+        RerouteRequest,
+        Updates,
+    )
     from orderloop.model import ExceptionKind, OrderStatus, Shipment, ShippingRequestState
 
 from workflows.order import bookkeeping
+from workflows.order.edits import EditSteps
 from workflows.order.mailbox import Action
 from workflows.order.options import (
     CALL_TIMEOUT,
@@ -31,12 +39,19 @@ from workflows.order.options import (
     PUSH_GIVE_UP,
     failure_message,
 )
-from workflows.order.sending import SendingSteps
 
 _PATCH_SHIPMENT_POLL = "shipment-poll"
+# The exceptions after send that `retry` acts on: ask for the cancel again, push tracking again.
+# (edit_after_release: keep the order as sent).
+_RETRYABLE_AFTER_SEND = (
+    ExceptionKind.CANCEL_AFTER_SHIP,
+    ExceptionKind.CANCEL_FAILED,
+    ExceptionKind.TRACKING_REJECTED,
+    ExceptionKind.EDIT_AFTER_RELEASE,
+)
 
 
-class OrderSteps(SendingSteps):
+class OrderSteps(EditSteps):
     """Every step of an order after ingest, built with the policy the ingest handed out."""
 
     async def await_shipments(self) -> None:
@@ -44,7 +59,8 @@ class OrderSteps(SendingSteps):
         if s.terminal:
             return
         sla_deadline = workflow.info().start_time + self.policy.ship_by_sla
-        breached = False
+        # Orders of revision 2 on run the ship-by clock in every wait instead (ExceptionSteps).
+        breached = s.ship_by is not None
         # Orders started before shipment polling existed keep waiting for webhooks only (the
         # patch is asked only of revision-0 orders: its marker costs a search-attribute upsert).
         polls = s.input.revision >= 1 or workflow.patched(_PATCH_SHIPMENT_POLL)
@@ -67,6 +83,8 @@ class OrderSteps(SendingSteps):
                 continue
             while s.inbox:
                 await self._process_shipment(s.inbox.pop(0))
+            while s.edit_after_release() and not s.terminal:
+                await self.apply_edit()
             while s.vendor_cancels and not s.terminal:
                 await self._vendor_cancelled(s.vendor_cancels.pop(0))
                 poll_at = self._next_shipment_poll() if poll_at is not None else None
@@ -114,13 +132,21 @@ class OrderSteps(SendingSteps):
     def _shipment_phase_woken(self) -> bool:
         s = self.s
         cancel_pending = s.cancel_reason is not None and not s.cancel_handled
-        return bool(s.inbox) or bool(s.vendor_cancels) or s.mailbox.pending is not None or cancel_pending
+        return (
+            bool(s.inbox)
+            or bool(s.vendor_cancels)
+            or s.mailbox.pending is not None
+            or cancel_pending
+            or s.edit_after_release()
+        )
 
     def _shipment_phase_actions(self) -> frozenset[Updates]:
         actions = {Updates.CANCEL, Updates.MARK_SHIPPED}
         exc = self.s.view.open_exception
-        if exc is not None and exc.kind in (ExceptionKind.CANCEL_AFTER_SHIP, ExceptionKind.TRACKING_REJECTED):
+        if exc is not None and exc.kind in _RETRYABLE_AFTER_SEND:
             actions.add(Updates.RETRY)
+        if exc is not None and exc.kind is ExceptionKind.EDIT_AFTER_RELEASE and not self.s.view.shipments:
+            actions.add(Updates.REROUTE)  # re-send the edited order: only while nothing shipped
         return frozenset(actions)
 
     async def _vendor_cancelled(self, cancel: FulfillmentCancel) -> None:
@@ -143,6 +169,7 @@ class OrderSteps(SendingSteps):
             f"{request.fulfillment_channel_id} cancelled request {request.id}: {cancel.reason}",
             detail={"requestId": request.id, "locationId": request.location_id},
             accepts={Updates.RETRY, Updates.REROUTE, Updates.AMEND_ADDRESS},
+            wake=s.edit_applies if s.input.revision >= 2 else None,
         )
         await self.after_pre_send_wait(woke)
         await self.fulfil()
@@ -169,6 +196,8 @@ class OrderSteps(SendingSteps):
             OrderStatus.PARTIALLY_SHIPPED if bookkeeping.open_units(s.view) else OrderStatus.SENT_TO_FULFILLMENT
         )
         self.resolve_open("shipment received", only=(ExceptionKind.SLA_BREACH,))
+        if s.ship_by is not None and s.ship_by.breached:
+            s.ship_by.raised = True  # a shipment came: a breach noted beside another exception stays a note
         s.unpushed.append(shipment)
         await self.push_tracking()
 
@@ -212,10 +241,20 @@ class OrderSteps(SendingSteps):
             if exc is not None and exc.kind is ExceptionKind.CANCEL_AFTER_SHIP:
                 # The goods left already; the operator closes the order (returns are handled apart).
                 await self.close_cancelled()
+            elif exc is not None and exc.kind is ExceptionKind.CANCEL_FAILED:
+                s.cancel_reason = request.reason
+                await self.force_cancel()
             else:
                 s.cancel_reason = request.reason
                 await self.cancel()
-        elif exc is not None and exc.kind is ExceptionKind.CANCEL_AFTER_SHIP:
+        elif exc is not None and exc.kind is ExceptionKind.EDIT_AFTER_RELEASE:
+            if isinstance(request, RerouteRequest):
+                await self.resend_edited(request.location_id)
+            else:
+                self.keep_as_sent()
+                await self.push_tracking()
+                s.finish_action("edit not applied: the order ships as sent")
+        elif exc is not None and exc.kind in (ExceptionKind.CANCEL_AFTER_SHIP, ExceptionKind.CANCEL_FAILED):
             await self.cancel()
         else:
             await self.push_tracking()

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.order import bookkeeping
 from workflows.order.mailbox import ActionMailbox
+from workflows.order.ship_by import ShipByClock
 
 
 class Woke(StrEnum):
@@ -44,6 +45,8 @@ class OrderState:
         self.phase = OrderStatus.RECEIVED
         self.mailbox = ActionMailbox()
         self.edits: list[ChannelEdit] = []
+        # An edit after release waiting in edit_after_release: its payload and mapped order.
+        self.released_edit: tuple[ChannelEdit, Order] | None = None
         self.cancel_reason: str | None = None
         self.cancel_handled = False
         self.inbox: list[Shipment] = []
@@ -57,6 +60,8 @@ class OrderState:
         # Auto-retries so far per exception kind: the backoff of the next one.
         self.retries: Counter[ExceptionKind] = Counter()
         self.published: dict[str, str] = {}
+        # Armed at ingest for orders of revision 2 on (older ones time the SLA after send).
+        self.ship_by: ShipByClock | None = None
         if inp.revision >= 1:
             # The starter set these search attributes (an absent one is unset): not upserted
             # again unless they change.
@@ -75,6 +80,15 @@ class OrderState:
     def set_order(self, order: Order) -> None:
         self.view.order = order
         self.view.lines = bookkeeping.line_progress(order)
+
+    def edit_applies(self) -> bool:
+        """An edit is queued that can still apply to the order as it is: nothing is with a
+        fulfillment channel (revision 2; older orders never queued one after a request)."""
+        return bool(self.edits) and (self.input.revision < 2 or not bookkeeping.released(self.view))
+
+    def edit_after_release(self) -> bool:
+        """An edit is queued that came after the order was released (revision 2)."""
+        return bool(self.edits) and self.input.revision >= 2 and bookkeeping.released(self.view)
 
     def restock_arrived(self) -> bool:
         return bool(self.restocked & bookkeeping.order_skus(self.view))

@@ -74,6 +74,7 @@ class OrderWorkflow:
             else:
                 self._steps.policy = result.policy
             steps = self._steps
+            steps.arm_ship_by(result.order)
             if result.order is not None:
                 s.set_order(result.order)
                 steps.resolve_open("payload mapped")
@@ -125,6 +126,7 @@ class OrderWorkflow:
             raise ApplicationError(
                 f"unknown location {request.location_id!r}; known locations: {', '.join(known)}",
                 type=ErrorTypes.INVALID_REQUEST,
+                non_retryable=True,
             )
         self._validate(Updates.REROUTE)
 
@@ -144,7 +146,9 @@ class OrderWorkflow:
     def _validate_amend_address(self, request: AmendAddressRequest) -> None:
         missing = request.address.missing_fields()
         if missing:
-            raise ApplicationError(f"the new address lacks {', '.join(missing)}", type=ErrorTypes.INVALID_REQUEST)
+            raise ApplicationError(
+                f"the new address lacks {', '.join(missing)}", type=ErrorTypes.INVALID_REQUEST, non_retryable=True
+            )
         self._validate(Updates.AMEND_ADDRESS)
 
     @workflow.update(name=Updates.MARK_SHIPPED)
@@ -164,7 +168,11 @@ class OrderWorkflow:
     @workflow.signal(name=Signals.CHANNEL_EDIT)
     def channel_edit(self, edit: ChannelEdit) -> None:
         s = self._state
-        if s.view.shipping_requests or s.terminal:
+        if s.terminal:
+            s.note("edit not applied", f"the order is {s.view.status}")
+            return
+        # Revision 2 takes every edit: applied while nothing was sent, else edit_after_release.
+        if s.input.revision < 2 and s.view.shipping_requests:
             s.note("edit not applied", "the order was already released to fulfillment")
             return
         s.edits.append(edit)

@@ -1,0 +1,99 @@
+"""Every exception escalates when nobody resolves it within the channel's escalation delay,
+whichever state it opened in: before the order maps, before a shipping request is sent, and
+after send."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from orderloop.activity_models import AllocateOutcome, NotificationLevel
+from orderloop.contracts import Activities, CancelRequest, ChannelCancel, ChannelEdit, ErrorTypes, Signals, Updates
+from orderloop.model import ExceptionKind, OrderStatus, OrderView
+from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
+from tests.workflows.helpers import in_exception, sent_request, update, wait_for
+
+pytestmark = pytest.mark.asyncio
+
+Order = WorkflowHandle[Any, OrderView]
+
+
+async def nothing(handle: Order) -> None:
+    """The order reaches its exception on its own."""
+
+
+async def channel_cancel(handle: Order) -> None:
+    await sent_request(handle)
+    await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel())
+
+
+async def edited(handle: Order) -> None:
+    await sent_request(handle)
+    await handle.signal(Signals.CHANNEL_EDIT, ChannelEdit(raw_payload=onx_order("1020", [("TSHIRT", 2)])))
+
+
+async def shipped(handle: Order) -> None:
+    await handle.signal(Signals.SHIPMENT, shipment_for(await sent_request(handle)))
+
+
+def payload(without: str | None = None) -> dict[str, Any]:
+    order = onx_order("1020", [("TSHIRT", 1)])
+    order.pop(without or "", None)
+    return order
+
+
+# exception kind -> the scripted world, the order's payload, what drives the order into it
+CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Callable[[Order], Awaitable[None]]]] = {
+    ExceptionKind.INVALID_ORDER: ({}, payload("lineItems"), nothing),
+    ExceptionKind.INVALID_ADDRESS: ({}, payload("shippingAddress"), nothing),
+    ExceptionKind.UNKNOWN_SKU: ({"allocations": [AllocateOutcome.UNKNOWN_SKU]}, payload(), nothing),
+    ExceptionKind.OUT_OF_STOCK: ({"allocations": [AllocateOutcome.OUT_OF_STOCK] * 20}, payload(), nothing),
+    ExceptionKind.UNROUTABLE: ({"allocations": [AllocateOutcome.UNROUTABLE] * 20}, payload(), nothing),
+    ExceptionKind.SHIPPING_REQUEST_REJECTED: ({"rejections": ["address not served"]}, payload(), nothing),
+    ExceptionKind.CANCEL_AFTER_SHIP: ({"cancel_too_late": True}, payload(), channel_cancel),
+    ExceptionKind.CANCEL_FAILED: (
+        {"cancel_failures": [ApplicationError("being packed", type=ErrorTypes.CANCEL_REFUSED, non_retryable=True)]},
+        payload(),
+        channel_cancel,
+    ),
+    ExceptionKind.EDIT_AFTER_RELEASE: ({}, payload(), edited),
+    ExceptionKind.TRACKING_REJECTED: (
+        {"push_failures": [ApplicationError("archived", type=ErrorTypes.CHANNEL_REJECTED, non_retryable=True)]},
+        payload(),
+        shipped,
+    ),
+}
+
+
+async def test_every_exception_kind_has_an_escalation_case() -> None:
+    # sla_breach's escalation: test_sla_breach_after_48_hours_escalates_and_clears_on_shipment
+    assert set(CASES) | {ExceptionKind.SLA_BREACH} == set(ExceptionKind)
+
+
+@pytest.mark.parametrize("kind", list(CASES), ids=[str(kind) for kind in CASES])
+async def test_an_unresolved_exception_escalates_in_every_state(
+    ts_env: WorkflowEnvironment, world: FakeWorld, kind: ExceptionKind
+) -> None:
+    settings, order, drive = CASES[kind]
+    world.configure(**settings)
+    async with world.worker(ts_env.client):
+        handle = await world.start(ts_env.client, order)
+        await drive(handle)
+        view = await wait_for(handle, in_exception(kind), str(kind))
+        assert view.open_exception is not None and view.open_exception.escalated_at is None
+        await ts_env.sleep(world.escalation_delay + timedelta(minutes=1))
+        view = await wait_for(
+            handle, lambda v: v.open_exception is not None and v.open_exception.escalated_at is not None, "escalated"
+        )
+        assert view.open_exception is not None and view.open_exception.kind is kind
+        escalations = [n.kind for n in world.of(Activities.NOTIFY) if n.level is NotificationLevel.ESCALATION]
+        assert escalations == [kind]
+        if view.status is not OrderStatus.CANCELLED:
+            await update(handle, Updates.CANCEL, CancelRequest(reason="test over"))
+        await handle.result()
