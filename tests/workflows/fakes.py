@@ -5,6 +5,7 @@ cancels, failing tracking pushes)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,8 @@ class FakeWorld:
     # The 3PL's cancel endpoint answers nothing but retryable errors until this is set False.
     cancel_unreachable: bool = False
     push_failures: list[ApplicationError] = field(default_factory=list)
+    # When set, the notify activity waits for it (an exception's notification still going out).
+    notify_gate: asyncio.Event | None = None
     # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
     shipment_poll_every: timedelta | None = None
     polled: dict[str, list[Shipment]] = field(default_factory=dict)
@@ -191,6 +194,8 @@ class FakeWorld:
         @activity.defn(name=Activities.NOTIFY)
         async def notify(note: Notification) -> None:
             world.calls.append((Activities.NOTIFY, note))
+            if world.notify_gate is not None:
+                await world.notify_gate.wait()
 
         @activity.defn(name=Activities.SEND_SHIPPING_REQUEST)
         async def send(request: ShippingRequest) -> SendResult:
