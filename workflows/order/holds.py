@@ -46,6 +46,9 @@ class ExceptionSteps:
         operator action (still queued in the mailbox), a cancel, an edit, stock arriving for
         one of the order's SKUs (with `restock`), or the auto-retry timer."""
         s = self.s
+        # The order shows the exception before its notification has gone out: the actions that
+        # resolve it are taken from then on (queued, applied once the wait below starts).
+        s.mailbox.accepts = frozenset({*accepts, Updates.CANCEL})
         await self.open_exception(kind, message, detail or {})
         s.finish_action(f"order is in exception {kind}: {message}")
         retry_at = None
@@ -53,7 +56,6 @@ class ExceptionSteps:
             # Re-check on a doubling backoff: 1, 2, 4 ... 16 times the channel's retry interval.
             step = min(2 ** s.retries[kind], OOS_RETRY_CAP)
             retry_at = workflow.now() + self.policy.out_of_stock_retry * step
-        s.mailbox.accepts = frozenset({*accepts, Updates.CANCEL})
 
         def woken() -> bool:
             return (
