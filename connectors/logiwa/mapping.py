@@ -208,9 +208,7 @@ def shipment_id(logiwa_order_id: Any) -> str | None:
     return f"{SHIPMENT_ID_PREFIX}{raw}" if raw else None
 
 
-def shipment_from_record(
-    record: Any, settings: LogiwaSettings, fulfillment_channel_id: str | None = None
-) -> Shipment:
+def shipment_from_record(record: Any, settings: LogiwaSettings, fulfillment_channel_id: str | None = None) -> Shipment:
     """A shipped order record (`WarehouseOrderSearch` with `IsGetOrderDetails`) -> `Shipment`.
     Logiwa ships a shipment order as one shipment (its labels are its parcels' tracking
     numbers), so the shipment's id is the order's `ID`, the same whoever reports it."""

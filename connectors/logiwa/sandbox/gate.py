@@ -147,4 +147,3 @@ class Gate(SandboxState[LogiwaKnobs]):
         expires = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if expires is None or time.monotonic() >= expires:
             raise LogiwaError(401, {"Message": DENIED})
-

@@ -126,28 +126,31 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 
 
 @pytest_asyncio.fixture
-async def make_harness(channel: ChannelConfig) -> AsyncIterator[MakeHarness]:
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    async for running in running_receiver("/webhooks/logiwa"):
+        yield running
+
+
+@pytest_asyncio.fixture
+async def make_harness(channel: ChannelConfig, receiver: WebhookReceiver) -> AsyncIterator[MakeHarness]:
     """A sandbox with the given knobs (auto-shipping off unless asked) and a connector on it."""
-    async for receiver in running_receiver("/webhooks/logiwa"):
-        made: list[tuple[Harness, Any]] = []
+    made: list[tuple[Harness, Any]] = []
 
-        async def make(channel_config: ChannelConfig = channel, **knobs: Any) -> Harness:
-            options = SandboxOptions(
-                channel=channel_config, webhook_url=receiver.url, knobs={"auto_ship": False} | knobs
-            )
-            app = create_app(options)
-            lifespan = app.router.lifespan_context(app)
-            await lifespan.__aenter__()
-            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
-            harness = Harness(app, app.state.sandbox, http, LogiwaConnector(channel_config, http=http), receiver)
-            made.append((harness, lifespan))
-            return harness
+    async def make(channel_config: ChannelConfig = channel, **knobs: Any) -> Harness:
+        options = SandboxOptions(channel=channel_config, webhook_url=receiver.url, knobs={"auto_ship": False} | knobs)
+        app = create_app(options)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+        harness = Harness(app, app.state.sandbox, http, LogiwaConnector(channel_config, http=http), receiver)
+        made.append((harness, lifespan))
+        return harness
 
-        yield make
-        for harness, lifespan in made:
-            await harness.connector.aclose()
-            await harness.http.aclose()
-            await lifespan.__aexit__(None, None, None)
+    yield make
+    for harness, lifespan in made:
+        await harness.connector.aclose()
+        await harness.http.aclose()
+        await lifespan.__aexit__(None, None, None)
 
 
 @pytest_asyncio.fixture

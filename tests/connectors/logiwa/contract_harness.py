@@ -66,7 +66,8 @@ class LogiwaHarness(KitFaults):
         return await self.session.ship(f"/_sandbox/ship/{request.id}", LogiwaTopic.ORDER_SHIPMENT_INFO, redelivered)
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
-        await self.session.control("POST", "/_sandbox/stock", json={"stock": {WAREHOUSES[self.location_id]: dict(levels)}})
+        stock = {WAREHOUSES[self.location_id]: dict(levels)}
+        await self.session.control("POST", "/_sandbox/stock", json={"stock": stock})
 
     async def arm_rate_limit(self) -> None:
         # Logiwa's own 403: a window of one call a minute, used by another client of the tenant.
