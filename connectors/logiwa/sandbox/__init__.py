@@ -52,8 +52,16 @@ def paged(rows: list[dict[str, Any]], body: Any) -> dict[str, Any]:
 
 
 def api_routes(wh: Warehouse) -> RouteTable:
+    def insert(body: Any) -> Any:
+        answer = wh.insert(body)
+        lost = wh.knobs.value.lose_create_answers
+        if lost:
+            wh.knobs.update({"lose_create_answers": lost - 1})
+            raise LogiwaError(504, {"Message": "The request timed out before the answer was sent."})
+        return answer
+
     methods: dict[str, Callable[[Any], Any]] = {
-        "InsertShipmentOrder": wh.insert,
+        "InsertShipmentOrder": insert,
         "WarehouseOrderSearch": lambda body: paged(wh.search(body), body),
         "CancelShipmentOrder": wh.cancel,
         "InventoryItemSearch": lambda body: paged(wh.items(body), body),

@@ -46,6 +46,9 @@ class LogiwaKnobs(BaseModel):
     # Off: webhooks are logged but never sent (Logiwa guarantees no delivery).
     deliver_webhooks: bool = True
     duplicate_deliveries: bool = False
+    # The next n InsertShipmentOrder answers are lost after the orders were created (504), as a
+    # timeout on the way back would lose them: the client's retry must find its order.
+    lose_create_answers: int = Field(default=0, ge=0)
     carrier: Literal["UPS", "FedEx", "USPS"] = "UPS"
     # Initial stock: {warehouse_code: {sku: on_hand}}; empty = the locations' seed stock.
     stock: dict[str, dict[str, int]] = Field(default_factory=dict)

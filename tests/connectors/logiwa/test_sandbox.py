@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from connectors.base import AlreadyShippedError, InboundKind, RateLimitedError
+from connectors.base import AlreadyShippedError, InboundKind, RateLimitedError, RetryableError
 from connectors.logiwa.mapping import order_body
 from connectors.logiwa.webhooks import TOPIC_HEADER, LogiwaTopic
 from orderloop.config import ChannelConfig
@@ -184,3 +184,16 @@ async def test_stock_falls_when_an_order_ships(harness: Harness) -> None:
 
     assert before[("east", "TSHIRT-BLK-M")] == (10, 8) and after[("east", "TSHIRT-BLK-M")] == (8, 8)
     assert after[("east", "MUG-11OZ")] == (3, 3)
+
+
+async def test_a_lost_create_answer_is_recognised_by_its_code_on_retry(make_harness: MakeHarness) -> None:
+    harness = await make_harness(lose_create_answers=1)
+    request = shipping_request("R1")
+
+    with pytest.raises(RetryableError, match="HTTP 504"):
+        await harness.connector.create_shipping_request(request)
+    retried = await harness.connector.create_shipping_request(request)
+
+    assert retried.duplicate
+    assert [o["Code"] for o in await harness.control("GET", "orders")] == [request.id]
+    assert harness.calls("InsertShipmentOrder") == 2
