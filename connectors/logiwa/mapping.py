@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.base import MappingError, StockRow
-from connectors.json_values import text
+from connectors.json_values import integer, text
 from connectors.signing import json_type
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
@@ -271,7 +271,7 @@ def _lines(details: Any, order: str, sku_key: str, quantity_key: str) -> list[Sh
         sku = text(detail.get(sku_key))
         if sku is None:
             raise MappingError(f"order {order}: detail {i} has no {sku_key}")
-        quantity = _int(detail.get(quantity_key))
+        quantity = integer(detail.get(quantity_key))
         if quantity:
             lines.append(ShipmentLine(sku=sku, quantity=quantity))
     if not lines:
@@ -291,8 +291,8 @@ def stock_rows(items: Iterable[Any], settings: LogiwaSettings) -> list[StockRow]
             raise MappingError(f"an inventory item must be an object with a Code, got {item!r}")
         sku = str(item["Code"]).strip()
         warehouse = text(item.get("WarehouseCode"))
-        on_hand = _int(item.get("StockQuantity"))
-        available = _int(item.get("AvailableStockQuantity"))
+        on_hand = integer(item.get("StockQuantity"))
+        available = integer(item.get("AvailableStockQuantity"))
         if on_hand is None:
             got = item.get("StockQuantity")
             raise MappingError(f"inventory {sku!r}: StockQuantity must be an integer, got {got!r}")
@@ -306,15 +306,3 @@ def stock_rows(items: Iterable[Any], settings: LogiwaSettings) -> list[StockRow]
             )
         )
     return rows
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
