@@ -17,6 +17,7 @@ import httpx
 
 from connectors.base import ConnectorError, PermanentError, RateLimitedError, RejectedError, RetryableError
 from connectors.http import VendorClient, body_of
+from connectors.logiwa.mapping import ORDERS_PER_CALL
 
 RPC_PATH = "/en/api/IntegrationApi/"
 PAGE_SIZE = 200
@@ -158,6 +159,9 @@ class LogiwaClient(VendorClient):
     # --- operations ---
 
     async def insert_shipment_orders(self, orders: list[dict[str, Any]], what: str) -> dict[str, Any]:
+        """One call of at most `ORDERS_PER_CALL` orders (Logiwa refuses a bigger batch whole)."""
+        if not 1 <= len(orders) <= ORDERS_PER_CALL:
+            raise ValueError(f"InsertShipmentOrder takes 1 to {ORDERS_PER_CALL} orders a call, not {len(orders)}")
         return await self.call("InsertShipmentOrder", orders, what, rejected=True)
 
     async def orders_by_code(self, code: str, depositor: str) -> list[dict[str, Any]]:

@@ -197,3 +197,25 @@ async def test_a_lost_create_answer_is_recognised_by_its_code_on_retry(make_harn
     assert retried.duplicate
     assert [o["Code"] for o in await harness.control("GET", "orders")] == [request.id]
     assert harness.calls("InsertShipmentOrder") == 2
+
+
+async def test_duplicated_and_reversed_deliveries_confirm_to_the_same_shipment(make_harness: MakeHarness) -> None:
+    harness = await make_harness(duplicate_deliveries=True)
+    request = shipping_request("D1")
+    await harness.connector.create_shipping_request(request)
+    await harness.control("POST", "webhooks/hold")
+    await harness.control("POST", f"ship/{request.id}")
+    mark = len(harness.receiver.received)
+
+    released = await harness.control("POST", "webhooks/release", params={"order": "reverse"})
+    await harness.sandbox.sender.drain()
+
+    assert released["released"][0]["topic"] == LogiwaTopic.ORDER_SHIPMENT_INFO
+    deliveries = [w for w in harness.receiver.received[mark:] if w.topic == LogiwaTopic.ORDER_SHIPMENT_INFO]
+    events = [
+        await harness.connector.confirm_event(harness.connector.parse_webhook(w.headers, w.body)) for w in deliveries
+    ]
+    assert len(events) == 2 and len({e.event_id for e in events}) == 1
+    assert {e.shipment.id for e in events if e.shipment is not None} == {
+        "logiwa-" + str(harness.sandbox.orders[request.id].id)
+    }
