@@ -26,7 +26,7 @@ from connectors.base import SandboxOptions
 from connectors.logiwa.client import PAGE_SIZE, RPC_PATH
 from connectors.logiwa.sandbox.gate import LogiwaError, message_body
 from connectors.logiwa.sandbox.warehouse import Warehouse
-from connectors.sandbox_kit import Call, Route, RouteTable, read_json, sandbox_app
+from connectors.sandbox_kit import Call, Route, RouteTable, numbered_page, read_json, sandbox_app
 
 __all__ = ["Warehouse", "create_app"]
 
@@ -38,9 +38,9 @@ def paged(rows: list[dict[str, Any]], body: Any) -> dict[str, Any]:
     index = query.get("SelectedPageIndex") or 1
     if not isinstance(size, int) or not isinstance(index, int) or size < 1 or index < 1:
         raise LogiwaError(200, {"Success": False, "Errors": ["PageSize and SelectedPageIndex must be positive."]})
-    pages = max(1, -(-len(rows) // size))
+    page, pages = numbered_page(rows, index, size)
     return {
-        "Data": rows[(index - 1) * size : index * size],
+        "Data": page,
         "Success": True,
         "Errors": [],
         "SuccessMessage": None,
