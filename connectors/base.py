@@ -148,6 +148,14 @@ class Connector(abc.ABC):
 
         `headers` is case-insensitive (the gateway passes Starlette's headers)."""
 
+    async def confirm_event(self, event: InboundEvent) -> InboundEvent:
+        """The event as the vendor's own API confirms it, before the gateway acts on it. A vendor
+        whose webhooks are signed is trusted as it is (the default); one whose webhooks are
+        unsigned hints (Logiwa) reads the resource back and answers what it found, an `IGNORED`
+        event when the hint is not borne out, so a forged delivery never ships an order. A
+        `ConnectorError` here is answered 503, for the sender (or the poller) to try again."""
+        return event
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""
 

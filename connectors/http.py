@@ -101,14 +101,18 @@ class VendorClient:
         json: Any = None,
         params: Any = None,
         headers: Any = None,
+        data: Any = None,
         ok: Callable[[httpx.Response], bool] | None = None,
     ) -> httpx.Response:
         """Send one request; any failure becomes a connector error whose message starts with
-        `what`. `ok` lets a caller accept a non-2xx answer it handles itself."""
+        `what`. `data` is a form body (an OAuth token request); `ok` lets a caller accept a
+        non-2xx answer it handles itself."""
         all_headers = {"Accept": "application/json", **self.auth_headers(), **(headers or {})}
         try:
             async with self._client() as http:
-                response = await http.request(method, self.url(path), json=json, params=params, headers=all_headers)
+                response = await http.request(
+                    method, self.url(path), json=json, params=params, data=data, headers=all_headers
+                )
         except httpx.TimeoutException as exc:
             raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:

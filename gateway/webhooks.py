@@ -14,7 +14,7 @@ import structlog
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 
-from connectors.base import InboundEvent, InboundKind
+from connectors.base import ConnectorError, InboundEvent, InboundKind
 from gateway.deps import Inbound, Orders, State, Stock
 from gateway.errors import GatewayError
 from gateway.order_service import OrderService, WorkflowMissing
@@ -67,6 +67,10 @@ async def receive_webhook(
         raise GatewayError(415, f"content type {content_type!r} is not JSON", "send application/json")
     body = await _read_body(request, state.settings.max_body_bytes)
     event = connector.parse_webhook(request.headers, body)
+    try:
+        event = await connector.confirm_event(event)
+    except ConnectorError as exc:
+        raise GatewayError(503, f"could not confirm the event with the channel: {exc}", "retry later") from exc
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
     return await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound))
 

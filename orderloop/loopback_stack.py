@@ -13,6 +13,8 @@ from orderloop.stack import Stack
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "orderloop.yaml"
 TOKEN = "integration-token"
+# Sandbox knobs of every run: the 3PLs ship a moment after a request, not a second.
+SHIP_DELAYS = {"wms.ship_delay": "0.2", "shipbob.ship_delay": "0.2", "logiwa.ship_delay": "0.2"}
 
 
 def free_port() -> int:
@@ -42,5 +44,5 @@ def make_stack(directory: Path, **knobs: str) -> Stack:
         gateway_port=free_port(),
         task_queue_prefix=f"it-{uuid.uuid4().hex[:8]}",
         api_token=TOKEN,
-        sandbox_knobs=[f"{k}={v}" for k, v in ({"wms.ship_delay": "0.2", "shipbob.ship_delay": "0.2"} | knobs).items()],
+        sandbox_knobs=[f"{k}={v}" for k, v in (SHIP_DELAYS | knobs).items()],
     )

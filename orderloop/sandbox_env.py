@@ -16,6 +16,9 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_SHIPBOB_API_TOKEN": "sandbox-shipbob-api-token",
     # Standard Webhooks secrets are base64 keys behind `whsec_`.
     "ORDERLOOP_SHIPBOB_WEBHOOK_SECRET": "whsec_c2FuZGJveC1zaGlwYm9iLXdlYmhvb2stc2lnbmluZy1rZXk=",
+    "ORDERLOOP_LOGIWA_USERNAME": "sandbox.api@demo-brand.test",
+    "ORDERLOOP_LOGIWA_PASSWORD": "sandbox-logiwa-password",
+    "ORDERLOOP_LOGIWA_WEBHOOK_TOKEN": "sandbox-logiwa-webhook-token",
 }
 
 

@@ -42,6 +42,21 @@ class VendorHarness(Protocol):
     def retry_header(self) -> str:
         """The header in which the vendor's 429 says how many seconds to wait."""
 
+    @property
+    def signs_body(self) -> bool:
+        """Whether the vendor's webhook signature covers the body. A vendor that does not sign
+        (Logiwa: a token the brand configures) still refuses a missing or wrong token; a body
+        changed on the way is caught by `confirm_event`, not by the signature."""
+
+    @property
+    def refuses_in_body(self) -> bool:
+        """Whether the vendor refuses content in an HTTP 200 body (Logiwa's `Success: false`)
+        rather than with a 4xx status."""
+
+    def throttle_delay(self, response: httpx.Response) -> float | None:
+        """The seconds the vendor's throttling answer asks to wait, read from its own signal (the
+        `retry_header` of a 429, or a body such as Logiwa's 403); None for any other answer."""
+
     def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
         """The same delivery signed with the vendor's scheme but another secret."""
 

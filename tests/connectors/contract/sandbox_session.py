@@ -116,10 +116,16 @@ async def open_sandbox(
 class KitFaults:
     """Harness moves through the kit's fault injector: an outage (503) and, for vendors whose
     429 carries `Retry-After` (Orderloop's own scheme), their rate limit. A vendor with its own
-    limiter or header overrides `arm_rate_limit` and `retry_header`."""
+    limiter or header overrides `arm_rate_limit` and `retry_header`; one whose throttling is not
+    a 429 header (Logiwa's 403 with the delay in its body) overrides `throttle_delay`."""
 
     session: SandboxSession
     retry_header = "Retry-After"
+    signs_body = True
+    refuses_in_body = False
+
+    def throttle_delay(self, response: httpx.Response) -> float | None:
+        return float(response.headers[self.retry_header]) if response.status_code == 429 else None
 
     async def arm_rate_limit(self) -> None:
         await self.session.arm_fault(429, retry_after=7)

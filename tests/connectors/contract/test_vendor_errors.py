@@ -1,7 +1,8 @@
 """What both roles owe Temporal, run against every connector and its sandbox through the real
 channel activities: the vendor's 429 becomes a retryable `ApplicationError` whose
-`next_retry_delay` is the delay in the vendor's own retry header, a 5xx a retryable one, and a
-4xx refusal a non-retryable one with the type an operator searches for."""
+`next_retry_delay` is the delay the vendor's own throttling signal asks for (a 429's retry header,
+Logiwa's 403 body), a 5xx a retryable one, and a refusal (4xx, or a 200 body for a vendor that
+refuses there) a non-retryable one with the type an operator searches for."""
 
 from __future__ import annotations
 
@@ -56,8 +57,7 @@ async def assert_rate_limit_delays_the_retry(harness: VendorHarness, call: Call)
     with pytest.raises(ApplicationError) as raised:
         await call()
 
-    [limited] = [r for r in seen if r.status_code == 429]
-    delay = float(limited.headers[harness.retry_header])
+    [delay] = [d for r in seen if (d := harness.throttle_delay(r)) is not None]
     assert delay > 0
     assert isinstance(raised.value.__cause__, RateLimitedError)
     assert raised.value.__cause__.retry_after == delay
@@ -78,13 +78,14 @@ async def assert_unavailable_is_retried(harness: VendorHarness, call: Call) -> N
     assert not raised.value.non_retryable
 
 
-async def assert_refusal_is_not_retried(call: Call, error_type: str) -> None:
+async def assert_refusal_is_not_retried(call: Call, error_type: str, in_body: bool = False) -> None:
     with pytest.raises(ApplicationError) as raised:
         await call()
 
     assert isinstance(raised.value.__cause__, PermanentError)
     status = raised.value.__cause__.status_code
-    assert status is not None and 400 <= status < 500 and status != 429
+    # A vendor that refuses in a 200 body (`refuses_in_body`) says so there, with its own reason.
+    assert status is not None and (400 <= status < 500 or (in_body and status == 200)) and status != 429
     assert raised.value.non_retryable
     assert raised.value.type == error_type
 
@@ -116,6 +117,8 @@ async def test_fulfillment_4xx_refusal_is_not_retried(fulfillment: FulfillmentHa
     request = fulfillment.rejected_request("E2")
 
     await assert_refusal_is_not_retried(
-        lambda: ActivityEnvironment().run(activity, request), ErrorTypes.SHIPPING_REQUEST_REJECTED
+        lambda: ActivityEnvironment().run(activity, request),
+        ErrorTypes.SHIPPING_REQUEST_REJECTED,
+        fulfillment.refuses_in_body,
     )
     assert await fulfillment.vendor_orders(request.id) == 0

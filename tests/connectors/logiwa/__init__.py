@@ -1,0 +1,1 @@
+"""Logiwa connector: mapping, webhooks, client, sandbox and contract tests."""
