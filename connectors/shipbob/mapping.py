@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.base import MappingError, StockRow
-from connectors.json_values import text
+from connectors.json_values import integer, text
 from connectors.signing import json_type
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
@@ -214,7 +214,7 @@ def shipment_from_shipbob(
             id=our_id,
             shipping_request_id=request_id,
             fulfillment_channel_id=fulfillment_channel_id,
-            location_id=settings.location_of(_int(location.get("id"))),
+            location_id=settings.location_of(integer(location.get("id"))),
             line_items=_shipped_lines(data.get("products"), data.get("id")),
             tracking_numbers=_tracking_numbers(tracking),
             shipping_carrier=text(tracking.get("carrier")),
@@ -252,13 +252,12 @@ def product_quantity(product: Mapping[str, Any]) -> int:
     """Units of a product in a shipment. ShipBob counts inventory items, not products: a plain
     product has one inventory item whose quantity is the product's; for a bundle (several items)
     the smallest component count is taken, exact when a bundle holds one of its rarest component."""
-    explicit = _int(product.get("quantity"))
+    explicit = integer(product.get("quantity"))
     if explicit is not None:
         return max(0, explicit)
     items = product.get("inventory_items")
-    counts = (
-        [_int(item.get("quantity")) for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
-    )
+    listed = items if isinstance(items, list) else []
+    counts = [integer(item.get("quantity")) for item in listed if isinstance(item, Mapping)]
     known = [c for c in counts if c is not None]
     return max(0, min(known)) if known else 0
 
@@ -297,7 +296,7 @@ def stock_rows(items: Iterable[Any], settings: ShipBobSettings) -> list[StockRow
                 for k, value in enumerate(quantities):
                     total[k] += value
                 continue
-            center = _int(location.get("location_id"))
+            center = integer(location.get("location_id"))
             on_hand, fulfillable, committed, awaiting = quantities
             rows.append(
                 StockRow(
@@ -321,7 +320,7 @@ def _quantity(location: Mapping[str, Any], key: str, sku: str) -> int:
     value = location.get(key, 0)
     if value is None:
         return 0
-    number = _int(value)
+    number = integer(value)
     if number is None:
         raise MappingError(f"inventory {sku!r}: {key} must be an integer, got {value!r}")
     return number
@@ -335,10 +334,6 @@ def _object(value: Any) -> Mapping[str, Any]:
 
 
 
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
