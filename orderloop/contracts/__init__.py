@@ -18,6 +18,7 @@ from orderloop.contracts.names import (
     orders_task_queue,
 )
 from orderloop.contracts.order import (
+    LOCATIONS_REVISION,
     NO_EXCEPTION,
     ORDER_REVISION,
     ORDER_WORKFLOW,
@@ -39,9 +40,11 @@ from orderloop.contracts.order import (
     order_start_search_attributes,
     order_workflow_id,
     parse_order_workflow_id,
+    search_attribute_type,
 )
 
 __all__ = [
+    "LOCATIONS_REVISION",
     "NO_EXCEPTION",
     "ORDER_REVISION",
     "ORDER_WORKFLOW",
@@ -70,4 +73,5 @@ __all__ = [
     "order_workflow_id",
     "orders_task_queue",
     "parse_order_workflow_id",
+    "search_attribute_type",
 ]

@@ -13,7 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 
 from orderloop.model import Address, OrderStatus, OrderView, Shipment
 
@@ -24,10 +29,35 @@ class SearchAttributes:
     CHANNEL = SearchAttributeKey.for_keyword("OrderChannel")
     STATUS = SearchAttributeKey.for_keyword("OrderStatus")
     EXCEPTION = SearchAttributeKey.for_keyword("OrderException")
+    # Each location shipping the order, so a split order matches `FulfillmentLocations = 'east'`.
+    LOCATIONS = SearchAttributeKey.for_keyword_list("FulfillmentLocations")
+    # Orders started before LOCATIONS_REVISION: the locations comma-joined in one Keyword ("east,west").
+    # A search attribute's type cannot change under its name, so the list got a new name and this
+    # one stays registered (and queried) for them.
     LOCATION = SearchAttributeKey.for_keyword("FulfillmentLocation")
 
-    ALL = (CHANNEL, STATUS, EXCEPTION, LOCATION)
+    # What an order of today's revision writes, in the order of its upserts.
+    ALL: tuple[SearchAttributeKey[Any], ...] = (CHANNEL, STATUS, EXCEPTION, LOCATIONS)
+    # Every attribute a namespace must have registered (servers, docker-compose, test environments).
+    REGISTERED: tuple[SearchAttributeKey[Any], ...] = (CHANNEL, STATUS, EXCEPTION, LOCATIONS, LOCATION)
 
+    @classmethod
+    def written_by(cls, revision: int) -> tuple[SearchAttributeKey[Any], ...]:
+        """What an order started at `revision` writes (older orders keep the comma-joined Keyword)."""
+        if revision >= LOCATIONS_REVISION:
+            return cls.ALL
+        return (cls.CHANNEL, cls.STATUS, cls.EXCEPTION, cls.LOCATION)
+
+
+def search_attribute_type(key: SearchAttributeKey[Any]) -> str:
+    """The type's name as `temporal` takes it (`--search-attribute Name=KeywordList`)."""
+    return _TYPE_NAMES[key.indexed_value_type]
+
+
+_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
 
 NO_EXCEPTION = "none"
 
@@ -74,7 +104,10 @@ class OrderPolicy(BaseModel):
 # field existed. 1: the start carries the channel/status/exception search attributes (the
 # workflow does not upsert them again), and shipment polling needs no patch marker (a patch
 # marker also upserts TemporalChangeVersion: two visibility writes per order saved).
-ORDER_REVISION = 1
+# 2 (LOCATIONS_REVISION): the order writes its locations to the KeywordList `FulfillmentLocations`
+# instead of the comma-joined Keyword `FulfillmentLocation`.
+ORDER_REVISION = 2
+LOCATIONS_REVISION = 2
 
 
 class OrderInput(BaseModel):

@@ -87,6 +87,8 @@ class FakeWorld:
     # Scripted allocation outcomes, consumed in order; when empty, allocate to the forced
     # location or the first one not excluded.
     allocations: list[AllocateOutcome] = field(default_factory=list)
+    # Split every order: line i ships from locations[i % len(locations)].
+    split: bool = False
     rejections: list[str] = field(default_factory=list)
     cancel_too_late: bool = False
     push_failures: list[ApplicationError] = field(default_factory=list)
@@ -158,14 +160,19 @@ class FakeWorld:
                 for line in inp.order.line_items
                 if line.id in inp.line_ids
             ]
+            at = {line.line_id: location for line in lines}
+            if world.split:
+                at = {line.line_id: world.locations[i % len(world.locations)] for i, line in enumerate(lines)}
+            assignments = [
+                LocationAssignment(
+                    location_id=where,
+                    fulfillment_channel_id="wms",
+                    line_items=[line for line in lines if at[line.line_id] == where],
+                )
+                for where in dict.fromkeys(at.values())
+            ]
             return AllocateResult(
-                outcome=AllocateOutcome.ALLOCATED,
-                allocation=Allocation(
-                    assignments=[
-                        LocationAssignment(location_id=location, fulfillment_channel_id="wms", line_items=lines)
-                    ],
-                    rule="test-rule",
-                ),
+                outcome=AllocateOutcome.ALLOCATED, allocation=Allocation(assignments=assignments, rule="test-rule")
             )
 
         @activity.defn(name=Activities.RELEASE)

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections import Counter
 from enum import StrEnum
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
     from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
 
 from workflows.order import bookkeeping
+from workflows.order.bookkeeping import SearchAttributeValue
 from workflows.order.mailbox import ActionMailbox
 
 
@@ -56,12 +59,14 @@ class OrderState:
         self.exclude: list[str] = []
         # Auto-retries so far per exception kind: the backoff of the next one.
         self.retries: Counter[ExceptionKind] = Counter()
-        self.published: dict[str, str] = {}
+        # What this order writes: orders older than the KeywordList keep the Keyword they had.
+        self.search_keys = SearchAttributes.written_by(inp.revision)
+        self.published: dict[str, SearchAttributeValue] = {}
         if inp.revision >= 1:
             # The starter set these search attributes (an absent one is unset): not upserted
             # again unless they change.
-            given = {pair.key.name: str(pair.value) for pair in workflow.info().typed_search_attributes}
-            self.published = {key.name: given.get(key.name, "") for key in SearchAttributes.ALL}
+            given = {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
+            self.published = {key.name: _published(key, given.get(key.name)) for key in self.search_keys}
 
     @property
     def order(self) -> Order:
@@ -94,14 +99,21 @@ class OrderState:
 
     def publish(self) -> None:
         """Upsert the search attributes that changed since the last upsert."""
-        changes = bookkeeping.search_attribute_changes(self.view, self.published)
+        changes = bookkeeping.search_attribute_changes(self.view, self.published, self.search_keys)
         if not changes:
             return
         self.published.update(changes)
         workflow.upsert_search_attributes(
             [
                 key.value_set(changes[key.name]) if changes[key.name] else key.value_unset()
-                for key in SearchAttributes.ALL
+                for key in self.search_keys
                 if key.name in changes
             ]
         )
+
+
+def _published(key: SearchAttributeKey[Any], value: object) -> SearchAttributeValue:
+    """A start search attribute as the bookkeeping compares it (absent = unset)."""
+    if key.indexed_value_type is SearchAttributeIndexedValueType.KEYWORD_LIST:
+        return [str(v) for v in value] if isinstance(value, list | tuple) else []
+    return "" if value is None else str(value)
