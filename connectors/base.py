@@ -132,6 +132,10 @@ class PolledOrder:
     payload: dict[str, Any]
     # Cancelled at the channel: not started if Orderloop never saw it.
     cancelled: bool = False
+    # The channel's created and last-updated times of the order: an accepted order updated
+    # after its creation is delivered to its workflow as an edit, once per `updated_at`.
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class Connector(abc.ABC):
@@ -169,8 +173,9 @@ class SellingConnector(Connector):
         return None
 
     async def poll_orders(self, since: datetime) -> list[PolledOrder]:
-        """Orders created or updated since `since`, for missed-webhook recovery. Channels that
-        cannot be polled return none."""
+        """Orders created or updated since `since` (with their `created_at` and `updated_at`),
+        for missed-webhook recovery: new orders, and cancels and edits of accepted ones.
+        Channels that cannot be polled return none."""
         return []
 
 

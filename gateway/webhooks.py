@@ -105,10 +105,10 @@ async def _order_event(hook: Webhook) -> JSONResponse:
 
     async def signal(workflow_id: str) -> JSONResponse:
         if event.kind is InboundKind.ORDER_UPDATED:
-            edit = ChannelEdit(raw_payload=event.payload, event_id=event.event_id)
+            edit = ChannelEdit(raw_payload=event.payload, event_id=event.event_id, updated_at=event.occurred_at)
             return await _signal(hook.orders, workflow_id, Signals.CHANNEL_EDIT, edit, hook.log)
         reason = event.detail or "cancelled by the selling channel"
-        cancel = ChannelCancel(event_id=event.event_id, reason=reason)
+        cancel = ChannelCancel(event_id=event.event_id, reason=reason, updated_at=event.occurred_at)
         return await _signal(hook.orders, workflow_id, Signals.CHANNEL_CANCEL, cancel, hook.log)
 
     received = await hook.intake.order_event(

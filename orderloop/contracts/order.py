@@ -123,11 +123,21 @@ class OrderInput(BaseModel):
 class ChannelEdit(BaseModel):
     raw_payload: dict[str, Any]
     event_id: str | None = None
+    # The channel's version of the order (its updated_at): an edit the order already holds
+    # (a webhook's edit found again by the order poll, a repeated poll) is ignored. None in
+    # older histories and from channels that give none: every such edit is applied.
+    updated_at: datetime | None = None
+    # Found by the order poll (a read of the order's state, not an event): the version the order
+    # already holds is ignored too, not only an older one.
+    polled: bool = False
 
 
 class ChannelCancel(BaseModel):
     reason: str = "cancelled by the selling channel"
     event_id: str | None = None
+    # Set by starters that know the channel's version: a second cancel of an order whose cancel
+    # is already under way (the webhook's, then the poll's) is ignored.
+    updated_at: datetime | None = None
 
 
 class FulfillmentCancel(BaseModel):

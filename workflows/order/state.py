@@ -5,6 +5,7 @@ steps share (phase, routing overrides, retries so far, published search attribut
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
+    from orderloop.contracts import ChannelCancel, ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
     from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
 
 from workflows.order import bookkeeping
@@ -47,6 +48,8 @@ class OrderState:
         self.phase = OrderStatus.RECEIVED
         self.mailbox = ActionMailbox()
         self.edits: list[ChannelEdit] = []
+        # The newest channel version (updated_at) of the edits taken so far.
+        self.edit_version: datetime | None = None
         self.cancel_reason: str | None = None
         self.cancel_handled = False
         self.inbox: list[Shipment] = []
@@ -80,6 +83,28 @@ class OrderState:
     def set_order(self, order: Order) -> None:
         self.view.order = order
         self.view.lines = bookkeeping.line_progress(order)
+
+    def edit_known(self, edit: ChannelEdit) -> bool:
+        """An edit the order holds already: older than the channel version it has (a stale
+        re-delivery), or, found by the order poll, that very version (the webhook brought it).
+        Edits without a version (older histories, channels that give none) are never known."""
+        if edit.updated_at is None:
+            return False
+        versions = [v for v in (self.view.order.updated_at if self.view.order else None, self.edit_version) if v]
+        held = max(versions, default=None)
+        if held is not None and (edit.updated_at < held or (edit.polled and edit.updated_at == held)):
+            self.note("edit ignored", f"the order holds the channel's version of {held.isoformat()} already")
+            return True
+        self.edit_version = edit.updated_at
+        return False
+
+    def cancel_known(self, cancel: ChannelCancel) -> bool:
+        """A second cancel of an order whose cancel is under way (the webhook's, then the poll's);
+        cancels without a version (older histories) are taken as before."""
+        if cancel.updated_at is None or self.cancel_reason is None:
+            return False
+        self.note("cancel ignored", "a cancel was requested already")
+        return True
 
     def restock_arrived(self) -> bool:
         return bool(self.restocked & bookkeeping.order_skus(self.view))

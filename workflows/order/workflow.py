@@ -164,6 +164,8 @@ class OrderWorkflow:
     @workflow.signal(name=Signals.CHANNEL_EDIT)
     def channel_edit(self, edit: ChannelEdit) -> None:
         s = self._state
+        if s.edit_known(edit):
+            return
         if s.view.shipping_requests or s.terminal:
             s.note("edit not applied", "the order was already released to fulfillment")
             return
@@ -174,6 +176,8 @@ class OrderWorkflow:
         s = self._state
         if s.terminal:
             s.note("cancel ignored", f"order already {s.view.status}")
+            return
+        if s.cancel_known(cancel):
             return
         s.cancel_reason = cancel.reason
         s.cancel_handled = False
