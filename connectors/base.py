@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from orderloop.config import ChannelConfig
+from orderloop.contracts import FulfillmentUpdate
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
@@ -30,6 +31,8 @@ class InboundKind(StrEnum):
     SHIPMENT_CANCELLED = "shipment_cancelled"
     INVENTORY = "inventory"
     IGNORED = "ignored"
+    # A fulfillment channel's hold, release or delivery of a shipping request (`fulfillment`).
+    FULFILLMENT_UPDATE = "fulfillment_update"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class InboundEvent:
     # Inventory events: the levels the fulfillment channel reports now (absolute, not deltas,
     # so a repeated or late delivery cannot count a movement twice).
     stock: tuple[StockRow, ...] = ()
+    # Fulfillment updates: what the channel says of which of our shipping requests.
+    fulfillment: FulfillmentUpdate | None = None
     occurred_at: datetime | None = None
     detail: str | None = None
 

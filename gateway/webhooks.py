@@ -159,6 +159,21 @@ async def _shipment_cancelled(hook: Webhook) -> JSONResponse:
     return await _signal(hook.orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, hook.log)
 
 
+async def _fulfillment_update(hook: Webhook) -> JSONResponse:
+    """A 3PL's hold, release or delivery of a request: applied by the order once (a hold open is
+    kept, a delivery recorded once), so, like shipments, its delivery id is not recorded."""
+    update = hook.event.fulfillment
+    if update is None:
+        raise GatewayError(400, "fulfillment update without the shipping request it concerns")
+    try:
+        workflow_id = ShippingRequest.order_id_of(update.request_id)
+    except ValueError as exc:
+        raise GatewayError(
+            400, str(exc), "report holds and deliveries against Orderloop's shipping request id"
+        ) from exc
+    return await _signal(hook.orders, workflow_id, Signals.FULFILLMENT_UPDATE, update, hook.log)
+
+
 async def _inventory(hook: Webhook) -> JSONResponse:
     async def apply() -> JSONResponse:
         report = (await hook.stock.apply(hook.channel_id, hook.event.stock)).model_dump(mode="json")
@@ -191,6 +206,7 @@ HANDLERS: dict[InboundKind, Callable[[Webhook], Awaitable[JSONResponse]]] = {
     **dict.fromkeys(_ORDER_EVENTS, _order_event),
     InboundKind.SHIPMENT: _shipment,
     InboundKind.SHIPMENT_CANCELLED: _shipment_cancelled,
+    InboundKind.FULFILLMENT_UPDATE: _fulfillment_update,
     InboundKind.INVENTORY: _inventory,
     InboundKind.IGNORED: _ignored,
 }

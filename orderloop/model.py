@@ -93,6 +93,9 @@ class ExceptionKind(StrEnum):
     SLA_BREACH = "sla_breach"
     CANCEL_AFTER_SHIP = "cancel_after_ship"
     TRACKING_REJECTED = "tracking_rejected"
+    # The 3PL holds a shipping request or cannot go on with it (an address problem, out of stock
+    # at its warehouse), with its reason; cleared when the shipment proceeds or by an operator.
+    FULFILLMENT_HOLD = "fulfillment_hold"
 
 
 class Address(OnxModel):
@@ -353,6 +356,8 @@ class ShippingRequestView(OnxModel):
     request: ShippingRequest
     state: ShippingRequestState
     vendor_id: str | None = None
+    # When the fulfillment channel reported the parcel(s) of this request delivered.
+    delivered_at: datetime | None = None
 
 
 class LineProgress(OnxModel):

@@ -2,7 +2,9 @@
 shipping requests idempotently, ships each one after `ship_delay` seconds (sometimes in two
 partial shipments) and reports every shipment (`shipment.created`) and stock set by the controls
 (`inventory.updated`) to Orderloop's webhook, signed in Orderloop's scheme, the delivery id
-being the webhook's id.
+being the webhook's id. The controls also hold a request (`request.on_hold`, or
+`request.exception`; a held request does not ship), release it (`request.released`) and deliver
+it (`request.delivered`), as the in-house WMS reports them.
 
 The API takes bearer token = the channel's `api_token`; errors, and every route not served,
 answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
+    Call,
     ResourceStore,
     Route,
     RouteTable,
@@ -90,6 +93,8 @@ class WmsRequest:
     created_at: str
     status: RequestStatus = RequestStatus.ACCEPTED
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    # Why the WMS holds it (it does not ship while held).
+    hold: str | None = None
 
     @property
     def location_id(self) -> str:
@@ -119,6 +124,7 @@ class WmsRequest:
             "shippingCode": self.body.get("shippingCode"),
             "createdAt": self.created_at,
             "shipmentIds": [s["id"] for s in self.shipments],
+            "hold": self.hold,
         }
 
 
@@ -322,7 +328,7 @@ class WmsSandbox(SandboxState[WmsKnobs]):
     def ship(self, request: WmsRequest, parts: int = 1) -> list[dict[str, Any]]:
         """Ship what is left of `request` now. With `parts=2` only the first half ships now and
         the rest after `ship_delay` (at once when it is 0 or the knob `auto_ship` is off)."""
-        if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
+        if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED) or request.hold:
             return []
         self.timers.cancel(request.id)
         left = request.remaining()
@@ -373,6 +379,19 @@ class WmsSandbox(SandboxState[WmsKnobs]):
         self.emit(WmsEvent.SHIPMENT_CREATED, fulfillment)
         return fulfillment
 
+    def report(self, request: WmsRequest, event: WmsEvent, reason: str | None = None) -> dict[str, Any]:
+        """A request event: held (its timer stopped), released (shipping resumed) or delivered."""
+        if event in (WmsEvent.REQUEST_ON_HOLD, WmsEvent.REQUEST_EXCEPTION):
+            request.hold = reason or "held at the warehouse"
+            self.timers.cancel(request.id)
+        elif event is WmsEvent.REQUEST_RELEASED:
+            request.hold = None
+            if self.knobs.value.auto_ship:
+                self._schedule(request, self.knobs.value.ship_delay)
+        payload = {**request.to_json(), "reason": reason, "at": _now()}
+        self.emit(event, payload)
+        return payload
+
     def emit(self, event: WmsEvent, payload: dict[str, Any]) -> None:
         """Sign with the channel's secret and send; the delivery id is the webhook's id."""
         body = json.dumps(payload).encode()
@@ -387,7 +406,6 @@ class WmsSandbox(SandboxState[WmsKnobs]):
     @staticmethod
     def public(shipment: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in shipment.items() if not k.startswith("_")}
-
 
 
 def api_routes(wms: WmsSandbox) -> RouteTable:
@@ -439,6 +457,11 @@ def control_routes(wms: WmsSandbox) -> RouteTable:
             raise SandboxError(409, f"request {request.id} is {request.status.value}: nothing to ship")
         return {"shipments": [wms.public(s) for s in wms.ship(request, parts)], "request": request.to_json()}
 
+    def hold(call: Call) -> dict[str, Any]:
+        body = call.body if isinstance(call.body, dict) else {}
+        event = WmsEvent.REQUEST_EXCEPTION if body.get("exception") else WmsEvent.REQUEST_ON_HOLD
+        return wms.report(wms.find(call.path["ref"]), event, body.get("reason"))
+
     async def set_stock(stock: StockKnob, replace: bool = False) -> list[dict[str, Any]]:
         """{sku: n} or {locationId: {sku: n}}; ?replace=true; reported as inventory.updated"""
         wms.set_stock(stock, replace=replace)
@@ -449,6 +472,19 @@ def control_routes(wms: WmsSandbox) -> RouteTable:
         prefix="/_sandbox",
         routes=(
             Route("POST", "/ship/{ref:path}", endpoint=ship_now),
+            Route("POST", "/hold/{ref:path}", hold, '{"reason", "exception": bool}: request.on_hold (or .exception)'),
+            Route(
+                "POST",
+                "/release/{ref:path}",
+                lambda c: wms.report(wms.find(c.path["ref"]), WmsEvent.REQUEST_RELEASED),
+                "request.released; shipping resumes",
+            ),
+            Route(
+                "POST",
+                "/deliver/{ref:path}",
+                lambda c: wms.report(wms.find(c.path["ref"]), WmsEvent.REQUEST_DELIVERED),
+                "request.delivered",
+            ),
             Route("GET", "/shipping-requests", lambda _: [r.to_json() for r in wms.requests.values()], "every request"),
             Route("GET", "/stock", lambda _: wms.stock_levels(), "the stock levels"),
             Route("POST", "/stock", endpoint=set_stock),

@@ -9,6 +9,7 @@ import the workflow code.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,6 +99,8 @@ class OrderPolicy(BaseModel):
     shipment_poll_every: dict[str, timedelta] = Field(default_factory=dict)
     # Location ids an operator may reroute to (validated before the workflow accepts it).
     locations: list[str] = Field(default_factory=list)
+    # Fulfillment channel id -> how long a completed order waits for its deliveries to be reported.
+    await_delivery: dict[str, timedelta] = Field(default_factory=dict)
 
 
 # What the order workflow may rely on from whoever started it. 0: histories from before the
@@ -144,6 +147,30 @@ class FulfillmentCancel(BaseModel):
     request_id: str
     reason: str = "cancelled by the fulfillment channel"
     event_id: str | None = None
+
+
+class FulfillmentStatus(StrEnum):
+    """What a fulfillment channel says about a shipping request besides shipping or cancelling it."""
+
+    ON_HOLD = "on_hold"  # held at the 3PL (e.g. an address problem)
+    EXCEPTION = "exception"  # the 3PL cannot go on with it (e.g. out of stock at its warehouse)
+    RELEASED = "released"  # the 3PL released its hold
+    DELIVERED = "delivered"  # the carrier delivered it
+
+
+class FulfillmentUpdate(BaseModel):
+    """A fulfillment channel's word on one of our shipping requests (`Signals.FULFILLMENT_UPDATE`)."""
+
+    request_id: str
+    status: FulfillmentStatus
+    # The channel's reason, as it gives it (hold and exception).
+    reason: str | None = None
+    at: datetime | None = None
+    event_id: str | None = None
+
+    @property
+    def holds(self) -> bool:
+        return self.status in (FulfillmentStatus.ON_HOLD, FulfillmentStatus.EXCEPTION)
 
 
 class StockArrived(BaseModel):

@@ -95,6 +95,8 @@ class FakeWorld:
     # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
     shipment_poll_every: timedelta | None = None
     polled: dict[str, list[Shipment]] = field(default_factory=dict)
+    # How long a completed order waits for "wms" to report its deliveries (None: not at all).
+    await_delivery: timedelta | None = None
     # How orders are started: as today's gateway does, or as an older one did (revision 0).
     revision: int = ORDER_REVISION
     calls: list[tuple[str, Any]] = field(default_factory=list)
@@ -124,6 +126,7 @@ class FakeWorld:
             fulfillment_task_queues={"wms": self.task_queue},
             shipment_poll_every={"wms": self.shipment_poll_every} if self.shipment_poll_every else {},
             locations=list(self.locations),
+            await_delivery={"wms": self.await_delivery} if self.await_delivery else {},
         )
 
     def activities(self) -> list[Any]:

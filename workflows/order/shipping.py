@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.model import ExceptionKind, OrderStatus, Shipment, ShippingRequestState
 
 from workflows.order import bookkeeping
+from workflows.order.fulfillment_updates import FulfillmentUpdateSteps
 from workflows.order.mailbox import Action
 from workflows.order.options import (
     CALL_TIMEOUT,
@@ -31,12 +32,11 @@ from workflows.order.options import (
     PUSH_GIVE_UP,
     failure_message,
 )
-from workflows.order.sending import SendingSteps
 
 _PATCH_SHIPMENT_POLL = "shipment-poll"
 
 
-class OrderSteps(SendingSteps):
+class OrderSteps(FulfillmentUpdateSteps):
     """Every step of an order after ingest, built with the policy the ingest handed out."""
 
     async def await_shipments(self) -> None:
@@ -70,6 +70,7 @@ class OrderSteps(SendingSteps):
             while s.vendor_cancels and not s.terminal:
                 await self._vendor_cancelled(s.vendor_cancels.pop(0))
                 poll_at = self._next_shipment_poll() if poll_at is not None else None
+            await self.apply_fulfillment_updates()
             if s.mailbox.pending is not None:
                 await self._apply_shipment_phase_action(s.mailbox.consume())
             if s.cancel_reason is not None and not s.cancel_handled:
@@ -114,10 +115,16 @@ class OrderSteps(SendingSteps):
     def _shipment_phase_woken(self) -> bool:
         s = self.s
         cancel_pending = s.cancel_reason is not None and not s.cancel_handled
-        return bool(s.inbox) or bool(s.vendor_cancels) or s.mailbox.pending is not None or cancel_pending
+        return (
+            bool(s.inbox)
+            or bool(s.vendor_cancels)
+            or bool(s.fulfillment_updates)
+            or s.mailbox.pending is not None
+            or cancel_pending
+        )
 
     def _shipment_phase_actions(self) -> frozenset[Updates]:
-        actions = {Updates.CANCEL, Updates.MARK_SHIPPED}
+        actions = {Updates.CANCEL, Updates.MARK_SHIPPED, *self.hold_actions()}
         exc = self.s.view.open_exception
         if exc is not None and exc.kind in (ExceptionKind.CANCEL_AFTER_SHIP, ExceptionKind.TRACKING_REJECTED):
             actions.add(Updates.RETRY)
@@ -169,6 +176,7 @@ class OrderSteps(SendingSteps):
             OrderStatus.PARTIALLY_SHIPPED if bookkeeping.open_units(s.view) else OrderStatus.SENT_TO_FULFILLMENT
         )
         self.resolve_open("shipment received", only=(ExceptionKind.SLA_BREACH,))
+        self.clear_hold(shipment.shipping_request_id, "the shipment proceeded")
         s.unpushed.append(shipment)
         await self.push_tracking()
 
@@ -199,6 +207,8 @@ class OrderSteps(SendingSteps):
 
     async def _apply_shipment_phase_action(self, action: Action) -> None:
         s = self.s
+        if self.apply_hold_action(action):
+            return
         request = action.request
         exc = s.view.open_exception
         s.note(f"operator {action.name}", getattr(request, "operator", None))

@@ -13,7 +13,14 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import ChannelCancel, ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
+    from orderloop.contracts import (
+        ChannelCancel,
+        ChannelEdit,
+        FulfillmentCancel,
+        FulfillmentUpdate,
+        OrderInput,
+        SearchAttributes,
+    )
     from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
 
 from workflows.order import bookkeeping
@@ -56,6 +63,7 @@ class OrderState:
         self.seen_shipments: set[str] = set()
         self.unpushed: list[Shipment] = []
         self.vendor_cancels: list[FulfillmentCancel] = []
+        self.fulfillment_updates: list[FulfillmentUpdate] = []
         # SKUs whose availability rose since the order last tried to allocate (restock watcher).
         self.restocked: set[str] = set()
         self.force_location: str | None = None
