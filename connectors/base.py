@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from orderloop.activity_models import RequestCheck
 from orderloop.config import ChannelConfig
 from orderloop.contracts import FulfillmentUpdate
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
@@ -203,6 +204,12 @@ class FulfillmentConnector(Connector):
     async def fetch_stock(self) -> list[StockRow]:
         """Stock levels at the vendor's location, for ledger snapshots."""
         return []
+
+    async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck | None:
+        """How the request stands at the vendor (`connectors.request_checks`), asked by the
+        shipment poll before its shipments: a cancel or an edit made in the vendor's own UI sends
+        no webhook. None: the connector cannot tell."""
+        return None
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,9 @@ class ExceptionKind(StrEnum):
     # The 3PL holds a shipping request or cannot go on with it (an address problem, out of stock
     # at its warehouse), with its reason; cleared when the shipment proceeds or by an operator.
     FULFILLMENT_HOLD = "fulfillment_hold"
+    # The shipment poll found a sent request changed at the 3PL by hand (lines or address differ
+    # from what was sent; no webhook tells of it); the diff in the detail.
+    FULFILLMENT_CHANGED = "fulfillment_changed"
 
 
 class Address(OnxModel):

@@ -2,9 +2,8 @@
 shipping requests idempotently, ships each one after `ship_delay` seconds (sometimes in two
 partial shipments) and reports every shipment (`shipment.created`) and stock set by the controls
 (`inventory.updated`) to Orderloop's webhook, signed in Orderloop's scheme, the delivery id
-being the webhook's id. The controls also hold a request (`request.on_hold`, or
-`request.exception`; a held request does not ship), release it (`request.released`) and deliver
-it (`request.delivered`), as the in-house WMS reports them.
+being the webhook's id. What the WMS's own operators do to a request (hold, release, deliver,
+edit, cancel or lose it) is in `sandbox_operator`.
 
 The API takes bearer token = the channel's `api_token`; errors, and every route not served,
 answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
@@ -27,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import (
-    Call,
     ResourceStore,
     Route,
     RouteTable,
@@ -41,6 +39,7 @@ from connectors.sandbox_kit import (
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.wms.client import ALREADY_SHIPPED
 from connectors.wms.mapping import TRACKING_URL_FIELD
+from connectors.wms.sandbox_operator import operator_routes
 from connectors.wms.webhooks import WmsEvent
 
 # Stock given without a location applies to every location of the WMS.
@@ -457,11 +456,6 @@ def control_routes(wms: WmsSandbox) -> RouteTable:
             raise SandboxError(409, f"request {request.id} is {request.status.value}: nothing to ship")
         return {"shipments": [wms.public(s) for s in wms.ship(request, parts)], "request": request.to_json()}
 
-    def hold(call: Call) -> dict[str, Any]:
-        body = call.body if isinstance(call.body, dict) else {}
-        event = WmsEvent.REQUEST_EXCEPTION if body.get("exception") else WmsEvent.REQUEST_ON_HOLD
-        return wms.report(wms.find(call.path["ref"]), event, body.get("reason"))
-
     async def set_stock(stock: StockKnob, replace: bool = False) -> list[dict[str, Any]]:
         """{sku: n} or {locationId: {sku: n}}; ?replace=true; reported as inventory.updated"""
         wms.set_stock(stock, replace=replace)
@@ -472,19 +466,6 @@ def control_routes(wms: WmsSandbox) -> RouteTable:
         prefix="/_sandbox",
         routes=(
             Route("POST", "/ship/{ref:path}", endpoint=ship_now),
-            Route("POST", "/hold/{ref:path}", hold, '{"reason", "exception": bool}: request.on_hold (or .exception)'),
-            Route(
-                "POST",
-                "/release/{ref:path}",
-                lambda c: wms.report(wms.find(c.path["ref"]), WmsEvent.REQUEST_RELEASED),
-                "request.released; shipping resumes",
-            ),
-            Route(
-                "POST",
-                "/deliver/{ref:path}",
-                lambda c: wms.report(wms.find(c.path["ref"]), WmsEvent.REQUEST_DELIVERED),
-                "request.delivered",
-            ),
             Route("GET", "/shipping-requests", lambda _: [r.to_json() for r in wms.requests.values()], "every request"),
             Route("GET", "/stock", lambda _: wms.stock_levels(), "the stock levels"),
             Route("POST", "/stock", endpoint=set_stock),
@@ -494,4 +475,6 @@ def control_routes(wms: WmsSandbox) -> RouteTable:
 
 def create_app(options: SandboxOptions) -> FastAPI:
     wms = WmsSandbox(options)
-    return sandbox_app(f"WMS sandbox ({options.channel.id})", wms, api_routes(wms), control_routes(wms))
+    return sandbox_app(
+        f"WMS sandbox ({options.channel.id})", wms, api_routes(wms), control_routes(wms), operator_routes(wms)
+    )

@@ -30,6 +30,7 @@ from orderloop.activity_models import (
     PushTrackingInput,
     PushTrackingResult,
     ReleaseInput,
+    RequestCheck,
     SendResult,
 )
 from orderloop.contracts import (
@@ -95,6 +96,8 @@ class FakeWorld:
     # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
     shipment_poll_every: timedelta | None = None
     polled: dict[str, list[Shipment]] = field(default_factory=dict)
+    # What a poll finds of each request at the fulfillment channel (absent: the channel cannot tell).
+    checks: dict[str, RequestCheck] = field(default_factory=dict)
     # How long a completed order waits for "wms" to report its deliveries (None: not at all).
     await_delivery: timedelta | None = None
     # How orders are started: as today's gateway does, or as an older one did (revision 0).
@@ -218,7 +221,9 @@ class FakeWorld:
         @activity.defn(name=Activities.FETCH_SHIPMENTS)
         async def fetch(inp: FetchShipmentsInput) -> FetchShipmentsResult:
             world.calls.append((Activities.FETCH_SHIPMENTS, inp))
-            return FetchShipmentsResult(shipments=world.polled.get(inp.request.id, []))
+            return FetchShipmentsResult(
+                shipments=world.polled.get(inp.request.id, []), check=world.checks.get(inp.request.id)
+            )
 
         return [ingest, allocate, release, commit_shipment, notify, send, cancel, push, fetch]
 

@@ -3,6 +3,9 @@
 `fulfillment_hold` exception with the 3PL's reason, cleared when the 3PL releases it, when the
 request's shipment comes, or by an operator's `retry`; a delivery is recorded on its request
 (view and timeline), also after the order completed while the channel's `await_delivery` lasts.
+What the shipment poll finds of a request at the 3PL goes the same ways: cancelled there or gone
+is the channel's own cancel; changed by hand (lines or address) opens `fulfillment_changed` with
+the diff, until an operator accepts it with `retry` (or cancels).
 
 No selling channel Orderloop connects takes a delivery today (`API_FACTS.md` documents no such
 call for Shopify or the storefront), so a delivery is recorded, not pushed."""
@@ -14,15 +17,39 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import FulfillmentStatus, RetryRequest, Updates
-    from orderloop.model import ExceptionKind, OrderStatus, ShippingRequestState
+    from orderloop.activity_models import RequestCheck, RequestCondition
+    from orderloop.contracts import FulfillmentCancel, FulfillmentStatus, OrderPolicy, RetryRequest, Updates
+    from orderloop.model import ExceptionKind, OrderStatus, ShippingRequestState, ShippingRequestView
 
 from workflows.order import bookkeeping
 from workflows.order.mailbox import Action
 from workflows.order.sending import SendingSteps
+from workflows.order.state import OrderState
+
+# The exceptions an operator's `retry` clears once sorted out (or accepted) at the 3PL.
+_OPERATOR_CLEARS = (ExceptionKind.FULFILLMENT_HOLD, ExceptionKind.FULFILLMENT_CHANGED)
 
 
 class FulfillmentUpdateSteps(SendingSteps):
+    def __init__(self, state: OrderState, policy: OrderPolicy) -> None:
+        super().__init__(state, policy)
+        # Changes at the 3PL an operator accepted, by request id: the next poll finds them again.
+        self.accepted_changes: dict[str, str] = {}
+
+    async def apply_request_check(self, view: ShippingRequestView, check: RequestCheck) -> None:
+        """What the shipment poll found of a sent request at its fulfillment channel."""
+        s = self.s
+        channel = view.request.fulfillment_channel_id
+        if check.condition in (RequestCondition.CANCELLED, RequestCondition.MISSING):
+            reason = f"found by the shipment poll: {check.detail or check.condition}"
+            s.vendor_cancels.append(FulfillmentCancel(request_id=view.request.id, reason=reason))
+        elif check.condition is RequestCondition.CHANGED and self.accepted_changes.get(view.request.id) != check.detail:
+            await self.open_exception(
+                ExceptionKind.FULFILLMENT_CHANGED,
+                f"{channel} changed request {view.request.id} by hand: {check.detail}",
+                {"requestId": view.request.id, "changes": check.detail},
+            )
+
     async def apply_fulfillment_updates(self) -> None:
         s = self.s
         while s.fulfillment_updates:
@@ -55,21 +82,22 @@ class FulfillmentUpdateSteps(SendingSteps):
             self.resolve_open(resolution)
 
     def hold_actions(self) -> set[Updates]:
-        """An operator clears a 3PL hold with `retry` once it is sorted out at the 3PL."""
+        """An operator clears a 3PL hold with `retry` once it is sorted out at the 3PL, and
+        accepts a change made at the 3PL the same way."""
         exc = self.s.view.open_exception
-        return {Updates.RETRY} if exc is not None and exc.kind is ExceptionKind.FULFILLMENT_HOLD else set()
+        return {Updates.RETRY} if exc is not None and exc.kind in _OPERATOR_CLEARS else set()
 
     def apply_hold_action(self, action: Action) -> bool:
-        """Apply `action` when it is an operator's clearing of a 3PL hold; False for any other."""
+        """Apply `action` when it clears a 3PL hold or accepts a 3PL change; False for any other."""
         exc = self.s.view.open_exception
-        if (
-            not isinstance(action.request, RetryRequest)
-            or exc is None
-            or exc.kind is not ExceptionKind.FULFILLMENT_HOLD
-        ):
+        if not isinstance(action.request, RetryRequest) or exc is None or exc.kind not in _OPERATOR_CLEARS:
             return False
         self.s.note(f"operator {action.name}", action.request.operator)
-        self.resolve_open("cleared by an operator (sorted out at the 3PL)")
+        if exc.kind is ExceptionKind.FULFILLMENT_CHANGED:
+            self.accepted_changes[str(exc.detail.get("requestId"))] = str(exc.detail.get("changes"))
+            self.resolve_open("the change at the 3PL accepted by an operator")
+        else:
+            self.resolve_open("cleared by an operator (sorted out at the 3PL)")
         return True
 
     async def await_deliveries(self) -> None:

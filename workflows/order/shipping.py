@@ -111,6 +111,8 @@ class OrderSteps(FulfillmentUpdateSteps):
             if found:
                 s.note("shipments found by polling", ", ".join(shipment.id for shipment in found))
                 s.inbox.extend(found)
+            if result.check is not None:
+                await self.apply_request_check(view, result.check)
 
     def _shipment_phase_woken(self) -> bool:
         s = self.s
