@@ -23,6 +23,7 @@ from tests.workflows.test_order_workflow import in_exception, sent_request, upda
         (RequestCondition.CANCELLED, "cancelled at the vendor (status cancelled)"),
         (RequestCondition.MISSING, "the vendor no longer knows wms-1"),
     ],
+    ids=["cancelled", "missing"],
 )
 async def test_a_request_cancelled_or_lost_at_the_3pl_is_found_by_the_shipment_poll(
     ts_env: WorkflowEnvironment, world: FakeWorld, condition: RequestCondition, detail: str
