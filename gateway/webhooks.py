@@ -140,20 +140,14 @@ async def _shipment(hook: Webhook) -> JSONResponse:
     shipment = hook.event.shipment
     if shipment is None:
         raise GatewayError(400, "shipment event without a shipment")
-    try:
-        workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
-    except ValueError as exc:
-        raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
+    workflow_id = _order_of(shipment.shipping_request_id, "shipments")
     return await _signal(hook.orders, workflow_id, Signals.SHIPMENT, shipment, hook.log)
 
 
 async def _shipment_cancelled(hook: Webhook) -> JSONResponse:
     event = hook.event
     request_id = event.shipping_request_id or ""
-    try:
-        workflow_id = ShippingRequest.order_id_of(request_id)
-    except ValueError as exc:
-        raise GatewayError(400, str(exc), "report cancellations against Orderloop's shipping request id") from exc
+    workflow_id = _order_of(request_id, "cancellations")
     reason = event.detail or "cancelled by the fulfillment channel"
     cancel = FulfillmentCancel(request_id=request_id, reason=reason, event_id=event.event_id)
     return await _signal(hook.orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, hook.log)
@@ -165,13 +159,16 @@ async def _fulfillment_update(hook: Webhook) -> JSONResponse:
     update = hook.event.fulfillment
     if update is None:
         raise GatewayError(400, "fulfillment update without the shipping request it concerns")
-    try:
-        workflow_id = ShippingRequest.order_id_of(update.request_id)
-    except ValueError as exc:
-        raise GatewayError(
-            400, str(exc), "report holds and deliveries against Orderloop's shipping request id"
-        ) from exc
+    workflow_id = _order_of(update.request_id, "holds and deliveries")
     return await _signal(hook.orders, workflow_id, Signals.FULFILLMENT_UPDATE, update, hook.log)
+
+
+def _order_of(request_id: str, what: str) -> str:
+    """The order workflow a shipping request id belongs to; 400 when it is not one of ours."""
+    try:
+        return ShippingRequest.order_id_of(request_id)
+    except ValueError as exc:
+        raise GatewayError(400, str(exc), f"report {what} against Orderloop's shipping request id") from exc
 
 
 async def _inventory(hook: Webhook) -> JSONResponse:

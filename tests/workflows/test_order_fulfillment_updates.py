@@ -6,7 +6,9 @@ while the fulfillment channel's `await_delivery` lasts."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from orderloop.activity_models import NotificationLevel
@@ -18,9 +20,16 @@ from orderloop.contracts import (
     Signals,
     Updates,
 )
-from orderloop.model import ExceptionKind, OrderStatus
+from orderloop.model import ExceptionKind, OrderStatus, OrderView, ShippingRequest
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
 from tests.workflows.test_order_workflow import in_exception, sent_request, update, wait_for
+
+
+async def _held(handle: WorkflowHandle[Any, OrderView], request: ShippingRequest, reason: str) -> OrderView:
+    """Signal the 3PL's hold of `request` and wait for the order's exception."""
+    hold = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.ON_HOLD, reason=reason)
+    await handle.signal(Signals.FULFILLMENT_UPDATE, hold)
+    return await wait_for(handle, in_exception(ExceptionKind.FULFILLMENT_HOLD), "fulfillment hold")
 
 
 async def test_a_3pl_hold_opens_fulfillment_hold_with_its_reason_and_the_shipment_clears_it(
@@ -29,9 +38,7 @@ async def test_a_3pl_hold_opens_fulfillment_hold_with_its_reason_and_the_shipmen
     async with world.worker(ts_env.client):
         handle = await world.start(ts_env.client, onx_order("4001", [("TSHIRT", 1)]))
         request = await sent_request(handle)
-        hold = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.ON_HOLD, reason="address unverified")
-        await handle.signal(Signals.FULFILLMENT_UPDATE, hold)
-        view = await wait_for(handle, in_exception(ExceptionKind.FULFILLMENT_HOLD), "fulfillment hold")
+        view = await _held(handle, request, "address unverified")
         exc = view.open_exception
         assert exc is not None and "address unverified" in exc.message
         assert exc.detail == {"requestId": request.id, "status": "on_hold", "reason": "address unverified"}
@@ -49,9 +56,7 @@ async def test_a_hold_is_cleared_by_the_3pls_release_or_by_an_operator(
     async with world.worker(ts_env.client):
         handle = await world.start(ts_env.client, onx_order("4002", [("TSHIRT", 1)]))
         request = await sent_request(handle)
-        on_hold = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.ON_HOLD, reason="fraud review")
-        await handle.signal(Signals.FULFILLMENT_UPDATE, on_hold)
-        await wait_for(handle, in_exception(ExceptionKind.FULFILLMENT_HOLD), "held")
+        await _held(handle, request, "fraud review")
         released = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.RELEASED)
         await handle.signal(Signals.FULFILLMENT_UPDATE, released)
         view = await wait_for(handle, lambda v: v.open_exception is None, "released")
@@ -74,9 +79,7 @@ async def test_a_hold_of_one_request_is_not_cleared_by_the_shipment_of_another(
     async with world.worker(ts_env.client):
         handle = await world.start(ts_env.client, onx_order("4003", [("TSHIRT", 1), ("MUG", 1)]))
         first, second = await sent_request(handle, 1), await sent_request(handle, 2)
-        hold = FulfillmentUpdate(request_id=second.id, status=FulfillmentStatus.ON_HOLD, reason="address")
-        await handle.signal(Signals.FULFILLMENT_UPDATE, hold)
-        await wait_for(handle, in_exception(ExceptionKind.FULFILLMENT_HOLD), "held")
+        await _held(handle, second, "address")
         await handle.signal(Signals.SHIPMENT, shipment_for(first))
         view = await wait_for(
             handle,
@@ -94,11 +97,13 @@ async def test_a_delivery_is_recorded_after_the_order_completed_while_await_deli
     async with world.worker(ts_env.client):
         handle = await world.start(ts_env.client, onx_order("4004", [("TSHIRT", 1)]))
         request = await sent_request(handle)
-        await handle.signal(Signals.SHIPMENT, shipment_for(request))
-        await wait_for(handle, lambda v: v.status is OrderStatus.COMPLETED, "completed")
-        delivered = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.DELIVERED, at=delivered_at)
-        await handle.signal(Signals.FULFILLMENT_UPDATE, delivered)
-        await handle.signal(Signals.FULFILLMENT_UPDATE, delivered)
+        # No time skipped while the order waits completed: its 14 days must not pass before the signal.
+        with ts_env.auto_time_skipping_disabled():
+            await handle.signal(Signals.SHIPMENT, shipment_for(request))
+            await wait_for(handle, lambda v: v.status is OrderStatus.COMPLETED, "completed")
+            delivered = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.DELIVERED, at=delivered_at)
+            await handle.signal(Signals.FULFILLMENT_UPDATE, delivered)
+            await handle.signal(Signals.FULFILLMENT_UPDATE, delivered)
         view = await handle.result()
     assert view.status is OrderStatus.COMPLETED
     assert view.shipping_requests[0].delivered_at == delivered_at
