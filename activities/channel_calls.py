@@ -16,6 +16,7 @@ from orderloop.activity_models import (
     FetchShipmentsResult,
     PushTrackingInput,
     PushTrackingResult,
+    RequestCondition,
     SendResult,
 )
 from orderloop.contracts import Activities, ErrorTypes
@@ -63,9 +64,19 @@ class ChannelActivities:
     async def fetch_shipments(self, inp: FetchShipmentsInput) -> FetchShipmentsResult:
         connector = fulfillment(self.connectors, inp.request.fulfillment_channel_id)
         with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
-            shipments = await connector.fetch_shipments(inp.request, inp.vendor_id)
-        log.info("shipments.polled", workflow_id=inp.request.order_id, request_id=inp.request.id, found=len(shipments))
-        return FetchShipmentsResult(shipments=shipments)
+            check = await connector.check_shipping_request(inp.request, inp.vendor_id)
+            if check is not None and check.condition is RequestCondition.MISSING:
+                shipments = []
+            else:
+                shipments = await connector.fetch_shipments(inp.request, inp.vendor_id)
+        log.info(
+            "shipments.polled",
+            workflow_id=inp.request.order_id,
+            request_id=inp.request.id,
+            found=len(shipments),
+            request=str(check.condition) if check else None,
+        )
+        return FetchShipmentsResult(shipments=shipments, check=check)
 
     @activity.defn(name=Activities.PUSH_TRACKING)
     async def push_tracking(self, inp: PushTrackingInput) -> PushTrackingResult:

@@ -1,23 +1,29 @@
-"""Missed-webhook recovery: read a selling channel's orders updated since the last poll and
-start a workflow for every order Orderloop never accepted. A webhook that was lost (or never
-sent) costs a delay, never an order; one that did arrive is recognised and starts nothing."""
+"""Missed-webhook recovery: read a selling channel's orders updated since the last poll, start a
+workflow for every order Orderloop never accepted, and deliver to the accepted ones the cancels
+and edits the channel made since (each once). A webhook that was lost (or never sent) costs a
+delay, never an order or a change; one that did arrive is recognised and changes nothing."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import structlog
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.vendor_errors import vendor_call
-from connectors.base import Connector
+from connectors.base import Connector, PolledOrder
 from connectors.registry import selling
-from orderloop.contracts import Activities, ErrorTypes
+from orderloop.contracts import Activities, ChannelCancel, ChannelEdit, ErrorTypes, Signals
 from orderloop.contracts.scheduled_jobs import PollOrdersInput, PollOrdersReport
 from orderloop.ledger import Ledger
-from orderloop.order_intake import start_order_workflow
+from orderloop.order_intake import OrderEvent, Outcome, polled_event, temporal_intake
 
 log = structlog.get_logger("orderloop.order_poll")
+
+POLLED_CANCEL_REASON = "cancelled at the selling channel (found by the order poll)"
 
 
 class OrderPoll:
@@ -35,23 +41,52 @@ class OrderPoll:
             polled = await selling(self.connectors, inp.channel_id).poll_orders(since)
         report = PollOrdersReport(channel_id=inp.channel_id, polled_since=since, polled_until=now, seen=len(polled))
         client = activity.client()
+        intake = temporal_intake(client, self.ledger, self.prefix)
         for order in polled:
-            if await self.ledger.accepted_order(inp.channel_id, order.external_id):
-                report.already_known += 1
-                continue
-            if order.cancelled:
-                report.cancelled_unknown += 1
-                continue
-            workflow_id, started = await start_order_workflow(
-                client, self.ledger, self.prefix, inp.channel_id, order.external_id, order.payload
+            event, delivery_id = polled_event(order.external_id, order.cancelled, order.created_at, order.updated_at)
+
+            signal = partial(_deliver, client, order, event, delivery_id)
+            received = await intake.order_event(
+                inp.channel_id, event, delivery_id, order.external_id, order.payload, signal
             )
-            if started:
-                report.started.append(workflow_id)
-                log.warning("order.recovered_by_poll", channel=inp.channel_id, workflow_id=workflow_id)
-            else:
-                report.already_known += 1
+            match received.outcome:
+                case Outcome.STARTED:
+                    report.started.append(str(received.workflow_id))
+                    log.warning("order.recovered_by_poll", channel=inp.channel_id, workflow_id=received.workflow_id)
+                case Outcome.CANCEL_UNKNOWN:
+                    report.cancelled_unknown += 1
+                case Outcome.SIGNALLED if received.answer:
+                    (report.cancels_delivered if event is OrderEvent.CANCELLED else report.edits_delivered).append(
+                        str(received.workflow_id)
+                    )
+                    log.warning(
+                        f"order.{event}_recovered_by_poll", channel=inp.channel_id, workflow_id=received.workflow_id
+                    )
+                case _:
+                    report.already_known += 1
             activity.heartbeat(order.external_id)
         # Saved only after every order is handled, so a failed poll is repeated from the same point.
         await self.ledger.save_poll_cursor(inp.channel_id, now)
         log.info("orders.polled", **report.model_dump(mode="json", by_alias=False))
         return report
+
+
+async def _deliver(
+    client: Client, order: PolledOrder, event: OrderEvent, delivery_id: str | None, workflow_id: str
+) -> bool:
+    """Signal the channel's change to the order's workflow; False when the order is closed (a
+    closed order takes no change: nothing to reconcile)."""
+    message: ChannelCancel | ChannelEdit
+    if event is OrderEvent.CANCELLED:
+        name = Signals.CHANNEL_CANCEL
+        message = ChannelCancel(reason=POLLED_CANCEL_REASON, event_id=delivery_id, updated_at=order.updated_at)
+    else:
+        name = Signals.CHANNEL_EDIT
+        message = ChannelEdit(raw_payload=order.payload, event_id=delivery_id, updated_at=order.updated_at, polled=True)
+    try:
+        await client.get_workflow_handle(workflow_id).signal(name, message)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True

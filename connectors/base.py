@@ -15,7 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from orderloop.activity_models import RequestCheck
 from orderloop.config import ChannelConfig
+from orderloop.contracts import FulfillmentUpdate
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
@@ -30,6 +32,8 @@ class InboundKind(StrEnum):
     SHIPMENT_CANCELLED = "shipment_cancelled"
     INVENTORY = "inventory"
     IGNORED = "ignored"
+    # A fulfillment channel's hold, release or delivery of a shipping request (`fulfillment`).
+    FULFILLMENT_UPDATE = "fulfillment_update"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class InboundEvent:
     # Inventory events: the levels the fulfillment channel reports now (absolute, not deltas,
     # so a repeated or late delivery cannot count a movement twice).
     stock: tuple[StockRow, ...] = ()
+    # Fulfillment updates: what the channel says of which of our shipping requests.
+    fulfillment: FulfillmentUpdate | None = None
     occurred_at: datetime | None = None
     detail: str | None = None
 
@@ -132,6 +138,10 @@ class PolledOrder:
     payload: dict[str, Any]
     # Cancelled at the channel: not started if Orderloop never saw it.
     cancelled: bool = False
+    # The channel's created and last-updated times of the order: an accepted order updated
+    # after its creation is delivered to its workflow as an edit, once per `updated_at`.
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class Connector(abc.ABC):
@@ -177,8 +187,9 @@ class SellingConnector(Connector):
         return None
 
     async def poll_orders(self, since: datetime) -> list[PolledOrder]:
-        """Orders created or updated since `since`, for missed-webhook recovery. Channels that
-        cannot be polled return none."""
+        """Orders created or updated since `since` (with their `created_at` and `updated_at`),
+        for missed-webhook recovery: new orders, and cancels and edits of accepted ones.
+        Channels that cannot be polled return none."""
         return []
 
 
@@ -201,6 +212,12 @@ class FulfillmentConnector(Connector):
     async def fetch_stock(self) -> list[StockRow]:
         """Stock levels at the vendor's location, for ledger snapshots."""
         return []
+
+    async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck | None:
+        """How the request stands at the vendor (`connectors.request_checks`), asked by the
+        shipment poll before its shipments: a cancel or an edit made in the vendor's own UI sends
+        no webhook. None: the connector cannot tell."""
+        return None
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,14 @@ def visibility_query(
         (SearchAttributes.STATUS, status),
         (SearchAttributes.CHANNEL, channel),
         (SearchAttributes.EXCEPTION, exception),
-        (SearchAttributes.LOCATION, location),
     ):
         if value is not None:
             clauses.append(f"{key.name} = {_quoted(str(value))}")
+    if location is not None:
+        # Each location of an order is one value of the KeywordList; orders started before it
+        # hold the comma-joined Keyword (one that shipped from one location still matches).
+        where = _quoted(location)
+        clauses.append(f"({SearchAttributes.LOCATIONS.name} = {where} OR {SearchAttributes.LOCATION.name} = {where})")
     return " AND ".join(clauses)
 
 

@@ -35,9 +35,7 @@ class WorkflowMissing(Exception):
 
 
 @asynccontextmanager
-async def temporal_errors(
-    within: timedelta | None = None, waiting_for: str = "Temporal"
-) -> AsyncIterator[None]:
+async def temporal_errors(within: timedelta | None = None, waiting_for: str = "Temporal") -> AsyncIterator[None]:
     """Temporal's failures as the gateway's: unreachable (or `waiting_for` slower than `within`)
     -> `TemporalUnavailable` (503), rate-limited -> `TemporalBusy` (429), no such workflow ->
     `WorkflowMissing`."""
@@ -126,7 +124,8 @@ class OrderService:
                         "channel": attrs.get(SearchAttributes.CHANNEL),
                         "status": attrs.get(SearchAttributes.STATUS),
                         "exception": attrs.get(SearchAttributes.EXCEPTION),
-                        "location": attrs.get(SearchAttributes.LOCATION),
+                        "location": ",".join(attrs.get(SearchAttributes.LOCATIONS) or [])
+                        or attrs.get(SearchAttributes.LOCATION),
                         "startedAt": wf.start_time.isoformat() if wf.start_time else None,
                         "closedAt": wf.close_time.isoformat() if wf.close_time else None,
                         "executionStatus": wf.status.name if wf.status else None,

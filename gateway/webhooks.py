@@ -109,10 +109,10 @@ async def _order_event(hook: Webhook) -> JSONResponse:
 
     async def signal(workflow_id: str) -> JSONResponse:
         if event.kind is InboundKind.ORDER_UPDATED:
-            edit = ChannelEdit(raw_payload=event.payload, event_id=event.event_id)
+            edit = ChannelEdit(raw_payload=event.payload, event_id=event.event_id, updated_at=event.occurred_at)
             return await _signal(hook.orders, workflow_id, Signals.CHANNEL_EDIT, edit, hook.log)
         reason = event.detail or "cancelled by the selling channel"
-        cancel = ChannelCancel(event_id=event.event_id, reason=reason)
+        cancel = ChannelCancel(event_id=event.event_id, reason=reason, updated_at=event.occurred_at)
         return await _signal(hook.orders, workflow_id, Signals.CHANNEL_CANCEL, cancel, hook.log)
 
     received = await hook.intake.order_event(
@@ -144,23 +144,35 @@ async def _shipment(hook: Webhook) -> JSONResponse:
     shipment = hook.event.shipment
     if shipment is None:
         raise GatewayError(400, "shipment event without a shipment")
-    try:
-        workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
-    except ValueError as exc:
-        raise GatewayError(400, str(exc), "report shipments against Orderloop's shipping request id") from exc
+    workflow_id = _order_of(shipment.shipping_request_id, "shipments")
     return await _signal(hook.orders, workflow_id, Signals.SHIPMENT, shipment, hook.log)
 
 
 async def _shipment_cancelled(hook: Webhook) -> JSONResponse:
     event = hook.event
     request_id = event.shipping_request_id or ""
-    try:
-        workflow_id = ShippingRequest.order_id_of(request_id)
-    except ValueError as exc:
-        raise GatewayError(400, str(exc), "report cancellations against Orderloop's shipping request id") from exc
+    workflow_id = _order_of(request_id, "cancellations")
     reason = event.detail or "cancelled by the fulfillment channel"
     cancel = FulfillmentCancel(request_id=request_id, reason=reason, event_id=event.event_id)
     return await _signal(hook.orders, workflow_id, Signals.SHIPPING_REQUEST_CANCELLED, cancel, hook.log)
+
+
+async def _fulfillment_update(hook: Webhook) -> JSONResponse:
+    """A 3PL's hold, release or delivery of a request: applied by the order once (a hold open is
+    kept, a delivery recorded once), so, like shipments, its delivery id is not recorded."""
+    update = hook.event.fulfillment
+    if update is None:
+        raise GatewayError(400, "fulfillment update without the shipping request it concerns")
+    workflow_id = _order_of(update.request_id, "holds and deliveries")
+    return await _signal(hook.orders, workflow_id, Signals.FULFILLMENT_UPDATE, update, hook.log)
+
+
+def _order_of(request_id: str, what: str) -> str:
+    """The order workflow a shipping request id belongs to; 400 when it is not one of ours."""
+    try:
+        return ShippingRequest.order_id_of(request_id)
+    except ValueError as exc:
+        raise GatewayError(400, str(exc), f"report {what} against Orderloop's shipping request id") from exc
 
 
 async def _inventory(hook: Webhook) -> JSONResponse:
@@ -195,6 +207,7 @@ HANDLERS: dict[InboundKind, Callable[[Webhook], Awaitable[JSONResponse]]] = {
     **dict.fromkeys(_ORDER_EVENTS, _order_event),
     InboundKind.SHIPMENT: _shipment,
     InboundKind.SHIPMENT_CANCELLED: _shipment_cancelled,
+    InboundKind.FULFILLMENT_UPDATE: _fulfillment_update,
     InboundKind.INVENTORY: _inventory,
     InboundKind.IGNORED: _ignored,
 }

@@ -89,8 +89,25 @@ class FetchShipmentsInput(BaseModel):
     vendor_id: str | None = None
 
 
+class RequestCondition(StrEnum):
+    """How a sent shipping request stands at the fulfillment channel, as its poll finds it."""
+
+    OPEN = "open"
+    CANCELLED = "cancelled"  # cancelled there (by hand in its UI: no webhook says so)
+    MISSING = "missing"  # the channel no longer knows it
+    CHANGED = "changed"  # its lines or address differ from what was sent
+
+
+class RequestCheck(BaseModel):
+    condition: RequestCondition
+    # What the channel shows: its status, or what differs from the request sent.
+    detail: str | None = None
+
+
 class FetchShipmentsResult(BaseModel):
     shipments: list[Shipment] = Field(default_factory=list)
+    # None: the connector cannot tell (or a result from before checks existed).
+    check: RequestCheck | None = None
 
 
 class PushTrackingInput(BaseModel):

@@ -185,12 +185,15 @@ def _api(method: str, path: str, body: dict[str, Any] | None = None, params: dic
 
 @orders_app.command("list")
 def orders_list(
-    status: str | None = None, channel: str | None = None, exception: str | None = None, limit: int = 50
+    status: str | None = None,
+    channel: str | None = None,
+    exception: str | None = None,
+    location: str | None = None,
+    limit: int = 50,
 ) -> None:
-    """Search orders by status, channel or exception kind."""
-    data = _api(
-        "GET", "/api/orders", params={"status": status, "channel": channel, "exception": exception, "limit": limit}
-    )
+    """Search orders by status, channel, exception kind or location (a split order under each)."""
+    params = {"status": status, "channel": channel, "exception": exception, "location": location, "limit": limit}
+    data = _api("GET", "/api/orders", params=params)
     table = Table(title=data["query"])
     for column in ("order", "status", "exception", "location", "started"):
         table.add_column(column)

@@ -104,6 +104,9 @@ class ChannelConfig(Strict):
     # Fulfillment channels: how often an order waiting for a shipment asks the channel for it, in
     # case a webhook is late or lost (null: webhooks only).
     poll_shipments_every: Duration | None = None
+    # Fulfillment channels that report deliveries: how long a completed order of theirs stays
+    # open to record them (null: the order closes once shipped and tracked).
+    await_delivery: Duration | None = None
     # Available-to-sell rules (buffer, percent, maximum, floor, serving locations).
     inventory: InventoryRules = InventoryRules()
     skus: list[str] | None = None

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from orderloop.contracts import SearchAttributes
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+from orderloop.contracts import SearchAttributes, search_attribute_type
 from orderloop.temporal_client import connect
 
 
@@ -107,8 +110,9 @@ class DevServer:
             "--dynamic-config-value",
             "system.forceSearchAttributesCacheRefreshOnRead=false",
         ]
-        for key in SearchAttributes.ALL:
-            cmd += ["--search-attribute", f"{key.name}=Keyword"]
+        # An existing server file keeps what it had and gains what is new (FulfillmentLocations).
+        for key in SearchAttributes.REGISTERED:
+            cmd += ["--search-attribute", f"{key.name}={search_attribute_type(key)}"]
         if self.partitions is not None:
             for kind in ("Read", "Write"):
                 cmd += ["--dynamic-config-value", f"matching.numTaskqueue{kind}Partitions={self.partitions}"]
@@ -135,6 +139,7 @@ class DevServer:
             start_new_session=True,
         )
         await self.wait_ready(timeout)
+        await self._register_new_search_attributes()
         await self._raise_retention()
 
     def _take_lock(self) -> None:
@@ -161,6 +166,23 @@ class DevServer:
                 last = exc
                 await asyncio.sleep(0.2)
         raise DevServerError(f"temporal dev server not ready after {timeout:.0f}s: {last}")
+
+    async def _register_new_search_attributes(self) -> None:
+        """`--search-attribute` registers only when the server creates its file: a file from an
+        earlier Orderloop gains the attributes added since (FulfillmentLocations) here."""
+        client = await connect(self.address, self.namespace)
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=self.namespace)
+        )
+        missing = {
+            key.name: IndexedValueType.ValueType(key.indexed_value_type)
+            for key in SearchAttributes.REGISTERED
+            if key.name not in listed.custom_attributes
+        }
+        if missing:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=self.namespace, search_attributes=missing)
+            )
 
     async def _raise_retention(self) -> None:
         proc = await asyncio.create_subprocess_exec(

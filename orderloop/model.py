@@ -95,6 +95,12 @@ class ExceptionKind(StrEnum):
     CANCEL_FAILED = "cancel_failed"
     EDIT_AFTER_RELEASE = "edit_after_release"
     TRACKING_REJECTED = "tracking_rejected"
+    # The 3PL holds a shipping request or cannot go on with it (an address problem, out of stock
+    # at its warehouse), with its reason; cleared when the shipment proceeds or by an operator.
+    FULFILLMENT_HOLD = "fulfillment_hold"
+    # The shipment poll found a sent request changed at the 3PL by hand (lines or address differ
+    # from what was sent; no webhook tells of it); the diff in the detail.
+    FULFILLMENT_CHANGED = "fulfillment_changed"
 
 
 class Address(OnxModel):
@@ -358,6 +364,8 @@ class ShippingRequestView(OnxModel):
     request: ShippingRequest
     state: ShippingRequestState
     vendor_id: str | None = None
+    # When the fulfillment channel reported the parcel(s) of this request delivered.
+    delivered_at: datetime | None = None
 
 
 class LineProgress(OnxModel):

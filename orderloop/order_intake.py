@@ -162,13 +162,27 @@ class Intake:
             await self.ledger.record_delivery(channel_id, delivery_id)
 
 
-async def start_order_workflow(
-    client: Client, ledger: Ledger, task_queue_prefix: str, channel_id: str, external_id: str, payload: dict[str, Any]
-) -> tuple[str, bool]:
-    """Start a polled order's workflow unless it was accepted before; (workflow id, started now).
-    Temporal's errors propagate: nothing is recorded as accepted unless Temporal has it."""
+def polled_event(
+    external_id: str, cancelled: bool, created_at: datetime | None, updated_at: datetime | None
+) -> tuple[OrderEvent, str | None]:
+    """What a polled order asks of Orderloop and the delivery id it is recorded under: stable
+    per change, so a repeated poll (they overlap) is recognised as a duplicate delivery.
+
+    A cancel counts once; an order updated after its creation is an edit of that version of it
+    (its `updated_at`); an order never changed since its creation is a creation, which starts
+    nothing once accepted (no id: the acceptance is its record)."""
+    if cancelled:
+        return OrderEvent.CANCELLED, f"poll/{external_id}/cancelled"
+    if updated_at is not None and (created_at is None or updated_at > created_at):
+        return OrderEvent.UPDATED, f"poll/{external_id}/updated/{updated_at.isoformat()}"
+    return OrderEvent.CREATED, None
+
+
+def temporal_intake(client: Client, ledger: Ledger, task_queue_prefix: str) -> Intake:
+    """The intake outside the gateway (the order poll): orders started straight on Temporal,
+    whose errors propagate, so nothing is recorded as accepted unless Temporal has it."""
 
     async def start(workflow_id: str, inp: OrderInput) -> bool:
         return await start_workflow(client, task_queue_prefix, workflow_id, inp)
 
-    return await Intake(ledger, start).polled_order(channel_id, external_id, payload)
+    return Intake(ledger, start)

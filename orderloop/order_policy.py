@@ -22,5 +22,6 @@ def order_policy(config: OrderloopConfig, task_queue_prefix: str, channel_id: st
         selling_task_queue=channel_task_queue(task_queue_prefix, channel.id),
         fulfillment_task_queues={c.id: channel_task_queue(task_queue_prefix, c.id) for c in fulfillment},
         shipment_poll_every={c.id: c.poll_shipments_every for c in fulfillment if c.poll_shipments_every is not None},
+        await_delivery={c.id: c.await_delivery for c in fulfillment if c.await_delivery is not None},
         locations=[loc.id for loc in config.locations],
     )

@@ -22,7 +22,9 @@ async def register_search_attributes(client: Client) -> None:
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=client.namespace,
-            search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SearchAttributes.ALL},
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in SearchAttributes.REGISTERED
+            },
         )
     )
 
@@ -41,7 +43,7 @@ async def start_dev_server() -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         data_converter=data_converter,
         dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=list(SearchAttributes.ALL),
+        search_attributes=list(SearchAttributes.REGISTERED),
         dev_server_log_level="error",
         ui=False,
     )

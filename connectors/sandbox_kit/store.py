@@ -72,6 +72,10 @@ class ResourceStore(Mapping[Any, T]):
     def clear(self) -> None:
         self._rows.clear()
 
+    def remove(self, resource_id: Any) -> T | None:
+        """Forget one resource (a vendor that lost it); the removed one, or None."""
+        return self._rows.pop(resource_id, None)
+
     def __getitem__(self, resource_id: Any) -> T:
         return self._rows[resource_id]
 

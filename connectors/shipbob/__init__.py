@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from connectors import request_checks
 from connectors.base import (
     AlreadyShippedError,
     ConnectorSpec,
@@ -30,6 +31,7 @@ from connectors.http import body_of
 from connectors.shipbob import mapping, webhooks
 from connectors.shipbob.client import ShipBobClient, shipbob_reason
 from connectors.shipbob.mapping import OrderStatus, ShipmentStatus
+from orderloop.activity_models import RequestCheck
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Shipment, ShippingRequest
 
@@ -105,6 +107,22 @@ class ShipBobConnector(FulfillmentConnector):
             ]
         except MappingError as exc:
             raise PermanentError(f"shipments of {request.id}: {exc}", body=raw) from exc
+
+    async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck:
+        """Cancelled or its products changed in ShipBob's dashboard, or gone (its address is not
+        compared: ShipBob reports an address it corrects with `order.shipment.address.updated`)."""
+        order_id = vendor_id or await self._order_id(request.id)
+        if order_id is None:
+            return request_checks.missing(request.id)
+        try:
+            order = await self.client.get_order(order_id)
+        except PermanentError as exc:
+            if exc.status_code == 404:
+                return request_checks.missing(f"ShipBob order {order_id}")
+            raise
+        if order.get("status") == OrderStatus.CANCELLED:
+            return request_checks.cancelled(str(order["status"]))
+        return request_checks.checked(request, request_checks.quantities_of(order.get("products"), "reference_id"))
 
     async def fetch_stock(self) -> list[StockRow]:
         raw = await self.client.inventory_by_fulfillment_center()

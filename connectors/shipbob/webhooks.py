@@ -3,8 +3,12 @@
 `x-webhook-topic`, and a body shaped like ShipBob's shipment resource.
 
 `order.shipped` fires once per shipment when its label exists and becomes a SHIPMENT event;
-`order.shipment.cancelled` becomes SHIPMENT_CANCELLED; every other topic is IGNORED. The event id
-is `webhook-id`, stable across ShipBob's retries, so the gateway drops repeated deliveries.
+`order.shipment.cancelled` becomes SHIPMENT_CANCELLED; `order.shipment.on_hold` (e.g. an address
+problem), `order.shipment.exception` (e.g. out of stock at the fulfillment center) and
+`order.shipment.delivered` become FULFILLMENT_UPDATE events (hold, exception, delivered) with
+ShipBob's reason from the shipment's `status_details`; every other topic is IGNORED. ShipBob
+sends no event when it releases a hold: the shipment going on (`order.shipped`) clears it. The
+event id is `webhook-id`, stable across ShipBob's retries, so the gateway drops repeated deliveries.
 
 ShipBob does not deliver in order and retries for up to a day. Each `order.shipped` is mapped on
 its own, whatever the shipment's status in the snapshot (a late delivery may show an older or a
@@ -20,8 +24,10 @@ from enum import StrEnum
 from typing import Any
 
 from connectors.base import InboundEvent, InboundKind, MappingError, PayloadError, SignatureError
+from connectors.json_values import utc_time
 from connectors.shipbob.mapping import ShipBobSettings, shipment_from_shipbob, shipment_id
 from connectors.signing import json_object, verify_standard_webhook
+from orderloop.contracts import FulfillmentStatus, FulfillmentUpdate
 
 TOPIC_HEADER = "x-webhook-topic"
 
@@ -42,6 +48,14 @@ class ShipBobTopic(StrEnum):
 TOPIC_KINDS: dict[str, InboundKind] = {
     ShipBobTopic.ORDER_SHIPPED: InboundKind.SHIPMENT,
     ShipBobTopic.SHIPMENT_CANCELLED: InboundKind.SHIPMENT_CANCELLED,
+    ShipBobTopic.SHIPMENT_ON_HOLD: InboundKind.FULFILLMENT_UPDATE,
+    ShipBobTopic.SHIPMENT_EXCEPTION: InboundKind.FULFILLMENT_UPDATE,
+    ShipBobTopic.SHIPMENT_DELIVERED: InboundKind.FULFILLMENT_UPDATE,
+}
+_STATUSES = {
+    ShipBobTopic.SHIPMENT_ON_HOLD: FulfillmentStatus.ON_HOLD,
+    ShipBobTopic.SHIPMENT_EXCEPTION: FulfillmentStatus.EXCEPTION,
+    ShipBobTopic.SHIPMENT_DELIVERED: FulfillmentStatus.DELIVERED,
 }
 
 
@@ -80,6 +94,18 @@ def parse_webhook(
     reference = resource.get("reference_id")
     if not isinstance(reference, str) or not reference:
         raise PayloadError(f"{topic}: reference_id (Orderloop's shipping request id) is missing")
+    if kind is InboundKind.FULFILLMENT_UPDATE:
+        status = _STATUSES[ShipBobTopic(topic)]
+        update = FulfillmentUpdate(
+            request_id=reference,
+            status=status,
+            reason=_reason(resource),
+            at=utc_time(resource.get("delivery_date")) if status is FulfillmentStatus.DELIVERED else None,
+            event_id=event_id,
+        )
+        return InboundEvent(
+            kind=kind, event_id=event_id, payload=payload, fulfillment=update, detail=f"shipment {cancelled}: {topic}"
+        )
     return InboundEvent(
         kind=kind,
         event_id=event_id,
@@ -89,6 +115,19 @@ def parse_webhook(
     )
 
 
+def _reason(resource: dict[str, Any]) -> str | None:
+    """ShipBob's words for a hold or an exception: each status detail's description (or name)."""
+    details = resource.get("status_details")
+    said = (
+        [
+            str(d.get("description") or d.get("name"))
+            for d in details
+            if isinstance(d, dict) and (d.get("description") or d.get("name"))
+        ]
+        if isinstance(details, list)
+        else []
+    )
+    return "; ".join(said) or (f"ShipBob status {resource['status']}" if resource.get("status") else None)
 
 
 def _resource(payload: dict[str, Any]) -> dict[str, Any]:

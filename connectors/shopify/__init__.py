@@ -29,6 +29,7 @@ from connectors.base import (
     RejectedError,
     SellingConnector,
 )
+from connectors.json_values import utc_time
 from connectors.shopify import mapping, webhooks
 from connectors.shopify.client import ShopifyClient, ShopifySettings
 from orderloop.config import ChannelConfig
@@ -139,7 +140,13 @@ class ShopifyConnector(SellingConnector):
             external_id = mapping.external_order_id(raw)
             if external_id is not None:
                 polled.append(
-                    PolledOrder(external_id=external_id, payload=raw, cancelled=bool(raw.get("cancelled_at")))
+                    PolledOrder(
+                        external_id=external_id,
+                        payload=raw,
+                        cancelled=bool(raw.get("cancelled_at")),
+                        created_at=utc_time(raw.get("created_at")),
+                        updated_at=utc_time(raw.get("updated_at")),
+                    )
                 )
         return polled
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from connectors.base import ConnectorSpec, InboundEvent, PolledOrder, SellingConnector
+from connectors.json_values import utc_time
 from connectors.storefront import mapping, webhooks
 from connectors.storefront.client import StorefrontClient
 from orderloop.config import ChannelConfig
@@ -48,7 +49,15 @@ class StorefrontConnector(SellingConnector):
             # The same id the order webhook yields, so a polled order maps to the same workflow.
             external_id = mapping.external_order_id(raw)
             if external_id is not None:
-                polled.append(PolledOrder(external_id, raw, cancelled=raw.get("status") == "cancelled"))
+                polled.append(
+                    PolledOrder(
+                        external_id,
+                        raw,
+                        cancelled=raw.get("status") == "cancelled",
+                        created_at=utc_time(raw.get("createdAt")),
+                        updated_at=utc_time(raw.get("updatedAt")),
+                    )
+                )
         return polled
 
     async def aclose(self) -> None:

@@ -203,19 +203,19 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
         )
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_CREATED, "deliveryIds": ids}
 
-    def edit(self, external_id: str, changes: Any) -> dict[str, Any]:
+    def edit(self, external_id: str, changes: Any, deliver: bool = True) -> dict[str, Any]:
         order = self.order(external_id)
         if not isinstance(changes, dict):
             raise SandboxError(422, "send the changed order fields as a JSON object")
         order.update({k: v for k, v in changes.items() if k != "externalId"}, updatedAt=_now())
-        ids = self.deliver(StorefrontEvent.ORDER_UPDATED, order)
+        ids = self.deliver(StorefrontEvent.ORDER_UPDATED, order, send=deliver)
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_UPDATED, "deliveryIds": ids}
 
-    def cancel(self, external_id: str, body: Any) -> dict[str, Any]:
+    def cancel(self, external_id: str, body: Any, deliver: bool = True) -> dict[str, Any]:
         order = self.order(external_id)
         reason = body.get("reason") if isinstance(body, dict) else None
         order.update(status="cancelled", cancelReason=reason or "customer", updatedAt=_now())
-        ids = self.deliver(StorefrontEvent.ORDER_CANCELLED, order)
+        ids = self.deliver(StorefrontEvent.ORDER_CANCELLED, order, send=deliver)
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_CANCELLED, "deliveryIds": ids}
 
 
@@ -275,15 +275,15 @@ def control_routes(sandbox: StorefrontSandbox) -> RouteTable:
             Route(
                 "POST",
                 "/orders/{external_id:path}/edit",
-                lambda c: sandbox.edit(c.path["external_id"], c.body),
-                "merge fields, deliver order.updated",
+                lambda c: sandbox.edit(c.path["external_id"], c.body, c.flag("deliver", True)),
+                "?deliver=: merge fields, deliver order.updated (deliver=false: a lost webhook)",
                 status=202,
             ),
             Route(
                 "POST",
                 "/orders/{external_id:path}/cancel",
-                lambda c: sandbox.cancel(c.path["external_id"], c.body),
-                '{"reason"}, deliver order.cancelled',
+                lambda c: sandbox.cancel(c.path["external_id"], c.body, c.flag("deliver", True)),
+                '?deliver=: {"reason"}, deliver order.cancelled (deliver=false: a lost webhook)',
                 status=202,
             ),
             Route("GET", "/orders", lambda _: list(sandbox.orders.values()), "every order"),

@@ -1,13 +1,16 @@
 """The generic in-house WMS, a fulfillment channel: Orderloop creates shipping requests over its
 REST API (our request id as `externalId` and `Idempotency-Key`), cancels them, and receives
-shipments as onX fulfillments on a webhook signed with Orderloop's scheme."""
+shipments as onX fulfillments on a webhook signed with Orderloop's scheme; the shipment poll
+also reads each request back, since a cancel or an edit made in the WMS's own UI sends no webhook."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import httpx
+from pydantic import ValidationError
 
+from connectors import request_checks
 from connectors.base import (
     ConnectorSpec,
     FulfillmentConnector,
@@ -19,8 +22,9 @@ from connectors.base import (
 )
 from connectors.wms import mapping, webhooks
 from connectors.wms.client import WmsClient
+from orderloop.activity_models import RequestCheck
 from orderloop.config import ChannelConfig
-from orderloop.model import ConnectorRole, Shipment, ShippingRequest
+from orderloop.model import Address, ConnectorRole, Shipment, ShippingRequest
 
 
 class WmsConnector(FulfillmentConnector):
@@ -45,6 +49,23 @@ class WmsConnector(FulfillmentConnector):
             return [mapping.shipment_from_fulfillment(item, self.channel.id) for item in raw]
         except MappingError as exc:
             raise PermanentError(f"shipments of {request.id}: {exc}", body=raw) from exc
+
+    async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck:
+        """Cancelled or changed in the WMS's own UI (it sends no webhook for either), or gone."""
+        ref = vendor_id or request.id
+        try:
+            found = await self.client.get_request(ref)
+        except PermanentError as exc:
+            if exc.status_code == 404:
+                return request_checks.missing(ref)
+            raise
+        if found.get("status") == "cancelled":
+            return request_checks.cancelled(str(found["status"]))
+        try:
+            address = Address.model_validate(found.get("shippingAddress") or {})
+        except ValidationError:
+            address = None
+        return request_checks.checked(request, request_checks.quantities_of(found.get("lineItems")), address)
 
     async def fetch_stock(self) -> list[StockRow]:
         raw = await self.client.stock_levels()

@@ -12,9 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import MappingError, StockRow
+from connectors.base import MappingError, PayloadError, StockRow
 from connectors.json_values import text, utc_time
 from connectors.signing import json_type
+from orderloop.contracts import FulfillmentStatus, FulfillmentUpdate
 from orderloop.model import Shipment, ShipmentLine, ShippingRequest
 
 TRACKING_URL_FIELD = "trackingUrl"
@@ -115,8 +116,20 @@ def _custom_field(value: Any, name: str) -> str | None:
     return None
 
 
-
-
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+
+def request_update(payload: dict[str, Any], status: FulfillmentStatus, event_id: str | None) -> FulfillmentUpdate:
+    """A request event of the WMS as the order's fulfillment update (`PayloadError` without our id)."""
+    request_id = payload.get("externalId")
+    if not isinstance(request_id, str) or not request_id:
+        raise PayloadError("externalId (Orderloop's shipping request id) is missing")
+    reason = payload.get("reason")
+    return FulfillmentUpdate(
+        request_id=request_id,
+        status=status,
+        reason=str(reason) if reason else None,
+        at=utc_time(payload.get("at")),
+        event_id=event_id,
+    )

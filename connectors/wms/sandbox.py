@@ -2,7 +2,8 @@
 shipping requests idempotently, ships each one after `ship_delay` seconds (sometimes in two
 partial shipments) and reports every shipment (`shipment.created`) and stock set by the controls
 (`inventory.updated`) to Orderloop's webhook, signed in Orderloop's scheme, the delivery id
-being the webhook's id.
+being the webhook's id. What the WMS's own operators do to a request (hold, release, deliver,
+edit, cancel or lose it) is in `sandbox_operator`.
 
 The API takes bearer token = the channel's `api_token`; errors, and every route not served,
 answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
@@ -38,6 +39,7 @@ from connectors.sandbox_kit import (
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.wms.client import ALREADY_SHIPPED
 from connectors.wms.mapping import TRACKING_URL_FIELD
+from connectors.wms.sandbox_operator import operator_routes
 from connectors.wms.webhooks import WmsEvent
 
 # Stock given without a location applies to every location of the WMS.
@@ -90,6 +92,8 @@ class WmsRequest:
     created_at: str
     status: RequestStatus = RequestStatus.ACCEPTED
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    # Why the WMS holds it (it does not ship while held).
+    hold: str | None = None
 
     @property
     def location_id(self) -> str:
@@ -119,6 +123,7 @@ class WmsRequest:
             "shippingCode": self.body.get("shippingCode"),
             "createdAt": self.created_at,
             "shipmentIds": [s["id"] for s in self.shipments],
+            "hold": self.hold,
         }
 
 
@@ -322,7 +327,7 @@ class WmsSandbox(SandboxState[WmsKnobs]):
     def ship(self, request: WmsRequest, parts: int = 1) -> list[dict[str, Any]]:
         """Ship what is left of `request` now. With `parts=2` only the first half ships now and
         the rest after `ship_delay` (at once when it is 0 or the knob `auto_ship` is off)."""
-        if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED):
+        if request.status not in (RequestStatus.ACCEPTED, RequestStatus.PARTIALLY_SHIPPED) or request.hold:
             return []
         self.timers.cancel(request.id)
         left = request.remaining()
@@ -373,6 +378,19 @@ class WmsSandbox(SandboxState[WmsKnobs]):
         self.emit(WmsEvent.SHIPMENT_CREATED, fulfillment)
         return fulfillment
 
+    def report(self, request: WmsRequest, event: WmsEvent, reason: str | None = None) -> dict[str, Any]:
+        """A request event: held (its timer stopped), released (shipping resumed) or delivered."""
+        if event in (WmsEvent.REQUEST_ON_HOLD, WmsEvent.REQUEST_EXCEPTION):
+            request.hold = reason or "held at the warehouse"
+            self.timers.cancel(request.id)
+        elif event is WmsEvent.REQUEST_RELEASED:
+            request.hold = None
+            if self.knobs.value.auto_ship:
+                self._schedule(request, self.knobs.value.ship_delay)
+        payload = {**request.to_json(), "reason": reason, "at": _now()}
+        self.emit(event, payload)
+        return payload
+
     def emit(self, event: WmsEvent, payload: dict[str, Any]) -> None:
         """Sign with the channel's secret and send; the delivery id is the webhook's id."""
         body = json.dumps(payload).encode()
@@ -387,7 +405,6 @@ class WmsSandbox(SandboxState[WmsKnobs]):
     @staticmethod
     def public(shipment: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in shipment.items() if not k.startswith("_")}
-
 
 
 def api_routes(wms: WmsSandbox) -> RouteTable:
@@ -458,4 +475,6 @@ def control_routes(wms: WmsSandbox) -> RouteTable:
 
 def create_app(options: SandboxOptions) -> FastAPI:
     wms = WmsSandbox(options)
-    return sandbox_app(f"WMS sandbox ({options.channel.id})", wms, api_routes(wms), control_routes(wms))
+    return sandbox_app(
+        f"WMS sandbox ({options.channel.id})", wms, api_routes(wms), control_routes(wms), operator_routes(wms)
+    )

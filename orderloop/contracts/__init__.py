@@ -18,6 +18,7 @@ from orderloop.contracts.names import (
     orders_task_queue,
 )
 from orderloop.contracts.order import (
+    LOCATIONS_REVISION,
     NO_EXCEPTION,
     ORDER_REVISION,
     ORDER_WORKFLOW,
@@ -26,6 +27,8 @@ from orderloop.contracts.order import (
     ChannelCancel,
     ChannelEdit,
     FulfillmentCancel,
+    FulfillmentStatus,
+    FulfillmentUpdate,
     MarkShippedRequest,
     OperatorRequest,
     OrderInput,
@@ -39,9 +42,11 @@ from orderloop.contracts.order import (
     order_start_search_attributes,
     order_workflow_id,
     parse_order_workflow_id,
+    search_attribute_type,
 )
 
 __all__ = [
+    "LOCATIONS_REVISION",
     "NO_EXCEPTION",
     "ORDER_REVISION",
     "ORDER_WORKFLOW",
@@ -52,6 +57,8 @@ __all__ = [
     "ChannelEdit",
     "ErrorTypes",
     "FulfillmentCancel",
+    "FulfillmentStatus",
+    "FulfillmentUpdate",
     "MarkShippedRequest",
     "OperatorRequest",
     "OrderInput",
@@ -70,4 +77,5 @@ __all__ = [
     "order_workflow_id",
     "orders_task_queue",
     "parse_order_workflow_id",
+    "search_attribute_type",
 ]

@@ -19,6 +19,8 @@ class Signals(StrEnum):
     SHIPPING_REQUEST_CANCELLED = "shipping_request_cancelled"
     # Sent by the restock watcher to orders waiting in out_of_stock or unroutable.
     STOCK_ARRIVED = "stock_arrived"
+    # A fulfillment channel held, released or delivered a shipping request (`FulfillmentUpdate`).
+    FULFILLMENT_UPDATE = "fulfillment_update"
 
 
 class Updates(StrEnum):

@@ -9,11 +9,17 @@ import the workflow code.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 
 from orderloop.model import Address, OrderStatus, OrderView, Shipment
 from orderloop.sla import ShipByCalendar
@@ -25,10 +31,35 @@ class SearchAttributes:
     CHANNEL = SearchAttributeKey.for_keyword("OrderChannel")
     STATUS = SearchAttributeKey.for_keyword("OrderStatus")
     EXCEPTION = SearchAttributeKey.for_keyword("OrderException")
+    # Each location shipping the order, so a split order matches `FulfillmentLocations = 'east'`.
+    LOCATIONS = SearchAttributeKey.for_keyword_list("FulfillmentLocations")
+    # Orders started before LOCATIONS_REVISION: the locations comma-joined in one Keyword ("east,west").
+    # A search attribute's type cannot change under its name, so the list got a new name and this
+    # one stays registered (and queried) for them.
     LOCATION = SearchAttributeKey.for_keyword("FulfillmentLocation")
 
-    ALL = (CHANNEL, STATUS, EXCEPTION, LOCATION)
+    # What an order of today's revision writes, in the order of its upserts.
+    ALL: tuple[SearchAttributeKey[Any], ...] = (CHANNEL, STATUS, EXCEPTION, LOCATIONS)
+    # Every attribute a namespace must have registered (servers, docker-compose, test environments).
+    REGISTERED: tuple[SearchAttributeKey[Any], ...] = (CHANNEL, STATUS, EXCEPTION, LOCATIONS, LOCATION)
 
+    @classmethod
+    def written_by(cls, revision: int) -> tuple[SearchAttributeKey[Any], ...]:
+        """What an order started at `revision` writes (older orders keep the comma-joined Keyword)."""
+        if revision >= LOCATIONS_REVISION:
+            return cls.ALL
+        return (cls.CHANNEL, cls.STATUS, cls.EXCEPTION, cls.LOCATION)
+
+
+def search_attribute_type(key: SearchAttributeKey[Any]) -> str:
+    """The type's name as `temporal` takes it (`--search-attribute Name=KeywordList`)."""
+    return _TYPE_NAMES[key.indexed_value_type]
+
+
+_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
 
 NO_EXCEPTION = "none"
 
@@ -73,6 +104,8 @@ class OrderPolicy(BaseModel):
     shipment_poll_every: dict[str, timedelta] = Field(default_factory=dict)
     # Location ids an operator may reroute to (validated before the workflow accepts it).
     locations: list[str] = Field(default_factory=list)
+    # Fulfillment channel id -> how long a completed order waits for its deliveries to be reported.
+    await_delivery: dict[str, timedelta] = Field(default_factory=dict)
 
 
 # What the order workflow may rely on from whoever started it. 0: histories from before the
@@ -81,8 +114,11 @@ class OrderPolicy(BaseModel):
 # marker also upserts TemporalChangeVersion: two visibility writes per order saved). 2: the
 # lifecycle holes of issue 14 are closed (the ship-by SLA stops once every unit shipped, runs
 # from acceptance over every state with a warning first, a refused 3PL cancel and an edit after
-# release open exceptions, every exception escalates).
-ORDER_REVISION = 2
+# release open exceptions, every exception escalates). 3 (LOCATIONS_REVISION): the order writes
+# its locations to the KeywordList `FulfillmentLocations` instead of the comma-joined Keyword
+# `FulfillmentLocation`.
+ORDER_REVISION = 3
+LOCATIONS_REVISION = 3
 
 
 class OrderInput(BaseModel):
@@ -98,17 +134,51 @@ class OrderInput(BaseModel):
 class ChannelEdit(BaseModel):
     raw_payload: dict[str, Any]
     event_id: str | None = None
+    # The channel's version of the order (its updated_at): an edit the order already holds
+    # (a webhook's edit found again by the order poll, a repeated poll) is ignored. None in
+    # older histories and from channels that give none: every such edit is applied.
+    updated_at: datetime | None = None
+    # Found by the order poll (a read of the order's state, not an event): the version the order
+    # already holds is ignored too, not only an older one.
+    polled: bool = False
 
 
 class ChannelCancel(BaseModel):
     reason: str = "cancelled by the selling channel"
     event_id: str | None = None
+    # Set by starters that know the channel's version: a second cancel of an order whose cancel
+    # is already under way (the webhook's, then the poll's) is ignored.
+    updated_at: datetime | None = None
 
 
 class FulfillmentCancel(BaseModel):
     request_id: str
     reason: str = "cancelled by the fulfillment channel"
     event_id: str | None = None
+
+
+class FulfillmentStatus(StrEnum):
+    """What a fulfillment channel says about a shipping request besides shipping or cancelling it."""
+
+    ON_HOLD = "on_hold"  # held at the 3PL (e.g. an address problem)
+    EXCEPTION = "exception"  # the 3PL cannot go on with it (e.g. out of stock at its warehouse)
+    RELEASED = "released"  # the 3PL released its hold
+    DELIVERED = "delivered"  # the carrier delivered it
+
+
+class FulfillmentUpdate(BaseModel):
+    """A fulfillment channel's word on one of our shipping requests (`Signals.FULFILLMENT_UPDATE`)."""
+
+    request_id: str
+    status: FulfillmentStatus
+    # The channel's reason, as it gives it (hold and exception).
+    reason: str | None = None
+    at: datetime | None = None
+    event_id: str | None = None
+
+    @property
+    def holds(self) -> bool:
+        return self.status in (FulfillmentStatus.ON_HOLD, FulfillmentStatus.EXCEPTION)
 
 
 class StockArrived(BaseModel):

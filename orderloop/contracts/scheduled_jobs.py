@@ -56,6 +56,9 @@ class PollOrdersReport(_Camel):
     started: list[str] = Field(default_factory=list)
     already_known: int = 0
     cancelled_unknown: int = 0
+    # Accepted orders told of a cancel or an edit their webhook never brought.
+    cancels_delivered: list[str] = Field(default_factory=list)
+    edits_delivered: list[str] = Field(default_factory=list)
 
 
 class ReconcileInput(BaseModel):

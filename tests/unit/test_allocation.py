@@ -123,3 +123,11 @@ def test_the_order_policy_comes_from_the_channel_and_the_task_queue_prefix() -> 
     assert policy.orders_task_queue.startswith("t")
     assert set(policy.fulfillment_task_queues) == {"wms"}
     assert policy.locations == ["east", "west"]
+
+
+def test_a_fulfillment_channels_await_delivery_is_in_the_order_policy() -> None:
+    rules: list[dict[str, Any]] = [{"name": "closest", "sort": ["closest"]}]
+    channels = [channel("storefront"), channel("wms", "fulfillment", await_delivery="14d")]
+    cfg = make_config([location("east", ZIPS["newark"]), location("west", ZIPS["reno"])], rules, channels=channels)
+    assert order_policy(cfg, "t", "storefront").await_delivery == {"wms": timedelta(days=14)}
+    assert order_policy(config(), "t", "storefront").await_delivery == {}

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from orderloop.contracts import SearchAttributes
+from orderloop.contracts import SearchAttributes, search_attribute_type
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.temporal.yml"
 
@@ -32,7 +32,8 @@ def test_compose_runs_temporal_on_postgresql_with_the_ui() -> None:
 def test_compose_registers_exactly_the_search_attributes_the_code_uses() -> None:
     command = " ".join(compose()["services"]["temporal-setup"]["command"])
     declared = dict(re.findall(r"--name (\w+) --type (\w+)", command))
-    assert declared == {key.name: "Keyword" for key in SearchAttributes.ALL}
+    assert declared == {key.name: search_attribute_type(key) for key in SearchAttributes.REGISTERED}
+    assert declared["FulfillmentLocations"] == "KeywordList"
 
 
 def test_compose_keeps_closed_orders_for_thirty_days() -> None:

@@ -31,6 +31,7 @@ from orderloop.activity_models import (
     PushTrackingInput,
     PushTrackingResult,
     ReleaseInput,
+    RequestCheck,
     SendResult,
 )
 from orderloop.contracts import (
@@ -91,6 +92,8 @@ class FakeWorld:
     # Scripted allocation outcomes, consumed in order; when empty, allocate to the forced
     # location or the first one not excluded.
     allocations: list[AllocateOutcome] = field(default_factory=list)
+    # Split every order: line i ships from locations[i % len(locations)].
+    split: bool = False
     rejections: list[str] = field(default_factory=list)
     cancel_too_late: bool = False
     # Raised by the cancel activity, consumed in order (a refusal, or a vendor that is down).
@@ -103,6 +106,10 @@ class FakeWorld:
     # Shipment polling: the interval the policy sets for "wms", and what a poll finds per request.
     shipment_poll_every: timedelta | None = None
     polled: dict[str, list[Shipment]] = field(default_factory=dict)
+    # What a poll finds of each request at the fulfillment channel (absent: the channel cannot tell).
+    checks: dict[str, RequestCheck] = field(default_factory=dict)
+    # How long a completed order waits for "wms" to report its deliveries (None: not at all).
+    await_delivery: timedelta | None = None
     # How orders are started: as today's gateway does, or as an older one did (revision 0).
     revision: int = ORDER_REVISION
     calls: list[tuple[str, Any]] = field(default_factory=list)
@@ -134,6 +141,7 @@ class FakeWorld:
             fulfillment_task_queues={"wms": self.task_queue},
             shipment_poll_every={"wms": self.shipment_poll_every} if self.shipment_poll_every else {},
             locations=list(self.locations),
+            await_delivery={"wms": self.await_delivery} if self.await_delivery else {},
         )
 
     def activities(self) -> list[Any]:
@@ -171,14 +179,19 @@ class FakeWorld:
                 for line in inp.order.line_items
                 if line.id in inp.line_ids
             ]
+            at = {line.line_id: location for line in lines}
+            if world.split:
+                at = {line.line_id: world.locations[i % len(world.locations)] for i, line in enumerate(lines)}
+            assignments = [
+                LocationAssignment(
+                    location_id=where,
+                    fulfillment_channel_id="wms",
+                    line_items=[line for line in lines if at[line.line_id] == where],
+                )
+                for where in dict.fromkeys(at.values())
+            ]
             return AllocateResult(
-                outcome=AllocateOutcome.ALLOCATED,
-                allocation=Allocation(
-                    assignments=[
-                        LocationAssignment(location_id=location, fulfillment_channel_id="wms", line_items=lines)
-                    ],
-                    rule="test-rule",
-                ),
+                outcome=AllocateOutcome.ALLOCATED, allocation=Allocation(assignments=assignments, rule="test-rule")
             )
 
         @activity.defn(name=Activities.RELEASE)
@@ -227,7 +240,9 @@ class FakeWorld:
         @activity.defn(name=Activities.FETCH_SHIPMENTS)
         async def fetch(inp: FetchShipmentsInput) -> FetchShipmentsResult:
             world.calls.append((Activities.FETCH_SHIPMENTS, inp))
-            return FetchShipmentsResult(shipments=world.polled.get(inp.request.id, []))
+            return FetchShipmentsResult(
+                shipments=world.polled.get(inp.request.id, []), check=world.checks.get(inp.request.id)
+            )
 
         return [ingest, allocate, release, commit_shipment, notify, send, cancel, push, fetch]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from orderloop.contracts import NO_EXCEPTION, MarkShippedRequest, SearchAttributes
+from orderloop.contracts import LOCATIONS_REVISION, NO_EXCEPTION, MarkShippedRequest, SearchAttributes
 from orderloop.model import (
     Address,
     AllocatedLine,
@@ -157,7 +157,8 @@ def test_merged_allocation_keeps_the_earlier_assignments_first() -> None:
 
 def test_search_attribute_changes_name_only_what_differs_from_the_published_values() -> None:
     view = view_of([("A", 1)])
-    everything = bookkeeping.search_attribute_changes(view, {})
+    old = SearchAttributes.written_by(LOCATIONS_REVISION - 1)
+    everything = bookkeeping.search_attribute_changes(view, {}, old)
     assert everything == {
         SearchAttributes.CHANNEL.name: "shop",
         SearchAttributes.STATUS.name: str(OrderStatus.RECEIVED),
@@ -166,12 +167,22 @@ def test_search_attribute_changes_name_only_what_differs_from_the_published_valu
     }
     send(view, "west", ["1"])
     view.exceptions.append(OrderException(kind=ExceptionKind.SLA_BREACH, message="late", raised_at=NOW))
-    changes = bookkeeping.search_attribute_changes(view, everything)
+    changes = bookkeeping.search_attribute_changes(view, everything, old)
     assert changes == {
         SearchAttributes.EXCEPTION.name: str(ExceptionKind.SLA_BREACH),
         SearchAttributes.LOCATION.name: "west",
     }
-    assert list(changes) == [key.name for key in SearchAttributes.ALL if key.name in changes]
+    assert list(changes) == [key.name for key in old if key.name in changes]
+
+
+def test_todays_orders_write_their_locations_as_a_keyword_list() -> None:
+    view = view_of([("A", 1), ("B", 1)])
+    published = bookkeeping.search_attribute_changes(view, {}, SearchAttributes.ALL)
+    assert published[SearchAttributes.LOCATIONS.name] == [] and SearchAttributes.LOCATION.name not in published
+    send(view, "west", ["1"])
+    send(view, "east", ["2"])
+    changes = bookkeeping.search_attribute_changes(view, published, SearchAttributes.ALL)
+    assert changes == {SearchAttributes.LOCATIONS.name: ["east", "west"]}
 
 
 def test_locations_fall_back_to_the_allocation_when_no_request_is_open() -> None:
@@ -181,7 +192,9 @@ def test_locations_fall_back_to_the_allocation_when_no_request_is_open() -> None
             LocationAssignment(location_id=loc, fulfillment_channel_id="wms", line_items=[]) for loc in ("west", "east")
         ]
     )
-    assert bookkeeping.search_attribute_values(view)[SearchAttributes.LOCATION.name] == "east,west"
+    values = bookkeeping.search_attribute_values(view)
+    assert values[SearchAttributes.LOCATION.name] == "east,west"
+    assert values[SearchAttributes.LOCATIONS.name] == ["east", "west"]
 
 
 def test_edit_diff_names_changed_added_and_removed_lines_and_the_address() -> None:

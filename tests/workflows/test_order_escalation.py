@@ -13,8 +13,18 @@ from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from orderloop.activity_models import AllocateOutcome, NotificationLevel
-from orderloop.contracts import Activities, CancelRequest, ChannelCancel, ChannelEdit, ErrorTypes, Signals, Updates
+from orderloop.activity_models import AllocateOutcome, NotificationLevel, RequestCheck, RequestCondition
+from orderloop.contracts import (
+    Activities,
+    CancelRequest,
+    ChannelCancel,
+    ChannelEdit,
+    ErrorTypes,
+    FulfillmentStatus,
+    FulfillmentUpdate,
+    Signals,
+    Updates,
+)
 from orderloop.model import ExceptionKind, OrderStatus, OrderView
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
 from tests.workflows.helpers import in_exception, sent_request, update, wait_for
@@ -24,22 +34,34 @@ pytestmark = pytest.mark.asyncio
 Order = WorkflowHandle[Any, OrderView]
 
 
-async def nothing(handle: Order) -> None:
+async def nothing(handle: Order, world: FakeWorld, env: WorkflowEnvironment) -> None:
     """The order reaches its exception on its own."""
 
 
-async def channel_cancel(handle: Order) -> None:
+async def channel_cancel(handle: Order, world: FakeWorld, env: WorkflowEnvironment) -> None:
     await sent_request(handle)
     await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel())
 
 
-async def edited(handle: Order) -> None:
+async def edited(handle: Order, world: FakeWorld, env: WorkflowEnvironment) -> None:
     await sent_request(handle)
     await handle.signal(Signals.CHANNEL_EDIT, ChannelEdit(raw_payload=onx_order("1020", [("TSHIRT", 2)])))
 
 
-async def shipped(handle: Order) -> None:
+async def shipped(handle: Order, world: FakeWorld, env: WorkflowEnvironment) -> None:
     await handle.signal(Signals.SHIPMENT, shipment_for(await sent_request(handle)))
+
+
+async def held_at_the_3pl(handle: Order, world: FakeWorld, env: WorkflowEnvironment) -> None:
+    request = await sent_request(handle)
+    hold = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.ON_HOLD, reason="address unverified")
+    await handle.signal(Signals.FULFILLMENT_UPDATE, hold)
+
+
+async def changed_at_the_3pl(handle: Order, world: FakeWorld, env: WorkflowEnvironment) -> None:
+    request = await sent_request(handle)
+    world.checks[request.id] = RequestCheck(condition=RequestCondition.CHANGED, detail="TSHIRT: 1 sent, 0 held")
+    await env.sleep(timedelta(minutes=31))
 
 
 def payload(without: str | None = None) -> dict[str, Any]:
@@ -49,7 +71,8 @@ def payload(without: str | None = None) -> dict[str, Any]:
 
 
 # exception kind -> the scripted world, the order's payload, what drives the order into it
-CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Callable[[Order], Awaitable[None]]]] = {
+Drive = Callable[[Order, FakeWorld, WorkflowEnvironment], Awaitable[None]]
+CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Drive]] = {
     ExceptionKind.INVALID_ORDER: ({}, payload("lineItems"), nothing),
     ExceptionKind.INVALID_ADDRESS: ({}, payload("shippingAddress"), nothing),
     ExceptionKind.UNKNOWN_SKU: ({"allocations": [AllocateOutcome.UNKNOWN_SKU]}, payload(), nothing),
@@ -68,6 +91,8 @@ CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Callable[[Order
         payload(),
         shipped,
     ),
+    ExceptionKind.FULFILLMENT_HOLD: ({}, payload(), held_at_the_3pl),
+    ExceptionKind.FULFILLMENT_CHANGED: ({"shipment_poll_every": timedelta(minutes=30)}, payload(), changed_at_the_3pl),
 }
 
 
@@ -84,7 +109,7 @@ async def test_an_unresolved_exception_escalates_in_every_state(
     world.configure(**settings)
     async with world.worker(ts_env.client):
         handle = await world.start(ts_env.client, order)
-        await drive(handle)
+        await drive(handle, world, ts_env)
         view = await wait_for(handle, in_exception(kind), str(kind))
         assert view.open_exception is not None and view.open_exception.escalated_at is None
         await ts_env.sleep(world.escalation_delay + timedelta(minutes=1))

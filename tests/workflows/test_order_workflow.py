@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from orderloop.activity_models import AllocateOutcome, NotificationLevel
 from orderloop.contracts import (
+    LOCATIONS_REVISION,
     Activities,
     AmendAddressRequest,
     CancelRequest,
@@ -54,7 +55,7 @@ async def test_order_ships_and_completes_after_the_hold_window(ts_env: WorkflowE
     assert [c.items[0].quantity for c in world.of(Activities.COMMIT_SHIPMENT)] == [2]
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(SearchAttributes.STATUS) == "completed"
-    assert desc.typed_search_attributes.get(SearchAttributes.LOCATION) == "east"
+    assert desc.typed_search_attributes.get(SearchAttributes.LOCATIONS) == ["east"]
 
 
 async def upserted(handle: WorkflowHandle[Any, OrderView]) -> list[list[str]]:
@@ -67,7 +68,7 @@ async def upserted(handle: WorkflowHandle[Any, OrderView]) -> list[list[str]]:
     ]
 
 
-@pytest.mark.parametrize("revision", [0, 1, 2])
+@pytest.mark.parametrize("revision", [0, 1, 2, 3])
 async def test_an_order_upserts_only_what_its_start_did_not_set(
     ts_env: WorkflowEnvironment, world: FakeWorld, revision: int
 ) -> None:
@@ -78,9 +79,11 @@ async def test_an_order_upserts_only_what_its_start_did_not_set(
         view = await handle.result()
     assert view.status is OrderStatus.COMPLETED
     statuses = [SearchAttributes.STATUS.name]
-    allocated = sorted([SearchAttributes.LOCATION.name, SearchAttributes.STATUS.name])
+    # From LOCATIONS_REVISION on, the locations are a KeywordList under their own name.
+    location = SearchAttributes.LOCATIONS if revision >= LOCATIONS_REVISION else SearchAttributes.LOCATION
+    allocated = sorted([location.name, SearchAttributes.STATUS.name])
     if revision == 0:  # started without search attributes, polling behind a patch marker
-        first = sorted(key.name for key in SearchAttributes.ALL)
+        first = sorted(key.name for key in SearchAttributes.written_by(revision))
         assert await upserted(handle) == [first, allocated, statuses, ["TemporalChangeVersion"], statuses]
     else:  # started as the gateway starts it: allocated, sent, completed
         assert await upserted(handle) == [allocated, statuses, statuses]
@@ -88,7 +91,7 @@ async def test_an_order_upserts_only_what_its_start_did_not_set(
     assert found.get(SearchAttributes.CHANNEL) == "storefront"
     assert found.get(SearchAttributes.STATUS) == "completed"
     assert found.get(SearchAttributes.EXCEPTION) == "none"
-    assert found.get(SearchAttributes.LOCATION) == "east"
+    assert found.get(location) == ("east" if location is SearchAttributes.LOCATION else ["east"])
 
 
 async def test_edit_during_hold_window_changes_what_is_allocated(ts_env: WorkflowEnvironment, world: FakeWorld) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from orderloop.contracts import NO_EXCEPTION, MarkShippedRequest, SearchAttributes
@@ -28,6 +29,9 @@ with workflow.unsafe.imports_passed_through():
         ShippingRequestState,
         ShippingRequestView,
     )
+
+# A Keyword's value, or a KeywordList's.
+SearchAttributeValue = str | list[str]
 
 ACTIVE = (ShippingRequestState.SENT, ShippingRequestState.PARTIALLY_SHIPPED)
 TERMINAL = (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
@@ -163,8 +167,8 @@ def manual_shipment(view: OrderView, request: MarkShippedRequest, now: datetime)
     )
 
 
-def search_attribute_values(view: OrderView) -> dict[str, str]:
-    """What each order search attribute should read now, by key name ("" = unset)."""
+def search_attribute_values(view: OrderView) -> dict[str, SearchAttributeValue]:
+    """What each order search attribute should read now, by key name ("" or [] = unset)."""
     exc = view.open_exception
     locations = sorted({v.request.location_id for v in active_requests(view)})
     if not locations and view.allocation is not None:
@@ -173,12 +177,16 @@ def search_attribute_values(view: OrderView) -> dict[str, str]:
         SearchAttributes.CHANNEL.name: view.channel_id,
         SearchAttributes.STATUS.name: str(view.status),
         SearchAttributes.EXCEPTION.name: str(exc.kind) if exc else NO_EXCEPTION,
+        SearchAttributes.LOCATIONS.name: locations,
         SearchAttributes.LOCATION.name: ",".join(locations),
     }
 
 
-def search_attribute_changes(view: OrderView, published: dict[str, str]) -> dict[str, str]:
-    """The search attributes whose value differs from the last `published` one, in the order
-    of `SearchAttributes.ALL` (the order of the upsert command)."""
+def search_attribute_changes(
+    view: OrderView, published: dict[str, SearchAttributeValue], keys: tuple[SearchAttributeKey[Any], ...]
+) -> dict[str, SearchAttributeValue]:
+    """The search attributes of `keys` (what the order writes, `SearchAttributes.written_by`)
+    whose value differs from the last `published` one, in the order of `keys` (the order of
+    the upsert command)."""
     wanted = search_attribute_values(view)
-    return {key.name: wanted[key.name] for key in SearchAttributes.ALL if published.get(key.name) != wanted[key.name]}
+    return {key.name: wanted[key.name] for key in keys if published.get(key.name) != wanted[key.name]}

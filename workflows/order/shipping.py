@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.model import ExceptionKind, OrderStatus, Shipment, ShippingRequestState
 
 from workflows.order import bookkeeping
-from workflows.order.edits import EditSteps
+from workflows.order.fulfillment_updates import FulfillmentUpdateSteps
 from workflows.order.mailbox import Action
 from workflows.order.options import (
     CALL_TIMEOUT,
@@ -51,7 +51,7 @@ _RETRYABLE_AFTER_SEND = (
 )
 
 
-class OrderSteps(EditSteps):
+class OrderSteps(FulfillmentUpdateSteps):
     """Every step of an order after ingest, built with the policy the ingest handed out."""
 
     async def await_shipments(self) -> None:
@@ -88,6 +88,7 @@ class OrderSteps(EditSteps):
             while s.vendor_cancels and not s.terminal:
                 await self._vendor_cancelled(s.vendor_cancels.pop(0))
                 poll_at = self._next_shipment_poll() if poll_at is not None else None
+            await self.apply_fulfillment_updates()
             if s.mailbox.pending is not None:
                 await self._apply_shipment_phase_action(s.mailbox.consume())
             if s.cancel_reason is not None and not s.cancel_handled:
@@ -128,6 +129,8 @@ class OrderSteps(EditSteps):
             if found:
                 s.note("shipments found by polling", ", ".join(shipment.id for shipment in found))
                 s.inbox.extend(found)
+            if result.check is not None:
+                await self.apply_request_check(view, result.check)
 
     def _shipment_phase_woken(self) -> bool:
         s = self.s
@@ -135,13 +138,14 @@ class OrderSteps(EditSteps):
         return (
             bool(s.inbox)
             or bool(s.vendor_cancels)
+            or bool(s.fulfillment_updates)
             or s.mailbox.pending is not None
             or cancel_pending
             or s.edit_after_release()
         )
 
     def _shipment_phase_actions(self) -> frozenset[Updates]:
-        actions = {Updates.CANCEL, Updates.MARK_SHIPPED}
+        actions = {Updates.CANCEL, Updates.MARK_SHIPPED, *self.hold_actions()}
         exc = self.s.view.open_exception
         if exc is not None and exc.kind in _RETRYABLE_AFTER_SEND:
             actions.add(Updates.RETRY)
@@ -198,6 +202,7 @@ class OrderSteps(EditSteps):
         self.resolve_open("shipment received", only=(ExceptionKind.SLA_BREACH,))
         if s.ship_by is not None and s.ship_by.breached:
             s.ship_by.raised = True  # a shipment came: a breach noted beside another exception stays a note
+        self.clear_hold(shipment.shipping_request_id, "the shipment proceeded")
         s.unpushed.append(shipment)
         await self.push_tracking()
 
@@ -228,6 +233,8 @@ class OrderSteps(EditSteps):
 
     async def _apply_shipment_phase_action(self, action: Action) -> None:
         s = self.s
+        if self.apply_hold_action(action):
+            return
         request = action.request
         exc = s.view.open_exception
         s.note(f"operator {action.name}", getattr(request, "operator", None))

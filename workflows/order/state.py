@@ -5,15 +5,26 @@ steps share (phase, routing overrides, retries so far, published search attribut
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.contracts import ChannelEdit, FulfillmentCancel, OrderInput, SearchAttributes
+    from orderloop.contracts import (
+        ChannelCancel,
+        ChannelEdit,
+        FulfillmentCancel,
+        FulfillmentUpdate,
+        OrderInput,
+        SearchAttributes,
+    )
     from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
 
 from workflows.order import bookkeeping
+from workflows.order.bookkeeping import SearchAttributeValue
 from workflows.order.mailbox import ActionMailbox
 from workflows.order.ship_by import ShipByClock
 
@@ -47,26 +58,31 @@ class OrderState:
         self.edits: list[ChannelEdit] = []
         # An edit after release waiting in edit_after_release: its payload and mapped order.
         self.released_edit: tuple[ChannelEdit, Order] | None = None
+        # The newest channel version (updated_at) of the edits taken so far.
+        self.edit_version: datetime | None = None
         self.cancel_reason: str | None = None
         self.cancel_handled = False
         self.inbox: list[Shipment] = []
         self.seen_shipments: set[str] = set()
         self.unpushed: list[Shipment] = []
         self.vendor_cancels: list[FulfillmentCancel] = []
+        self.fulfillment_updates: list[FulfillmentUpdate] = []
         # SKUs whose availability rose since the order last tried to allocate (restock watcher).
         self.restocked: set[str] = set()
         self.force_location: str | None = None
         self.exclude: list[str] = []
         # Auto-retries so far per exception kind: the backoff of the next one.
         self.retries: Counter[ExceptionKind] = Counter()
-        self.published: dict[str, str] = {}
+        # What this order writes: orders older than the KeywordList keep the Keyword they had.
+        self.search_keys = SearchAttributes.written_by(inp.revision)
+        self.published: dict[str, SearchAttributeValue] = {}
         # Armed at ingest for orders of revision 2 on (older ones time the SLA after send).
         self.ship_by: ShipByClock | None = None
         if inp.revision >= 1:
             # The starter set these search attributes (an absent one is unset): not upserted
             # again unless they change.
-            given = {pair.key.name: str(pair.value) for pair in workflow.info().typed_search_attributes}
-            self.published = {key.name: given.get(key.name, "") for key in SearchAttributes.ALL}
+            given = {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
+            self.published = {key.name: _published(key, given.get(key.name)) for key in self.search_keys}
 
     @property
     def order(self) -> Order:
@@ -90,6 +106,28 @@ class OrderState:
         """An edit is queued that came after the order was released (revision 2)."""
         return bool(self.edits) and self.input.revision >= 2 and bookkeeping.released(self.view)
 
+    def edit_known(self, edit: ChannelEdit) -> bool:
+        """An edit the order holds already: older than the channel version it has (a stale
+        re-delivery), or, found by the order poll, that very version (the webhook brought it).
+        Edits without a version (older histories, channels that give none) are never known."""
+        if edit.updated_at is None:
+            return False
+        versions = [v for v in (self.view.order.updated_at if self.view.order else None, self.edit_version) if v]
+        held = max(versions, default=None)
+        if held is not None and (edit.updated_at < held or (edit.polled and edit.updated_at == held)):
+            self.note("edit ignored", f"the order holds the channel's version of {held.isoformat()} already")
+            return True
+        self.edit_version = edit.updated_at
+        return False
+
+    def cancel_known(self, cancel: ChannelCancel) -> bool:
+        """A second cancel of an order whose cancel is under way (the webhook's, then the poll's);
+        cancels without a version (older histories) are taken as before."""
+        if cancel.updated_at is None or self.cancel_reason is None:
+            return False
+        self.note("cancel ignored", "a cancel was requested already")
+        return True
+
     def restock_arrived(self) -> bool:
         return bool(self.restocked & bookkeeping.order_skus(self.view))
 
@@ -108,14 +146,21 @@ class OrderState:
 
     def publish(self) -> None:
         """Upsert the search attributes that changed since the last upsert."""
-        changes = bookkeeping.search_attribute_changes(self.view, self.published)
+        changes = bookkeeping.search_attribute_changes(self.view, self.published, self.search_keys)
         if not changes:
             return
         self.published.update(changes)
         workflow.upsert_search_attributes(
             [
                 key.value_set(changes[key.name]) if changes[key.name] else key.value_unset()
-                for key in SearchAttributes.ALL
+                for key in self.search_keys
                 if key.name in changes
             ]
         )
+
+
+def _published(key: SearchAttributeKey[Any], value: object) -> SearchAttributeValue:
+    """A start search attribute as the bookkeeping compares it (absent = unset)."""
+    if key.indexed_value_type is SearchAttributeIndexedValueType.KEYWORD_LIST:
+        return [str(v) for v in value] if isinstance(value, list | tuple) else []
+    return "" if value is None else str(value)

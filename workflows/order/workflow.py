@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         ChannelEdit,
         ErrorTypes,
         FulfillmentCancel,
+        FulfillmentUpdate,
         MarkShippedRequest,
         OrderInput,
         Queries,
@@ -59,6 +60,7 @@ class OrderWorkflow:
             await steps.hold_window()
             await steps.fulfil()
             await steps.await_shipments()
+            await steps.await_deliveries()
         s.finish_action(f"order is {s.view.status}")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return s.view
@@ -168,6 +170,8 @@ class OrderWorkflow:
     @workflow.signal(name=Signals.CHANNEL_EDIT)
     def channel_edit(self, edit: ChannelEdit) -> None:
         s = self._state
+        if s.edit_known(edit):
+            return
         if s.terminal:
             s.note("edit not applied", f"the order is {s.view.status}")
             return
@@ -183,6 +187,8 @@ class OrderWorkflow:
         if s.terminal:
             s.note("cancel ignored", f"order already {s.view.status}")
             return
+        if s.cancel_known(cancel):
+            return
         s.cancel_reason = cancel.reason
         s.cancel_handled = False
 
@@ -190,6 +196,11 @@ class OrderWorkflow:
     def shipping_request_cancelled(self, cancel: FulfillmentCancel) -> None:
         if not self._state.terminal:
             self._state.vendor_cancels.append(cancel)
+
+    @workflow.signal(name=Signals.FULFILLMENT_UPDATE)
+    def fulfillment_update(self, update: FulfillmentUpdate) -> None:
+        # Taken also once the order completed: a delivery comes after it (see `await_deliveries`).
+        self._state.fulfillment_updates.append(update)
 
     @workflow.signal(name=Signals.STOCK_ARRIVED)
     def stock_arrived(self, arrived: StockArrived) -> None:

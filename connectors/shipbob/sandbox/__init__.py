@@ -2,7 +2,9 @@
 a unique `reference_id`, one or two shipments per order (a split order), labels after `ship_delay`
 seconds, cancel refused once a shipment is picked, inventory per fulfillment center, a sliding
 150-requests-per-minute limit, and Standard-Webhooks-signed `order.shipped` /
-`order.shipment.cancelled` / `order.shipment.delivered` deliveries to Orderloop's webhook.
+`order.shipment.cancelled` / `order.shipment.delivered` / `order.shipment.on_hold` /
+`order.shipment.exception` deliveries to Orderloop's webhook (a hold by `POST /_sandbox/hold`,
+released by labelling: ShipBob sends no release event).
 
 The API takes any of the versions `2026-01`, `2026-07` in the path; Bearer token = the channel's
 `api_token`; the channel's `settings.channel_id` is the merchant's only channel; 429
@@ -161,6 +163,12 @@ def control_routes(sb: ShipBobSandbox) -> RouteTable:
         order = sb.find(ref)
         return {"shipments": sb.pick(order, stage), "order": order.to_json()}
 
+    def hold(call: Call) -> dict[str, Any]:
+        order = sb.find(call.path["ref"])
+        body = call.body if isinstance(call.body, dict) else {}
+        reason = str(body.get("reason") or "held at the fulfillment center")
+        return {"shipments": sb.hold(order, reason, bool(body.get("exception"))), "order": order.to_json()}
+
     def deliver(call: Call) -> dict[str, Any]:
         order = sb.find(call.path["ref"])
         return {"shipments": sb.deliver(order), "order": order.to_json()}
@@ -180,6 +188,13 @@ def control_routes(sb: ShipBobSandbox) -> RouteTable:
             Route("POST", "/ship/{ref:path}", endpoint=ship_now),
             Route("POST", "/pick/{ref:path}", endpoint=pick),
             Route("POST", "/deliver/{ref:path}", deliver, "shipped shipments delivered (order.shipment.delivered)"),
+            Route(
+                "POST",
+                "/hold/{ref:path}",
+                hold,
+                '{"reason", "exception": bool}: pending shipments held until `ship` (order.shipment.on_hold, '
+                "or order.shipment.exception)",
+            ),
             Route("GET", "/orders", lambda _: [o.to_json() for o in sb.orders.values()], "every order"),
             Route("GET", "/stock", lambda _: sb.inventory_by_center(), "stock per center"),
             Route("POST", "/stock", endpoint=set_stock),

@@ -261,6 +261,22 @@ class ShipBobSandbox(Inventory):
                 delivered.append(payload)
         return delivered
 
+    def hold(self, order: SbOrder, reason: str, exception: bool) -> list[dict[str, Any]]:
+        """Hold the pending shipments (not labelled until `ship`), as ShipBob does on an address
+        problem (`order.shipment.on_hold`) or a stock-out at the center (`order.shipment.exception`)."""
+        topic = ShipBobTopic.SHIPMENT_EXCEPTION if exception else ShipBobTopic.SHIPMENT_ON_HOLD
+        status = "Exception" if exception else "OnHold"
+        held = []
+        for shipment in order.shipments:
+            if shipment.pending:
+                self.timers.cancel(shipment.id)
+                shipment.updated = now()
+                details = [{"id": 4, "name": status, "description": reason}]
+                payload = shipment.to_json() | {"status": status, "status_details": details}
+                self.emit(topic, payload)
+                held.append(payload)
+        return held
+
     def pick(self, order: SbOrder, stage: str) -> list[dict[str, Any]]:
         picked = []
         for shipment in order.shipments:
@@ -277,4 +293,3 @@ class ShipBobSandbox(Inventory):
         if carrier == "FedEx":
             return "".join(self.rng.choices(string.digits, k=12))
         return "9400" + "".join(self.rng.choices(string.digits, k=18))
-

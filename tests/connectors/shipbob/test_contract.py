@@ -264,7 +264,7 @@ async def test_out_of_order_deliveries_still_give_correct_shipments(harness: Har
     deliveries = await harness.receiver.wait_for(4)
     events = [harness.connector.parse_webhook(d.headers, d.body) for d in deliveries]
     assert [e.event_id for e in events] == [h["webhook_id"] for h in reversed(held)]
-    assert [e.kind for e in events] == [InboundKind.IGNORED] * 2 + [InboundKind.SHIPMENT] * 2
+    assert [e.kind for e in events] == [InboundKind.FULFILLMENT_UPDATE] * 2 + [InboundKind.SHIPMENT] * 2
     # The second parcel's `shipped` arrives first and the first's last: each is still its own
     # shipment with its own lines, equal to what polling reports.
     late_first, early_second = events[3].shipment, events[2].shipment

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from connectors.base import InboundKind, PayloadError, SignatureError
 from connectors.shipbob import ShipBobConnector
 from connectors.signing import standard_webhook_signature
 from orderloop.config import ChannelConfig
+from orderloop.contracts import FulfillmentStatus
 from tests.connectors.shipbob.conftest import WEBHOOK_SECRET, fixture, fixture_bytes
 
 OTHER_SECRET = "whsec_" + base64.b64encode(b"somebody-else-entirely").decode()
@@ -115,7 +117,35 @@ def test_shipment_cancelled_topic(connector: ShipBobConnector) -> None:
 
 
 @pytest.mark.parametrize(
-    "topic", ["order.shipment.delivered", "order.shipment.tracking.updated", "order.delivered", "return.created"]
+    ("fixture_name", "topic", "status", "reason"),
+    [
+        ("shipment_on_hold.json", "order.shipment.on_hold", "on_hold", "The address could not be validated"),
+        ("shipment_exception.json", "order.shipment.exception", "exception", "Not enough inventory"),
+    ],
+)
+def test_a_hold_or_an_exception_at_shipbob_is_a_fulfillment_update_with_its_reason(
+    connector: ShipBobConnector, fixture_name: str, topic: str, status: str, reason: str
+) -> None:
+    body = fixture_bytes(fixture_name)
+    event = connector.parse_webhook(signed(body, topic, msg_id="msg_h1"), body)
+    assert event.kind is InboundKind.FULFILLMENT_UPDATE and event.event_id == "msg_h1"
+    assert event.fulfillment is not None
+    assert event.fulfillment.request_id == fixture(fixture_name)["reference_id"]
+    assert event.fulfillment.status == status and event.fulfillment.holds
+    assert reason in (event.fulfillment.reason or "")
+
+
+def test_a_delivered_shipment_is_a_fulfillment_update_with_its_delivery_date(connector: ShipBobConnector) -> None:
+    body = fixture_bytes("shipment_delivered.json")
+    event = connector.parse_webhook(signed(body, "order.shipment.delivered"), body)
+    assert event.kind is InboundKind.FULFILLMENT_UPDATE and event.fulfillment is not None
+    assert event.fulfillment.status is FulfillmentStatus.DELIVERED
+    assert event.fulfillment.request_id == "order/storefront/1001/sr1"
+    assert event.fulfillment.at == datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "topic", ["order.shipment.tracking.updated", "order.delivered", "return.created"]
 )
 def test_other_topics_are_ignored_but_verified(connector: ShipBobConnector, topic: str) -> None:
     body = fixture_bytes("order_shipped.json")

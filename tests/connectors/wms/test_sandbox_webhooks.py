@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from connectors.base import InboundKind
+from orderloop.contracts import FulfillmentStatus
 from tests.connectors.wms.conftest import REQUEST_ID, WebhookReceiver, Wms, shipping_request
 
 
@@ -47,3 +48,36 @@ async def test_split_shipment_reports_arrive_reversed_and_one_twice(wms: Wms, re
         (first_id, 2, "delivered"),
         (second_id, 1, "delivered"),
     ]
+
+
+async def test_the_wms_reports_a_hold_its_release_and_the_delivery_of_a_request(
+    wms: Wms, receiver: WebhookReceiver
+) -> None:
+    await wms.http.post("/_sandbox/config", json={"auto_ship": False})
+    receipt = await wms.connector.create_shipping_request(shipping_request())
+    held = await wms.http.post(f"/_sandbox/hold/{receipt.vendor_id}", json={"reason": "address to check"})
+    assert held.json()["hold"] == "address to check"
+    refused = await wms.http.post(f"/_sandbox/ship/{receipt.vendor_id}")
+    assert refused.json()["shipments"] == []  # a held request does not ship
+    await wms.http.post(f"/_sandbox/hold/{REQUEST_ID}", json={"reason": "short at bin A3", "exception": True})
+    await wms.http.post(f"/_sandbox/release/{REQUEST_ID}")
+    await wms.http.post(f"/_sandbox/ship/{REQUEST_ID}")
+    await wms.http.post(f"/_sandbox/deliver/{REQUEST_ID}")
+    await wms.webhooks_sent()
+
+    events = [wms.connector.parse_webhook(d.headers, d.body) for d in receiver.received]
+    assert receiver.topics() == [
+        "request.on_hold",
+        "request.exception",
+        "request.released",
+        "shipment.created",
+        "request.delivered",
+    ]
+    updates = [e.fulfillment for e in events if e.kind is InboundKind.FULFILLMENT_UPDATE]
+    assert [(u.request_id, u.status, u.reason) for u in updates if u] == [
+        (REQUEST_ID, FulfillmentStatus.ON_HOLD, "address to check"),
+        (REQUEST_ID, FulfillmentStatus.EXCEPTION, "short at bin A3"),
+        (REQUEST_ID, FulfillmentStatus.RELEASED, None),
+        (REQUEST_ID, FulfillmentStatus.DELIVERED, None),
+    ]
+    assert all(u is not None and u.at is not None for u in updates)
