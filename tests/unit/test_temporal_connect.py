@@ -59,3 +59,34 @@ def _system_info() -> Any:
     from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
     return GetSystemInfoRequest()
+
+
+async def test_a_call_made_while_temporal_is_unreachable_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's start-up calls (ensure the inventory syncs, the restock watcher, the
+    schedules) outlive a Temporal restart: UNAVAILABLE is retried, anything else is raised."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from orderloop.temporal_client import until_reachable
+
+    slept: list[float] = []
+    calls = 0
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    async def create_schedule() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise RPCError("tcp connect error", RPCStatusCode.UNAVAILABLE, b"")
+        return "created"
+
+    monkeypatch.setattr(temporal_client.asyncio, "sleep", sleep)
+    assert await until_reachable(create_schedule, "create schedules", first_delay=0.5) == "created"
+    assert calls == 3 and slept == [0.5, 1.0]
+
+    async def refused() -> str:
+        raise RPCError("bad schedule", RPCStatusCode.INVALID_ARGUMENT, b"")
+
+    with pytest.raises(RPCError, match="bad schedule"):
+        await until_reachable(refused, "create schedules")
