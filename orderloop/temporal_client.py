@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import TypeAdapter
@@ -25,6 +26,7 @@ from temporalio.converter import (
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 _adapter = functools.lru_cache(maxsize=2048)(TypeAdapter)
 
@@ -80,5 +82,27 @@ async def connect_when_up(
             return await connect(address, namespace)
         except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
             log.warning("temporal.unreachable", address=address, retry_in_seconds=delay, error=str(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
+T = TypeVar("T")
+
+
+async def until_reachable(
+    call: Callable[[], Awaitable[T]], what: str, *, first_delay: float = 0.5, max_delay: float = 10.0
+) -> T:
+    """`call()`, again while Temporal answers UNAVAILABLE (it is restarting, or not up yet), on a
+    doubling delay up to `max_delay`, each try logged; any other error is raised. For calls a
+    process cannot go on without, such as the worker's start-up (the SDK's own retries of one
+    call give up after about ten seconds)."""
+    delay = first_delay
+    while True:
+        try:
+            return await call()
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.UNAVAILABLE:
+                raise
+            log.warning("temporal.unreachable", doing=what, retry_in_seconds=delay, error=str(exc))
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)

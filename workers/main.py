@@ -31,7 +31,7 @@ from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.ledger import Ledger, Product
 from orderloop.logging import configure_logging
 from orderloop.settings import get_settings
-from orderloop.temporal_client import connect_when_up
+from orderloop.temporal_client import connect_when_up, until_reachable
 from workers.bootstrap import ensure_inventory_sync, ensure_restock_watcher, ensure_schedules
 from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order import OrderWorkflow
@@ -138,9 +138,10 @@ async def run_worker() -> None:
     log.info("worker.started", task_queues=[w.task_queue for w in workers], temporal=settings.temporal_address)
     try:
         async with _all(workers):
-            await ensure_inventory_sync(client, config, settings.task_queue_prefix)
-            await ensure_restock_watcher(client, settings.task_queue_prefix)
-            await ensure_schedules(client, config, settings.task_queue_prefix)
+            prefix = settings.task_queue_prefix
+            await until_reachable(lambda: ensure_inventory_sync(client, config, prefix), "start the inventory syncs")
+            await until_reachable(lambda: ensure_restock_watcher(client, prefix), "start the restock watcher")
+            await until_reachable(lambda: ensure_schedules(client, config, prefix), "create the schedules")
             await stop.wait()
     finally:
         log.info("worker.stopping")
