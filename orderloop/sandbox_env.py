@@ -16,6 +16,8 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_SHIPBOB_API_TOKEN": "sandbox-shipbob-api-token",
     # Standard Webhooks secrets are base64 keys behind `whsec_`.
     "ORDERLOOP_SHIPBOB_WEBHOOK_SECRET": "whsec_c2FuZGJveC1zaGlwYm9iLXdlYmhvb2stc2lnbmluZy1rZXk=",
+    "ORDERLOOP_SHIPHERO_REFRESH_TOKEN": "sandbox-shiphero-refresh-token",
+    "ORDERLOOP_SHIPHERO_WEBHOOK_SECRET": "sandbox-shiphero-shared-signature-secret",
 }
 
 

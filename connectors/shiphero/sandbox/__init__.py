@@ -10,7 +10,8 @@ Try again in N seconds", and caps requests at 7,000 per 5 minutes with 429 and R
 Orders keyed by `partner_order_id` (not unique at ShipHero: a client must look before it
 creates), labels after `ship_delay` in `packages` packages, one Shipment Update webhook each,
 signed `X-ShipHero-HMAC-SHA256` (base64 HMAC of the body) under `X-Shiphero-Message-ID`, retried
-5 times; `drop_webhooks` logs them without sending (lost deliveries, for polling). Cancel refused
+5 times; `drop_webhooks` logs them without sending (lost deliveries, for polling);
+`lose_create_answers` creates, then answers 504 (a retried create must find the order). Cancel refused
 once picked (`POST /_sandbox/pick/{ref}`) or shipped. Routes not served answer in ShipHero's
 `errors[]` shape. `GET /_sandbox` lists the routes and controls.
 
@@ -94,6 +95,9 @@ def execute(sb: ShipHeroSandbox, body: Any) -> JSONResponse:
         if isinstance(part, dict) and "complexity" in part:
             part["complexity"] = charged
     sb.charge(cost)
+    if "order_create" in fields and not outcome.errors and knobs.lose_create_answers:
+        sb.knobs.update({"lose_create_answers": knobs.lose_create_answers - 1})
+        return JSONResponse(gql_errors("Gateway Timeout", 504), status_code=504)
     answer: dict[str, Any] = {"data": data}
     if outcome.errors:
         answer["errors"] = [_error(e, name) for e in outcome.errors]

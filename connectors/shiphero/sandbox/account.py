@@ -53,6 +53,9 @@ class ShipHeroKnobs(BaseModel):
     duplicate_deliveries: bool = False
     # Log webhooks but never send them (ShipHero's delivery is not guaranteed): polling must find them.
     drop_webhooks: bool = False
+    # The next n `order_create` calls create the order, then answer 504 (the answer lost on the
+    # way, as a client timing out sees it): a retried create must find the order, not add one.
+    lose_create_answers: int = Field(default=0, ge=0)
     carrier: str = "UPS"
     seed: int = 0
     # Initial stock {sku: on_hand} in every warehouse; empty: the locations' seed stock, else SEED_STOCK.
