@@ -148,6 +148,12 @@ class Connector(abc.ABC):
 
         `headers` is case-insensitive (the gateway passes Starlette's headers)."""
 
+    def acknowledgement(self, status_code: int) -> tuple[int, dict[str, Any]] | None:
+        """The status and body the gateway answers a delivery it handled with `status_code`, for
+        a vendor that counts a delivery as received only on its own answer (ShipHero: 200
+        `{"code": "200", "Status": "Success"}`); None (the default): Orderloop's own answer."""
+        return None
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""
 

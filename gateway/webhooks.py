@@ -68,7 +68,10 @@ async def receive_webhook(
     body = await _read_body(request, state.settings.max_body_bytes)
     event = connector.parse_webhook(request.headers, body)
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
-    return await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound))
+    answer = await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound))
+    # The vendor's own acknowledgement where it wants one (its retries depend on it).
+    acknowledged = connector.acknowledgement(answer.status_code)
+    return answer if acknowledged is None else JSONResponse(acknowledged[1], status_code=acknowledged[0])
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -86,11 +86,9 @@ class ShipHeroConnector(FulfillmentConnector):
             self.channel.credential("webhook_secret"), headers, body, self.settings, self.channel.id
         )
 
-    def webhook_answer(self, status_code: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def acknowledgement(self, status_code: int) -> tuple[int, dict[str, Any]] | None:
         """ShipHero counts a delivery as received only on 200 with its own body."""
-        if 200 <= status_code < 300:
-            return 200, {**webhooks.ACKNOWLEDGEMENT, "orderloop": body}
-        return status_code, body
+        return (200, dict(webhooks.ACKNOWLEDGEMENT)) if 200 <= status_code < 300 else None
 
     async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
         try:
