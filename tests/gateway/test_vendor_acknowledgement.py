@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -13,7 +15,7 @@ from connectors.shiphero.webhooks import ACKNOWLEDGEMENT, MESSAGE_ID_HEADER, SIG
 from connectors.signing import orderloop_webhook_headers
 
 
-def shiphero_delivery(payload: dict[str, object], secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+def shiphero_delivery(payload: Mapping[str, Any], secret: str | None = None) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
     key = secret or os.environ["ORDERLOOP_SHIPHERO_WEBHOOK_SECRET"]
     return body, {
