@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -17,7 +18,7 @@ from connectors.shiphero.documents import document
 from connectors.shiphero.sandbox import create_app
 from orderloop.config import ChannelConfig
 from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
-from tests.connectors.shiphero.conftest import shipping_request
+from tests.connectors.shiphero.conftest import fixture, shipping_request
 
 
 @pytest_asyncio.fixture
@@ -112,3 +113,18 @@ async def test_the_bucket_waits_for_credits_and_refuses_a_long_wait() -> None:
 def test_a_document_that_does_not_match_the_schema_fails_at_import() -> None:
     with pytest.raises(ValueError, match="Cannot query field"):
         document("query Broken { orders { request_id no_such_field } }")
+
+
+async def test_shipheros_documented_throttle_answer_sets_the_delay_and_the_bucket(channel: ChannelConfig) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/refresh":
+            return httpx.Response(200, json={"access_token": "jwt", "expires_in": 2419200, "token_type": "Bearer"})
+        return httpx.Response(200, json=fixture("not_enough_credits.json"))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url=channel.base_url) as http:
+        connector = ShipHeroConnector(channel, http=http)
+        with pytest.raises(RateLimitedError) as limited:
+            await connector.fetch_shipments(shipping_request("T6"), "T3JkZXI6MzAwMDAwNzc3")
+
+    assert limited.value.retry_after == 2.0
+    assert 44 <= connector.client.bucket.level < 50
