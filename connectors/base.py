@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from orderloop.config import ChannelConfig
+from pydantic import BaseModel, ValidationError
+
+from orderloop.config import ChannelConfig, ConfigError
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
@@ -199,6 +201,21 @@ class FulfillmentConnector(Connector):
     async def fetch_stock(self) -> list[StockRow]:
         """Stock levels at the vendor's location, for ledger snapshots."""
         return []
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def channel_settings(channel: ChannelConfig, model: type[SettingsT]) -> SettingsT:
+    """A channel's `settings` validated by its connector's model; a `ConfigError` naming each
+    field otherwise."""
+    try:
+        return model.model_validate(channel.settings)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"settings.{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"channel {channel.id!r} ({channel.type}): {problems}") from None
 
 
 @dataclass(frozen=True)

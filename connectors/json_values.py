@@ -19,6 +19,20 @@ def text(value: Any) -> str | None:
     return trimmed or None
 
 
+def whole_number(value: Any) -> int | None:
+    """An integer from a number or numeric string (`2`, `2.0`, `"2"`); None for anything else,
+    booleans included."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
 def money(value: Any, where: str) -> Decimal | None:
     """An amount (number or numeric string) as `Decimal`; `MappingError` naming `where`."""
     if value is None or value == "":

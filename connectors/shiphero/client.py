@@ -19,6 +19,7 @@ import httpx
 
 from connectors.base import PermanentError, RateLimitedError, RejectedError
 from connectors.http import VendorClient
+from connectors.json_values import whole_number
 from connectors.pacing import CreditBucket
 from connectors.shiphero import documents
 from connectors.shiphero.documents import Document
@@ -188,7 +189,7 @@ class ShipHeroClient(VendorClient):
     def _raise_for(self, errors: list[Any], what: str, renewed: bool) -> None:
         reason = f"{what}: {shiphero_reason(errors)}"
         first = next((e for e in errors if isinstance(e, dict)), {})
-        codes = {_int(e.get("code")) for e in errors if isinstance(e, dict)}
+        codes = {whole_number(e.get("code")) for e in errors if isinstance(e, dict)}
         if ErrorCode.NOT_ENOUGH_CREDITS in codes or "credits" in reason.lower():
             remaining = first.get("remaining_credits")
             if isinstance(remaining, int | float):
@@ -265,13 +266,3 @@ class ShipHeroClient(VendorClient):
             f"read ShipHero inventory of warehouse {warehouse_id or '(all)'}",
         )
         return [p async for p in found]
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None

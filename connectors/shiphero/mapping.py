@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from connectors.base import MappingError, StockRow
-from connectors.json_values import text
+from connectors.base import MappingError, StockRow, channel_settings
+from connectors.json_values import text, utc_time, whole_number
 from connectors.signing import json_type
-from orderloop.config import ChannelConfig, ConfigError
+from orderloop.config import ChannelConfig
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
 
 SHIPMENT_ID_PREFIX = "shiphero-"
@@ -86,13 +86,7 @@ class ShipHeroSettings(BaseModel):
 
 
 def settings_of(channel: ChannelConfig) -> ShipHeroSettings:
-    try:
-        return ShipHeroSettings.model_validate(channel.settings)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"settings.{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"channel {channel.id!r} (shiphero): {problems}") from None
+    return channel_settings(channel, ShipHeroSettings)
 
 
 # --- out: order_create ---------------------------------------------------------------------------
@@ -189,7 +183,7 @@ def shipment_from_webhook(fulfillment: Any, settings: ShipHeroSettings, channel_
         tracking,
         text(this.get("carrier")) or text(fulfillment.get("shipping_carrier")),
         text(this.get("tracking_url")) or text(fulfillment.get("custom_tracking_url")),
-        _datetime(fulfillment.get("created_at") or this.get("created_at")),
+        utc_time(fulfillment.get("created_at") or this.get("created_at")),
     )
 
 
@@ -224,7 +218,7 @@ def shipments_from_polled(
                 text(label.get("tracking_number")),
                 text(label.get("carrier")),
                 text(label.get("tracking_url")),
-                _datetime(label.get("created_date") or shipment.get("created_date")),
+                utc_time(label.get("created_date") or shipment.get("created_date")),
             )
         )
     return parcels
@@ -245,7 +239,7 @@ def _shipment(
     for sku, quantity in items:
         if sku is None:
             raise MappingError(f"shipment {shipment_id}: a line item has no sku")
-        count = _int(quantity)
+        count = whole_number(quantity)
         if count is None or count < 0:
             raise MappingError(f"shipment {shipment_id}: {sku}: quantity must be a whole number, got {quantity!r}")
         if count:
@@ -331,29 +325,7 @@ def _quantity(data: Mapping[str, Any], key: str, sku: str) -> int:
     value = data.get(key, 0)
     if value is None:
         return 0
-    number = _int(value)
+    number = whole_number(value)
     if number is None:
         raise MappingError(f"inventory {sku!r}: {key} must be an integer, got {value!r}")
     return number
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _datetime(value: Any) -> datetime | None:
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
