@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from connectors.sandbox_kit import cursor_state, cursor_token
+from connectors.shiphero.client import ErrorCode
 from connectors.shiphero.mapping import FulfillmentStatus
 from connectors.shiphero.sandbox.account import (
     Account,
@@ -18,7 +19,9 @@ from connectors.shiphero.sandbox.account import (
     Line,
     SbOrder,
     SbShipment,
+    ShipHeroApiError,
     gid,
+    gql_errors,
     invalid,
     now,
     request_id,
@@ -26,6 +29,10 @@ from connectors.shiphero.sandbox.account import (
 from connectors.shiphero.webhooks import WebhookType
 
 _REQUIRED_ADDRESS = ("address1", "city", "country", "zip")
+
+
+def missing(order_id: str, operation: str) -> ShipHeroApiError:
+    return ShipHeroApiError(200, gql_errors(f"Order {order_id} not found", ErrorCode.NOT_FOUND, operation))
 
 
 def connection(
@@ -135,7 +142,7 @@ class ShipHeroSandbox(Account):
         for order in self.orders.values():
             if ref in (order.id, str(order.legacy_id), order.partner_order_id):
                 return order
-        raise invalid(f"Order {ref} not found", "order")
+        raise ShipHeroApiError(404, gql_errors(f"Order {ref} not found", ErrorCode.NOT_FOUND))
 
     def create(self, data: dict[str, Any]) -> SbOrder:
         address = data.get("shipping_address") or {}
@@ -179,7 +186,7 @@ class ShipHeroSandbox(Account):
         order_id = str(data.get("order_id") or "")
         order = self.orders.get(order_id)
         if order is None:
-            raise invalid(f"Order {order_id} not found", "order_cancel")
+            raise missing(order_id, "order_cancel")
         if order.status == FulfillmentStatus.CANCELED:
             raise invalid(f"Order {order.legacy_id} is already canceled", "order_cancel")
         if order.status != FulfillmentStatus.PENDING or order.shipments:
@@ -352,7 +359,7 @@ class Root:
     def order(self, _info: Any, id: str, **_: Any) -> dict[str, Any]:
         found = self.sb.orders.get(id)
         if found is None:
-            raise invalid(f"Order {id} not found", "order")
+            raise missing(id, "order")
         return result(self.sb.order_json(found))
 
     def shipments(self, _info: Any, order_id: str | None = None, **_: Any) -> dict[str, Any]:
