@@ -1,5 +1,5 @@
-"""The loop through ShipHero on the real stack: storefront express orders route to the ShipHero
-location (its rule card in `orderloop.yaml`); the GraphQL order is created once even when the
+"""The loop through ShipHero on the real stack: Shopify orders holding a hoodie route to the
+ShipHero location (its rule card in `orderloop.yaml`); the GraphQL order is created once even when the
 first create's answer is lost and the activity retried; each package's Shipment Update webhook
 becomes one tracking push, and with webhooks lost the shipment poll finds the packages; a
 cancel before pick releases the stock, one after pick opens `cancel_after_ship`. Calls are
@@ -9,7 +9,6 @@ channel polls shipments every 2 s."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,7 +20,8 @@ from orderloop.loopback_stack import make_stack
 from orderloop.stack import Stack
 from tests.integration.stack import Api, edit_config, set_channel, started
 from tests.integration.test_channel_paths import ok, reservations
-from tests.integration.test_order_loop import base_url, order_body
+from tests.integration.test_order_loop import base_url
+from tests.integration.test_shopify_shipbob import ADDRESS
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +34,16 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         yield running
 
 
-def express(external_id: str, sku: str = "HOODIE-GRY-L", quantity: int = 2) -> dict[str, Any]:
-    """A storefront order the rule card sends to ShipHero (the ranked first location)."""
-    return {**order_body(external_id, sku, quantity), "shippingCode": "express"}
+async def place_hoodie_order(http: httpx.AsyncClient, stack: Stack, quantity: int = 2) -> str:
+    """A Shopify order the rule card sends to ShipHero (its ranked first location); its id."""
+    body = {
+        "line_items": [{"sku": "HOODIE-GRY-L", "quantity": quantity, "price": "49.00"}],
+        "shipping_address": ADDRESS,
+        "email": "katherine@example.com",
+    }
+    placed = await http.post(f"{base_url(stack, 'shopify')}/_sandbox/orders", json=body)
+    assert placed.status_code == 201, placed.text
+    return str(placed.json()["id"])
 
 
 def status_is(*statuses: str) -> Callable[[dict[str, Any]], bool]:
@@ -56,14 +63,16 @@ async def shiphero_calls(
     ]
 
 
-async def fulfillments(http: httpx.AsyncClient, stack: Stack, external_id: str) -> list[dict[str, Any]]:
+async def fulfillments(http: httpx.AsyncClient, stack: Stack, order_id: str) -> list[dict[str, Any]]:
+    """The Shopify fulfillments (tracking pushes) the shop holds for the order."""
     return list(
-        await ok(
-            await http.get(
-                f"{base_url(stack, 'storefront')}/_sandbox/requests",
-                params={"method": "POST", "path_prefix": f"/orders/{external_id}/fulfillments"},
-            )
-        )
+        await ok(await http.get(f"{base_url(stack, 'shopify')}/_sandbox/fulfillments", params={"order": order_id}))
+    )
+
+
+async def cancel_at_shopify(http: httpx.AsyncClient, stack: Stack, order_id: str) -> None:
+    await ok(
+        await http.post(f"{base_url(stack, 'shopify')}/_sandbox/orders/{order_id}/cancel", json={"reason": "customer"})
     )
 
 
@@ -74,12 +83,11 @@ async def configure(http: httpx.AsyncClient, stack: Stack, **knobs: Any) -> None
 async def test_a_lost_create_answer_creates_one_order_and_each_package_pushes_its_tracking(
     stack: Stack, api: Api
 ) -> None:
-    external_id = f"sh-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(timeout=10) as http:
         await configure(http, stack, lose_create_answers=1, packages=2, ship_delay=0.5)
         try:
-            await ok(await http.post(f"{base_url(stack, 'storefront')}/_sandbox/orders", json=express(external_id)))
-            view = await api.wait_order("storefront", external_id, status_is("completed"), timeout=90)
+            order_id = await place_hoodie_order(http, stack)
+            view = await api.wait_order("shopify", order_id, status_is("completed"), timeout=90)
         finally:
             await configure(http, stack, lose_create_answers=0, packages=1, ship_delay=1.0)
         [request] = view["shippingRequests"]
@@ -87,7 +95,7 @@ async def test_a_lost_create_answer_creates_one_order_and_each_package_pushes_it
         creates = await shiphero_calls(http, stack, "OrderCreate", request_id)
         lookups = await shiphero_calls(http, stack, "OrdersByPartnerId", request_id)
         orders = await ok(await http.get(f"{base_url(stack, 'shiphero')}/_sandbox/orders"))
-        pushed = await fulfillments(http, stack, external_id)
+        pushed = await fulfillments(http, stack, order_id)
     assert request["request"]["locationId"] == "shiphero-pa"
     # The first create went through but its answer was lost (504); the retried activity found the
     # order by partner_order_id instead of creating another.
@@ -97,46 +105,38 @@ async def test_a_lost_create_answer_creates_one_order_and_each_package_pushes_it
     assert len(mine) == 1 and mine[0]["id"] == request["vendorId"]
     # Two packages, two Shipment Update webhooks, two shipments, one tracking push each.
     assert len(view["shipments"]) == 2
-    assert sorted(p["body"]["trackingNumbers"][0] for p in pushed) == sorted(
-        s["trackingNumbers"][0] for s in view["shipments"]
-    )
+    assert sorted(f["tracking_number"] for f in pushed) == sorted(s["trackingNumbers"][0] for s in view["shipments"])
+    assert sum(item["quantity"] for f in pushed for item in f["line_items"]) == 2
     assert [(line["sku"], line["shipped"]) for line in view["lines"]] == [("HOODIE-GRY-L", 2)]
 
 
 async def test_with_webhooks_lost_the_shipment_poll_finds_the_package(stack: Stack, api: Api) -> None:
-    external_id = f"sh-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(timeout=10) as http:
         await configure(http, stack, drop_webhooks=True, ship_delay=0.5)
         try:
-            await ok(
-                await http.post(
-                    f"{base_url(stack, 'storefront')}/_sandbox/orders", json=express(external_id, quantity=1)
-                )
-            )
-            view = await api.wait_order("storefront", external_id, status_is("completed"), timeout=90)
+            order_id = await place_hoodie_order(http, stack, quantity=1)
+            view = await api.wait_order("shopify", order_id, status_is("completed"), timeout=90)
         finally:
             await configure(http, stack, drop_webhooks=False, ship_delay=1.0)
         [request] = view["shippingRequests"]
         logged = await ok(await http.get(f"{base_url(stack, 'shiphero')}/_sandbox/webhooks"))
         polls = await shiphero_calls(http, stack, "ShipmentsOfOrder", request["vendorId"])
-        pushed = await fulfillments(http, stack, external_id)
+        pushed = await fulfillments(http, stack, order_id)
     mine = [w for w in logged if request["request"]["id"] in w["body"]]
     assert mine and all(w["state"] == "not_delivered" for w in mine)
     assert polls and all(p["status"] == 200 for p in polls)
     [shipment] = view["shipments"]
-    assert [p["body"]["trackingNumbers"] for p in pushed] == [shipment["trackingNumbers"]]
+    assert [f["tracking_number"] for f in pushed] == shipment["trackingNumbers"]
 
 
 async def test_cancel_before_pick_releases_the_stock(stack: Stack, api: Api) -> None:
-    external_id = f"sh-{uuid.uuid4().hex[:8]}"
-    storefront = base_url(stack, "storefront")
     async with httpx.AsyncClient(timeout=10) as http:
         await configure(http, stack, auto_ship=False)
         try:
-            await ok(await http.post(f"{storefront}/_sandbox/orders", json=express(external_id)))
-            view = await api.wait_order("storefront", external_id, status_is("sent_to_fulfillment"), timeout=90)
-            await ok(await http.post(f"{storefront}/_sandbox/orders/{external_id}/cancel", json={"reason": "customer"}))
-            view = await api.wait_order("storefront", external_id, status_is("cancelled", "exception"))
+            order_id = await place_hoodie_order(http, stack)
+            view = await api.wait_order("shopify", order_id, status_is("sent_to_fulfillment"), timeout=90)
+            await cancel_at_shopify(http, stack, order_id)
+            view = await api.wait_order("shopify", order_id, status_is("cancelled", "exception"))
         finally:
             await configure(http, stack, auto_ship=True)
         [request] = view["shippingRequests"]
@@ -148,17 +148,15 @@ async def test_cancel_before_pick_releases_the_stock(stack: Stack, api: Api) -> 
 
 
 async def test_cancel_after_pick_opens_cancel_after_ship(stack: Stack, api: Api) -> None:
-    external_id = f"sh-{uuid.uuid4().hex[:8]}"
-    storefront, shiphero = base_url(stack, "storefront"), base_url(stack, "shiphero")
     async with httpx.AsyncClient(timeout=10) as http:
         await configure(http, stack, auto_ship=False)
         try:
-            await ok(await http.post(f"{storefront}/_sandbox/orders", json=express(external_id)))
-            view = await api.wait_order("storefront", external_id, status_is("sent_to_fulfillment"), timeout=90)
+            order_id = await place_hoodie_order(http, stack)
+            view = await api.wait_order("shopify", order_id, status_is("sent_to_fulfillment"), timeout=90)
             [request] = view["shippingRequests"]
-            await ok(await http.post(f"{shiphero}/_sandbox/pick/{request['request']['id']}"))
-            await ok(await http.post(f"{storefront}/_sandbox/orders/{external_id}/cancel", json={"reason": "customer"}))
-            view = await api.wait_order("storefront", external_id, status_is("exception", "cancelled"))
+            await ok(await http.post(f"{base_url(stack, 'shiphero')}/_sandbox/pick/{request['request']['id']}"))
+            await cancel_at_shopify(http, stack, order_id)
+            view = await api.wait_order("shopify", order_id, status_is("exception", "cancelled"))
         finally:
             await configure(http, stack, auto_ship=True)
         cancels = await shiphero_calls(http, stack, "OrderCancel", request["vendorId"])
