@@ -162,5 +162,8 @@ async def test_cancel_after_pick_opens_cancel_after_ship(stack: Stack, api: Api)
         cancels = await shiphero_calls(http, stack, "OrderCancel", request["vendorId"])
     assert view["status"] == "exception"
     assert view["exceptions"][-1]["kind"] == "cancel_after_ship"
-    # One refused cancel: AlreadyShippedError is not retried.
-    assert len(cancels) == 1
+    # Shopify reports a cancel twice (orders/cancelled, then orders/updated with cancelled_at): the
+    # workflow may act on each. Every cancel it asks for is one refused call, never retried.
+    asked = [e for e in view["timeline"] if e["event"] == "cancel requested"]
+    assert 1 <= len(asked) <= 2 and len(cancels) == len(asked)
+    assert all(c["status"] == 200 for c in cancels)
