@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from orderloop.activity_models import RequestCheck
-from orderloop.config import ChannelConfig
+from orderloop.config import ChannelConfig, ConfigError
 from orderloop.contracts import FulfillmentUpdate
 from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
 
@@ -166,6 +168,12 @@ class Connector(abc.ABC):
         `ConnectorError` here is answered 503, for the sender (or the poller) to try again."""
         return event
 
+    def acknowledgement(self, status_code: int) -> tuple[int, dict[str, Any]] | None:
+        """The status and body the gateway answers a delivery it handled with `status_code`, for
+        a vendor that counts a delivery as received only on its own answer (ShipHero: 200
+        `{"code": "200", "Status": "Success"}`); None (the default): Orderloop's own answer."""
+        return None
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""
 
@@ -218,6 +226,21 @@ class FulfillmentConnector(Connector):
         shipment poll before its shipments: a cancel or an edit made in the vendor's own UI sends
         no webhook. None: the connector cannot tell."""
         return None
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def channel_settings(channel: ChannelConfig, model: type[SettingsT]) -> SettingsT:
+    """A channel's `settings` validated by its connector's model; a `ConfigError` naming each
+    field otherwise."""
+    try:
+        return model.model_validate(channel.settings)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"settings.{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"channel {channel.id!r} ({channel.type}): {problems}") from None
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,10 @@ async def receive_webhook(
     except ConnectorError as exc:
         raise GatewayError(503, f"could not confirm the event with the channel: {exc}", "retry later") from exc
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
-    return await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound))
+    answer = await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound))
+    # The vendor's own acknowledgement where it wants one (its retries depend on it).
+    acknowledged = connector.acknowledgement(answer.status_code)
+    return answer if acknowledged is None else JSONResponse(acknowledged[1], status_code=acknowledged[0])
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -19,6 +19,8 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_LOGIWA_USERNAME": "sandbox.api@demo-brand.test",
     "ORDERLOOP_LOGIWA_PASSWORD": "sandbox-logiwa-password",
     "ORDERLOOP_LOGIWA_WEBHOOK_TOKEN": "sandbox-logiwa-webhook-token",
+    "ORDERLOOP_SHIPHERO_REFRESH_TOKEN": "sandbox-shiphero-refresh-token",
+    "ORDERLOOP_SHIPHERO_WEBHOOK_SECRET": "sandbox-shiphero-shared-signature-secret",
 }
 
 

@@ -5,6 +5,7 @@ test verifies a sandbox's signature over the exact bytes it sent."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -22,6 +23,13 @@ class ReceivedWebhook:
         for name in ("x-shopify-topic", "x-orderloop-event", "x-webhook-topic"):
             if name in self.headers:
                 return self.headers[name]
+        # ShipHero names the type in the body only.
+        try:
+            document = json.loads(self.body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and isinstance(document.get("webhook_type"), str):
+            return document["webhook_type"]
         raise KeyError("no topic header")
 
 

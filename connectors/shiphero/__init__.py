@@ -1,0 +1,163 @@
+"""ShipHero, a 3PL / WMS fulfillment channel over its public GraphQL API: Orderloop creates one
+ShipHero order per shipping request (`order_create`, our request id as `partner_order_id`; a
+retried create first finds the order by it, so nothing ships twice), cancels it before pick
+(`order_cancel`; refused once picked or shipped: `AlreadyShippedError`), learns parcels from
+Shipment Update webhooks (one per package) or by polling `shipments(order_id)`, and reads stock
+from `warehouse_products` per warehouse.
+
+Configuration (`orderloop.yaml`): credentials `refresh_token` (of the account's third-party
+developer user; or `username` and `password`, exchanged at `/auth/token`) and `webhook_secret`
+(the `shared_signature_secret` `webhook_create` returned); settings as `ShipHeroSettings`
+(`warehouses` maps our locations to ShipHero warehouse ids, `shop_name`, `customer_account_id`,
+the credit bucket).
+
+What the API is, and where it was found (issue 19, `API_FACTS.md` section 7 and 11.4):
+- Endpoints `POST /graphql`, `POST /auth/token` {username, password} and `POST /auth/refresh`
+  {refresh_token} -> {access_token, expires_in: 2419200 (28 days), scope, token_type}
+  (developer.shiphero.com/getting-started; the refresh call and its answer as quoted in several
+  public integrations found by `search`, e.g. guides next to ShipHero droplets).
+- The cancel mutation is `order_cancel` (api-evangelist/shiphero `graphql/shiphero-schema.graphql`,
+  derived from ShipHero's schema reference, settles open question 11.4). That derived schema gives
+  it an `id` argument; ShipHero's reference takes `data: CancelOrderInput` {order_id, reason,
+  void_on_platform}, which is what this connector sends. The derived schema also puts `first` and
+  `after` on the query; ShipHero's examples put them on the result's `data` field, as here.
+- Errors: HTTP 200 with `errors[{message, operation, field, request_id, code}]` (ShipHero's
+  error glossary). The numeric codes Orderloop keys on (30 not enough credits, 5 not found, 401
+  unauthorized) were not found in a stored source; the client therefore also reads the message
+  (credits, "not found") and the sandbox emits these codes.
+- Credits: 4,004 max, 60 restored a second, charged on returned data, plus a hard 7,000 requests
+  per 5 minutes answered 429 with Retry-After (api-evangelist/shiphero `rate-limits.yml`, [S]).
+  A throttled answer says "Try again in N seconds" and carries `time_remaining`,
+  `remaining_credits`, `required_credits` (community threads; the client reads the message too).
+- Webhooks: `X-ShipHero-HMAC-SHA256` = base64 HMAC-SHA256 of the raw body (settles 11.4:
+  base64, confirmed by public receivers found by `search`), `X-Shiphero-Message-ID` per
+  delivery, the answer `{"code": "200", "Status": "Success"}`, 5 retries, not guaranteed
+  (developer.shiphero.com/webhooks). Shipment Update carries `package_number`/`total_packages`;
+  one webhook per package is the issue's reading, which the sandbox follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from connectors.base import (
+    AlreadyShippedError,
+    ConnectorSpec,
+    FulfillmentConnector,
+    InboundEvent,
+    MappingError,
+    PermanentError,
+    RejectedError,
+    ShippingReceipt,
+    StockRow,
+)
+from connectors.pacing import CreditBucket
+from connectors.shiphero import mapping, webhooks
+from connectors.shiphero.client import NotFoundError, ShipHeroClient
+from connectors.shiphero.mapping import FulfillmentStatus
+from orderloop.config import ChannelConfig
+from orderloop.model import ConnectorRole, Shipment, ShippingRequest
+
+CANCEL_REASON = "Cancelled by Orderloop"
+
+
+class ShipHeroConnector(FulfillmentConnector):
+    def __init__(self, channel: ChannelConfig, http: httpx.AsyncClient | None = None) -> None:
+        super().__init__(channel)
+        self.settings = mapping.settings_of(channel)
+        bucket = CreditBucket(
+            self.settings.credits, self.settings.credits_per_second, max_wait=self.settings.max_pacing_wait
+        )
+        self.client = ShipHeroClient(channel.base_url, self._refresh_token, self._login, bucket, http)
+
+    def _refresh_token(self) -> str | None:
+        return self.channel.credential("refresh_token") if "refresh_token" in self.channel.credentials else None
+
+    def _login(self) -> tuple[str, str] | None:
+        if "username" not in self.channel.credentials:
+            return None
+        return self.channel.credential("username"), self.channel.credential("password")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
+        return webhooks.parse_webhook(
+            self.channel.credential("webhook_secret"), headers, body, self.settings, self.channel.id
+        )
+
+    def acknowledgement(self, status_code: int) -> tuple[int, dict[str, Any]] | None:
+        """ShipHero counts a delivery as received only on 200 with its own body."""
+        return (200, dict(webhooks.ACKNOWLEDGEMENT)) if 200 <= status_code < 300 else None
+
+    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
+        try:
+            data = mapping.order_input(request, self.settings)
+        except MappingError as exc:
+            raise PermanentError(f"shipping request {request.id}: {exc}") from exc
+        existing = await self._find_order(request.id)
+        if existing is not None:
+            return ShippingReceipt(vendor_id=str(existing["id"]), duplicate=True)
+        created = await self.client.create_order(data)
+        return ShippingReceipt(vendor_id=str(created["id"]))
+
+    async def cancel_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> None:
+        order_id = vendor_id or await self._order_id(request.id)
+        if order_id is None:
+            return  # never reached ShipHero: nothing to cancel
+        try:
+            await self.client.cancel_order(order_id, CANCEL_REASON, self.settings.customer_account_id)
+        except NotFoundError:
+            return
+        except RejectedError as exc:
+            # Refused: already canceled (a retried compensation) is done; otherwise the order is
+            # past the point of cancelling (picked, packed or shipped).
+            order = await self.client.order(order_id)
+            if order is None or order.get("fulfillment_status") == FulfillmentStatus.CANCELED:
+                return
+            raise AlreadyShippedError(
+                f"{exc} (fulfillment_status {order.get('fulfillment_status')})", status_code=422, body=exc.body
+            ) from exc
+
+    async def fetch_shipments(self, request: ShippingRequest, vendor_id: str | None) -> list[Shipment]:
+        order_id = vendor_id or await self._order_id(request.id)
+        if order_id is None:
+            return []
+        raw = await self.client.shipments(order_id)
+        try:
+            return [
+                parcel
+                for shipment in raw
+                for parcel in mapping.shipments_from_polled(shipment, request.id, self.settings, self.channel.id)
+            ]
+        except MappingError as exc:
+            raise PermanentError(f"shipments of {request.id}: {exc}", body=raw) from exc
+
+    async def fetch_stock(self) -> list[StockRow]:
+        warehouses: list[str | None] = list(self.settings.warehouses.values()) or [None]
+        products = [p for w in warehouses for p in await self.client.warehouse_products(w)]
+        try:
+            return mapping.stock_rows(products, self.settings)
+        except MappingError as exc:
+            raise PermanentError(f"ShipHero warehouse products: {exc}") from exc
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _find_order(self, request_id: str) -> dict[str, Any] | None:
+        found = await self.client.orders_by_partner_id(request_id, self.settings.shop_name)
+        live = [o for o in found if o.get("fulfillment_status") != FulfillmentStatus.CANCELED]
+        candidates = live or found
+        return candidates[0] if candidates else None
+
+    async def _order_id(self, request_id: str) -> str | None:
+        order = await self._find_order(request_id)
+        return None if order is None else str(order["id"])
+
+
+SPEC = ConnectorSpec(
+    type="shiphero",
+    roles=frozenset({ConnectorRole.FULFILLMENT}),
+    fulfillment=ShipHeroConnector,
+    sandbox="connectors.shiphero.sandbox:create_app",
+)

@@ -1,0 +1,151 @@
+"""The GraphQL documents Orderloop sends ShipHero, parsed and validated by graphql-core against
+`schema.SDL` when this module is imported, and sent as printed by graphql-core with their
+variables beside them (never spliced into the text).
+
+graphql-core (the reference implementation's Python port, already a dependency of the stack)
+was chosen over a full client such as gql: Orderloop needs parsing, validation and printing of a
+handful of fixed documents; the transport, auth and error tree stay in `VendorClient`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode, parse, print_ast, validate
+
+from connectors.shiphero.schema import schema
+
+
+@dataclass(frozen=True)
+class Document:
+    """One operation: its name (ShipHero echoes it in `errors[].operation`), the root field whose
+    result holds `complexity`, and the text sent."""
+
+    name: str
+    root_field: str
+    text: str
+
+
+def document(source: str, *fragments: DocumentNode) -> Document:
+    """Parse `source` (one named operation), join the `fragments` it spreads and validate the
+    whole; a mistake raises at import."""
+    operation_node = parse(source)
+    node = DocumentNode(definitions=(*operation_node.definitions, *(d for f in fragments for d in f.definitions)))
+    problems = validate(schema(), node)
+    if problems:
+        raise ValueError("; ".join(p.message for p in problems))
+    [operation] = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
+    assert operation.name is not None, "every document names its operation"
+    [root] = operation.selection_set.selections
+    assert isinstance(root, FieldNode), "every document selects one root field"
+    return Document(operation.name.value, root.name.value, print_ast(node))
+
+
+ORDER_FIELDS = parse(
+    """
+fragment OrderFields on Order {
+  id
+  legacy_id
+  order_number
+  partner_order_id
+  shop_name
+  fulfillment_status
+  updated_at
+}
+"""
+)
+
+ORDER_CREATE = document(
+    """
+mutation OrderCreate($data: CreateOrderInput!) {
+  order_create(data: $data) {
+    request_id
+    complexity
+    order { ...OrderFields }
+  }
+}
+""",
+    ORDER_FIELDS,
+)
+
+ORDER_CANCEL = document(
+    """
+mutation OrderCancel($data: CancelOrderInput!) {
+  order_cancel(data: $data) {
+    request_id
+    complexity
+    order { ...OrderFields }
+  }
+}
+""",
+    ORDER_FIELDS,
+)
+
+ORDERS_BY_PARTNER_ID = document(
+    """
+query OrdersByPartnerId($partner_order_id: String!, $shop_name: String, $first: Int!, $after: String) {
+  orders(partner_order_id: $partner_order_id, shop_name: $shop_name) {
+    request_id
+    complexity
+    data(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { ...OrderFields } }
+    }
+  }
+}
+""",
+    ORDER_FIELDS,
+)
+
+ORDER = document(
+    """
+query Order($id: String!) {
+  order(id: $id) {
+    request_id
+    complexity
+    data { ...OrderFields }
+  }
+}
+""",
+    ORDER_FIELDS,
+)
+
+SHIPMENTS_OF_ORDER = document(
+    """
+query ShipmentsOfOrder($order_id: String!, $first: Int!, $after: String) {
+  shipments(order_id: $order_id) {
+    request_id
+    complexity
+    data(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges {
+        node {
+          id
+          order_id
+          warehouse_id
+          created_date
+          shipping_labels { id tracking_number tracking_url carrier shipping_method status created_date }
+          line_items(first: 100) {
+            edges { node { id line_item_id shipping_label_id quantity line_item { sku partner_line_item_id } } }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+)
+
+WAREHOUSE_PRODUCTS = document(
+    """
+query WarehouseProducts($warehouse_id: String, $updated_at_min: ISODateTime, $first: Int!, $after: String) {
+  warehouse_products(warehouse_id: $warehouse_id, updated_at_min: $updated_at_min) {
+    request_id
+    complexity
+    data(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { sku warehouse_id on_hand allocated available backorder updated_at } }
+    }
+  }
+}
+"""
+)

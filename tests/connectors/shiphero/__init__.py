@@ -1,0 +1,1 @@
+"""ShipHero connector tests."""
