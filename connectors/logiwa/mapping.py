@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.base import MappingError, StockRow
+from connectors.base import MappingError, StockRow, channel_settings
 from connectors.json_values import integer, text
 from connectors.signing import json_type
 from orderloop.config import ChannelConfig, ConfigError
@@ -104,13 +104,7 @@ class LogiwaSettings(BaseModel):
 
 
 def settings_of(channel: ChannelConfig) -> LogiwaSettings:
-    try:
-        settings = LogiwaSettings.model_validate(channel.settings)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"settings.{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"channel {channel.id!r} (logiwa): {problems}") from None
+    settings = channel_settings(channel, LogiwaSettings)
     pace = settings.pace()
     if channel.rate_limit_per_second is None or channel.rate_limit_per_second > pace + 1e-9:
         raise ConfigError(

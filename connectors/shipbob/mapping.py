@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from connectors.base import MappingError, StockRow
+from connectors.base import MappingError, StockRow, channel_settings
 from connectors.json_values import integer, text
 from connectors.signing import json_type
-from orderloop.config import ChannelConfig, ConfigError
+from orderloop.config import ChannelConfig
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
 
 DEFAULT_API_VERSION = "2026-01"
@@ -115,13 +115,7 @@ class ShipBobSettings(BaseModel):
 
 
 def settings_of(channel: ChannelConfig) -> ShipBobSettings:
-    try:
-        return ShipBobSettings.model_validate(channel.settings)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"settings.{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"channel {channel.id!r} (shipbob): {problems}") from None
+    return channel_settings(channel, ShipBobSettings)
 
 
 # --- out: the order body ------------------------------------------------------------------------
