@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import MappingError, StockRow
+from connectors.base import MappingError, StockRow, channel_settings
 from connectors.json_values import integer, text, utc_time
-from orderloop.config import ChannelConfig, ConfigError
+from orderloop.config import ChannelConfig
 from orderloop.model import Shipment, ShipmentLine, ShippingRequest
 
 # Prefix of our `Shipment.id`: Whiplash ships one parcel per order, named by the order id.
@@ -75,10 +75,7 @@ class RyderShipSettings(BaseModel):
 
 
 def settings_of(channel: ChannelConfig) -> RyderShipSettings:
-    try:
-        return RyderShipSettings.model_validate(channel.settings)
-    except ValidationError as exc:
-        raise ConfigError(f"channel {channel.id!r}: RyderShip settings: {exc}") from exc
+    return channel_settings(channel, RyderShipSettings)
 
 
 def order_body(request: ShippingRequest, settings: RyderShipSettings) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.base import MappingError
 from connectors.rydership import mapping
-from orderloop.config import ChannelConfig
+from orderloop.config import ChannelConfig, ConfigError
 from tests.connectors.rydership.conftest import fixture, shipping_request
 
 
@@ -81,3 +81,8 @@ def test_warehouse_quantities_become_rows_per_location(channel: ChannelConfig) -
     ]
     with pytest.raises(MappingError, match="quantity"):
         mapping.stock_rows([("MUG-11OZ", {"warehouse_id": 11, "quantity": "lots"})], mapping.settings_of(channel))
+
+
+def test_settings_without_warehouses_are_a_config_error(channel: ChannelConfig) -> None:
+    with pytest.raises(ConfigError, match=r"settings\.warehouses"):
+        mapping.settings_of(channel.model_copy(update={"settings": {"warehouses": {}}}))
