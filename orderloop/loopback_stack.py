@@ -14,7 +14,12 @@ from orderloop.stack import Stack
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "orderloop.yaml"
 TOKEN = "integration-token"
 # Sandbox knobs of every run: the 3PLs ship a moment after a request, not a second.
-SHIP_DELAYS = {"wms.ship_delay": "0.2", "shipbob.ship_delay": "0.2", "logiwa.ship_delay": "0.2"}
+SHIP_DELAYS = {
+    "wms.ship_delay": "0.2",
+    "shipbob.ship_delay": "0.2",
+    "logiwa.ship_delay": "0.2",
+    "rydership.ship_delay": "0.2",
+}
 
 
 def free_port() -> int:

@@ -21,6 +21,10 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_LOGIWA_WEBHOOK_TOKEN": "sandbox-logiwa-webhook-token",
     "ORDERLOOP_SHIPHERO_REFRESH_TOKEN": "sandbox-shiphero-refresh-token",
     "ORDERLOOP_SHIPHERO_WEBHOOK_SECRET": "sandbox-shiphero-shared-signature-secret",
+    "ORDERLOOP_RYDERSHIP_CLIENT_ID": "sandbox-rydership-client-id",
+    "ORDERLOOP_RYDERSHIP_CLIENT_SECRET": "sandbox-rydership-client-secret",
+    "ORDERLOOP_RYDERSHIP_REFRESH_TOKEN": "sandbox-rydership-refresh-token",
+    "ORDERLOOP_RYDERSHIP_WEBHOOK_SECRET": "sandbox-rydership-client-secret",
 }
 
 

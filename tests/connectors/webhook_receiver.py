@@ -23,13 +23,14 @@ class ReceivedWebhook:
         for name in ("x-shopify-topic", "x-orderloop-event", "x-webhook-topic"):
             if name in self.headers:
                 return self.headers[name]
-        # ShipHero names the type in the body only.
+        # ShipHero (`webhook_type`) and RyderShip (`event_name`) name the type in the body only.
         try:
             document = json.loads(self.body)
         except ValueError:
             document = None
-        if isinstance(document, dict) and isinstance(document.get("webhook_type"), str):
-            return document["webhook_type"]
+        for key in ("webhook_type", "event_name"):
+            if isinstance(document, dict) and isinstance(document.get(key), str):
+                return str(document[key])
         raise KeyError("no topic header")
 
 
