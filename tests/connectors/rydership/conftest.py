@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,8 @@ from connectors.base import SandboxOptions
 from connectors.rydership import RyderShipConnector
 from connectors.rydership.sandbox import Account, create_app
 from orderloop.config import ChannelConfig
-from orderloop.model import Address, ConnectorRole, RequestLine, ShippingRequest
+from orderloop.model import ConnectorRole, ShippingRequest
+from tests.connectors.shipping_requests import shipping_request_to
 from tests.connectors.webhook_receiver import WebhookReceiver, running_receiver
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -67,40 +67,9 @@ def channel(monkeypatch: pytest.MonkeyPatch) -> ChannelConfig:
     return ChannelConfig(**channel_fields(shipping_methods={"express": "UPS 2nd Day Air"}))
 
 
-def shipping_request(
-    external_id: str = "1001",
-    *,
-    location: str = "east",
-    lines: tuple[tuple[str, int], ...] = (("TSHIRT-BLK-M", 2), ("MUG-11OZ", 1)),
-    shipping_code: str | None = "express",
-    **address: Any,
-) -> ShippingRequest:
-    order_id = f"order/storefront/{external_id}"
-    return ShippingRequest(
-        id=ShippingRequest.request_id(order_id, 1),
-        idempotency_key=f"{order_id}/sr1/key",
-        order_id=order_id,
-        channel_id="storefront",
-        external_order_id=external_id,
-        fulfillment_channel_id="rydership",
-        location_id=location,
-        line_items=[RequestLine(line_id=f"L{i}", sku=sku, quantity=q) for i, (sku, q) in enumerate(lines, 1)],
-        shipping_address=Address(
-            **{
-                "first_name": "Ada",
-                "last_name": "Lovelace",
-                "address1": "100 N Racine Ave",
-                "city": "Chicago",
-                "state_or_province": "IL",
-                "zip_code_or_postal_code": "60607",
-                "country": "US",
-                "email": "ada@example.com",
-            }
-            | address
-        ),
-        shipping_code=shipping_code,
-        created_at=datetime(2026, 3, 2, 10, 15, tzinfo=UTC),
-    )
+def shipping_request(external_id: str = "1001", **options: Any) -> ShippingRequest:
+    """The shared test request (tests/connectors/shipping_requests.py), sent to rydership."""
+    return shipping_request_to("rydership", external_id, **options)
 
 
 @dataclass
