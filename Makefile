@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: most tests wait on servers and timers, so more processes than cores pay.
+TEST_PROCESSES ?= 4
 
 .PHONY: run test lint bench clean
 
@@ -20,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint
-	$(BIN)/python -m tests.run_pytest
+	$(BIN)/python -m tests.run_pytest -q -n $(TEST_PROCESSES) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

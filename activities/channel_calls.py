@@ -7,11 +7,17 @@ import structlog
 from temporalio import activity
 
 from activities.vendor_errors import vendor_call
-from connectors.base import AlreadyShippedError, Connector
+from connectors.base import AlreadyShippedError, Connector, ShippingRequirements
 from connectors.registry import fulfillment, selling
 from orderloop.activity_models import (
+    AcknowledgeInput,
+    AcknowledgeResult,
     CancelShippingInput,
     CancelShippingResult,
+    ChannelCancelInput,
+    ChannelCancelResult,
+    ChannelExceptionReplied,
+    ChannelExceptionReply,
     FetchShipmentsInput,
     FetchShipmentsResult,
     PushTrackingInput,
@@ -19,6 +25,7 @@ from orderloop.activity_models import (
     RequestCondition,
     SendResult,
 )
+from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
 from orderloop.model import ShippingRequest
 
@@ -26,14 +33,18 @@ log = structlog.get_logger("orderloop.activities")
 
 
 class ChannelActivities:
-    def __init__(self, connectors: dict[str, Connector]) -> None:
+    def __init__(self, connectors: dict[str, Connector], config: OrderloopConfig | None = None) -> None:
         self.connectors = connectors
+        # The selling channels' requirements handed to the fulfillment connector with each
+        # request (none without a configuration).
+        self.config = config
 
     @activity.defn(name=Activities.SEND_SHIPPING_REQUEST)
     async def send_shipping_request(self, request: ShippingRequest) -> SendResult:
         connector = fulfillment(self.connectors, request.fulfillment_channel_id)
+        requirements = self._requirements(request)
         with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
-            receipt = await connector.create_shipping_request(request)
+            receipt = await connector.create_shipping_request(request, requirements)
         log.info(
             "shipping_request.sent",
             workflow_id=request.order_id,
@@ -41,8 +52,18 @@ class ChannelActivities:
             vendor_id=receipt.vendor_id,
             duplicate=receipt.duplicate,
             attempt=activity.info().attempt,
+            requirements=requirements.statement() or "packaging notes" if requirements else None,
         )
         return SendResult(vendor_id=receipt.vendor_id, duplicate=receipt.duplicate)
+
+    def _requirements(self, request: ShippingRequest) -> ShippingRequirements | None:
+        """What the order's selling channel requires of this request's parcel, looked up here
+        rather than carried by the request (the workflow builds the request and stays as it
+        is): the channel's `requirements` for the request's ship method; None when none."""
+        if self.config is None or not self.config.has_channel(request.channel_id):
+            return None
+        found = self.config.channel(request.channel_id).shipping_requirements(request.shipping_code)
+        return None if found.empty else found
 
     @activity.defn(name=Activities.CANCEL_SHIPPING_REQUEST)
     async def cancel_shipping_request(self, inp: CancelShippingInput) -> CancelShippingResult:
@@ -90,3 +111,35 @@ class ChannelActivities:
             channel_fulfillment_id=fulfillment_id,
         )
         return PushTrackingResult(channel_fulfillment_id=fulfillment_id)
+
+    @activity.defn(name=Activities.CANCEL_ON_CHANNEL)
+    async def cancel_on_channel(self, inp: ChannelCancelInput) -> ChannelCancelResult:
+        connector = selling(self.connectors, inp.order.channel_id)
+        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+            told = await connector.cancel_order(inp.order, inp.reason)
+        log.info("order.cancel_told", workflow_id=inp.order.id, channel_id=inp.order.channel_id, told=told)
+        return ChannelCancelResult(told=told)
+
+    @activity.defn(name=Activities.RESOLVE_CHANNEL_EXCEPTION)
+    async def resolve_channel_exception(self, reply: ChannelExceptionReply) -> ChannelExceptionReplied:
+        connector = selling(self.connectors, reply.order.channel_id)
+        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+            told = await connector.resolve_channel_exception(reply)
+        log.info(
+            "order.channel_exception_answered",
+            workflow_id=reply.order.id,
+            channel_id=reply.order.channel_id,
+            kind=reply.kind,
+            reference=reply.reference,
+            decision=str(reply.decision),
+            told=told,
+        )
+        return ChannelExceptionReplied(told=told)
+
+    @activity.defn(name=Activities.ACKNOWLEDGE_ON_CHANNEL)
+    async def acknowledge_on_channel(self, inp: AcknowledgeInput) -> AcknowledgeResult:
+        connector = selling(self.connectors, inp.order.channel_id)
+        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+            told = await connector.acknowledge_order(inp.order)
+        log.info("order.acknowledged", workflow_id=inp.order.id, channel_id=inp.order.channel_id, told=told)
+        return AcknowledgeResult(told=told)

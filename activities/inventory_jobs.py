@@ -14,6 +14,7 @@ from orderloop.contracts import Activities, ErrorTypes
 from orderloop.contracts.inventory_sync import inventory_sync_consumer
 from orderloop.contracts.restock import RESTOCK_CONSUMER
 from orderloop.contracts.scheduled_jobs import ReconcileInput, ReconcileReport, SnapshotInput, SnapshotReport
+from orderloop.golive import rollout_skus
 from orderloop.ledger import Ledger, channel_quantities
 from orderloop.model import ConnectorRole
 from orderloop.stock_reports import apply_stock_rows
@@ -44,7 +45,7 @@ class InventoryJobs:
             published = await self.ledger.published(channel.id)
             if not published:
                 continue
-            rollout = set(channel.skus) if channel.skus is not None else None
+            rollout = await rollout_skus(self.ledger, channel)
             expected = await channel_quantities(self.ledger, published, channel.inventory, rollout)
             drift = {sku: [published[sku], expected[sku]] for sku in published if published[sku] != expected[sku]}
             if drift:

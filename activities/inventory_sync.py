@@ -5,6 +5,7 @@ the channel's rate limit."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import structlog
 from temporalio import activity
@@ -12,9 +13,11 @@ from temporalio import activity
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector
 from connectors.registry import selling
+from orderloop import metrics
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
 from orderloop.contracts.inventory_sync import InventorySyncInput, InventorySyncProgress, inventory_sync_consumer
+from orderloop.golive import rollout_skus
 from orderloop.ledger import Ledger, channel_quantities
 
 log = structlog.get_logger("orderloop.inventory")
@@ -34,13 +37,12 @@ class InventorySync:
         details = activity.info().heartbeat_details
         progress = InventorySyncProgress(cursor=int(details[0]) if details else inp.cursor)
         channel = self.config.channel(inp.channel_id)
-        rollout = set(channel.skus) if channel.skus is not None else None
         rate_gap = 1 / channel.rate_limit_per_second if channel.rate_limit_per_second else 0.0
         gap = max(rate_gap, inp.coalesce.total_seconds())
         bound = log.bind(channel=channel.id)
         if progress.cursor < 0:
             progress.cursor = await self.ledger.outbox_head()
-            await self._push(channel.id, await self.ledger.all_skus(), rollout, progress)
+            await self._push(channel.id, await self.ledger.all_skus(), progress)
             await self.ledger.save_outbox_cursor(inventory_sync_consumer(channel.id), progress.cursor)
             bound.info("inventory.full_sync", skus=progress.skus_pushed, cursor=progress.cursor)
         deadline = time.monotonic() + inp.run_for.total_seconds()
@@ -53,7 +55,7 @@ class InventorySync:
             if not rows:
                 activity.heartbeat(progress.cursor)
                 continue
-            await self._push(channel.id, {row.sku for row in rows}, rollout, progress)
+            await self._push(channel.id, {row.sku for row in rows}, progress, oldest=rows[0].created_at)
             last_push = time.monotonic()
             progress.cursor = rows[-1].id
             activity.heartbeat(progress.cursor)
@@ -65,16 +67,32 @@ class InventorySync:
         return progress
 
     async def _push(
-        self, channel_id: str, skus: set[str] | list[str], rollout: set[str] | None, progress: InventorySyncProgress
+        self,
+        channel_id: str,
+        skus: set[str] | list[str],
+        progress: InventorySyncProgress,
+        oldest: datetime | None = None,
     ) -> None:
+        """Push the availability of `skus`; `oldest` is when the oldest stock change among them
+        was written to the outbox (none for the full sync), measured at the push."""
         channel = self.config.channel(channel_id)
-        # A SKU not rolled out on the channel publishes nothing there (not even a zero).
+        # Read per push: an operator's rollout change applies without restarting the sync (the
+        # SKUs it adds or removes come through the outbox).
+        rollout = await rollout_skus(self.ledger, channel)
+        # A SKU not rolled out on the channel publishes nothing there (not even a zero), unless
+        # the channel was told a quantity for it before its rollout narrowed: that goes to 0.
         live = {sku for sku in skus if rollout is None or sku in rollout}
-        quantities = await channel_quantities(self.ledger, live, channel.inventory, rollout)
+        outside = set(skus) - live
+        withdrawn: set[str] = set()
+        if outside:
+            published = await self.ledger.published(channel_id)
+            withdrawn = {sku for sku in outside if published.get(sku)}
+        quantities = await channel_quantities(self.ledger, live | withdrawn, channel.inventory, rollout)
         if not quantities:
             return
         with vendor_call(ErrorTypes.CHANNEL_REJECTED):
             await selling(self.connectors, channel_id).push_inventory(quantities)
+        metrics.inventory_pushed(channel_id, oldest)
         await self.ledger.record_published(channel_id, quantities)
         progress.pushes += 1
         progress.skus_pushed += len(quantities)

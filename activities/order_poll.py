@@ -1,7 +1,9 @@
 """Missed-webhook recovery: read a selling channel's orders updated since the last poll, start a
 workflow for every order Orderloop never accepted, and deliver to the accepted ones the cancels
 and edits the channel made since (each once). A webhook that was lost (or never sent) costs a
-delay, never an order or a change; one that did arrive is recognised and changes nothing."""
+delay, never an order or a change; one that did arrive is recognised and changes nothing. An
+order the channel holds back (not yet shippable) is recorded as held, never started; its hold
+is released when a later poll (or its webhook) starts it and cancelled with the channel's cancel."""
 
 from __future__ import annotations
 
@@ -42,7 +44,14 @@ class OrderPoll:
         report = PollOrdersReport(channel_id=inp.channel_id, polled_since=since, polled_until=now, seen=len(polled))
         client = activity.client()
         intake = temporal_intake(client, self.ledger, self.prefix)
+        held = 0
         for order in polled:
+            if order.hold is not None:
+                # Held back by the channel: nothing starts, the sighting is recorded.
+                outcome = (await intake.held_order(inp.channel_id, None, order.external_id, order.hold)).outcome
+                held += outcome is Outcome.HELD
+                activity.heartbeat(order.external_id)
+                continue
             event, delivery_id = polled_event(order.external_id, order.cancelled, order.created_at, order.updated_at)
 
             signal = partial(_deliver, client, order, event, delivery_id)
@@ -67,7 +76,7 @@ class OrderPoll:
             activity.heartbeat(order.external_id)
         # Saved only after every order is handled, so a failed poll is repeated from the same point.
         await self.ledger.save_poll_cursor(inp.channel_id, now)
-        log.info("orders.polled", **report.model_dump(mode="json", by_alias=False))
+        log.info("orders.polled", held=held, **report.model_dump(mode="json", by_alias=False))
         return report
 
 

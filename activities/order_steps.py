@@ -15,8 +15,10 @@ from pydantic import ValidationError
 from temporalio import activity
 
 from connectors.base import Connector, MappingError
+from connectors.notice_sinks.outbox import queued_notices
 from connectors.registry import selling
 from connectors.signing import orderloop_webhook_headers
+from orderloop import metrics
 from orderloop.activity_models import (
     AllocateInput,
     AllocateResult,
@@ -32,19 +34,32 @@ from orderloop.activity_models import (
 from orderloop.allocation import RESERVE_ATTEMPTS as RESERVE_ATTEMPTS
 from orderloop.allocation import Allocator
 from orderloop.config import OrderloopConfig
-from orderloop.contracts import Activities
-from orderloop.ledger import Cause, CauseKind, Ledger
+from orderloop.contracts import Activities, parse_order_workflow_id
+from orderloop.exchange import is_exchange_payload, map_exchange_order
+from orderloop.ledger import Cause, CauseKind, Ledger, ReservationState
 from orderloop.order_policy import order_policy
 
 log = structlog.get_logger("orderloop.activities")
 
+# What revision 4 added to a notification, for its sinks (never in the legacy webhook's body).
+_PLAYBOOK_FIELDS = {"targets", "event_id", "playbook", "resolved_by"}
 
-def _validation_reason(exc: ValidationError) -> str:
+
+def validation_reason(exc: ValidationError) -> str:
+    """The first few problems of a payload pydantic refused, each with its field."""
     parts = []
     for err in exc.errors()[:5]:
         where = ".".join(str(p) for p in err["loc"]) or "order"
         parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
+
+
+def _first_attempt() -> bool:
+    """This activity's first attempt (or a direct call, outside any activity)."""
+    try:
+        return activity.info().attempt == 1
+    except RuntimeError:
+        return True
 
 
 class OrderSteps:
@@ -68,17 +83,23 @@ class OrderSteps:
         policy = order_policy(self.config, self.prefix, inp.channel_id)
         connector = selling(self.connectors, inp.channel_id)
         try:
-            order = connector.map_order(
-                inp.raw_payload,
-                order_id=inp.workflow_id,
-                tenant_id=self.config.tenant_id,
-                received_at=inp.received_at,
-            )
+            if is_exchange_payload(inp.raw_payload):
+                # An exchange's replacement order (orderloop.exchange), in Orderloop's own format.
+                order = map_exchange_order(inp.raw_payload, order_id=inp.workflow_id, channel_id=inp.channel_id)
+            else:
+                # The channel's own orders are acknowledged to it where it wants that (Walmart).
+                policy.acknowledge_within = connector.acknowledge_within
+                order = connector.map_order(
+                    inp.raw_payload,
+                    order_id=inp.workflow_id,
+                    tenant_id=self.config.tenant_id,
+                    received_at=inp.received_at,
+                )
         except MappingError as exc:
             log.warning("order.invalid", workflow_id=inp.workflow_id, reason=str(exc))
             return IngestResult(error=str(exc), policy=policy)
         except ValidationError as exc:
-            reason = _validation_reason(exc)
+            reason = validation_reason(exc)
             log.warning("order.invalid", workflow_id=inp.workflow_id, reason=reason)
             return IngestResult(error=reason, policy=policy)
         log.info("order.mapped", workflow_id=inp.workflow_id, lines=len(order.line_items))
@@ -103,13 +124,38 @@ class OrderSteps:
             Cause(kind=CauseKind.ORDER, ref=inp.order_id),
         )
         log.info("order.shipment_committed", workflow_id=inp.order_id, shipment_id=inp.shipment_id, new=committed)
+        if committed:
+            await self._count_if_shipped_in_full(inp.order_id)
         return committed
+
+    async def _count_if_shipped_in_full(self, order_id: str) -> None:
+        """The metrics of an order this commit shipped in full (no line left open, some units
+        shipped): counted once, since a repeated commit is not `committed` again."""
+        lines = await self.ledger.reservations(order_id)
+        if not lines or any(line.state is ReservationState.OPEN for line in lines):
+            return
+        if not any(line.committed for line in lines):
+            return
+        try:
+            channel_id, external_id = parse_order_workflow_id(order_id)
+        except ValueError:
+            return  # not a channel order's workflow id
+        metrics.order_shipped_in_full(channel_id, await self.ledger.accepted_at(channel_id, external_id))
 
     @activity.defn(name=Activities.NOTIFY)
     async def notify(self, note: Notification) -> None:
-        event: dict[str, Any] = note.model_dump(mode="json")
+        # The body `notifications.webhook_url` has always received: the notification's first fields.
+        event: dict[str, Any] = note.model_dump(mode="json", exclude=_PLAYBOOK_FIELDS)
+        if note.channel_kind is None:
+            # The body stays as it always was; a channel exception's notice adds its kind.
+            del event["channel_kind"]
         logger = log.warning if note.level is not NotificationLevel.RESOLVED else log.info
-        logger(f"order.{note.level}", **event)
+        logger(f"order.{note.level}", **event, sinks=[t.sink for t in note.targets], playbook=note.playbook)
+        if _first_attempt():  # a retried notice was counted by its first attempt
+            metrics.exception_notice(note.level, note.channel_id, note.kind)
+        if note.targets:
+            await self._queue_notices(note)
+            return
         url = self.config.notifications.webhook_url
         if url:
             body = json.dumps(event).encode()
@@ -121,3 +167,7 @@ class OrderSteps:
                 headers = orderloop_webhook_headers(secret, f"notification.{note.level}", body, delivery_id=delivery)
             response = await self.http.post(url, content=body, headers=headers)
             response.raise_for_status()
+
+    async def _queue_notices(self, note: Notification) -> None:
+        """A playbook's notice: written to the ledger's notice outbox (see `queued_notices`)."""
+        await self.ledger.queue_notices(queued_notices(note, self.config.notifications))

@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench.bench_ledger_ops",
     "bench.bench_http_clients",
     "bench.bench_routing",
+    "bench.bench_payload_codec",
 ]
 
 

@@ -11,19 +11,24 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from orderloop.activity_models import RequestCheck
+from orderloop.activity_models import ChannelExceptionReply, RequestCheck
+
+# Re-exported: a fulfillment connector reads the selling channel's requirements from here.
+from orderloop.channel_requirements import ShippingRequirements as ShippingRequirements
 from orderloop.config import ChannelConfig, ConfigError
-from orderloop.contracts import FulfillmentUpdate
-from orderloop.model import ConnectorRole, Order, Shipment, ShippingRequest
+from orderloop.contracts import ChannelException, FulfillmentUpdate
+from orderloop.model import ConnectorRole, LineDecision, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
 from orderloop.model import StockRow as StockRow
+from orderloop.returns_model import ExpectedReturn, ReturnLabel, ReturnProgress, ReturnReceipt, ReturnRequest
+from orderloop.tokens import TokenStore
 
 
 class InboundKind(StrEnum):
@@ -36,6 +41,28 @@ class InboundKind(StrEnum):
     IGNORED = "ignored"
     # A fulfillment channel's hold, release or delivery of a shipping request (`fulfillment`).
     FULFILLMENT_UPDATE = "fulfillment_update"
+    # Selling channels: a customer asked to return (the raw return JSON in `payload`, the
+    # channel's return id in `external_return_id`); starts the return's workflow once.
+    RETURN_REQUESTED = "return_requested"
+    # Either side: a label issued, the parcel in transit, the return cancelled (`return_progress`).
+    RETURN_PROGRESS = "return_progress"
+    # Fulfillment channels: the parcel was received, each unit's condition (`return_receipt`).
+    RETURN_RECEIVED = "return_received"
+    # Selling channels: a case the channel raised on an order (`channel_exception`, one of the
+    # connector's `exception_kinds`): opened on the running order, reported when it is closed.
+    ORDER_EXCEPTION = "order_exception"
+
+
+@dataclass(frozen=True)
+class ChannelHold:
+    """The channel holds an order back: it may not ship yet (not paid, in review, in the buyer's
+    remorse window). Orderloop starts nothing, and records the hold for operators (the ledger's
+    `channel_holds`) until the order starts or the channel cancels it."""
+
+    # Why, in the channel's terms (BigCommerce's reason for status 12, Amazon's "Pending" ...).
+    reason: str
+    # The channel's own status of the order, as its API names it ("0", "PENDING", "ON_HOLD").
+    status: str
 
 
 @dataclass(frozen=True)
@@ -58,8 +85,19 @@ class InboundEvent:
     stock: tuple[StockRow, ...] = ()
     # Fulfillment updates: what the channel says of which of our shipping requests.
     fulfillment: FulfillmentUpdate | None = None
+    # Return requests: the channel's return id (the return workflow id derives from it).
+    external_return_id: str | None = None
+    # Return progress and receipts: Orderloop's return id (`return_id`) is in them.
+    return_progress: ReturnProgress | None = None
+    return_receipt: ReturnReceipt | None = None
+    # Order exceptions: the case the channel raised.
+    channel_exception: ChannelException | None = None
     occurred_at: datetime | None = None
     detail: str | None = None
+    # `IGNORED` order events of an order the channel holds back (`detail` says why too): the
+    # gateway records the hold. None for every other event, and for an order that is not held
+    # but has nothing to route (shipped already, fulfilled by the marketplace).
+    hold: ChannelHold | None = None
 
 
 # --- errors raised while reading a webhook (the gateway maps them to HTTP) ---------------------
@@ -118,7 +156,37 @@ class AlreadyShippedError(PermanentError):
 
 
 class MappingError(Exception):
-    """A channel payload cannot become a canonical `Order`; the message says why."""
+    """A channel payload cannot become a canonical `Order` (or `ReturnRequest`); the message says why."""
+
+
+class ReturnsNotSupported(PermanentError):
+    """The connector has no returns role (the default of every returns method)."""
+
+    def __init__(self, channel_id: str, what: str) -> None:
+        super().__init__(f"channel {channel_id!r} does not support {what}")
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validated(model: type[ModelT], fields: Mapping[str, Any]) -> ModelT:
+    """The `model` of a mapping's fields (see `validated_by`)."""
+    return validated_by(lambda: model(**fields))
+
+
+def validated_by(build: Callable[[], ModelT]) -> ModelT:
+    """What `build` makes of a mapping's fields; what the models refuse while it builds (the
+    first five problems, each with its field) is a `MappingError`."""
+    try:
+        return build()
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+        raise MappingError(reasons) from None
+
+
+def validated_order(fields: Mapping[str, Any]) -> Order:
+    """The `Order` of a mapping's fields (see `validated`)."""
+    return validated(Order, fields)
 
 
 # --- the roles ----------------------------------------------------------------------------------
@@ -144,6 +212,29 @@ class PolledOrder:
     # after its creation is delivered to its workflow as an edit, once per `updated_at`.
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Held back by the channel (not yet shippable): not started, its hold recorded instead. The
+    # payload may then be the channel's order summary alone (no lines or addresses read).
+    hold: ChannelHold | None = None
+
+
+@dataclass(frozen=True)
+class PolledReturn:
+    """A return request read by polling the channel."""
+
+    external_id: str
+    payload: dict[str, Any]
+    external_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedReturnReceipt:
+    """What the warehouse answered to an expected return."""
+
+    vendor_id: str
+    # The customer's label, where the warehouse issues it.
+    label: ReturnLabel | None = None
+    # True when the vendor already had this return (a retried call).
+    duplicate: bool = False
 
 
 class Connector(abc.ABC):
@@ -174,6 +265,12 @@ class Connector(abc.ABC):
         `{"code": "200", "Status": "Success"}`); None (the default): Orderloop's own answer."""
         return None
 
+    def share_tokens(self, store: TokenStore) -> None:  # noqa: B027 - optional hook
+        """Keep this connector's OAuth token in the shared token store (the ledger database),
+        for a vendor whose refresh token rotates on each use (RyderShip), so the workers of
+        one channel renew it in turn instead of revoking each other's. The default: nothing
+        to share."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""
 
@@ -194,20 +291,129 @@ class SellingConnector(Connector):
         """Publish available-to-sell per SKU. Channels that take no inventory ignore it."""
         return None
 
+    async def cancel_order(self, order: Order, reason: str) -> bool:
+        """Tell the channel Orderloop cancelled its order (an auto-resolve rule did); True when
+        the channel recorded it. Channels whose API takes no cancellation return False (the
+        default): the playbook's notice tells their operator instead."""
+        return False
+
+    # Channels that want each accepted order acknowledged, within this long of its creation
+    # (Walmart); the order workflow does it once the order is mapped (`acknowledge_order`).
+    acknowledge_within: timedelta | None = None
+
+    async def acknowledge_order(self, order: Order) -> str | None:
+        """Acknowledge the accepted order to the channel (only called when
+        `acknowledge_within` is set); what was told, None when it was acknowledged already.
+        Repeatable."""
+        return None
+
+    # Channels that want to hear which lines were accepted once the order is allocated (a
+    # wholesale partner: EDI 855, a B2B portal's order status); the order workflow calls
+    # `confirm_allocation` then. The contract is fixed here; the workflow step comes with the
+    # wholesale order (issue 21).
+    confirms_allocation: bool = False
+
+    async def confirm_allocation(self, order: Order, lines: list[LineDecision]) -> str | None:
+        """Tell the channel each line's decision (only called when `confirms_allocation` is
+        set); what was told, None when it was told already. Repeatable: a retry sends the same
+        acknowledgement (the same control number), never a second one."""
+        return None
+
+    async def resolve_channel_exception(self, reply: ChannelExceptionReply) -> str | None:
+        """Tell the channel the seller's answer to a case it raised on the order (one of this
+        connector's `exception_kinds`), once the order resolved it; what was told, or None when
+        the channel takes no answer for that kind (the default: the decision stands in Orderloop
+        and the playbook's notice tells the channel's operator). Repeatable: a retry of an answer
+        the channel took asks for nothing."""
+        return None
+
     async def poll_orders(self, since: datetime) -> list[PolledOrder]:
         """Orders created or updated since `since` (with their `created_at` and `updated_at`),
         for missed-webhook recovery: new orders, and cancels and edits of accepted ones.
         Channels that cannot be polled return none."""
         return []
 
+    # --- returns (selling side); the defaults say "not supported" --------------------------
+
+    supports_returns: bool = False
+
+    def map_return(
+        self, raw: Mapping[str, Any], *, return_id: str, tenant_id: str, order_id: str, received_at: datetime
+    ) -> ReturnRequest:
+        """Map the channel's return JSON to `ReturnRequest` (`return_id` is Orderloop's id for
+        it, `order_id` the order's workflow id); raise `MappingError` with the reason."""
+        raise MappingError(f"channel {self.channel.id!r} does not support returns")
+
+    def return_order_id(self, raw: Mapping[str, Any]) -> str | None:
+        """The channel's order id a return JSON names (None: it names none)."""
+        return None
+
+    async def poll_returns(self, since: datetime) -> list[PolledReturn]:
+        """Return requests created since `since`. Channels that cannot be polled return none."""
+        return []
+
+    async def push_return_received(self, request: ReturnRequest, receipt: ReturnReceipt) -> str | None:
+        """Tell the channel the return was received (with each unit's condition) so it can
+        refund. Idempotent per `request.id`; returns the channel's reference for it, if any."""
+        raise ReturnsNotSupported(self.channel.id, "returns")
+
+
+class ReturnsMapping(Protocol):
+    """A connector's returns mapping module (`connectors/<vendor>/returns.py`)."""
+
+    def map_return(
+        self,
+        raw: Mapping[str, Any],
+        *,
+        return_id: str,
+        tenant_id: str,
+        channel_id: str,
+        order_id: str,
+        received_at: datetime,
+    ) -> ReturnRequest: ...
+
+    def return_order_id(self, raw: Mapping[str, Any]) -> str | None: ...
+
+
+class MappedReturns(SellingConnector):
+    """A selling connector whose returns its `returns` module maps (`returns_mapping`): the
+    mapping half of the returns role, the channel's id filled in; the connector adds how returns
+    come in and how "received" goes out."""
+
+    supports_returns = True
+    returns_mapping: ClassVar[ReturnsMapping]
+
+    def map_return(
+        self, raw: Mapping[str, Any], *, return_id: str, tenant_id: str, order_id: str, received_at: datetime
+    ) -> ReturnRequest:
+        return self.returns_mapping.map_return(
+            raw,
+            return_id=return_id,
+            tenant_id=tenant_id,
+            channel_id=self.channel.id,
+            order_id=order_id,
+            received_at=received_at,
+        )
+
+    def return_order_id(self, raw: Mapping[str, Any]) -> str | None:
+        return self.returns_mapping.return_order_id(raw)
+
 
 class FulfillmentConnector(Connector):
     role = ConnectorRole.FULFILLMENT
 
     @abc.abstractmethod
-    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
+    async def create_shipping_request(
+        self, request: ShippingRequest, requirements: ShippingRequirements | None = None
+    ) -> ShippingReceipt:
         """Create it at the vendor, keyed by `request.idempotency_key` / `request.id` so a
-        retried call never creates a second one. Raise `RejectedError` if refused."""
+        retried call never creates a second one. Raise `RejectedError` if refused.
+
+        `requirements`: what the order's selling channel requires of the parcel (carriers, the
+        vendor's ship method, packaging notes: `orderloop.channel_requirements`), None when it
+        requires nothing. Routing already chose a location that can meet them; a connector
+        whose API carries such fields passes them, one whose API has none says so in its
+        docstring and ignores them."""
 
     @abc.abstractmethod
     async def cancel_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> None:
@@ -225,6 +431,21 @@ class FulfillmentConnector(Connector):
         """How the request stands at the vendor (`connectors.request_checks`), asked by the
         shipment poll before its shipments: a cancel or an edit made in the vendor's own UI sends
         no webhook. None: the connector cannot tell."""
+        return None
+
+    # --- returns (fulfillment side); the defaults say "not supported" -----------------------
+
+    supports_returns: bool = False
+
+    async def create_return(self, expected: ExpectedReturn) -> ExpectedReturnReceipt:
+        """Announce an expected return at the warehouse, with `expected.return_id` as its
+        reference / idempotency key (a retried call creates one). Its receipt comes back as a
+        `RETURN_RECEIVED` event (or from `fetch_return_receipt`)."""
+        raise ReturnsNotSupported(self.channel.id, "returns")
+
+    async def fetch_return_receipt(self, return_id: str, vendor_id: str | None) -> ReturnReceipt | None:
+        """The receipt of an expected return, for polling when its webhook is late; None: not
+        received yet, or the connector cannot tell."""
         return None
 
 
@@ -267,3 +488,6 @@ class ConnectorSpec:
     # `SandboxOptions` (see `sandbox` of each connector); `connectors.registry.sandbox_factory`
     # imports it on use, so workers and the gateway never import a sandbox.
     sandbox: str | None = None
+    # The channel-specific exception kinds this connector raises on orders (name -> what it
+    # means), beside the generic `ExceptionKind`s: playbooks may name them for its channels.
+    exception_kinds: Mapping[str, str] = field(default_factory=dict)

@@ -10,6 +10,7 @@ vendor signals something in the body (a WMS's `already_shipped`), overrides `cla
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ import httpx
 
 from connectors.base import ConnectorError, PermanentError, RateLimitedError, RejectedError, RetryableError
 from connectors.http_pool import ClientPool
+from orderloop import metrics
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # Calls one worker makes to one channel at once (its queue's `max_concurrent_activities`).
@@ -83,6 +85,8 @@ class VendorClient:
 
     def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # The channel label of this client's call metrics (`build_connectors` sets the channel id).
+        self.channel = type(self).__name__
         self._given = http
         self._pool = ClientPool(timeout=DEFAULT_TIMEOUT) if http is None else None
 
@@ -102,21 +106,33 @@ class VendorClient:
         params: Any = None,
         headers: Any = None,
         data: Any = None,
+        content: bytes | None = None,
         ok: Callable[[httpx.Response], bool] | None = None,
     ) -> httpx.Response:
         """Send one request; any failure becomes a connector error whose message starts with
-        `what`. `data` is a form body (an OAuth token request); `ok` lets a caller accept a
-        non-2xx answer it handles itself."""
+        `what`. `data` is a form body (an OAuth token request), `content` raw bytes (a body a
+        signature covers, sent exactly as signed); `ok` lets a caller accept a non-2xx answer it
+        handles itself."""
         all_headers = {"Accept": "application/json", **self.auth_headers(), **(headers or {})}
+        started = time.perf_counter()
         try:
             async with self._client() as http:
                 response = await http.request(
-                    method, self.url(path), json=json, params=params, data=data, headers=all_headers
+                    method,
+                    self.url(path),
+                    json=json,
+                    params=params,
+                    data=data,
+                    content=content,
+                    headers=all_headers,
                 )
         except httpx.TimeoutException as exc:
+            metrics.vendor_call(self.channel, None, time.perf_counter() - started)
             raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
+            metrics.vendor_call(self.channel, None, time.perf_counter() - started)
             raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        metrics.vendor_call(self.channel, response, time.perf_counter() - started)
         self.observe(response)
         if not response.is_success and not (ok and ok(response)):
             self.classify(response, what)

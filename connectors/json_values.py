@@ -4,11 +4,13 @@ from any scalar, amounts as `Decimal`, times in UTC (the canonical model's, as o
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from connectors.base import MappingError
 from connectors.signing import json_type
+
+CENT = Decimal("0.01")
 
 
 def text(value: Any) -> str | None:
@@ -58,3 +60,14 @@ def integer(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     return None
+
+
+def line_amounts(
+    unit_price: Decimal | None, discount: Decimal, ordered: int, quantity: int
+) -> tuple[Decimal | None, Decimal | None]:
+    """A line's unit discount (its whole `discount` spread over the `ordered` units) and its total
+    (the `quantity` still to ship at the discounted unit price), to the cent; None where unknown."""
+    unit_discount = (discount / max(1, ordered)).quantize(CENT, ROUND_HALF_UP) if discount else None
+    if unit_price is None:
+        return unit_discount, None
+    return unit_discount, ((unit_price - (unit_discount or Decimal(0))) * quantity).quantize(CENT, ROUND_HALF_UP)

@@ -13,12 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector, ConnectorSpec, FulfillmentConnector, SandboxOptions, SellingConnector
-from orderloop.config import ChannelConfig, ConfigError, OrderloopConfig, load_config
+from connectors.http import VendorClient
+from orderloop.config import (
+    GENERIC_KINDS,
+    ChannelConfig,
+    ConfigError,
+    OrderloopConfig,
+    load_config,
+    located_messages,
+    playbook_kinds,
+)
 from orderloop.model import ConnectorRole
+from orderloop.tokens import TokenStore
 
 
-def check_connector_types(config: OrderloopConfig, source: str = "orderloop.yaml") -> None:
-    """Refuse a configuration whose channels name a connector package that does not exist."""
+def check_connector_types(config: OrderloopConfig, source: str = "orderloop.yaml", text: str | None = None) -> None:
+    """Refuse a configuration whose channels name a connector package that does not exist, or
+    whose playbooks name an exception kind that is neither generic nor raised by a connector
+    of the channels they cover (`text`, the file's, lets the message name the line)."""
     problems = [
         f"{source}: channels[{i}].type: no connector package connectors/{channel.type}/"
         for i, channel in enumerate(config.channels)
@@ -26,12 +38,29 @@ def check_connector_types(config: OrderloopConfig, source: str = "orderloop.yaml
     ]
     if problems:
         raise ConfigError("invalid configuration\n  " + "\n  ".join(problems))
+    unknown = _unknown_kinds(config)
+    if unknown:
+        messages = (
+            located_messages(text, source, unknown) if text is not None else [f"{source}: {r}" for _, r in unknown]
+        )
+        raise ConfigError("invalid configuration\n  " + "\n  ".join(messages))
+
+
+def _unknown_kinds(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], str]]:
+    declared = {channel.id: set(connector_spec(channel.type).exception_kinds) for channel in config.channels}
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for at, kind, channels in playbook_kinds(config):
+        scope = channels if channels is not None else list(declared)
+        known = GENERIC_KINDS.union(*(declared.get(c, set()) for c in scope))
+        if kind not in known:
+            problems.append((at, f"unknown exception kind {kind!r}; kinds: {', '.join(sorted(known))}"))
+    return problems
 
 
 def load_connector_config(path: str | Path) -> OrderloopConfig:
     """The configuration at `path`, loaded and checked against the connector packages."""
     config = load_config(path)
-    check_connector_types(config, str(path))
+    check_connector_types(config, str(path), Path(path).read_text(encoding="utf-8"))
     return config
 
 
@@ -73,16 +102,24 @@ def sandbox_factory(spec: ConnectorSpec) -> Callable[[SandboxOptions], Any] | No
 def build_connector(channel: ChannelConfig) -> Connector:
     spec = connector_spec(channel.type)
     if channel.role not in spec.roles:
-        raise ConfigError(
-            f"channel {channel.id!r}: connector {channel.type!r} cannot act as a {channel.role} channel"
-        )
+        raise ConfigError(f"channel {channel.id!r}: connector {channel.type!r} cannot act as a {channel.role} channel")
     factory = spec.selling if channel.role is ConnectorRole.SELLING else spec.fulfillment
     assert factory is not None
     return factory(channel)
 
 
-def build_connectors(channels: Iterable[ChannelConfig]) -> dict[str, Connector]:
-    return {channel.id: build_connector(channel) for channel in channels}
+def build_connectors(channels: Iterable[ChannelConfig], token_store: TokenStore | None = None) -> dict[str, Connector]:
+    """One connector per channel; with `token_store` (the ledger), connectors whose refresh
+    token rotates keep it there (`Connector.share_tokens`)."""
+    built = {channel.id: build_connector(channel) for channel in channels}
+    for channel_id, connector in built.items():
+        client = getattr(connector, "client", None)
+        if isinstance(client, VendorClient):
+            client.channel = channel_id  # the `channel` label of its vendor call metrics
+    if token_store is not None:
+        for connector in built.values():
+            connector.share_tokens(token_store)
+    return built
 
 
 def selling(connectors: dict[str, Connector], channel_id: str) -> SellingConnector:

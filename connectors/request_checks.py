@@ -4,8 +4,10 @@ sent). A 3PL's own UI sends no webhook for such a change, so the poll is what no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
+from connectors.base import PermanentError
 from orderloop.activity_models import RequestCheck, RequestCondition
 from orderloop.model import Address, ShippingRequest
 
@@ -47,6 +49,27 @@ def cancelled(status: str) -> RequestCheck:
 
 def missing(reference: str) -> RequestCheck:
     return RequestCheck(condition=RequestCondition.MISSING, detail=f"the vendor no longer knows {reference}")
+
+
+async def read_back(
+    request: ShippingRequest,
+    order_id: str | None,
+    read: Callable[[str], Awaitable[dict[str, Any]]],
+    judge: Callable[[dict[str, Any]], RequestCheck],
+    vendor: str,
+) -> RequestCheck:
+    """The check of a 3PL that keeps one order per request: MISSING when it has none
+    (`order_id` None: not found by our request id) or answers 404 for it, else `judge` of the
+    order `read` returns."""
+    if order_id is None:
+        return missing(request.id)
+    try:
+        order = await read(order_id)
+    except PermanentError as exc:
+        if exc.status_code == 404:
+            return missing(f"{vendor} order {order_id}")
+        raise
+    return judge(order)
 
 
 def _norm(value: object) -> str:

@@ -115,6 +115,17 @@ def verify_base64_hmac(secret: str, given: str | None, body: bytes, header: str)
         raise SignatureError(f"{header} does not match the body")
 
 
+def verify_header_token(expected: str, header: str, headers: Mapping[str, str], *, missing_hint: str) -> None:
+    """For a sender that signs nothing (Logiwa's webhooks, Amazon's notification relay): the token
+    the brand configured on it, in `header`, compared in constant time. `missing_hint` says
+    where to set it."""
+    given = headers.get(header)
+    if not given:
+        raise SignatureError(f"missing {header} header ({missing_hint})")
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise SignatureError(f"wrong {header}: not this channel's token")
+
+
 def _standard_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"))
 

@@ -10,6 +10,7 @@ import uvicorn
 from gateway.app import create_app
 from orderloop.config import ConfigError
 from orderloop.logging import configure_logging
+from orderloop.payload_keys import PayloadKeyError
 from orderloop.settings import get_settings
 
 
@@ -25,7 +26,7 @@ def main() -> None:
             log_config=None,
             access_log=False,
         )
-    except ConfigError as exc:
+    except (ConfigError, PayloadKeyError) as exc:
         print(f"orderloop gateway: {exc}", file=sys.stderr)
         code = 2
     sys.stderr.flush()

@@ -3,6 +3,8 @@ error body says what was wrong and what to do."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -12,21 +14,33 @@ from orderloop.ledger import LedgerUnavailable
 
 
 class GatewayError(Exception):
-    def __init__(self, status_code: int, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        hint: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.hint = hint
+        # More of what the operator needs, beside the error and the hint (a held order's hold).
+        self.extra = extra or {}
+        self.headers = headers
 
 
-def _body(message: str, hint: str | None) -> dict[str, str]:
+def _body(message: str, hint: str | None) -> dict[str, Any]:
     return {"error": message, **({"hint": hint} if hint else {})}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
-        return JSONResponse(_body(exc.message, exc.hint), status_code=exc.status_code)
+        return JSONResponse(
+            {**_body(exc.message, exc.hint), **exc.extra}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(WebhookError)
     async def webhook_error(_: Request, exc: WebhookError) -> JSONResponse:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from gateway.deps import Operator, State
 from gateway.errors import GatewayError
+from orderloop.golive import rollout_skus
 from orderloop.ledger import channel_quantities
 from orderloop.model import ConnectorRole
 
@@ -27,10 +28,12 @@ async def show_sku(state: State, _: Operator, sku: Sku) -> dict[str, Any]:
     if await ledger.unknown_skus([sku]):
         raise GatewayError(404, f"unknown SKU {sku!r}", "the ledger learns SKUs from stock reports and products")
     levels = await ledger.stock(sku)
+    # Returned units kept apart (damaged, wrong items): held at a location, never available.
+    apart = await ledger.non_sellable(sku)
     pushed = {channel: (quantity, at) for channel, quantity, at in await ledger.published_for(sku)}
     channels = []
     for channel in config.channels_with_role(ConnectorRole.SELLING):
-        rollout = set(channel.skus) if channel.skus is not None else None
+        rollout = await rollout_skus(ledger, channel)
         expected = (await channel_quantities(ledger, [sku], channel.inventory, rollout))[sku]
         quantity, at = pushed.get(channel.id, (None, None))
         channels.append(
@@ -48,6 +51,10 @@ async def show_sku(state: State, _: Operator, sku: Sku) -> dict[str, Any]:
         "locations": [
             {"location": s.location_id, "onHand": s.on_hand, "reserved": s.reserved, "available": s.available}
             for s in levels
+        ],
+        "nonSellable": [
+            {"location": location, "condition": condition, "quantity": quantity}
+            for (location, condition), quantity in sorted(apart.items())
         ],
         "totals": {
             "onHand": sum(s.on_hand for s in levels),
@@ -76,7 +83,7 @@ async def preview_channel(
     if channel is None:
         raise GatewayError(404, f"no selling channel {channel_id!r}", f"selling channels: {', '.join(selling)}")
     skus = sorted(set(sku)) if sku else await ledger.all_skus()
-    rollout = set(channel.skus) if channel.skus is not None else None
+    rollout = await rollout_skus(ledger, channel)
     expected = await channel_quantities(ledger, skus[:limit], channel.inventory, rollout)
     published = await ledger.published(channel_id)
     return {

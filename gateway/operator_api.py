@@ -1,5 +1,6 @@
 """The operator API (bearer token): search orders, read one order's status, and resolve
-exceptions with the workflow's validated updates."""
+exceptions with the workflow's validated updates. An action needs a credential with role act
+(`Acting`) and is recorded as the authenticated operator's, whatever its body says."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from gateway.deps import Operator, Orders
+from gateway.deps import ID_PATTERN, Acting, Operator, Orders, State
 from gateway.errors import GatewayError
+from gateway.holds_api import hold_json
+from gateway.return_service import ReturnSummary
 from orderloop.contracts import (
     AmendAddressRequest,
     CancelRequest,
@@ -24,17 +27,16 @@ from orderloop.model import ExceptionKind, OrderStatus, OrderView
 
 router = APIRouter(prefix="/api/orders", tags=["operators"])
 
-# Channel and location ids as the configuration allows them (they go into visibility queries).
-_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-ChannelId = Annotated[str, Path(max_length=64, pattern=_ID_PATTERN)]
+ChannelId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 ExternalId = Annotated[str, Path(max_length=300)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing or wrong bearer token"},
-    404: {"description": "no such order"},
+    401: {"description": "missing, wrong or revoked bearer token (or the shared one in production)"},
+    403: {"description": "the operator is read-only (an action needs role act)"},
+    404: {"description": "no such order (one the channel holds back: its `hold` in the body)"},
     409: {"description": "the action does not apply to the order now (the body says why)"},
     422: {"description": "invalid request"},
-    429: {"description": "Temporal is at its rate limit (Retry-After)"},
+    429: {"description": "Temporal is at its rate limit, or too many bad tokens from this address (Retry-After)"},
     503: {"description": "Temporal unreachable"},
 }
 
@@ -67,9 +69,9 @@ async def list_orders(
     orders: Orders,
     _: Operator,
     status: OrderStatus | None = None,
-    channel: Annotated[str | None, Query(max_length=64, pattern=_ID_PATTERN)] = None,
+    channel: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     exception: ExceptionKind | None = None,
-    location: Annotated[str | None, Query(max_length=64, pattern=_ID_PATTERN)] = None,
+    location: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     query = visibility_query(status, channel, exception, location)
@@ -77,53 +79,77 @@ async def list_orders(
     return {"query": query, "count": len(rows), "orders": rows}
 
 
-@router.get("/{channel_id}/{external_id}", summary="One order's status", responses=_ERRORS)
-async def get_order(orders: Orders, _: Operator, channel_id: ChannelId, external_id: ExternalId) -> OrderView:
-    return await orders.status(order_workflow_id(channel_id, external_id))
+class OrderWithReturns(OrderView):
+    """The order workflow's view and the order's returns (the ledger's records of them)."""
+
+    returns: list[ReturnSummary] = []
+
+
+@router.get("/{channel_id}/{external_id}", summary="One order's status and its returns", responses=_ERRORS)
+async def get_order(
+    orders: Orders, state: State, _: Operator, channel_id: ChannelId, external_id: ExternalId
+) -> OrderWithReturns:
+    workflow_id = order_workflow_id(channel_id, external_id)
+    try:
+        view = await orders.status(workflow_id)
+    except GatewayError as exc:
+        # Not started: the channel may be holding it back, and the operator is told why.
+        hold = await state.ledger.channel_hold(channel_id, external_id) if exc.status_code == 404 else None
+        if hold is None:
+            raise
+        raise GatewayError(
+            404,
+            exc.message,
+            f"{channel_id} holds the order back ({hold.state}): {hold.reason}",
+            {"hold": hold_json(hold)},
+        ) from exc
+    returns = await state.ledger.returns_for_order(workflow_id)
+    return OrderWithReturns.model_validate({**view.model_dump(), "returns": [ReturnSummary.of(r) for r in returns]})
 
 
 @router.post("/{channel_id}/{external_id}/retry", summary="Retry the failed step", responses=_ERRORS)
 async def retry(
-    orders: Orders, _: Operator, channel_id: ChannelId, external_id: ExternalId, body: RetryRequest | None = None
+    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: RetryRequest | None = None
 ) -> UpdateResult:
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.RETRY, body or RetryRequest())
+    request = who.sign(body or RetryRequest())
+    return await orders.update(order_workflow_id(channel_id, external_id), Updates.RETRY, request)
 
 
 @router.post("/{channel_id}/{external_id}/reroute", summary="Ship from another location", responses=_ERRORS)
 async def reroute(
-    orders: Orders, _: Operator, channel_id: ChannelId, external_id: ExternalId, body: RerouteRequest
+    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: RerouteRequest
 ) -> UpdateResult:
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.REROUTE, body)
+    return await orders.update(order_workflow_id(channel_id, external_id), Updates.REROUTE, who.sign(body))
 
 
 @router.post("/{channel_id}/{external_id}/cancel", summary="Cancel the order", responses=_ERRORS)
 async def cancel(
-    orders: Orders, _: Operator, channel_id: ChannelId, external_id: ExternalId, body: CancelRequest | None = None
+    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: CancelRequest | None = None
 ) -> UpdateResult:
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.CANCEL, body or CancelRequest())
+    request = who.sign(body or CancelRequest())
+    return await orders.update(order_workflow_id(channel_id, external_id), Updates.CANCEL, request)
 
 
 @router.post("/{channel_id}/{external_id}/amend-address", summary="Correct the address", responses=_ERRORS)
 async def amend_address(
-    orders: Orders, _: Operator, channel_id: ChannelId, external_id: ExternalId, body: AmendAddressRequest
+    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: AmendAddressRequest
 ) -> UpdateResult:
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.AMEND_ADDRESS, body)
+    return await orders.update(order_workflow_id(channel_id, external_id), Updates.AMEND_ADDRESS, who.sign(body))
 
 
 @router.post("/{channel_id}/{external_id}/mark-shipped", summary="Record a shipment by hand", responses=_ERRORS)
 async def mark_shipped(
     orders: Orders,
-    _: Operator,
+    who: Acting,
     channel_id: ChannelId,
     external_id: ExternalId,
     body: MarkShippedRequest | None = None,
 ) -> UpdateResult:
-    return await orders.update(
-        order_workflow_id(channel_id, external_id), Updates.MARK_SHIPPED, body or MarkShippedRequest()
-    )
+    request = who.sign(body or MarkShippedRequest())
+    return await orders.update(order_workflow_id(channel_id, external_id), Updates.MARK_SHIPPED, request)
 
 
 @router.post("/{channel_id}/{external_id}/{action}", include_in_schema=False)
-async def unknown_action(_: Operator, channel_id: ChannelId, external_id: ExternalId, action: str) -> None:
+async def unknown_action(_: Acting, channel_id: ChannelId, external_id: ExternalId, action: str) -> None:
     names = ", ".join(name.replace("_", "-") for name in Updates)
     raise GatewayError(404, f"unknown action {action!r}", f"actions: {names}")

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from temporalio.client import Client
 
 from connectors.base import Connector
+from gateway.auth import FailedAuth, check_trusted_proxies
 from orderloop.config import OrderloopConfig
 from orderloop.ledger import Ledger
+from orderloop.payload_codec import EncryptionCodec
 from orderloop.settings import Settings
 from orderloop.temporal_client import connect
 
@@ -56,3 +58,10 @@ class GatewayState:
     connectors: dict[str, Connector]
     ledger: Ledger
     temporal: TemporalHolder
+    codec: EncryptionCodec  # the Temporal client's own payload codec, for the codec server
+    # Bad operator tokens per client address (gateway/auth.py), from the settings' limits.
+    auth_failures: FailedAuth = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_trusted_proxies(self.settings.trusted_proxies)
+        self.auth_failures = FailedAuth.of(self.settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
@@ -15,13 +16,25 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from connectors.base import ConnectorError, InboundEvent, InboundKind
-from gateway.deps import Inbound, Orders, State, Stock
+from connectors.notice_sinks.outbox import queued_notices
+from gateway.deps import Inbound, Orders, Returns, State, Stock
 from gateway.errors import GatewayError
 from gateway.order_service import OrderService, WorkflowMissing
+from gateway.return_service import ReturnService
 from gateway.stock_service import StockService
-from orderloop.contracts import ChannelCancel, ChannelEdit, FulfillmentCancel, Signals
-from orderloop.model import ShippingRequest
+from orderloop.activity_models import Notification, NotificationLevel
+from orderloop.contracts import (
+    ChannelCancel,
+    ChannelEdit,
+    ChannelException,
+    FulfillmentCancel,
+    Signals,
+    order_workflow_id,
+)
+from orderloop.contracts.names import ReturnSignals
+from orderloop.model import ExceptionKind, ShippingRequest
 from orderloop.order_intake import Intake, OrderEvent, Outcome
+from orderloop.playbooks import playbook_for
 
 log = structlog.get_logger("orderloop.gateway")
 router = APIRouter(tags=["webhooks"])
@@ -56,6 +69,7 @@ async def receive_webhook(
     orders: Orders,
     intake: Inbound,
     stock: Stock,
+    returns: Returns,
     channel_id: Annotated[str, Path(max_length=64)],
     content_type: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
@@ -67,12 +81,18 @@ async def receive_webhook(
         raise GatewayError(415, f"content type {content_type!r} is not JSON", "send application/json")
     body = await _read_body(request, state.settings.max_body_bytes)
     event = connector.parse_webhook(request.headers, body)
-    try:
-        event = await connector.confirm_event(event)
-    except ConnectorError as exc:
-        raise GatewayError(503, f"could not confirm the event with the channel: {exc}", "retry later") from exc
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
-    answer = await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound))
+    if await intake.seen_delivery(channel_id, event.event_id):
+        # A redelivery is answered before the vendor is asked to confirm it again: a vendor
+        # whose webhooks are thin (BigCommerce) would spend its API quota reading it back.
+        answer = _duplicate_delivery(bound)
+    else:
+        try:
+            event = await connector.confirm_event(event)
+        except ConnectorError as exc:
+            raise GatewayError(503, f"could not confirm the event with the channel: {exc}", "retry later") from exc
+        bound = bound.bind(event=str(event.kind), event_id=event.event_id)
+        answer = await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound, returns))
     # The vendor's own acknowledgement where it wants one (its retries depend on it).
     acknowledged = connector.acknowledgement(answer.status_code)
     return answer if acknowledged is None else JSONResponse(acknowledged[1], status_code=acknowledged[0])
@@ -103,6 +123,7 @@ class Webhook:
     intake: Intake
     stock: StockService
     log: Any
+    returns: ReturnService
 
 
 async def _order_event(hook: Webhook) -> JSONResponse:
@@ -178,6 +199,105 @@ def _order_of(request_id: str, what: str) -> str:
         raise GatewayError(400, str(exc), f"report {what} against Orderloop's shipping request id") from exc
 
 
+async def _order_exception(hook: Webhook) -> JSONResponse:
+    """A case the channel raised on an order (a dispute, a buyer's cancellation request): the
+    running order opens it; for an order Orderloop does not run (closed, or never received) it
+    is reported to the playbook's sinks for its kind, never dropped. Once per delivery."""
+    event = hook.event
+    case = event.channel_exception
+    if case is None or not event.external_order_id:
+        raise GatewayError(400, "an order exception names no order or no case")
+    if case.event_id is None and event.event_id is not None:
+        case = case.model_copy(update={"event_id": event.event_id})
+    workflow_id = order_workflow_id(hook.channel_id, event.external_order_id)
+
+    async def handle() -> JSONResponse:
+        try:
+            await hook.orders.signal(workflow_id, Signals.CHANNEL_EXCEPTION, case)
+        except WorkflowMissing:
+            return await _report_unmatched(hook, workflow_id, case)
+        hook.log.info("webhook.channel_exception", workflow_id=workflow_id, kind=case.kind, reference=case.reference)
+        return _answer("accepted", 202, workflowId=workflow_id)
+
+    return await _once(hook, handle)
+
+
+async def _report_unmatched(hook: Webhook, workflow_id: str, case: ChannelException) -> JSONResponse:
+    closed = await hook.orders.exists(workflow_id)
+    where = "is already closed" if closed else "was never received by Orderloop"
+    state = hook.orders.state
+    book = playbook_for(state.config.playbooks, hook.channel_id, case.kind)
+    note = Notification(
+        workflow_id=workflow_id,
+        channel_id=hook.channel_id,
+        external_id=hook.event.external_order_id or "",
+        level=NotificationLevel.EXCEPTION,
+        kind=ExceptionKind.CHANNEL_EXCEPTION,
+        channel_kind=case.kind,
+        message=f"{case.message} (order {workflow_id} {where})",
+        at=datetime.now(UTC),
+        targets=book.notify if book else [],
+        event_id=f"{workflow_id}#channel.{case.kind}.{case.reference or case.event_id or 'case'}",
+        playbook=book.name if book else None,
+    )
+    queued = queued_notices(note, state.config.notifications)
+    await state.ledger.queue_notices(queued)
+    hook.log.warning(
+        "webhook.channel_exception_unmatched",
+        workflow_id=workflow_id,
+        kind=case.kind,
+        reference=case.reference,
+        closed=closed,
+        sinks=[q.sink for q in queued],
+    )
+    detail = f"order {workflow_id} {where}: the case is reported to {len(queued)} sink(s)"
+    return _answer("reported", 202, workflowId=workflow_id, detail=detail)
+
+
+async def _return_requested(hook: Webhook) -> JSONResponse:
+    """A customer's return request starts its return workflow once (by its id, and the ledger's
+    record of it after Temporal's retention)."""
+    event = hook.event
+    if not event.external_return_id:
+        raise GatewayError(400, "the event names no return id")
+    accepted = await hook.returns.intake.requested(
+        hook.channel_id, event.external_return_id, event.payload, event.event_id, event.external_order_id
+    )
+    hook.log.info("webhook.return", workflow_id=accepted.workflow_id, started=accepted.started)
+    if accepted.started:
+        return _answer("accepted", 202, workflowId=accepted.workflow_id)
+    return _answer("duplicate", workflowId=accepted.workflow_id)
+
+
+async def _return_progress(hook: Webhook) -> JSONResponse:
+    """A label, the parcel in transit, a cancel: applied by the return once (by delivery id)."""
+    progress = hook.event.return_progress
+    if progress is None:
+        raise GatewayError(400, "return progress without the return it concerns")
+    return await _signal_return(hook, progress.return_id, ReturnSignals.PROGRESS, progress)
+
+
+async def _return_received(hook: Webhook) -> JSONResponse:
+    receipt = hook.event.return_receipt
+    if receipt is None:
+        raise GatewayError(400, "return receipt without the return it concerns")
+    return await _signal_return(hook, receipt.return_id, ReturnSignals.RECEIPT, receipt)
+
+
+async def _signal_return(hook: Webhook, workflow_id: str, name: str, message: Any) -> JSONResponse:
+    try:
+        await hook.returns.signal(workflow_id, name, message)
+    except WorkflowMissing:
+        if await hook.returns.state.ledger.return_record(workflow_id) is not None:
+            hook.log.info("webhook.return_closed", workflow_id=workflow_id)
+            return _answer("ignored", detail=f"return {workflow_id} is already closed")
+        raise GatewayError(
+            404, f"no return {workflow_id}", "the return was never requested through Orderloop"
+        ) from None
+    hook.log.info("webhook.signalled", workflow_id=workflow_id, signal=name)
+    return _answer("accepted", 202, workflowId=workflow_id)
+
+
 async def _inventory(hook: Webhook) -> JSONResponse:
     async def apply() -> JSONResponse:
         report = (await hook.stock.apply(hook.channel_id, hook.event.stock)).model_dump(mode="json")
@@ -188,9 +308,24 @@ async def _inventory(hook: Webhook) -> JSONResponse:
 
 
 async def _ignored(hook: Webhook) -> JSONResponse:
+    """Answered with the connector's reason where it gives one (a BigCommerce order whose status
+    may not ship yet), so the sender's log and Orderloop's say why nothing started. An order the
+    channel holds back has its hold recorded by the intake (listed at `GET /api/holds`)."""
+    event = hook.event
+    detail = event.detail or f"{event.kind} events need no action"
+    if event.hold is not None and event.external_order_id:
+        received = await hook.intake.held_order(hook.channel_id, event.event_id, event.external_order_id, event.hold)
+        if received.outcome is Outcome.DUPLICATE_DELIVERY:
+            return _duplicate(hook)
+        held = received.outcome is Outcome.HELD
+        hook.log.info(
+            "webhook.order_held" if held else "webhook.ignored", order_id=event.external_order_id, detail=detail
+        )
+        return _answer("ignored", detail=detail)
+
     async def ignore() -> JSONResponse:
-        hook.log.info("webhook.ignored")
-        return _answer("ignored", detail=f"{hook.event.kind} events need no action")
+        hook.log.info("webhook.ignored", order_id=event.external_order_id, detail=detail)
+        return _answer("ignored", detail=detail)
 
     return await _once(hook, ignore)
 
@@ -202,7 +337,11 @@ async def _once(hook: Webhook, handle: Callable[[], Awaitable[JSONResponse]]) ->
 
 
 def _duplicate(hook: Webhook) -> JSONResponse:
-    hook.log.info("webhook.duplicate_delivery")
+    return _duplicate_delivery(hook.log)
+
+
+def _duplicate_delivery(bound: Any) -> JSONResponse:
+    bound.info("webhook.duplicate_delivery")
     return _answer("duplicate", detail="this delivery was processed before")
 
 
@@ -213,6 +352,10 @@ HANDLERS: dict[InboundKind, Callable[[Webhook], Awaitable[JSONResponse]]] = {
     InboundKind.FULFILLMENT_UPDATE: _fulfillment_update,
     InboundKind.INVENTORY: _inventory,
     InboundKind.IGNORED: _ignored,
+    InboundKind.RETURN_REQUESTED: _return_requested,
+    InboundKind.RETURN_PROGRESS: _return_progress,
+    InboundKind.RETURN_RECEIVED: _return_received,
+    InboundKind.ORDER_EXCEPTION: _order_exception,
 }
 
 

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 
 from orderloop.contracts import OrderPolicy
 from orderloop.model import Allocation, ExceptionKind, Order, RequestLine, Shipment, ShippingRequest
+from orderloop.playbooks import NoticeTarget
+from orderloop.returns_model import ReturnExceptionKind
 
 
 class IngestInput(BaseModel):
@@ -131,6 +133,64 @@ class Notification(BaseModel):
     channel_id: str
     external_id: str
     level: NotificationLevel
-    kind: ExceptionKind
+    # An order's exception kind, or a return's (the return workflow notifies too).
+    kind: ExceptionKind | ReturnExceptionKind
+    # A channel exception's own kind (`kind` is then `channel_exception`).
+    channel_kind: str | None = None
     message: str
     at: datetime
+    # Orders of revision 4 on: the playbook's sinks this notice goes to (none: a log line and
+    # `notifications.webhook_url`, as before), minted once per notice by the workflow so a
+    # retried activity queues it once; who resolved the exception (RESOLVED notices).
+    targets: list[NoticeTarget] = Field(default_factory=list)
+    event_id: str | None = None
+    playbook: str | None = None
+    resolved_by: str | None = None
+
+
+class ChannelCancelInput(BaseModel):
+    """Tell the selling channel Orderloop cancelled its order (`Activities.CANCEL_ON_CHANNEL`)."""
+
+    order: Order
+    reason: str
+
+
+class AcknowledgeInput(BaseModel):
+    """Tell the selling channel Orderloop accepted its order (`Activities.ACKNOWLEDGE_ON_CHANNEL`)."""
+
+    order: Order
+
+
+class AcknowledgeResult(BaseModel):
+    # What the channel was told (None: it had the acknowledgement already).
+    told: str | None = None
+
+
+class ChannelExceptionDecision(StrEnum):
+    """The seller's answer to a channel exception, as the order resolved it."""
+
+    # The order goes on (an operator or rule dismissed it, or the order shipped or completed).
+    PROCEEDED = "proceeded"
+    # The order was cancelled.
+    CANCELLED = "cancelled"
+
+
+class ChannelExceptionReply(BaseModel):
+    """Tell the selling channel how a case it raised was resolved
+    (`Activities.RESOLVE_CHANNEL_EXCEPTION`)."""
+
+    order: Order
+    kind: str
+    reference: str | None = None
+    decision: ChannelExceptionDecision
+    resolution: str
+
+
+class ChannelExceptionReplied(BaseModel):
+    # None: the channel takes no answer for this kind (the decision stands in Orderloop only).
+    told: str | None = None
+
+
+class ChannelCancelResult(BaseModel):
+    # False: the channel takes no cancellation from Orderloop (its operator is told instead).
+    told: bool

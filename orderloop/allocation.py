@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 import structlog
 
 from orderloop.activity_models import AllocateInput, AllocateOutcome, AllocateResult
+from orderloop.address_parts import address_parts
 from orderloop.config import OrderloopConfig
+from orderloop.golive import rollout_skus
 from orderloop.ledger import Cause, CauseKind, Ledger, Reservation, ReservationLine
 from orderloop.model import AllocatedLine, Allocation, LocationAssignment, Order
 from orderloop.routing import RoutingContext, route, stock_keys
@@ -39,7 +41,7 @@ class Allocator:
             existing = self._existing_allocation(order, view.reservations)
             if existing is not None:
                 return AllocateResult(outcome=AllocateOutcome.ALLOCATED, allocation=existing)
-            problem = self._sku_problem(order, view.unknown)
+            problem = await self._sku_problem(order, view.unknown)
             if problem is not None:
                 return problem
             decision = route(
@@ -90,11 +92,12 @@ class Allocator:
         midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return await self.ledger.orders_reserved_since(midnight, capped)
 
-    def _sku_problem(self, order: Order, unknown_skus: set[str]) -> AllocateResult | None:
+    async def _sku_problem(self, order: Order, unknown_skus: set[str]) -> AllocateResult | None:
         skus = sorted({line.sku for line in order.line_items})
-        rollout = self.config.channel(order.channel_id).skus
+        # The channel's go-live rollout in the ledger (seeded from its `skus` in the file).
+        rollout = await rollout_skus(self.ledger, self.config.channel(order.channel_id))
         if rollout is not None:
-            outside = [s for s in skus if s not in set(rollout)]
+            outside = [s for s in skus if s not in rollout]
             if outside:
                 return AllocateResult(
                     outcome=AllocateOutcome.UNKNOWN_SKU,
@@ -116,20 +119,21 @@ class Allocator:
         open_lines = {r.line_id: r for r in reservations if r.state == "open"}
         if not order.line_items or any(line.id not in open_lines for line in order.line_items):
             return None
-        by_location: dict[str, list[AllocatedLine]] = {}
-        for line in order.line_items:
-            location_id = open_lines[line.id].location_id
-            by_location.setdefault(location_id, []).append(
-                AllocatedLine(line_id=line.id, sku=line.sku, quantity=line.quantity)
-            )
-        return Allocation(
-            assignments=[
+        # One assignment per location and address part: lines of two addresses never share one.
+        assignments: list[LocationAssignment] = []
+        for part in address_parts(order):
+            by_location: dict[str, list[AllocatedLine]] = {}
+            for line in part.lines:
+                location_id = open_lines[line.id].location_id
+                by_location.setdefault(location_id, []).append(
+                    AllocatedLine(line_id=line.id, sku=line.sku, quantity=line.quantity)
+                )
+            assignments.extend(
                 LocationAssignment(
                     location_id=loc,
                     fulfillment_channel_id=self.config.location(loc).fulfillment_channel,
                     line_items=lines,
                 )
                 for loc, lines in sorted(by_location.items())
-            ],
-            explanation=["reservation already held from an earlier attempt"],
-        )
+            )
+        return Allocation(assignments=assignments, explanation=["reservation already held from an earlier attempt"])

@@ -1,7 +1,10 @@
-"""The `orderloop` command: run the embedded stack, drive demo orders, and operate on orders.
+"""The `orderloop` command: run the embedded stack, drive demo orders, and operate on orders
+and returns (`orderloop/returns_cli.py`).
 
-Order commands talk to the gateway's operator API (ORDERLOOP_GATEWAY_URL, ORDERLOOP_API_TOKEN),
-so the CLI, the HTTP API and the Temporal UI all act through the same validated updates."""
+Order commands talk to the gateway's operator API (ORDERLOOP_GATEWAY_URL, and the operator's
+token ORDERLOOP_OPERATOR_TOKEN, else the shared ORDERLOOP_API_TOKEN), so the CLI, the HTTP API and
+the Temporal UI all act through the same validated updates, and an action is recorded as the
+token's operator's. `orderloop operators` (orderloop/operators_cli.py) manages the credentials."""
 
 from __future__ import annotations
 
@@ -21,17 +24,25 @@ from rich.table import Table
 
 from orderloop.config import ConfigError, load_config
 from orderloop.demo import DemoSummary, run_demo
+from orderloop.demo_returns import return_demo_orders
 from orderloop.devserver import DevServerError
+from orderloop.golive_cli import golive_commands
+from orderloop.operators_cli import operators_commands
+from orderloop.payload_keys import PayloadKeyError
+from orderloop.returns_cli import returns_commands
 from orderloop.routing.trace import stored_trace_lines
 from orderloop.routing_cli import route as route_command
 from orderloop.settings import get_settings
 from orderloop.stack import Stack, check_connector_types
+from orderloop.temporal_setup_cli import temporal_commands
 
 app = typer.Typer(help="Orderloop: every order a durable workflow, from channel to 3PL and back.", no_args_is_help=True)
 orders_app = typer.Typer(help="Find, inspect and resolve orders (through the gateway's operator API).")
 app.add_typer(orders_app, name="orders")
 inventory_app = typer.Typer(help="Stock per location and what each selling channel is told (operator API).")
 app.add_typer(inventory_app, name="inventory")
+notices_app = typer.Typer(help="Exception notices per sink: pending, delivered, dead-lettered (operator API).")
+app.add_typer(notices_app, name="notices")
 console = Console(soft_wrap=True)  # long messages (paths, reasons) stay whole for copying and grep
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file")]
@@ -74,11 +85,16 @@ def up(
         console.print(f"[green]Orderloop is up[/green] (logs in {stack.logs_dir}/)")
         console.print(f"  gateway      {stack.gateway_url}   (OpenAPI: {stack.gateway_url}/docs)")
         if not temporal_address:
-            console.print(f"  Temporal UI  {UI_URL}   (server {stack.address})")
+            console.print(f"  Temporal UI  {UI_URL}   (server {stack.address}; codec server {stack.codec_endpoint})")
+        if stack.payload_key_file:
+            console.print(f"  payload keys {stack.payload_key_file}   (local key file: back it up, keep it private)")
         for channel in cfg.channels:
             console.print(f"  sandbox      {channel.id:<12} {channel.base_url}   ({channel.type}, {channel.role})")
         if demo_orders:
-            summary = await run_demo(cfg, stack.gateway_url, get_settings().api_token, demo_orders)
+            token = get_settings().api_token
+            summary = await run_demo(cfg, stack.gateway_url, token, demo_orders)
+            # A few shipped orders come back as returns (received, restocked, the channel told).
+            summary.returns = await return_demo_orders(cfg, stack.gateway_url, token, sorted(summary.completed))
             print_summary(summary)
         console.print("Stack running; press Ctrl-C to stop.")
         stop = asyncio.Event()
@@ -89,7 +105,7 @@ def up(
 
     try:
         asyncio.run(run())
-    except (ConfigError, DevServerError, RuntimeError) as exc:
+    except (ConfigError, DevServerError, PayloadKeyError, RuntimeError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         stack.stop()
         raise typer.Exit(2) from None
@@ -134,6 +150,8 @@ def print_summary(summary: DemoSummary) -> None:
         table.add_row(f"  from {channel}", str(count))
     if summary.unfinished:
         table.add_row("[yellow]still in progress[/yellow]", str(len(summary.unfinished)))
+    for status, count in sorted(summary.returns.items()):
+        table.add_row(f"returned, return {status}", str(count))
     console.print(table)
     p50, p95 = summary.percentile(50), summary.percentile(95)
     if p50 is not None and p95 is not None:
@@ -170,7 +188,7 @@ def _api(method: str, path: str, body: dict[str, Any] | None = None, params: dic
             f"{base}{path}",
             json=body,
             params={k: v for k, v in (params or {}).items() if v is not None},
-            headers={"Authorization": f"Bearer {settings.api_token}"},
+            headers={"Authorization": f"Bearer {settings.operator_token or settings.api_token}"},
             timeout=60,
         )
     except httpx.HTTPError as exc:
@@ -235,10 +253,49 @@ def orders_show(channel: str, external_id: str, as_json: Annotated[bool, typer.O
         console.print(f"  shipment {shipment['id']}: {', '.join(shipment.get('trackingNumbers', []))}")
     for exc in view.get("exceptions", []):
         state = "resolved: " + exc["resolution"] if exc.get("resolvedAt") else "OPEN"
-        console.print(f"  [yellow]exception {exc['kind']}[/yellow]: {exc['message']} ({state})")
+        if exc.get("resolvedBy"):
+            state += f" by {exc['resolvedBy']}"
+        console.print(f"  [yellow]exception {exc['kind']}[/yellow]: {escape(exc['message'])} ({escape(state)})")
+        if exc.get("playbook"):
+            told = ", ".join(exc.get("notified") or []) or "nobody"
+            review = f"; review required: {exc['reviewRequired']}" if exc.get("reviewRequired") else ""
+            console.print(
+                f"    playbook {exc['playbook']}: told {told}, {exc.get('escalations', 0)} escalation(s){review}"
+            )
     console.print("  timeline:")
     for entry in view.get("timeline", []):
         console.print(f"    {entry['at']}  {entry['event']}" + (f": {entry['detail']}" if entry.get("detail") else ""))
+
+
+@orders_app.command("held")
+def orders_held(
+    channel: str | None = None,
+    status: Annotated[str, typer.Option(help="held (default), released, cancelled or all")] = "held",
+    limit: int = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Orders a channel holds back (not yet shippable, so never started), with the channel's
+    reason and status, most recently seen first; `--status all` with those released (started
+    since) and cancelled."""
+    data = _api("GET", "/api/holds", params={"channel": channel, "status": status, "limit": limit})
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table(title="orders held by their channel")
+    for column in ("channel", "order", "state", "channel status", "reason", "first seen", "last seen", "seen"):
+        table.add_column(column)
+    for row in data["holds"]:
+        table.add_row(
+            row["channel"],
+            row["externalId"],
+            row["state"],
+            escape(row["channelStatus"]),
+            escape(row["reason"]),
+            row["firstSeenAt"],
+            row["lastSeenAt"],
+            str(row["timesSeen"]),
+        )
+    console.print(table)
 
 
 def _act(channel: str, external_id: str, action: str, body: dict[str, Any]) -> None:
@@ -279,6 +336,14 @@ def orders_mark_shipped(
 ) -> None:
     """Record that the open lines shipped (tracking is pushed to the channel)."""
     _act(channel, external_id, "mark-shipped", {"trackingNumbers": tracking or [], "shippingCarrier": carrier})
+
+
+app.add_typer(returns_commands(_api, console), name="returns")
+app.add_typer(temporal_commands(console), name="temporal")
+app.add_typer(operators_commands(console), name="operators")
+channels_app = typer.Typer(help="Selling channels: go-live rollouts (the ledger database).")
+channels_app.add_typer(golive_commands(console), name="golive")
+app.add_typer(channels_app, name="channels")
 
 
 # --- inventory ---------------------------------------------------------------------------------
@@ -332,6 +397,45 @@ def inventory_preview(
     console.print(table)
     if data["truncated"]:
         console.print(f"[yellow]first {data['count']} SKUs shown; raise --limit for more[/yellow]")
+
+
+# --- notices -----------------------------------------------------------------------------------
+
+
+@notices_app.command("list")
+def notices_list(
+    status: Annotated[str | None, typer.Option(help="pending, delivered or dead")] = None,
+    limit: int = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The notices the playbooks sent to their sinks, newest first; `--status dead` for dead letters."""
+    data = _api("GET", "/api/notices", params={"status": status, "limit": limit})
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table(title="notices")
+    for column in ("id", "sink", "order", "kind", "level", "status", "attempts", "last error"):
+        table.add_column(column)
+    for row in data["notices"]:
+        table.add_row(
+            str(row["id"]),
+            row["sink"],
+            row["workflowId"],
+            row["kind"],
+            row["level"],
+            row["status"],
+            str(row["attempts"]),
+            escape(row["lastError"] or ""),
+        )
+    console.print(table)
+
+
+@notices_app.command("resend")
+def notices_resend(notice_id: Annotated[list[int], typer.Argument(help="notice id(s) from `notices list`")]) -> None:
+    """Queue notices again (dead letters, once their sink is fixed): the sender delivers them."""
+    for one in notice_id:
+        row = _api("POST", f"/api/notices/{one}/resend")
+        console.print(f"[green]queued[/green] notice {row['id']} for {row['sink']} ({row['workflowId']})")
 
 
 app.command("route")(route_command)

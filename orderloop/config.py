@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from orderloop.channel_requirements import ChannelRequirements, Name, ShippingRequirements
 from orderloop.config_values import (
     AwareDatetime,
     ConfigError,
@@ -29,7 +30,9 @@ from orderloop.config_values import (
     located,
 )
 from orderloop.inventory_rules import InventoryRules
-from orderloop.model import ConnectorRole
+from orderloop.model import ConnectorRole, ExceptionKind
+from orderloop.playbooks import Playbook, ladder_problems
+from orderloop.return_policy import ReturnPolicyConfig
 from orderloop.routing_rules import LocationFilter, RoutingConfig, RoutingRule
 from orderloop.sla import ShipByCalendar
 
@@ -71,6 +74,11 @@ class LocationConfig(Strict):
     paused: bool = False
     outages: list[OutageWindow] = Field(default_factory=list)
     exclude_channels: list[Identifier] = Field(default_factory=list)
+    # What its fulfillment channel can ship with there, against the selling channels'
+    # `requirements`: the carriers, and the ship methods by the fulfillment channel's names
+    # (left out: any, so no requirement ever leaves the location out).
+    carriers: list[Name] | None = Field(default=None, min_length=1)
+    ship_methods: list[Name] | None = Field(default=None, min_length=1)
 
     def ships_for(self, channel: ChannelConfig) -> bool:
         """Whether routing may send this channel's orders here: not excluded by the location,
@@ -101,6 +109,9 @@ class ChannelConfig(Strict):
     out_of_stock_retry: Duration = timedelta(minutes=15)
     # Selling channels: how often to poll for orders whose webhook never came (null: never).
     poll_orders_every: Duration | None = timedelta(minutes=10)
+    # Selling channels whose connector carries returns: how often to poll for return requests
+    # (null: webhooks only; a channel without a return webhook, Amazon, needs it).
+    poll_returns_every: Duration | None = None
     # Fulfillment channels: how often an order waiting for a shipment asks the channel for it, in
     # case a webhook is late or lost (null: webhooks only).
     poll_shipments_every: Duration | None = None
@@ -110,6 +121,18 @@ class ChannelConfig(Strict):
     # Available-to-sell rules (buffer, percent, maximum, floor, serving locations).
     inventory: InventoryRules = InventoryRules()
     skus: list[str] | None = None
+    # Selling channels: the return policy (`orderloop.return_policy`); left out: returns of this
+    # channel wait for an operator's review under the default policy.
+    returns: ReturnPolicyConfig | None = None
+    # Selling channels: the carriers, ship methods and packaging notes its orders need
+    # (`orderloop.channel_requirements`); left out: none.
+    requirements: ChannelRequirements | None = None
+
+    def shipping_requirements(self, shipping_code: str | None) -> ShippingRequirements:
+        """What an order of this channel with `shipping_code` needs (empty: nothing)."""
+        if self.requirements is None:
+            return ShippingRequirements(channel_id=self.id, shipping_code=shipping_code)
+        return self.requirements.for_order(self.id, shipping_code)
 
     def credential(self, name: str) -> str:
         """The secret named `name`, read from the environment variable the file names."""
@@ -119,8 +142,7 @@ class ChannelConfig(Strict):
         value = os.environ.get(var)
         if not value:
             raise ConfigError(
-                f"channel {self.id!r}: credential {name!r} expects environment variable {var}, "
-                "which is not set"
+                f"channel {self.id!r}: credential {name!r} expects environment variable {var}, which is not set"
             )
         return value
 
@@ -137,23 +159,88 @@ class ChannelConfig(Strict):
         return self
 
 
+class WebhookSink(Strict):
+    """POST each notice as JSON, signed with HMAC-SHA256 of the body under the sink's secret."""
+
+    type: Literal["webhook"]
+    url: str
+    # The environment variable holding the signing secret (required: a receiver must verify).
+    secret: str
+
+
+class SlackSink(Strict):
+    """Post to a Slack incoming webhook (text + blocks)."""
+
+    type: Literal["slack"]
+    url: str
+
+
+class EmailSink(Strict):
+    """Send over SMTP: STARTTLS (or TLS from the first byte) and login as configured."""
+
+    type: Literal["email"]
+    host: str
+    port: int = Field(default=587, gt=0, lt=65536)
+    sender: str
+    to: list[str] = Field(min_length=1)
+    starttls: bool = True
+    use_tls: bool = False
+    # A CA bundle (PEM file) the server's certificate is checked against, for a private relay;
+    # left out: the system's trust store.
+    ca_file: str | None = None
+    # Environment variables holding the login (left out: no AUTH).
+    username: str | None = None
+    password: str | None = None
+
+    @model_validator(mode="after")
+    def _one_tls(self) -> EmailSink:
+        if self.starttls and self.use_tls:
+            raise ValueError("choose starttls or use_tls, not both")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        return self
+
+
+SinkConfig = Annotated[WebhookSink | SlackSink | EmailSink, Field(discriminator="type")]
+
+
+class NoticeDelivery(Strict):
+    """How the notice sender delivers: batch window per sink, retries with doubling backoff,
+    then the notice is dead-lettered (kept, listed by `orderloop notices list`, re-sendable)."""
+
+    batch_window: Duration = timedelta(seconds=30)
+    attempts: int = Field(default=5, ge=1)
+    backoff: Duration = timedelta(seconds=10)
+    max_backoff: Duration = timedelta(minutes=10)
+    # How often the sender looks for due notices.
+    poll_every: Duration = timedelta(seconds=1)
+
+
 class NotificationConfig(Strict):
     webhook_url: str | None = None
     # The environment variable holding the secret each POST to `webhook_url` is signed with
     # (`X-Orderloop-Signature: sha256=<hex>` over the body, the scheme of Orderloop's own
     # webhooks); left out: sent unsigned.
     webhook_secret: str | None = None
+    # Named sinks the playbooks notify; the Temporal UI every notice links to.
+    sinks: dict[Identifier, SinkConfig] = Field(default_factory=dict)
+    delivery: NoticeDelivery = NoticeDelivery()
+    ui_url: str = "http://localhost:8233"
+    namespace: str = "default"
 
     def secret(self) -> str | None:
         """The signing secret, read from the environment variable `webhook_secret` names."""
         if self.webhook_secret is None:
             return None
-        value = os.environ.get(self.webhook_secret)
-        if not value:
-            raise ConfigError(
-                f"notifications.webhook_secret expects environment variable {self.webhook_secret}, which is not set"
-            )
-        return value
+        return env_secret(self.webhook_secret, "notifications.webhook_secret")
+
+
+def env_secret(var: str, field: str) -> str:
+    """The value of the environment variable `var` a config `field` names."""
+    value = os.environ.get(var)
+    if not value:
+        raise ConfigError(f"{field} expects environment variable {var}, which is not set")
+    return value
 
 
 class ProductConfig(Strict):
@@ -177,6 +264,29 @@ def _inventory_problems(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], 
     return problems
 
 
+def _returns_problems(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], str]]:
+    known = {loc.id for loc in config.locations}
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for i, channel in enumerate(config.channels):
+        if channel.returns is None:
+            continue
+        if channel.role is not ConnectorRole.SELLING:
+            problems.append((("channels", i, "returns"), "a return policy belongs to a selling channel"))
+        for path, location in channel.returns.named_locations():
+            if location not in known:
+                reason = f"unknown location {location!r}; locations: {', '.join(sorted(known))}"
+                problems.append((("channels", i, "returns", *path), reason))
+    return problems
+
+
+def _requirements_problems(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], str]]:
+    return [
+        (("channels", i, "requirements"), "requirements belong to a selling channel (they bind its orders)")
+        for i, channel in enumerate(config.channels)
+        if channel.requirements is not None and channel.role is not ConnectorRole.SELLING
+    ]
+
+
 def _product_problems(products: list[ProductConfig]) -> list[tuple[tuple[Any, ...], str]]:
     bundles = {p.sku for p in products if p.components}
     skus = [p.sku for p in products]
@@ -198,6 +308,8 @@ class OrderloopConfig(Strict):
     channels: list[ChannelConfig] = Field(min_length=1)
     routing: RoutingConfig = RoutingConfig()
     products: list[ProductConfig] = Field(default_factory=list)
+    # Exception playbooks (orderloop/playbooks.py), first covering one wins; none: the default.
+    playbooks: list[Playbook] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> OrderloopConfig:
@@ -216,6 +328,9 @@ class OrderloopConfig(Strict):
                     f"locations[{i}].fulfillment_channel: channel {target.id!r} is not a fulfillment channel"
                 )
         found = _routing_problems(self) + _product_problems(self.products) + _inventory_problems(self)
+        found += _playbook_problems(self)
+        found += _returns_problems(self)
+        found += _requirements_problems(self)
         if problems or found:
             raise located("OrderloopConfig", ([((), "; ".join(problems))] if problems else []) + found)
         return self
@@ -237,6 +352,63 @@ class OrderloopConfig(Strict):
 
     def has_channel(self, channel_id: str) -> bool:
         return any(c.id == channel_id for c in self.channels)
+
+
+GENERIC_KINDS = frozenset(str(kind) for kind in ExceptionKind)
+
+
+def _playbook_problems(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], str]]:
+    """Playbooks reference sinks, channels, locations and exception kinds. Kinds that are not
+    generic are checked against the connectors' own kinds by `connectors.registry`."""
+    sinks = set(config.notifications.sinks)
+    channels = {c.id for c in config.channels}
+    locations = {loc.id for loc in config.locations}
+    problems: list[tuple[tuple[Any, ...], str]] = []
+
+    def check_targets(at: tuple[Any, ...], targets: list[Any]) -> None:
+        for k, target in enumerate(targets):
+            if target.sink not in sinks:
+                known = ", ".join(sorted(sinks)) or "none (declare them under notifications.sinks)"
+                problems.append(((*at, k, "sink"), f"unknown sink {target.sink!r}; sinks: {known}"))
+
+    def check_channels(at: tuple[Any, ...], ids: list[str] | None) -> None:
+        for k, channel_id in enumerate(ids or []):
+            if channel_id not in channels:
+                problems.append(((*at, k), f"unknown channel {channel_id!r}"))
+
+    names = [p.name for p in config.playbooks]
+    for i, book in enumerate(config.playbooks):
+        at = ("playbooks", i)
+        if names.count(book.name) > 1:
+            problems.append(((*at, "name"), f"playbook {book.name!r} is declared twice"))
+        check_channels((*at, "channels"), book.channels)
+        check_targets((*at, "notify"), book.notify)
+        for j, level in enumerate(book.escalate or []):
+            check_targets((*at, "escalate", j, "notify"), level.notify)
+        for j, reason in ladder_problems(book.escalate or []):
+            problems.append(((*at, "escalate", j, "after"), reason))
+        for j, rule in enumerate(book.auto_resolve):
+            rule_at = (*at, "auto_resolve", j)
+            check_channels((*rule_at, "when", "channels"), rule.when.channels)
+            if rule.location is not None and rule.location not in locations:
+                reason = (
+                    f"rule {rule.name!r}: unknown location {rule.location!r}; locations: {', '.join(sorted(locations))}"
+                )
+                problems.append(((*rule_at, "location"), reason))
+    return problems
+
+
+def playbook_kinds(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], str, list[str] | None]]:
+    """Every exception kind a playbook names: (its place in the file, the kind, the channels the
+    playbook covers: None for all)."""
+    found: list[tuple[tuple[Any, ...], str, list[str] | None]] = []
+    for i, book in enumerate(config.playbooks):
+        for k, kind in enumerate(book.kinds or []):
+            found.append((("playbooks", i, "kinds", k), kind, book.channels))
+        for j, rule in enumerate(book.auto_resolve):
+            for k, kind in enumerate(rule.when.kinds or []):
+                found.append((("playbooks", i, "auto_resolve", j, "when", "kinds", k), kind, book.channels))
+    return found
 
 
 def _routing_problems(config: OrderloopConfig) -> list[tuple[tuple[Any, ...], str]]:
@@ -350,6 +522,17 @@ def _field(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def located_messages(text: str, source: str, problems: list[tuple[tuple[Any, ...], str]]) -> list[str]:
+    """`source:line: field: reason` for problems found after loading (the connector registry's)."""
+    node = yaml.compose(text)
+    lines = _line_index(node) if node is not None else {}
+    out = []
+    for loc, reason in problems:
+        line = _line_of(lines, loc)
+        out.append(f"{source}:{line}: {_field(loc)}: {reason}" if line else f"{source}: {_field(loc)}: {reason}")
+    return out
+
+
 def parse_config(text: str, source: str = "orderloop.yaml") -> OrderloopConfig:
     try:
         node = yaml.compose(text)
@@ -367,7 +550,7 @@ def parse_config(text: str, source: str = "orderloop.yaml") -> OrderloopConfig:
             loc = tuple(err["loc"])
             line = _line_of(lines, loc)
             where = f"{source}:{line}" if line else source
-            reason = err['msg'].removeprefix('Value error, ')
+            reason = err["msg"].removeprefix("Value error, ")
             messages.append(f"{where}: {_field(loc)}: {reason}")
         raise ConfigError("invalid configuration\n  " + "\n  ".join(messages)) from None
 

@@ -21,6 +21,8 @@ def parse_duration(value: Any) -> Any:
         raise ValueError("a duration is a number of seconds or a string such as '30s', '15m', '48h'")
     if isinstance(value, int | float):
         return timedelta(seconds=value)
+    if isinstance(value, str) and value.startswith(("P", "-P")):
+        return value  # ISO 8601, as pydantic serializes a timedelta (a policy handed to a workflow)
     if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:

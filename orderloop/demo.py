@@ -44,6 +44,10 @@ class DemoSummary:
     latencies: list[float] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Workflow ids of the orders that completed (the demo returns a few of them).
+    completed: list[str] = field(default_factory=list)
+    # The final status of each demo return (`orderloop.demo_returns`).
+    returns: Counter[str] = field(default_factory=Counter)
 
     def percentile(self, p: float) -> float | None:
         if not self.latencies:
@@ -88,8 +92,8 @@ async def run_demo(
 ) -> DemoSummary:
     """Place `orders` orders round-robin on the sandboxes of `channel_ids` (default: every
     selling channel), then follow them through the operator API until each is done."""
-    channels = [config.channel(c) for c in channel_ids] if channel_ids else config.channels_with_role(
-        ConnectorRole.SELLING
+    channels = (
+        [config.channel(c) for c in channel_ids] if channel_ids else config.channels_with_role(ConnectorRole.SELLING)
     )
     rng = random.Random(seed)
     run = uuid.uuid4().hex[:6]
@@ -157,6 +161,8 @@ async def run_demo(
                 if view["status"] == OrderStatus.EXCEPTION:
                     open_exc = [e for e in view["exceptions"] if not e.get("resolvedAt")]
                     summary.exceptions[open_exc[-1]["kind"] if open_exc else "unknown"] += 1
+                if view["status"] == OrderStatus.COMPLETED:
+                    summary.completed.append(workflow_id)
                 if view.get("completedAt"):
                     done = _parse(view["completedAt"]) - _parse(view["receivedAt"])
                     summary.latencies.append(done)

@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-
 from orderloop.contracts import SearchAttributes, search_attribute_type
 from orderloop.temporal_client import connect
+from orderloop.temporal_setup import register_search_attributes
 
 
 class DevServerError(Exception):
@@ -70,6 +68,8 @@ class DevServer:
     db_file: Path
     port: int = 7233
     ui_port: int | None = 8233
+    # The codec server the Web UI sends encrypted payloads to (the gateway's /codec).
+    ui_codec_endpoint: str | None = None
     host: str = "127.0.0.1"
     namespace: str = "default"
     retention_hours: int = 720
@@ -120,6 +120,8 @@ class DevServer:
             cmd.append("--headless")
         else:
             cmd += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            if self.ui_codec_endpoint:
+                cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         return cmd + self.extra_args
 
     async def start(self, timeout: float = 60.0) -> None:
@@ -170,19 +172,7 @@ class DevServer:
     async def _register_new_search_attributes(self) -> None:
         """`--search-attribute` registers only when the server creates its file: a file from an
         earlier Orderloop gains the attributes added since (FulfillmentLocations) here."""
-        client = await connect(self.address, self.namespace)
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=self.namespace)
-        )
-        missing = {
-            key.name: IndexedValueType.ValueType(key.indexed_value_type)
-            for key in SearchAttributes.REGISTERED
-            if key.name not in listed.custom_attributes
-        }
-        if missing:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(namespace=self.namespace, search_attributes=missing)
-            )
+        await register_search_attributes(await connect(self.address, self.namespace))
 
     async def _raise_retention(self) -> None:
         proc = await asyncio.create_subprocess_exec(

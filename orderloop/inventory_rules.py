@@ -25,9 +25,7 @@ class InventoryRules(BaseModel):
     locations: list[str] | None = None
 
 
-def publishable(
-    available_by_location: dict[str, int], rules: InventoryRules, rolled_out: bool
-) -> int:
+def publishable(available_by_location: dict[str, int], rules: InventoryRules, rolled_out: bool) -> int:
     """The quantity to publish for one SKU on one channel; a SKU not rolled out publishes 0."""
     if not rolled_out:
         return 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
@@ -101,6 +101,9 @@ class ExceptionKind(StrEnum):
     # The shipment poll found a sent request changed at the 3PL by hand (lines or address differ
     # from what was sent; no webhook tells of it); the diff in the detail.
     FULFILLMENT_CHANGED = "fulfillment_changed"
+    # A case the selling channel raised on the order (a dispute, a buyer's cancellation request,
+    # an acknowledgement overdue): the connector's own kind is `OrderException.channel_kind`.
+    CHANNEL_EXCEPTION = "channel_exception"
 
 
 class Address(OnxModel):
@@ -154,12 +157,91 @@ class OrderLine(OnxModel):
     total_price: Money | None = None
     name: str | None = None
     custom_fields: list[CustomField] = Field(default_factory=list)
+    # Where this line ships when the order ships to several addresses (a BigCommerce order's
+    # products each name their `order_address_id`), and the channel's reference to that
+    # address; None: the order's `shipping_address`. onX line items carry no address, so these
+    # stay out of the export (the channel's reference is also among the custom fields).
+    shipping_address: Address | None = None
+    address_ref: str | None = None
+    # A wholesale line's case pack: the quantity must be a multiple of it (a line that is not
+    # is an exception at ingest). None: sold by the unit.
+    case_pack: int | None = Field(default=None, gt=0)
+
+    _not_onx = frozenset({"shipping_address", "address_ref", "case_pack"})
+
+
+class PaymentTerms(OnxModel):
+    """A wholesale buyer's terms (onX `paymentTerms`), e.g. code NET30: due in 30 days; with a
+    discount, 2 % if paid within 10 days (2/10 net 30)."""
+
+    code: str
+    net_days: int | None = Field(default=None, ge=0)
+    discount_percent: Decimal | None = Field(default=None, ge=0, le=100)
+    discount_days: int | None = Field(default=None, ge=0)
+    description: str | None = None
+
+
+class MarkFor(OnxModel):
+    """The retailer's own location the goods are for (onX `markforAddress`): a store or DC
+    number (`locationIdentifier`), its name and address."""
+
+    location_identifier: str
+    name: str | None = None
+    address: Address | None = None
+
+
+class LineDecision(OnxModel):
+    """What Orderloop decided on one order line once the order was allocated, for a channel
+    that wants to be told (an EDI partner's 855 acknowledgement, a B2B portal's order status):
+    accepted in full, changed (a lower quantity accepted), or rejected, with the reason."""
+
+    line_id: str
+    sku: str
+    ordered: int = Field(ge=0)
+    accepted: int = Field(ge=0)
+    status: Literal["accepted", "changed", "rejected"]
+    reason: str | None = None
+
+
+class WholesaleTerms(OnxModel):
+    """What makes an order a wholesale one (B2B portal, EDI 850): the buyer's purchase order,
+    account and terms, the ship window, whether it must ship complete, the retailer's mark-for
+    location and its routing instructions. The ship window is the order's SLA: nothing is sent
+    before `ship_after_date`, and `ship_cancel_by_date` is the buyer's cancel-if-not-shipped-by."""
+
+    customer_po_number: str
+    buyer_account: str
+    payment_terms: PaymentTerms | None = None
+    ship_after_date: datetime | None = None
+    ship_cancel_by_date: datetime | None = None
+    ship_complete: bool = True
+    mark_for: MarkFor | None = None
+    requested_carrier: str | None = None
+    routing_instructions: str | None = None
+    # The partner's references an answer must quote back (e.g. an EDI partner's ISA/GS ids and
+    # the 850's control numbers; a portal's account reference), opaque to everything else.
+    partner_refs: dict[str, str] = Field(default_factory=dict)
+
+    def onx_custom_fields(self) -> list[dict[str, str]]:
+        """The terms as onX custom fields, named as onX's reference server names the order's
+        own fields (`customerPONumber`, `paymentTerms`, `shipAfterDate`, `shipCancelByDate`):
+        the published onX order schema has no such fields and admits no others."""
+        fields = {"customerPONumber": self.customer_po_number, "buyerAccount": self.buyer_account}
+        if self.payment_terms is not None:
+            fields["paymentTerms"] = self.payment_terms.code
+        if self.ship_after_date is not None:
+            fields["shipAfterDate"] = self.ship_after_date.isoformat()
+        if self.ship_cancel_by_date is not None:
+            fields["shipCancelByDate"] = self.ship_cancel_by_date.isoformat()
+        if self.mark_for is not None:
+            fields["markforLocationIdentifier"] = self.mark_for.location_identifier
+        return [{"name": name, "value": value} for name, value in fields.items()]
 
 
 class Order(OnxModel):
     """A sales order as Orderloop sees it after mapping the channel's payload."""
 
-    _not_onx = frozenset({"order_type", "channel_id", "ship_by_date"})
+    _not_onx = frozenset({"order_type", "channel_id", "ship_by_date", "wholesale"})
 
     id: str
     external_id: str
@@ -174,6 +256,8 @@ class Order(OnxModel):
     customer: Customer | None = None
     line_items: list[OrderLine] = Field(min_length=1)
     billing_address: Address | None = None
+    # Where the order ships; for an order shipping to several addresses (its lines carry their
+    # own, see `OrderLine.shipping_address`), the first line's, and `address_parts` has them all.
     shipping_address: Address | None = None
     shipping_carrier: str | None = None
     shipping_class: str | None = None
@@ -193,6 +277,9 @@ class Order(OnxModel):
     # The channel's own ship-by date (a marketplace's, counted in its business days), named as
     # onX's fulfillment `shipByDate`; when set it is the order's ship-by deadline.
     ship_by_date: datetime | None = None
+    # Set on a wholesale order (`order_type` wholesale); exported as onX custom fields (see
+    # `WholesaleTerms.onx_custom_fields`).
+    wholesale: WholesaleTerms | None = None
 
     def line(self, line_id: str) -> OrderLine:
         for line in self.line_items:
@@ -210,6 +297,10 @@ class Order(OnxModel):
             customer.setdefault("createdAt", data["createdAt"])
             customer.setdefault("updatedAt", data["updatedAt"])
             customer.setdefault("tenantId", self.tenant_id)
+        if self.wholesale is not None:
+            fields = data.setdefault("customFields", [])
+            named = {f.get("name") for f in fields}
+            fields.extend(f for f in self.wholesale.onx_custom_fields() if f["name"] not in named)
         return data
 
 
@@ -297,10 +388,31 @@ class OrderException(OnxModel):
     escalated_at: datetime | None = None
     resolved_at: datetime | None = None
     resolution: str | None = None
+    # Orders of revision 4 on: the playbook followed, the sinks told so far (each is told of
+    # the resolution too), the escalation levels fired, why it waits for a person if it does,
+    # and who resolved it ("rule <name>", "operator <name>"; None: the order itself moved on).
+    playbook: str | None = None
+    notified: list[str] = Field(default_factory=list)
+    escalations: int = 0
+    review_required: str | None = None
+    resolved_by: str | None = None
+    # A channel exception (kind `channel_exception`): the connector's kind (one its spec
+    # declares), the channel's reference to the case, the channel's deadline to answer it, and
+    # whether that deadline has passed (escalated once when it does).
+    channel_kind: str | None = None
+    reference: str | None = None
+    deadline: datetime | None = None
+    deadline_passed: bool = False
 
     @property
     def open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def code(self) -> str:
+        """The kind playbooks, notices and the search attribute name: the channel's own kind
+        for a channel exception."""
+        return self.channel_kind or str(self.kind)
 
 
 class StockLevel(OnxModel):

@@ -4,9 +4,11 @@ when the webhook never came).
 
 The workflow id derives from the channel and its order id; Temporal refuses a second run of it
 (`USE_EXISTING` while it runs, `REJECT_DUPLICATE` once closed), and the ledger remembers every
-accepted order for longer than Temporal's retention. A deduplicated delivery costs the ledger one
-read before it is handled and one write after: the acceptance of a started order, or the delivery
-id alone."""
+accepted order for longer than Temporal's retention. An order the channel holds back (not yet
+shippable) starts nothing: its hold is recorded (`held_order`), released when the order starts
+(in the acceptance's write) and cancelled when the channel cancels the order first. A
+deduplicated delivery costs the ledger one read before it is handled and one write after: the
+acceptance of a started order, or the delivery id alone."""
 
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from connectors.base import ChannelHold
+from orderloop import metrics
 from orderloop.contracts import (
     ORDER_REVISION,
     ORDER_WORKFLOW,
@@ -53,6 +58,7 @@ class Outcome(StrEnum):
     ALREADY_ACCEPTED = "already_accepted"  # the order was accepted before: nothing started
     CANCEL_UNKNOWN = "cancel_unknown"  # a cancel for an order never received: nothing to cancel
     SIGNALLED = "signalled"  # the accepted order's workflow was told (the signal's answer)
+    HELD = "held"  # the channel holds the order back: nothing started, the hold recorded
 
 
 @dataclass(frozen=True)
@@ -63,25 +69,50 @@ class Received(Generic[R]):
     answer: R | None = None
 
 
-async def start_workflow(
-    client: Client, task_queue_prefix: str, workflow_id: str, inp: OrderInput, rpc_timeout: timedelta | None = None
+async def start_once(
+    client: Client,
+    workflow: str,
+    arg: BaseModel,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    summary: str,
+    search_attributes: TypedSearchAttributes | None = None,
+    rpc_timeout: timedelta | None = None,
 ) -> bool:
-    """Start an order's workflow unless Temporal has it; True if it started now."""
+    """Start a durable process under its business-key id unless Temporal has it (`USE_EXISTING`
+    while it runs, `REJECT_DUPLICATE` once closed); True if it started now."""
     try:
         await client.start_workflow(
-            ORDER_WORKFLOW,
-            inp,
+            workflow,
+            arg,
             id=workflow_id,
-            task_queue=orders_task_queue(task_queue_prefix),
+            task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=order_start_search_attributes(inp.channel_id),
-            static_summary=f"{inp.channel_id} order {inp.external_id}",
+            search_attributes=search_attributes,
+            static_summary=summary,
             rpc_timeout=rpc_timeout,
         )
     except WorkflowAlreadyStartedError:
         return False
     return True
+
+
+async def start_workflow(
+    client: Client, task_queue_prefix: str, workflow_id: str, inp: OrderInput, rpc_timeout: timedelta | None = None
+) -> bool:
+    """Start an order's workflow unless Temporal has it; True if it started now."""
+    return await start_once(
+        client,
+        ORDER_WORKFLOW,
+        inp,
+        workflow_id=workflow_id,
+        task_queue=orders_task_queue(task_queue_prefix),
+        summary=f"{inp.channel_id} order {inp.external_id}",
+        search_attributes=order_start_search_attributes(inp.channel_id),
+        rpc_timeout=rpc_timeout,
+    )
 
 
 class Intake:
@@ -116,7 +147,8 @@ class Intake:
             await self._record_delivery(channel_id, delivery_id)
             return Received(Outcome.SIGNALLED, workflow_id, answer)
         if event is OrderEvent.CANCELLED:
-            await self._record_delivery(channel_id, delivery_id)
+            # Never started: a hold the channel had on it ends with its cancel, in the same write.
+            await self.ledger.cancel_channel_hold(channel_id, external_id, delivery_id)
             return Received(Outcome.CANCEL_UNKNOWN, workflow_id)
         if accepted:
             await self._record_delivery(channel_id, delivery_id)
@@ -124,10 +156,33 @@ class Intake:
         started = await self._accept(channel_id, external_id, workflow_id, payload, delivery_id)
         return Received(Outcome.STARTED if started else Outcome.ALREADY_ACCEPTED, workflow_id)
 
+    async def held_order(
+        self, channel_id: str, delivery_id: str | None, external_id: str | None, hold: ChannelHold
+    ) -> Received[None]:
+        """An order the channel holds back (not yet shippable): nothing starts, and the hold is
+        recorded with the delivery that told of it, so an operator finds the order and why. A
+        hold reported of an order accepted before (it moved back at the channel) records only
+        the delivery: the order's workflow owns it now."""
+        seen = await self.ledger.inbound_seen(channel_id, delivery_id, external_id)
+        if seen.delivery:
+            return Received(Outcome.DUPLICATE_DELIVERY)
+        if not external_id:
+            return Received(Outcome.NO_ORDER_ID)
+        workflow_id = order_workflow_id(channel_id, external_id)
+        if seen.accepted_workflow_id is not None:
+            await self._record_delivery(channel_id, delivery_id)
+            return Received(Outcome.ALREADY_ACCEPTED, workflow_id)
+        await self.ledger.record_channel_hold(channel_id, external_id, hold.reason, hold.status, delivery_id)
+        return Received(Outcome.HELD, workflow_id)
+
+    async def seen_delivery(self, channel_id: str, delivery_id: str | None) -> bool:
+        """The delivery was handled before (a delivery without an id never is)."""
+        return delivery_id is not None and (await self.ledger.inbound_seen(channel_id, delivery_id, None)).delivery
+
     async def delivery(self, channel_id: str, delivery_id: str | None, handle: Callable[[], Awaitable[R]]) -> R | None:
         """`handle()`'s result, or None when the delivery was handled before; a delivery without
         an id is handled every time."""
-        if delivery_id is not None and (await self.ledger.inbound_seen(channel_id, delivery_id, None)).delivery:
+        if await self.seen_delivery(channel_id, delivery_id):
             return None
         result = await handle()
         await self._record_delivery(channel_id, delivery_id)
@@ -155,6 +210,8 @@ class Intake:
         # Recorded after Temporal holds the order, so nothing is accepted and then lost; the
         # delivery that brought it is recorded with it, in the same write.
         await self.ledger.record_accepted_order(channel_id, external_id, workflow_id, delivery_id)
+        if started:
+            metrics.ORDERS_ACCEPTED.labels(channel_id).inc()
         return started
 
     async def _record_delivery(self, channel_id: str, delivery_id: str | None) -> None:

@@ -24,4 +24,5 @@ def order_policy(config: OrderloopConfig, task_queue_prefix: str, channel_id: st
         shipment_poll_every={c.id: c.poll_shipments_every for c in fulfillment if c.poll_shipments_every is not None},
         await_delivery={c.id: c.await_delivery for c in fulfillment if c.await_delivery is not None},
         locations=[loc.id for loc in config.locations],
+        playbooks=[book for book in config.playbooks if book.channels is None or channel.id in book.channels],
     )

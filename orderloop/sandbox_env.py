@@ -13,6 +13,11 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_WMS_API_TOKEN": "sandbox-wms-api-token",
     "ORDERLOOP_SHOPIFY_ACCESS_TOKEN": "sandbox-shopify-access-token",
     "ORDERLOOP_SHOPIFY_WEBHOOK_SECRET": "sandbox-shopify-webhook-secret",
+    "ORDERLOOP_TIKTOK_APP_KEY": "sandboxappkey7",
+    "ORDERLOOP_TIKTOK_APP_SECRET": "sandbox-tiktok-app-secret",
+    "ORDERLOOP_TIKTOK_REFRESH_TOKEN": "ROW_sandbox-tiktok-refresh-token",
+    "ORDERLOOP_BIGCOMMERCE_ACCESS_TOKEN": "sandbox-bigcommerce-x-auth-token",
+    "ORDERLOOP_BIGCOMMERCE_CLIENT_SECRET": "sandbox-bigcommerce-app-client-secret",
     "ORDERLOOP_SHIPBOB_API_TOKEN": "sandbox-shipbob-api-token",
     # Standard Webhooks secrets are base64 keys behind `whsec_`.
     "ORDERLOOP_SHIPBOB_WEBHOOK_SECRET": "whsec_c2FuZGJveC1zaGlwYm9iLXdlYmhvb2stc2lnbmluZy1rZXk=",
@@ -25,6 +30,12 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_RYDERSHIP_CLIENT_SECRET": "sandbox-rydership-client-secret",
     "ORDERLOOP_RYDERSHIP_REFRESH_TOKEN": "sandbox-rydership-refresh-token",
     "ORDERLOOP_RYDERSHIP_WEBHOOK_SECRET": "sandbox-rydership-client-secret",
+    "ORDERLOOP_WALMART_CLIENT_ID": "sandbox-walmart-client-id",
+    "ORDERLOOP_WALMART_CLIENT_SECRET": "sandbox-walmart-client-secret",
+    "ORDERLOOP_AMAZON_CLIENT_ID": "amzn1.application-oa2-client.sandbox-orderloop",
+    "ORDERLOOP_AMAZON_CLIENT_SECRET": "amzn1.oa2-cs.v1.sandbox-amazon-client-secret",
+    "ORDERLOOP_AMAZON_REFRESH_TOKEN": "Atzr|sandbox-amazon-refresh-token",
+    "ORDERLOOP_AMAZON_NOTIFICATION_KEY": "sandbox-amazon-notification-key",
 }
 
 

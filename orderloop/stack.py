@@ -5,6 +5,7 @@ Used by `orderloop up` and by the integration tests."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from orderloop.config import ConfigError, OrderloopConfig, load_config
 from orderloop.contracts import orders_task_queue
 from orderloop.devserver import DevServer
 from orderloop.ledger import Cause, CauseKind, Ledger
+from orderloop.payload_keys import ensure_local_key_file
 from orderloop.sandbox_env import apply_sandbox_env
 from orderloop.temporal_client import connect_when_up
 
@@ -35,12 +37,15 @@ class Stack:
     ui_port: int | None = 8233
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    worker_metrics_port: int | None = None  # the worker's /metrics (none: not served)
+    temporal_metrics_port: int | None = None  # the Temporal SDK's worker metrics (none: not served)
     database_url: str | None = None
     task_queue_prefix: str = "orderloop"
     api_token: str | None = None
     sandbox_knobs: list[str] = field(default_factory=list)
     temporal_args: list[str] = field(default_factory=list)  # more `temporal server start-dev` flags
     devserver: DevServer | None = None
+    payload_key_file: Path | None = None  # the local key file start() made or used, if no keys were configured
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     _commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
@@ -48,6 +53,16 @@ class Stack:
     @property
     def gateway_url(self) -> str:
         return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def codec_endpoint(self) -> str:
+        """The gateway's codec server as the Web UI reaches it (`localhost`, the UI's own host)."""
+        host = "localhost" if self.gateway_host in ("127.0.0.1", "0.0.0.0") else self.gateway_host
+        return f"http://{host}:{self.gateway_port}/codec"
+
+    @property
+    def ui_origins(self) -> list[str]:
+        return [f"http://{host}:{self.ui_port}" for host in ("localhost", "127.0.0.1")] if self.ui_port else []
 
     @property
     def logs_dir(self) -> Path:
@@ -73,8 +88,14 @@ class Stack:
                 "ORDERLOOP_LOG_FORMAT": "json",
             }
         )
+        if self.worker_metrics_port is not None:
+            env["ORDERLOOP_WORKER_METRICS_PORT"] = str(self.worker_metrics_port)
+        if self.temporal_metrics_port is not None:
+            env["ORDERLOOP_TEMPORAL_METRICS_PORT"] = str(self.temporal_metrics_port)
         if self.api_token:
             env["ORDERLOOP_API_TOKEN"] = self.api_token
+        if self.ui_origins:
+            env["ORDERLOOP_CODEC_CORS_ORIGINS"] = json.dumps(self.ui_origins)
         return env
 
     @property
@@ -92,11 +113,14 @@ class Stack:
         config = load_config(self.config_path)
         await asyncio.to_thread(check_connector_types, self.config_path)
         self.home.mkdir(parents=True, exist_ok=True)
+        # Payload keys before anything talks to Temporal: configured ones, or the local key file.
+        self.payload_key_file = ensure_local_key_file(self.home)
         if not self.temporal_address:
             self.devserver = DevServer(
                 db_file=(self.home / "temporal.db").resolve(),
                 port=self.temporal_port,
                 ui_port=self.ui_port,
+                ui_codec_endpoint=self.codec_endpoint,
                 log=self._log("temporal"),
                 extra_args=list(self.temporal_args),
             )

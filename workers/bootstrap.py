@@ -27,8 +27,10 @@ from orderloop.contracts.restock import RESTOCK_WATCHER_WORKFLOW, RestockWatchIn
 from orderloop.contracts.scheduled_jobs import (
     ORDER_POLL_WORKFLOW,
     RECONCILIATION_WORKFLOW,
+    RETURN_POLL_WORKFLOW,
     STOCK_SNAPSHOT_WORKFLOW,
     PollOrdersInput,
+    PollReturnsInput,
     ReconcileInput,
     SnapshotInput,
 )
@@ -100,6 +102,17 @@ async def ensure_schedules(client: Client, config: OrderloopConfig, prefix: str)
             task_queue=orders_task_queue(prefix),
         )
         await _ensure_schedule(client, schedule_id, action, channel.poll_orders_every)
+    for channel in config.channels_with_role(ConnectorRole.SELLING):
+        if channel.poll_returns_every is None:
+            continue
+        schedule_id = f"{prefix}/return-poll/{channel.id}"
+        action = ScheduleActionStartWorkflow(
+            RETURN_POLL_WORKFLOW,
+            PollReturnsInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
+            id=schedule_id,
+            task_queue=orders_task_queue(prefix),
+        )
+        await _ensure_schedule(client, schedule_id, action, channel.poll_returns_every)
     schedule_id = f"{prefix}/inventory-reconciliation"
     action = ScheduleActionStartWorkflow(
         RECONCILIATION_WORKFLOW,

@@ -22,21 +22,31 @@ from activities.inventory_sync import InventorySync
 from activities.order_poll import OrderPoll
 from activities.order_steps import OrderSteps
 from activities.restock import RestockWatch
+from activities.return_poll import ReturnPoll
+from activities.returns import ReturnCalls, ReturnSteps
 from connectors.base import Connector
 from connectors.http import CALLS_AT_ONCE
+from connectors.notice_sinks.sender import NoticeSender
 from connectors.registry import build_connectors, load_connector_config
-from orderloop import event_loop
+from orderloop import event_loop, metrics
 from orderloop.config import ConfigError, OrderloopConfig
 from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.ledger import Ledger, Product
 from orderloop.logging import configure_logging
+from orderloop.payload_keys import PayloadKeyError
 from orderloop.settings import get_settings
-from orderloop.temporal_client import connect_when_up, until_reachable
+from orderloop.temporal_client import connect_when_up, data_converter, until_reachable
 from workers.bootstrap import ensure_inventory_sync, ensure_restock_watcher, ensure_schedules
 from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order import OrderWorkflow
 from workflows.restock import RestockWatcherWorkflow
-from workflows.scheduled_jobs import OrderPollWorkflow, ReconciliationWorkflow, StockSnapshotWorkflow
+from workflows.returns import ReturnWorkflow
+from workflows.scheduled_jobs import (
+    OrderPollWorkflow,
+    ReconciliationWorkflow,
+    ReturnPollWorkflow,
+    StockSnapshotWorkflow,
+)
 
 log = structlog.get_logger("orderloop.worker")
 
@@ -47,6 +57,8 @@ WORKFLOWS: Sequence[type] = (
     ReconciliationWorkflow,
     RestockWatcherWorkflow,
     OrderPollWorkflow,
+    ReturnPollWorkflow,
+    ReturnWorkflow,
 )
 
 
@@ -72,11 +84,14 @@ def build_workers(
     sandboxed: bool = True,
 ) -> list[Worker]:
     steps = OrderSteps(config, ledger, connectors, prefix)
-    calls = ChannelActivities(connectors)
+    calls = ChannelActivities(connectors, config)
     sync = InventorySync(config, ledger, connectors)
     jobs = InventoryJobs(config, ledger, connectors)
     restock = RestockWatch(ledger)
     poll = OrderPoll(ledger, connectors, prefix)
+    return_poll = ReturnPoll(ledger, connectors, prefix)
+    return_steps = ReturnSteps(config, ledger, connectors, prefix, client)
+    return_calls = ReturnCalls(connectors)
     workers = [
         Worker(
             client,
@@ -90,6 +105,10 @@ def build_workers(
                 steps.notify,
                 jobs.reconcile_inventory,
                 restock.watch_restock,
+                return_steps.prepare,
+                return_steps.record_status,
+                return_steps.restock,
+                return_steps.start_exchange,
             ],
             max_cached_workflows=2000,
             max_concurrent_workflow_tasks=100,
@@ -107,9 +126,15 @@ def build_workers(
                     calls.cancel_shipping_request,
                     calls.push_tracking,
                     calls.fetch_shipments,
+                    calls.cancel_on_channel,
+                    calls.resolve_channel_exception,
+                    calls.acknowledge_on_channel,
                     sync.sync_channel_inventory,
                     jobs.pull_stock_snapshot,
                     poll.poll_channel_orders,
+                    return_poll.poll_channel_returns,
+                    return_calls.create_expected_return,
+                    return_calls.push_return_received,
                 ],
                 max_concurrent_activities=CALLS_AT_ONCE,
                 max_task_queue_activities_per_second=channel.rate_limit_per_second,
@@ -120,14 +145,21 @@ def build_workers(
 
 async def run_worker() -> None:
     settings = get_settings()
+    data_converter()  # no payload keys: refuse to start now (PayloadKeyError says what to set)
     config = load_connector_config(settings.config)
     ledger = await Ledger.open(settings.database_url)
     # The configuration's products (bundles with their components) before any order needs them.
     await ledger.define_products(
         [Product(sku=p.sku, name=p.name, components=dict(p.components)) for p in config.products]
     )
-    connectors = build_connectors(config.channels)
-    client = await connect_when_up(settings.temporal_address, settings.namespace)
+    # Rotating refresh tokens (RyderShip) live in the ledger, shared by the channel's workers.
+    connectors = build_connectors(config.channels, token_store=ledger)
+    runtime = None
+    if settings.temporal_metrics_port is not None:
+        runtime = metrics.temporal_runtime(f"{settings.metrics_host}:{settings.temporal_metrics_port}")
+    if settings.worker_metrics_port is not None:
+        metrics.serve_worker_metrics(settings.worker_metrics_port, settings.metrics_host)
+    client = await connect_when_up(settings.temporal_address, settings.namespace, runtime=runtime)
     workers = build_workers(
         client, config, ledger, connectors, settings.task_queue_prefix, sandboxed=settings.workflow_sandbox
     )
@@ -135,7 +167,17 @@ async def run_worker() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker.started", task_queues=[w.task_queue for w in workers], temporal=settings.temporal_address)
+    log.info(
+        "worker.started",
+        task_queues=[w.task_queue for w in workers],
+        temporal=settings.temporal_address,
+        metrics_port=settings.worker_metrics_port,
+        temporal_metrics_port=settings.temporal_metrics_port,
+    )
+    # Delivers the playbooks' notices from the ledger's outbox (every worker may run one: a
+    # batch is claimed before it is sent).
+    sender = NoticeSender(ledger, config.notifications)
+    sending = asyncio.create_task(sender.run(stop))
     try:
         async with _all(workers):
             prefix = settings.task_queue_prefix
@@ -145,6 +187,9 @@ async def run_worker() -> None:
             await stop.wait()
     finally:
         log.info("worker.stopping")
+        stop.set()
+        await sending
+        await sender.aclose()
         for connector in connectors.values():
             await connector.aclose()
         await ledger.close()
@@ -170,7 +215,7 @@ def main() -> None:
     code = 0
     try:
         event_loop.run(run_worker())
-    except ConfigError as exc:
+    except (ConfigError, PayloadKeyError) as exc:
         print(f"orderloop worker: {exc}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:

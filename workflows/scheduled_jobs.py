@@ -1,6 +1,6 @@
 """Scheduled jobs, run by Temporal schedules: pull each fulfillment channel's stock snapshot into
 the ledger, reconcile the ledger and the channels (report drift), and poll each selling channel
-for orders whose webhook never arrived."""
+for orders whose webhook never arrived and, where configured, for its return requests."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.contracts.scheduled_jobs import (
         ORDER_POLL_WORKFLOW,
         RECONCILIATION_WORKFLOW,
+        RETURN_POLL_WORKFLOW,
         STOCK_SNAPSHOT_WORKFLOW,
         PollOrdersInput,
         PollOrdersReport,
+        PollReturnsInput,
+        PollReturnsReport,
         ReconcileInput,
         ReconcileReport,
         SnapshotInput,
@@ -30,7 +33,9 @@ _RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=tim
 R = TypeVar("R", bound=BaseModel)
 
 
-async def _run_job(activity: str, inp: SnapshotInput | ReconcileInput | PollOrdersInput, result: type[R]) -> R:
+async def _run_job(
+    activity: str, inp: SnapshotInput | ReconcileInput | PollOrdersInput | PollReturnsInput, result: type[R]
+) -> R:
     """One scheduled job is one activity on the queue its input names, heartbeating as it goes."""
     return await workflow.execute_activity(
         activity,
@@ -64,3 +69,13 @@ class OrderPollWorkflow:
     @workflow.run
     async def run(self, inp: PollOrdersInput) -> PollOrdersReport:
         return await _run_job(Activities.POLL_CHANNEL_ORDERS, inp, PollOrdersReport)
+
+
+@workflow.defn(name=RETURN_POLL_WORKFLOW)
+class ReturnPollWorkflow:
+    """Scheduled per selling channel with `poll_returns_every`: start the return requests the
+    channel has that Orderloop has not (Amazon has no return webhook at all)."""
+
+    @workflow.run
+    async def run(self, inp: PollReturnsInput) -> PollReturnsReport:
+        return await _run_job(Activities.POLL_CHANNEL_RETURNS, inp, PollReturnsReport)

@@ -58,6 +58,7 @@ from connectors.base import (
     RejectedError,
     RetryableError,
     ShippingReceipt,
+    ShippingRequirements,
     StockRow,
 )
 from connectors.logiwa import mapping, webhooks
@@ -102,7 +103,13 @@ class LogiwaConnector(FulfillmentConnector):
             return replace(event, detail=f"{event.detail}; confirmed by WarehouseOrderSearch")
         return event
 
-    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
+    async def create_shipping_request(
+        self, request: ShippingRequest, requirements: ShippingRequirements | None = None
+    ) -> ShippingReceipt:
+        """`requirements` are ignored for now: this connector takes Logiwa's carrier from its
+        `carriers` settings, and API_FACTS 8 (a third-party harvest of Logiwa's docs) verifies no
+        packaging-notes field; routing still leaves a warehouse out whose `carriers` cannot meet
+        them."""
         try:
             body = mapping.order_body(request, self.settings)
         except MappingError as exc:

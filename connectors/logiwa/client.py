@@ -1,10 +1,11 @@
 """HTTP client of Logiwa's Integration API: RPC over `POST /en/api/IntegrationApi/{Method}` with
 JSON bodies, a bearer token from the password grant (`POST {token host}/token`, form body),
-refreshed when it expires or is refused (401 `{"Message": ...}`), the `{"Success": false,
+held by the shared `connectors.tokens.TokenHolder` (renewed before it expires, and once when it
+is refused: 401 `{"Message": ...}`), the `{"Success": false,
 "Errors": [...]}` refusals Logiwa answers with HTTP 200, its throttling (HTTP 403 with "Please
 retry after {t} milliseconds" in the body and no header) as `RateLimitedError` with that delay,
 and `SelectedPageIndex` paging. No retry loop: Temporal retries the activity; the one repeat
-here is a call made again with a fresh token after a 401, as OAuth clients do."""
+is the holder's, a call made again with a fresh token after a 401, as OAuth clients do."""
 
 from __future__ import annotations
 
@@ -18,11 +19,10 @@ import httpx
 from connectors.base import ConnectorError, PermanentError, RateLimitedError, RejectedError, RetryableError
 from connectors.http import VendorClient, body_of
 from connectors.logiwa.mapping import ORDERS_PER_CALL
+from connectors.tokens import Token, TokenHolder, token_from_answer
 
 RPC_PATH = "/en/api/IntegrationApi/"
 PAGE_SIZE = 200
-# Refresh this many seconds before the token's `expires_in` runs out.
-TOKEN_MARGIN = 60.0
 # The body of Logiwa's 403: "Request has been throttled (blocked) because of the request limit
 # per second. Please retry after {t} milliseconds later."
 _RETRY_AFTER_MS = re.compile(r"retry after (\d+(?:\.\d+)?) millisecond", re.IGNORECASE)
@@ -60,19 +60,13 @@ class LogiwaClient(VendorClient):
         username: Callable[[], str],
         password: Callable[[], str],
         http: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(base_url, http)
         self.token_url = token_url or f"{self.base_url}/token"
         self._username = username
         self._password = password
-        self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self.tokens_fetched = 0
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        self.tokens = TokenHolder(self.grant, clock=clock)
 
     def classify(self, response: httpx.Response, what: str) -> None:
         delay = throttle_delay(response)
@@ -85,31 +79,20 @@ class LogiwaClient(VendorClient):
 
     # --- the token ---
 
-    async def token(self) -> str:
-        if self._token is None or self._clock() >= self._expires_at:
-            await self.fetch_token()
-        assert self._token is not None
-        return self._token
-
-    async def fetch_token(self) -> None:
+    async def grant(self, _refresh_token: str | None) -> Token:
         """The password grant. Logiwa answers a wrong user or password with HTTP 200 and
         `{"error": "invalid_grant", ...}` (or `.error`), so the body decides, not the status."""
-        self._token = None
         form = {"grant_type": "password", "username": self._username(), "password": self._password()}
         response = await self.request("POST", self.token_url, "get a Logiwa token", data=form)
         body = body_of(response)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
+        token = token_from_answer(body)
+        if token is None:
             raise PermanentError(
                 f"get a Logiwa token: {logiwa_errors(body)} (check the channel's username and password)",
                 status_code=response.status_code,
                 body=body,
             )
-        expires_in = body.get("expires_in")
-        ttl = float(expires_in) if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) else 0.0
-        self._token = token
-        self._expires_at = self._clock() + max(0.0, ttl - TOKEN_MARGIN)
-        self.tokens_fetched += 1
+        return token
 
     # --- RPC ---
 
@@ -117,13 +100,16 @@ class LogiwaClient(VendorClient):
         """`POST /en/api/IntegrationApi/{method}`; a `Success: false` answer raises: transient
         words retry, otherwise `RejectedError` where `rejected` (Logiwa refused our content) or
         `PermanentError`, each with HTTP status 200 and Logiwa's errors."""
-        await self.token()
-        response = await self._post(method, body, what)
+
+        async def attempt(token: str) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {token}"}
+            return await self.request(
+                "POST", f"{RPC_PATH}{method}", what, json=body, headers=headers, ok=lambda r: r.status_code == 401
+            )
+
+        response = await self.tokens.send(attempt)
         if response.status_code == 401:
-            await self.fetch_token()
-            response = await self._post(method, body, what)
-            if response.status_code == 401:
-                self.classify(response, what)
+            self.classify(response, what)
         data = body_of(response)
         if not isinstance(data, dict):
             raise PermanentError(f"{what}: expected a JSON object, got {data!r:.200}", response.status_code, data)
@@ -137,9 +123,6 @@ class LogiwaClient(VendorClient):
             return RetryableError(reason)
         kind = RejectedError if rejected else PermanentError
         return kind(reason, status_code=status, body=data)
-
-    async def _post(self, method: str, body: Any, what: str) -> httpx.Response:
-        return await self.request("POST", f"{RPC_PATH}{method}", what, json=body, ok=lambda r: r.status_code == 401)
 
     async def pages(self, method: str, body: dict[str, Any], what: str) -> AsyncIterator[list[Any]]:
         """The `Data` of each page (`SelectedPageIndex` from 1), until a page is short or the

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.base import MappingError, StockRow, channel_settings
 from connectors.json_values import integer, text
+from connectors.locations import LocationMap, check_one_location_each
 from connectors.signing import json_type
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
@@ -89,18 +91,15 @@ class LogiwaSettings(BaseModel):
         per_second, per_minute = TIER_LIMITS[self.tier]
         return min(per_second, per_minute / 60)
 
-    def warehouse_of(self, location_id: str) -> str:
-        code = self.warehouses.get(location_id)
-        if code is None:
-            known = ", ".join(sorted(self.warehouses))
-            raise MappingError(f"location {location_id!r} has no Logiwa warehouse (mapped: {known})")
-        return code
+    @model_validator(mode="after")
+    def _one_location_per_warehouse(self) -> LogiwaSettings:
+        check_one_location_each(self.warehouses, "warehouse")
+        return self
 
-    def location_of(self, warehouse_code: str | None) -> str | None:
-        for location, code in self.warehouses.items():
-            if code == warehouse_code:
-                return location
-        return None
+    @cached_property
+    def locations(self) -> LocationMap[str]:
+        """Our locations <-> Logiwa warehouse codes."""
+        return LocationMap(self.warehouses, "Logiwa")
 
 
 def settings_of(channel: ChannelConfig) -> LogiwaSettings:
@@ -145,7 +144,7 @@ def order_body(request: ShippingRequest, settings: LogiwaSettings) -> dict[str, 
     return {
         "Code": request.id,
         "DepositorCode": settings.depositor_code,
-        "WarehouseCode": settings.warehouse_of(request.location_id),
+        "WarehouseCode": settings.locations.warehouse_of(request.location_id),
         "WarehouseOrderType": settings.order_type,
         "OrderDate": logiwa_date(request.created_at),
         "CustomerOrderNo": request.external_order_id,
@@ -245,7 +244,7 @@ def _shipment(
             id=our_id,
             shipping_request_id=request_id,
             fulfillment_channel_id=fulfillment_channel_id,
-            location_id=settings.location_of(text(record.get("WarehouseCode"))),
+            location_id=settings.locations.location_of(text(record.get("WarehouseCode"))),
             line_items=lines,
             tracking_numbers=tracking,
             shipping_carrier=text(record.get("CarrierDescription")) or text(record.get("Carrier")),
@@ -296,7 +295,7 @@ def stock_rows(items: Iterable[Any], settings: LogiwaSettings) -> list[StockRow]
                 on_hand=on_hand,
                 available=available,
                 committed=None if available is None else max(0, on_hand - available),
-                location_ref=settings.location_of(warehouse) or f"logiwa-wh-{warehouse}",
+                location_ref=settings.locations.location_of(warehouse) or f"logiwa-wh-{warehouse}",
             )
         )
     return rows

@@ -14,14 +14,13 @@ repeated delivery of the same body.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Mapping
 from enum import StrEnum
 
-from connectors.base import InboundEvent, InboundKind, MappingError, PayloadError, SignatureError
+from connectors.base import InboundEvent, InboundKind, MappingError, PayloadError
 from connectors.json_values import text
 from connectors.logiwa.mapping import LogiwaSettings, OrderStatus, shipment_from_webhook
-from connectors.signing import json_object
+from connectors.signing import json_object, verify_header_token
 
 TOPIC_HEADER = "x-orderloop-event"
 
@@ -36,11 +35,9 @@ class LogiwaTopic(StrEnum):
 
 
 def verify_token(expected: str, header: str, headers: Mapping[str, str]) -> None:
-    given = headers.get(header)
-    if not given:
-        raise SignatureError(f"missing {header} header (Logiwa signs nothing: set it on the webhook subscription)")
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise SignatureError(f"wrong {header}: not this channel's webhook token")
+    verify_header_token(
+        expected, header, headers, missing_hint="Logiwa signs nothing: set it on the webhook subscription"
+    )
 
 
 def topic_of(headers: Mapping[str, str], payload: Mapping[str, object]) -> str:

@@ -8,7 +8,9 @@ into a `fulfillment_hold` exception carrying the warehouse's message, and reads 
 warehouse (`GET /api/v2/items`, `/items/{id}/warehouse_quantities`).
 
 Configuration (`orderloop.yaml`): credentials `client_id`, `client_secret` (the OAuth
-application), `refresh_token` (from the one-time authorization-code consent) and
+application), `refresh_token` (from the one-time authorization-code consent; Whiplash rotates
+it on each renewal, so the worker keeps the current one in the ledger's token store, see
+`share_tokens` and connectors/tokens.py) and
 `webhook_secret` (the key of `X-WHIPLASH-SIGNATURE`: the client secret per the V2 docs);
 settings as `RyderShipSettings` (`warehouses` maps our locations to Whiplash warehouse ids).
 
@@ -43,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from connectors import request_checks
 from connectors.base import (
     AlreadyShippedError,
     ConnectorSpec,
@@ -53,13 +56,16 @@ from connectors.base import (
     RejectedError,
     RetryableError,
     ShippingReceipt,
+    ShippingRequirements,
     StockRow,
 )
 from connectors.http import body_of
 from connectors.rydership import mapping, webhooks
 from connectors.rydership.client import RyderShipClient, whiplash_reason
+from orderloop.activity_models import RequestCheck
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Shipment, ShippingRequest
+from orderloop.tokens import TokenStore
 
 
 class RyderShipConnector(FulfillmentConnector):
@@ -75,12 +81,22 @@ class RyderShipConnector(FulfillmentConnector):
             http,
         )
 
+    def share_tokens(self, store: TokenStore) -> None:
+        # Whiplash revokes a refresh token once used: the channel's workers share the current one.
+        self.client.tokens.share(store, f"{self.channel.type}/{self.channel.id}")
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         return webhooks.parse_webhook(
             self.channel.credential("webhook_secret"), headers, body, self.settings, self.channel.id
         )
 
-    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
+    async def create_shipping_request(
+        self, request: ShippingRequest, requirements: ShippingRequirements | None = None
+    ) -> ShippingReceipt:
+        """`requirements` are ignored: the Whiplash V2 order fields verified for this connector
+        (API_FACTS 9) carry the ship method as `shop_shipping_method_text` from
+        `shipping_methods`, and no packaging-notes field is verified; routing still leaves a
+        warehouse out whose `carriers` cannot meet them."""
         try:
             body = mapping.order_body(request, self.settings)
         except MappingError as exc:
@@ -126,6 +142,19 @@ class RyderShipConnector(FulfillmentConnector):
             return [mapping.shipment_from_order(order, self.settings, self.channel.id)]
         except MappingError as exc:
             raise PermanentError(f"shipments of {request.id}: {exc}", body=order) from exc
+
+    async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck:
+        """Cancelled in RyderShip's UI (an `order.cancelled` webhook may have been lost), its
+        items or address changed there (no webhook), or gone."""
+
+        def judge(order: dict[str, Any]) -> RequestCheck:
+            if mapping.is_cancelled(order):
+                return request_checks.cancelled(mapping.status_name(order))
+            quantities = request_checks.quantities_of(order.get("order_items"))
+            return request_checks.checked(request, quantities, mapping.address_of(order))
+
+        order_id = vendor_id or await self._order_id(request.id)
+        return await request_checks.read_back(request, order_id, self.client.get_order, judge, "RyderShip")
 
     async def fetch_stock(self) -> list[StockRow]:
         pairs: list[tuple[str, Any]] = []

@@ -1,7 +1,9 @@
 """HTTP client of the RyderShip (Whiplash) V2 API (`{base}/api/v2/...`): an OAuth2 bearer token
 (2 h, `expires_in: 7200`) renewed with the refresh token (`POST /oauth/token`,
-`grant_type=refresh_token`; Whiplash issues a new refresh token each time, kept here for the next
-renewal), one repeat with a fresh token after a 401, Whiplash's `{"error": ...}` /
+`grant_type=refresh_token`; Whiplash issues a new refresh token each time and revokes the one
+spent), held by the shared `connectors.tokens.TokenHolder` (renewal before expiry, one repeat
+with a fresh token after a 401; the rotated refresh token in the shared token store when the
+worker gives one), Whiplash's `{"error": ...}` /
 `{"errors": [...]}` bodies as reasons, its rate limit (10 requests a second per account; 429 with
 `X-RateLimit-Reset` and `Retry-After`) as `RateLimitedError` with that delay, and `page` /
 `per_page` paging. No retry loop: Temporal retries the activity."""
@@ -17,11 +19,10 @@ import httpx
 
 from connectors.base import PermanentError, RejectedError
 from connectors.http import VendorClient, body_of, retry_after_seconds
+from connectors.tokens import Token, TokenHolder, token_from_answer
 
 API = "/api/v2"
 PER_PAGE = 100
-# Renew this many seconds before `expires_in` runs out.
-TOKEN_MARGIN = 60.0
 RESET_HEADER = "X-RateLimit-Reset"
 REMAINING_HEADER = "X-RateLimit-Remaining"
 
@@ -55,22 +56,14 @@ class RyderShipClient(VendorClient):
         client_secret: Callable[[], str],
         refresh_token: Callable[[], str],
         http: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(base_url, http)
         self.token_url = token_url or f"{self.base_url}/oauth/token"
         self._client_id = client_id
         self._client_secret = client_secret
-        self._configured_refresh = refresh_token
-        self._refresh: str | None = None
-        self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self.tokens_fetched = 0
+        self.tokens = TokenHolder(self.grant, refresh_token=refresh_token, clock=clock)
         self.remaining: int | None = None
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     def observe(self, response: httpx.Response) -> None:
         remaining = response.headers.get(REMAINING_HEADER)
@@ -92,18 +85,12 @@ class RyderShipClient(VendorClient):
 
     # --- the token ---
 
-    async def token(self) -> str:
-        if self._token is None or self._clock() >= self._expires_at:
-            await self.fetch_token()
-        assert self._token is not None
-        return self._token
-
-    async def fetch_token(self) -> None:
-        """The refresh grant; the answer's new `refresh_token` replaces the one used."""
-        self._token = None
+    async def grant(self, refresh_token: str | None) -> Token:
+        """The refresh grant; the answer carries the new refresh token (the one sent is spent)."""
+        assert refresh_token is not None
         form = {
             "grant_type": "refresh_token",
-            "refresh_token": self._refresh or self._configured_refresh(),
+            "refresh_token": refresh_token,
             "client_id": self._client_id(),
             "client_secret": self._client_secret(),
         }
@@ -111,31 +98,28 @@ class RyderShipClient(VendorClient):
             "POST", self.token_url, "get a RyderShip token", data=form, ok=lambda r: r.status_code in (400, 401)
         )
         body = body_of(response)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not response.is_success or not isinstance(token, str) or not token:
+        token = token_from_answer(body) if response.is_success else None
+        if token is None:
             raise PermanentError(
                 f"get a RyderShip token: HTTP {response.status_code}: {whiplash_reason(body)} "
                 "(check the channel's client_id, client_secret and refresh_token)",
                 status_code=response.status_code,
                 body=body,
             )
-        expires_in = body.get("expires_in")
-        ttl = float(expires_in) if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) else 0.0
-        self._token = token
-        self._expires_at = self._clock() + max(0.0, ttl - TOKEN_MARGIN)
-        if isinstance(body.get("refresh_token"), str) and body["refresh_token"]:
-            self._refresh = body["refresh_token"]
-        self.tokens_fetched += 1
+        return token
 
     async def call(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
         """One API call with a valid token; a 401 (revoked or expired early) renews it once."""
-        await self.token()
         ok = kwargs.pop("ok", None)
-        accept = lambda r: r.status_code == 401 or bool(ok and ok(r))  # noqa: E731
-        response = await self.request(method, f"{API}{path}", what, ok=accept, **kwargs)
+
+        async def attempt(token: str) -> httpx.Response:
+            accept = lambda r: r.status_code == 401 or bool(ok and ok(r))  # noqa: E731
+            headers = {"Authorization": f"Bearer {token}"}
+            return await self.request(method, f"{API}{path}", what, ok=accept, headers=headers, **kwargs)
+
+        response = await self.tokens.send(attempt)
         if response.status_code == 401:
-            await self.fetch_token()
-            response = await self.request(method, f"{API}{path}", what, ok=ok, **kwargs)
+            self.classify(response, what)
         return response
 
     # --- orders ---

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
+from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import MappingError, StockRow, channel_settings
 from connectors.json_values import integer, text, utc_time
+from connectors.locations import LocationMap, check_one_location_each
 from orderloop.config import ChannelConfig
-from orderloop.model import Shipment, ShipmentLine, ShippingRequest
+from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
 
 # Prefix of our `Shipment.id`: Whiplash ships one parcel per order, named by the order id.
 SHIPMENT_ID_PREFIX = "rydership-"
@@ -59,15 +61,15 @@ class RyderShipSettings(BaseModel):
     # Orderloop shipping code -> `shop_shipping_method_text`; unlisted codes are sent as they are.
     shipping_methods: dict[str, str] = Field(default_factory=dict)
 
-    def warehouse_of(self, location_id: str) -> int:
-        warehouse = self.warehouses.get(location_id)
-        if warehouse is None:
-            known = ", ".join(sorted(self.warehouses))
-            raise MappingError(f"location {location_id!r} has no RyderShip warehouse (mapped: {known})")
-        return warehouse
+    @model_validator(mode="after")
+    def _one_location_per_warehouse(self) -> RyderShipSettings:
+        check_one_location_each(self.warehouses, "warehouse")
+        return self
 
-    def location_of(self, warehouse_id: int | None) -> str | None:
-        return next((loc for loc, wh in self.warehouses.items() if wh == warehouse_id), None)
+    @cached_property
+    def locations(self) -> LocationMap[int]:
+        """Our locations <-> Whiplash warehouse ids."""
+        return LocationMap(self.warehouses, "RyderShip")
 
     def shipping_method_for(self, code: str | None) -> str:
         code = (code or "").strip()
@@ -88,7 +90,7 @@ def order_body(request: ShippingRequest, settings: RyderShipSettings) -> dict[st
     return {
         "order_orig": request.id,
         "originator_attributes": {"original_id": request.id, "group_id": request.order_id},
-        "warehouse_id": settings.warehouse_of(request.location_id),
+        "warehouse_id": settings.locations.warehouse_of(request.location_id),
         "shipping_name": name,
         "shipping_company": address.company,
         "shipping_address_1": address.address1,
@@ -104,6 +106,20 @@ def order_body(request: ShippingRequest, settings: RyderShipSettings) -> dict[st
             {"sku": line.sku, "quantity": line.quantity, "originator_id": line.line_id} for line in request.line_items
         ],
     }
+
+
+def address_of(order: Mapping[str, Any]) -> Address:
+    """Where a Whiplash order ships to now (its flat `shipping_*` fields), for the hand-edit check."""
+    return Address(
+        company=text(order.get("shipping_company")),
+        address1=text(order.get("shipping_address_1")),
+        address2=text(order.get("shipping_address_2")),
+        city=text(order.get("shipping_city")),
+        state_or_province=text(order.get("shipping_state")),
+        zip_code_or_postal_code=text(order.get("shipping_zip")),
+        country=text(order.get("shipping_country_iso2")),
+        phone=text(order.get("shipping_phone")),
+    )
 
 
 def status_of(order: Mapping[str, Any]) -> int | None:
@@ -164,7 +180,7 @@ def shipment_from_order(order: Mapping[str, Any], settings: RyderShipSettings, c
         id=shipment_id(order),
         shipping_request_id=request_id,
         fulfillment_channel_id=channel_id,
-        location_id=settings.location_of(integer(order.get("warehouse_id"))),
+        location_id=settings.locations.location_of(integer(order.get("warehouse_id"))),
         line_items=lines,
         tracking_numbers=tracking,
         shipping_carrier=text(order.get("ship_method")),
@@ -191,7 +207,7 @@ def stock_rows(quantities: Iterable[tuple[str, Any]], settings: RyderShipSetting
                 on_hand=on_hand,
                 available=available,
                 committed=None if available is None else max(0, on_hand - available),
-                location_ref=settings.location_of(warehouse) or f"rydership-wh-{warehouse}",
+                location_ref=settings.locations.location_of(warehouse) or f"rydership-wh-{warehouse}",
             )
         )
     return rows

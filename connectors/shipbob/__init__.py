@@ -5,7 +5,13 @@ polling the order's shipments, and reads inventory levels per fulfillment center
 
 Configuration (`orderloop.yaml`): credentials `api_token` (a ShipBob personal access token) and
 `webhook_secret` (the `whsec_...` secret of the webhook subscription); settings as described by
-`ShipBobSettings` (`channel_id` required; `fulfillment_centers` maps our locations to centers)."""
+`ShipBobSettings` (`channel_id` required; `fulfillment_centers` maps our locations to centers).
+
+Returns (`connectors.shipbob.returns`): `create_return` creates the return order at the
+location's fulfillment center with our return id as its `reference_id` (a retried create that
+ShipBob refuses as a duplicate finds the existing return instead of a second one); the
+`return.completed` webhook and `fetch_return_receipt` give the receipt, each unit's condition
+from what ShipBob's staff did with it."""
 
 from __future__ import annotations
 
@@ -18,22 +24,26 @@ from connectors import request_checks
 from connectors.base import (
     AlreadyShippedError,
     ConnectorSpec,
+    ExpectedReturnReceipt,
     FulfillmentConnector,
     InboundEvent,
+    InboundKind,
     MappingError,
     PermanentError,
     RejectedError,
     RetryableError,
     ShippingReceipt,
+    ShippingRequirements,
     StockRow,
 )
 from connectors.http import body_of
-from connectors.shipbob import mapping, webhooks
+from connectors.shipbob import mapping, returns, webhooks
 from connectors.shipbob.client import ShipBobClient, shipbob_reason
 from connectors.shipbob.mapping import OrderStatus, ShipmentStatus
 from orderloop.activity_models import RequestCheck
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Shipment, ShippingRequest
+from orderloop.returns_model import ExpectedReturn, ReturnReceipt
 
 
 class ShipBobConnector(FulfillmentConnector):
@@ -53,9 +63,11 @@ class ShipBobConnector(FulfillmentConnector):
             self.channel.credential("webhook_secret"), headers, body, self.settings, self.channel.id
         )
 
-    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
+    async def create_shipping_request(
+        self, request: ShippingRequest, requirements: ShippingRequirements | None = None
+    ) -> ShippingReceipt:
         try:
-            body = mapping.order_body(request, self.settings)
+            body = mapping.order_body(request, self.settings, requirements)
         except MappingError as exc:
             raise PermanentError(f"shipping request {request.id}: {exc}") from exc
         try:
@@ -111,18 +123,14 @@ class ShipBobConnector(FulfillmentConnector):
     async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck:
         """Cancelled or its products changed in ShipBob's dashboard, or gone (its address is not
         compared: ShipBob reports an address it corrects with `order.shipment.address.updated`)."""
+
+        def judge(order: dict[str, Any]) -> RequestCheck:
+            if order.get("status") == OrderStatus.CANCELLED:
+                return request_checks.cancelled(str(order["status"]))
+            return request_checks.checked(request, request_checks.quantities_of(order.get("products"), "reference_id"))
+
         order_id = vendor_id or await self._order_id(request.id)
-        if order_id is None:
-            return request_checks.missing(request.id)
-        try:
-            order = await self.client.get_order(order_id)
-        except PermanentError as exc:
-            if exc.status_code == 404:
-                return request_checks.missing(f"ShipBob order {order_id}")
-            raise
-        if order.get("status") == OrderStatus.CANCELLED:
-            return request_checks.cancelled(str(order["status"]))
-        return request_checks.checked(request, request_checks.quantities_of(order.get("products"), "reference_id"))
+        return await request_checks.read_back(request, order_id, self.client.get_order, judge, "ShipBob")
 
     async def fetch_stock(self) -> list[StockRow]:
         raw = await self.client.inventory_by_fulfillment_center()
@@ -130,6 +138,78 @@ class ShipBobConnector(FulfillmentConnector):
             return mapping.stock_rows(raw, self.settings)
         except MappingError as exc:
             raise PermanentError(f"ShipBob inventory levels: {exc}") from exc
+
+    # --- returns ---
+
+    supports_returns = True
+
+    async def confirm_event(self, event: InboundEvent) -> InboundEvent:
+        """A return webhook's receipt, from the return order read back (with each inventory
+        item's SKU); IGNORED when ShipBob shows nothing processed yet."""
+        if event.kind is not InboundKind.RETURN_RECEIVED or event.return_receipt is not None:
+            return event
+        vendor_id = str(webhooks.return_resource(event.payload).get("id") or "")
+        order = await self.client.get_return(vendor_id)
+        receipt = await self._receipt(order, event.event_id)
+        if receipt is None:
+            return InboundEvent(
+                kind=InboundKind.IGNORED,
+                event_id=event.event_id,
+                payload=event.payload,
+                detail=f"ShipBob return {vendor_id} shows nothing processed (status {order.get('status')})",
+            )
+        return InboundEvent(
+            kind=InboundKind.RETURN_RECEIVED,
+            event_id=event.event_id,
+            payload=event.payload,
+            return_receipt=receipt,
+            occurred_at=receipt.received_at,
+            detail=event.detail,
+        )
+
+    async def create_return(self, expected: ExpectedReturn) -> ExpectedReturnReceipt:
+        """`POST /return` with our return id as `reference_id`. ShipBob refuses a reference used
+        before (422): the return an earlier attempt created is then looked up and answered."""
+        existing = await self._find_return(expected.return_id)
+        if existing is not None:
+            return ExpectedReturnReceipt(vendor_id=str(existing["id"]), duplicate=True)
+        ids = returns.inventory_ids_by_sku(await self.client.inventory_by_fulfillment_center())
+        try:
+            body = returns.return_body(expected, self.settings, ids)
+        except MappingError as exc:
+            raise RejectedError(f"return {expected.return_id}: {exc}") from exc
+        try:
+            created = await self.client.create_return(body)
+        except RejectedError as exc:
+            if exc.status_code != 422:
+                raise
+            found = await self._find_return(expected.return_id)
+            if found is None:
+                raise
+            return ExpectedReturnReceipt(vendor_id=str(found["id"]), duplicate=True)
+        return ExpectedReturnReceipt(vendor_id=str(created["id"]))
+
+    async def fetch_return_receipt(self, return_id: str, vendor_id: str | None) -> ReturnReceipt | None:
+        order = await self.client.get_return(vendor_id) if vendor_id else await self._find_return(return_id)
+        if order is None:
+            return None
+        return await self._receipt(order, None)
+
+    async def _receipt(self, order: dict[str, Any], event_id: str | None) -> ReturnReceipt | None:
+        skus = {
+            inventory_id: sku
+            for sku, inventory_id in returns.inventory_ids_by_sku(
+                await self.client.inventory_by_fulfillment_center()
+            ).items()
+        }
+        try:
+            return returns.receipt_from_return(order, self.settings, skus, event_id)
+        except MappingError as exc:
+            raise PermanentError(f"ShipBob return {order.get('id')}: {exc}", body=order) from exc
+
+    async def _find_return(self, reference_id: str) -> dict[str, Any] | None:
+        found = await self.client.returns_by_reference(reference_id)
+        return found[0] if found else None
 
     async def aclose(self) -> None:
         await self.client.aclose()

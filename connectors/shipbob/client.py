@@ -105,10 +105,14 @@ class ShipBobClient(VendorClient):
 
     async def orders_by_reference(self, reference_id: str) -> list[dict[str, Any]]:
         """Orders of our channel whose `reference_id` is this one (ShipBob keeps it unique)."""
+        return await self._by_reference("order", reference_id)
+
+    async def _by_reference(self, resource: str, reference_id: str) -> list[dict[str, Any]]:
+        """The `resource` list (orders, returns) filtered by `ReferenceIds`, exact matches only."""
         response = await self.request(
             "GET",
-            self.path("order"),
-            f"find ShipBob order {reference_id}",
+            self.path(resource),
+            f"find ShipBob {resource} {reference_id}",
             params={"ReferenceIds": reference_id, "Limit": 50, "Page": 1},
         )
         found = response.json()
@@ -133,6 +137,20 @@ class ShipBobClient(VendorClient):
             f"cancel ShipBob order {order_id}",
             ok=lambda r: r.status_code == 422,
         )
+
+    # --- returns ---
+
+    async def create_return(self, body: dict[str, Any]) -> dict[str, Any]:
+        what = f"create ShipBob return {body.get('reference_id')}"
+        return dict((await self.request("POST", self.path("return"), what, json=body)).json())
+
+    async def returns_by_reference(self, reference_id: str) -> list[dict[str, Any]]:
+        """Return orders whose `reference_id` is this one (ShipBob keeps it unique)."""
+        return await self._by_reference("return", reference_id)
+
+    async def get_return(self, return_id: str) -> dict[str, Any]:
+        what = f"read ShipBob return {return_id}"
+        return dict((await self.request("GET", self.path(f"return/{_segment(return_id)}"), what)).json())
 
     # --- inventory ---
 

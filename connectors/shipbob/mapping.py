@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from connectors.base import MappingError, StockRow, channel_settings
+from connectors.base import MappingError, ShippingRequirements, StockRow, channel_settings
 from connectors.json_values import integer, text
+from connectors.locations import LocationMap, check_one_location_each
 from connectors.signing import json_type
 from orderloop.config import ChannelConfig
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
@@ -79,33 +81,14 @@ class ShipBobSettings(BaseModel):
 
     @model_validator(mode="after")
     def _one_location_per_center(self) -> ShipBobSettings:
-        seen: dict[int, str] = {}
-        for location, center in self.fulfillment_centers.items():
-            if center in seen:
-                raise ValueError(
-                    f"fulfillment center {center} is mapped from both {seen[center]!r} and {location!r}; "
-                    "stock could not be attributed to one location"
-                )
-            seen[center] = location
+        why = "; stock could not be attributed to one location"
+        check_one_location_each(self.fulfillment_centers, "fulfillment center", why)
         return self
 
-    def fulfillment_center_of(self, location_id: str) -> int | None:
-        """The center a location ships from; `MappingError` if centers are mapped but not this one."""
-        if not self.fulfillment_centers:
-            return None
-        center = self.fulfillment_centers.get(location_id)
-        if center is None:
-            known = ", ".join(sorted(self.fulfillment_centers)) or "none"
-            raise MappingError(f"location {location_id!r} has no ShipBob fulfillment center (mapped: {known})")
-        return center
-
-    def location_of(self, center_id: int | None) -> str | None:
-        if center_id is None:
-            return None
-        for location, center in self.fulfillment_centers.items():
-            if center == center_id:
-                return location
-        return None
+    @cached_property
+    def locations(self) -> LocationMap[int]:
+        """Our locations <-> ShipBob's fulfillment centers (none mapped: ShipBob chooses)."""
+        return LocationMap(self.fulfillment_centers, "ShipBob", "fulfillment center")
 
     def shipping_method_for(self, shipping_code: str | None) -> str:
         code = (shipping_code or "").strip()
@@ -121,9 +104,23 @@ def settings_of(channel: ChannelConfig) -> ShipBobSettings:
 # --- out: the order body ------------------------------------------------------------------------
 
 
-def order_body(request: ShippingRequest, settings: ShipBobSettings) -> dict[str, Any]:
+# The tag packaging notes go in: ShipBob's own create-order example tags an order
+# `{"name": "Handling instructions", "value": "Fragile"}` (developer.shipbob.com/api-reference/
+# 1.0/orders/create-order; the dated API keeps `tags[{name, value}]`).
+HANDLING_TAG = "Handling instructions"
+
+
+def order_body(
+    request: ShippingRequest, settings: ShipBobSettings, requirements: ShippingRequirements | None = None
+) -> dict[str, Any]:
     """The body of `POST /{version}/order`. `external_line_id` numbers the lines (ShipBob takes an
-    integer there); shipments name products by SKU only, so nothing relies on it coming back."""
+    integer there); shipments name products by SKU only, so nothing relies on it coming back.
+
+    The selling channel's requirements: its ship method for the 3PL is the `shipping_method`
+    (ShipBob maps it to a Ship Option, which picks the carrier and service: ShipBob's create
+    order takes no carrier of a DTC order, so a carrier requirement is met by routing to a
+    center whose `carriers` have it and by that Ship Option); packaging notes are the
+    "Handling instructions" tag."""
     products: list[dict[str, Any]] = []
     for number, line in enumerate(request.line_items, start=1):
         product: dict[str, Any] = {"reference_id": line.sku, "quantity": line.quantity, "external_line_id": number}
@@ -134,7 +131,8 @@ def order_body(request: ShippingRequest, settings: ShipBobSettings) -> dict[str,
         "reference_id": request.id,
         "order_number": request.external_order_id,
         "type": "DTC",
-        "shipping_method": settings.shipping_method_for(request.shipping_code),
+        "shipping_method": (requirements.method if requirements else None)
+        or settings.shipping_method_for(request.shipping_code),
         "purchase_date": request.created_at.isoformat(),
         "recipient": recipient(request.shipping_address),
         "products": products,
@@ -143,7 +141,9 @@ def order_body(request: ShippingRequest, settings: ShipBobSettings) -> dict[str,
             {"name": "orderloop_location_id", "value": request.location_id},
         ],
     }
-    center = settings.fulfillment_center_of(request.location_id)
+    if requirements is not None and requirements.packaging_notes:
+        body["tags"].append({"name": HANDLING_TAG, "value": requirements.packaging_notes})
+    center = settings.locations.warehouse_if_mapped(request.location_id)
     if center is not None:
         body["location_id"] = center
     return body
@@ -208,7 +208,7 @@ def shipment_from_shipbob(
             id=our_id,
             shipping_request_id=request_id,
             fulfillment_channel_id=fulfillment_channel_id,
-            location_id=settings.location_of(integer(location.get("id"))),
+            location_id=settings.locations.location_of(integer(location.get("id"))),
             line_items=_shipped_lines(data.get("products"), data.get("id")),
             tracking_numbers=_tracking_numbers(tracking),
             shipping_carrier=text(tracking.get("carrier")),
@@ -299,7 +299,7 @@ def stock_rows(items: Iterable[Any], settings: ShipBobSettings) -> list[StockRow
                     available=fulfillable,
                     committed=committed,
                     inbound=awaiting,
-                    location_ref=settings.location_of(center) or f"shipbob-fc-{center}",
+                    location_ref=settings.locations.location_of(center) or f"shipbob-fc-{center}",
                 )
             )
     for sku, (on_hand, fulfillable, committed, awaiting) in totals.items():
@@ -325,8 +325,6 @@ def _quantity(location: Mapping[str, Any], key: str, sku: str) -> int:
 
 def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
 
     if isinstance(value, int):
         return value

@@ -10,6 +10,13 @@ ShipBob's reason from the shipment's `status_details`; every other topic is IGNO
 sends no event when it releases a hold: the shipment going on (`order.shipped`) clears it. The
 event id is `webhook-id`, stable across ShipBob's retries, so the gateway drops repeated deliveries.
 
+Return topics (`return.created`, `return.updated`, `return.completed`, each with the return order
+as its body; see `connectors.shipbob.returns`): `return.completed` becomes RETURN_RECEIVED, whose
+receipt `ShipBobConnector.confirm_event` builds from the return order read back from ShipBob
+(the body names inventory by id, not SKU, and may be a stale retry); a return `Cancelled` at
+ShipBob becomes RETURN_PROGRESS (cancelled); `return.created` (our own create) and a return that
+only arrived or is being processed are IGNORED, with its status in the detail.
+
 ShipBob does not deliver in order and retries for up to a day. Each `order.shipped` is mapped on
 its own, whatever the shipment's status in the snapshot (a late delivery may show an older or a
 newer status than the label): the topic says a label exists, and the `Shipment` id is ShipBob's
@@ -26,8 +33,10 @@ from typing import Any
 from connectors.base import InboundEvent, InboundKind, MappingError, PayloadError, SignatureError
 from connectors.json_values import utc_time
 from connectors.shipbob.mapping import ShipBobSettings, shipment_from_shipbob, shipment_id
+from connectors.shipbob.returns import ReturnStatus
 from connectors.signing import json_object, verify_standard_webhook
 from orderloop.contracts import FulfillmentStatus, FulfillmentUpdate
+from orderloop.returns_model import ReturnProgress, ReturnProgressKind
 
 TOPIC_HEADER = "x-webhook-topic"
 
@@ -42,6 +51,9 @@ class ShipBobTopic(StrEnum):
     SHIPMENT_EXCEPTION = "order.shipment.exception"
     SHIPMENT_ON_HOLD = "order.shipment.on_hold"
     ORDER_DELIVERED = "order.delivered"
+    RETURN_CREATED = "return.created"
+    RETURN_UPDATED = "return.updated"
+    RETURN_COMPLETED = "return.completed"
 
 
 # What Orderloop acts on; any other topic is acknowledged and ignored.
@@ -71,6 +83,8 @@ def parse_webhook(
     topic = (headers.get(TOPIC_HEADER) or str(payload.get("topic") or "")).strip()
     if not topic:
         raise PayloadError(f"missing {TOPIC_HEADER} header")
+    if topic.startswith("return."):
+        return return_event(topic, payload, event_id)
     kind = TOPIC_KINDS.get(topic, InboundKind.IGNORED)
     if kind is InboundKind.IGNORED:
         return InboundEvent(kind=kind, event_id=event_id, payload=payload, detail=f"topic {topic}")
@@ -115,6 +129,31 @@ def parse_webhook(
     )
 
 
+def return_event(topic: str, payload: dict[str, Any], event_id: str | None) -> InboundEvent:
+    """A return topic: the return order's `reference_id` is Orderloop's return id."""
+    resource = return_resource(payload)
+    reference = resource.get("reference_id")
+    if not isinstance(reference, str) or not reference:
+        raise PayloadError(f"{topic}: reference_id (Orderloop's return id) is missing")
+    status = resource.get("status")
+    detail = f"ShipBob return {resource.get('id')} ({reference}) is {status}"
+    if status == ReturnStatus.CANCELLED:
+        progress = ReturnProgress(
+            return_id=reference, kind=ReturnProgressKind.CANCELLED, reason="cancelled at ShipBob", event_id=event_id
+        )
+        return InboundEvent(
+            kind=InboundKind.RETURN_PROGRESS,
+            event_id=event_id,
+            payload=payload,
+            return_progress=progress,
+            detail=detail,
+        )
+    if topic == ShipBobTopic.RETURN_COMPLETED or status == ReturnStatus.COMPLETED:
+        # The receipt is built by `confirm_event`, from the return read back with SKUs.
+        return InboundEvent(kind=InboundKind.RETURN_RECEIVED, event_id=event_id, payload=payload, detail=detail)
+    return InboundEvent(kind=InboundKind.IGNORED, event_id=event_id, payload=payload, detail=f"topic {topic}: {detail}")
+
+
 def _reason(resource: dict[str, Any]) -> str | None:
     """ShipBob's words for a hold or an exception: each status detail's description (or name)."""
     details = resource.get("status_details")
@@ -128,6 +167,11 @@ def _reason(resource: dict[str, Any]) -> str | None:
         else []
     )
     return "; ".join(said) or (f"ShipBob status {resource['status']}" if resource.get("status") else None)
+
+
+def return_resource(payload: dict[str, Any]) -> dict[str, Any]:
+    """The return order of a return topic's body (itself, or its `data`)."""
+    return _resource(payload)
 
 
 def _resource(payload: dict[str, Any]) -> dict[str, Any]:

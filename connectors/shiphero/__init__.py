@@ -52,6 +52,7 @@ from connectors.base import (
     PermanentError,
     RejectedError,
     ShippingReceipt,
+    ShippingRequirements,
     StockRow,
 )
 from connectors.pacing import CreditBucket
@@ -90,7 +91,13 @@ class ShipHeroConnector(FulfillmentConnector):
         """ShipHero counts a delivery as received only on 200 with its own body."""
         return (200, dict(webhooks.ACKNOWLEDGEMENT)) if 200 <= status_code < 300 else None
 
-    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
+    async def create_shipping_request(
+        self, request: ShippingRequest, requirements: ShippingRequirements | None = None
+    ) -> ShippingReceipt:
+        """`requirements` are not passed yet: ShipHero's `order_create` carries a carrier and a
+        method in `shipping_lines` (API_FACTS 7.2), but its sandbox and mapping take the method
+        from `shipping_methods` only; routing still leaves a warehouse out whose `carriers` cannot
+        meet them."""
         try:
             data = mapping.order_input(request, self.settings)
         except MappingError as exc:

@@ -1,6 +1,7 @@
 """HTTP client of ShipHero's public GraphQL API (`POST /graphql`): the bearer access token got from
-`POST /auth/refresh` (a refresh token) or `POST /auth/token` (username and password), kept until
-shortly before its expiry (28 days) and renewed once when an answer says it is no longer valid;
+`POST /auth/refresh` (a refresh token) or `POST /auth/token` (username and password), held by the
+shared `connectors.tokens.TokenHolder` until shortly before its expiry (28 days) and renewed
+once when an answer says it is no longer valid;
 complexity credits paced by a `CreditBucket` fed from each answer's `complexity`; and the
 classification of `errors[]` in HTTP 200 answers into the connector error tree (throttled:
 retry after the delay the message gives; auth: renew the token and send once more; anything
@@ -9,9 +10,7 @@ client's. No retry loop: Temporal retries the activity."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from connectors.json_values import integer
 from connectors.pacing import CreditBucket
 from connectors.shiphero import documents
 from connectors.shiphero.documents import Document
+from connectors.tokens import Token, TokenHolder, token_from_answer
 
 PRODUCTION_URL = "https://public-api.shiphero.com"
 GRAPHQL_PATH = "/graphql"
@@ -71,61 +71,6 @@ def shiphero_reason(errors: list[Any]) -> str:
     return "; ".join(parts) or "no reason given"
 
 
-class Tokens:
-    """The account's access token: fetched on first use, renewed before expiry or when refused.
-    Concurrent calls share one renewal."""
-
-    def __init__(
-        self,
-        client: VendorClient,
-        refresh_token: Callable[[], str | None],
-        login: Callable[[], tuple[str, str] | None],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._client = client
-        self._refresh_token = refresh_token
-        self._login = login
-        self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
-        self.renewals = 0
-
-    async def get(self) -> str:
-        if self._token is not None and self._clock() < self._expires_at:
-            return self._token
-        async with self._lock:
-            if self._token is None or self._clock() >= self._expires_at:
-                await self._fetch()
-            assert self._token is not None
-            return self._token
-
-    async def renew(self, refused: str) -> str:
-        """A new token unless another call already replaced the refused one."""
-        async with self._lock:
-            if self._token == refused:
-                self._token = None
-        return await self.get()
-
-    async def _fetch(self) -> None:
-        refresh = self._refresh_token()
-        if refresh:
-            path, body, what = REFRESH_PATH, {"refresh_token": refresh}, "renew the ShipHero access token"
-        else:
-            login = self._login()
-            if login is None:
-                raise PermanentError("ShipHero channel: configure a refresh_token, or username and password")
-            path, body, what = TOKEN_PATH, {"username": login[0], "password": login[1]}, "get a ShipHero access token"
-        answer = (await self._client.request("POST", path, what, json=body)).json()
-        token = answer.get("access_token") if isinstance(answer, dict) else None
-        if not isinstance(token, str) or not token:
-            raise PermanentError(f"{what}: the answer has no access_token", body=answer)
-        expires_in = float(answer.get("expires_in") or 0)
-        self._token = token
-        self._expires_at = self._clock() + max(0.0, expires_in - TOKEN_MARGIN)
-        self.renewals += 1
-
-
 class ShipHeroClient(VendorClient):
     def __init__(
         self,
@@ -136,7 +81,9 @@ class ShipHeroClient(VendorClient):
         http: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(base_url, http)
-        self.tokens = Tokens(self, refresh_token, login)
+        self._refresh_token = refresh_token
+        self._login = login
+        self.tokens = TokenHolder(self.grant, margin=TOKEN_MARGIN)
         self.bucket = bucket
         # The last complexity each operation was charged: what its next call reserves.
         self.costs: dict[str, int] = {}
@@ -148,9 +95,27 @@ class ShipHeroClient(VendorClient):
             return f"{body.get('error')}: {body['error_description']}"
         return super().reason(body, response)
 
+    async def grant(self, _refresh_token: str | None) -> Token:
+        """`/auth/refresh` with the configured refresh token (ShipHero does not rotate it), else
+        `/auth/token` with username and password."""
+        refresh = self._refresh_token()
+        if refresh:
+            path, body, what = REFRESH_PATH, {"refresh_token": refresh}, "renew the ShipHero access token"
+        else:
+            login = self._login()
+            if login is None:
+                raise PermanentError("ShipHero channel: configure a refresh_token, or username and password")
+            path, body, what = TOKEN_PATH, {"username": login[0], "password": login[1]}, "get a ShipHero access token"
+        answer = (await self.request("POST", path, what, json=body)).json()
+        token = token_from_answer(answer)
+        if token is None:
+            raise PermanentError(f"{what}: the answer has no access_token", body=answer)
+        return token
+
     async def graphql(self, doc: Document, variables: dict[str, Any], what: str) -> dict[str, Any]:
-        """The root field's result (`{request_id, complexity, data|order}`) of one operation."""
-        token = await self.tokens.get()
+        """The root field's result (`{request_id, complexity, data|order}`) of one operation;
+        an auth error (a 401, or `code: 401` in `errors[]`) renews the token and sends once more."""
+        token = await self.tokens.token()
         try:
             return await self._send(doc, variables, what, token)
         except AuthRenewal:

@@ -8,36 +8,16 @@ handful of fixed documents; the transport, auth and error tree stay in `VendorCl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from graphql import DocumentNode, parse
 
-from graphql import DocumentNode, FieldNode, OperationDefinitionNode, parse, print_ast, validate
-
+from connectors.graphql_documents import Document, operation
 from connectors.shiphero.schema import schema
-
-
-@dataclass(frozen=True)
-class Document:
-    """One operation: its name (ShipHero echoes it in `errors[].operation`), the root field whose
-    result holds `complexity`, and the text sent."""
-
-    name: str
-    root_field: str
-    text: str
 
 
 def document(source: str, *fragments: DocumentNode) -> Document:
     """Parse `source` (one named operation), join the `fragments` it spreads and validate the
-    whole; a mistake raises at import."""
-    operation_node = parse(source)
-    node = DocumentNode(definitions=(*operation_node.definitions, *(d for f in fragments for d in f.definitions)))
-    problems = validate(schema(), node)
-    if problems:
-        raise ValueError("; ".join(p.message for p in problems))
-    [operation] = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
-    assert operation.name is not None, "every document names its operation"
-    [root] = operation.selection_set.selections
-    assert isinstance(root, FieldNode), "every document selects one root field"
-    return Document(operation.name.value, root.name.value, print_ast(node))
+    whole against ShipHero's schema; a mistake raises at import."""
+    return operation(schema(), source, *fragments)
 
 
 ORDER_FIELDS = parse(

@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.base import MappingError, StockRow, channel_settings
 from connectors.json_values import integer, text, utc_time
+from connectors.locations import LocationMap, check_one_location_each
 from connectors.signing import json_type
 from orderloop.config import ChannelConfig
 from orderloop.model import Address, Shipment, ShipmentLine, ShippingRequest
@@ -58,27 +60,13 @@ class ShipHeroSettings(BaseModel):
 
     @model_validator(mode="after")
     def _one_location_per_warehouse(self) -> ShipHeroSettings:
-        seen: dict[str, str] = {}
-        for location, warehouse in self.warehouses.items():
-            if warehouse in seen:
-                raise ValueError(f"warehouse {warehouse} is mapped from both {seen[warehouse]!r} and {location!r}")
-            seen[warehouse] = location
+        check_one_location_each(self.warehouses, "warehouse")
         return self
 
-    def warehouse_of(self, location_id: str) -> str | None:
-        if not self.warehouses:
-            return None
-        warehouse = self.warehouses.get(location_id)
-        if warehouse is None:
-            known = ", ".join(sorted(self.warehouses)) or "none"
-            raise MappingError(f"location {location_id!r} has no ShipHero warehouse (mapped: {known})")
-        return warehouse
-
-    def location_of(self, warehouse_id: str | None) -> str | None:
-        for location, warehouse in self.warehouses.items():
-            if warehouse == warehouse_id:
-                return location
-        return None
+    @cached_property
+    def locations(self) -> LocationMap[str]:
+        """Our locations <-> ShipHero warehouse ids (none mapped: ShipHero allocates)."""
+        return LocationMap(self.warehouses, "ShipHero")
 
     def shipping_method_for(self, code: str | None) -> str:
         code = (code or "").strip()
@@ -95,7 +83,7 @@ def settings_of(channel: ChannelConfig) -> ShipHeroSettings:
 def order_input(request: ShippingRequest, settings: ShipHeroSettings) -> dict[str, Any]:
     """`CreateOrderInput` for a request. Amounts are "0.00": the selling channel keeps the money;
     ShipHero needs prices only for customs and insurance."""
-    warehouse = settings.warehouse_of(request.location_id)
+    warehouse = settings.locations.warehouse_if_mapped(request.location_id)
     method = settings.shipping_method_for(request.shipping_code)
     lines = []
     for line in request.line_items:
@@ -178,7 +166,9 @@ def shipment_from_webhook(fulfillment: Any, settings: ShipHeroSettings, channel_
         parcel_id(uuid, tracking, package),
         request_id,
         channel_id,
-        settings.location_of(text(fulfillment.get("warehouse_uuid")) or text(fulfillment.get("warehouse_id"))),
+        settings.locations.location_of(
+            text(fulfillment.get("warehouse_uuid")) or text(fulfillment.get("warehouse_id"))
+        ),
         [(text(i.get("sku")), i.get("quantity")) for i in in_package],
         tracking,
         text(this.get("carrier")) or text(fulfillment.get("shipping_carrier")),
@@ -213,7 +203,7 @@ def shipments_from_polled(
                 parcel_id(uuid, text(label.get("tracking_number")), number),
                 request_id,
                 channel_id,
-                settings.location_of(text(shipment.get("warehouse_id"))),
+                settings.locations.location_of(text(shipment.get("warehouse_id"))),
                 [(text((i.get("line_item") or {}).get("sku")), i.get("quantity")) for i in on_label],
                 text(label.get("tracking_number")),
                 text(label.get("carrier")),
@@ -288,7 +278,7 @@ def stock_rows(products: Iterable[Any], settings: ShipHeroSettings) -> list[Stoc
                 on_hand=on_hand,
                 available=available,
                 committed=allocated,
-                location_ref=settings.location_of(warehouse) or f"shiphero-wh-{warehouse}",
+                location_ref=settings.locations.location_of(warehouse) or f"shiphero-wh-{warehouse}",
             )
         )
     rows.extend(StockRow(sku=s, on_hand=o, available=a, committed=c) for s, (o, a, c) in totals.items())
@@ -309,7 +299,7 @@ def stock_from_inventory_update(inventory: Any, settings: ShipHeroSettings) -> l
         if isinstance(warehouse, Mapping):
             on_hand = _quantity(warehouse, "on_hand", sku)
             ref = text(warehouse.get("warehouse_uuid")) or text(warehouse.get("warehouse_id"))
-            location = settings.location_of(ref) if settings.warehouses else None
+            location = settings.locations.location_of(ref) if settings.warehouses else None
             if settings.warehouses and location is None:
                 location = f"shiphero-wh-{ref}"
             rows.append(StockRow(sku=sku, on_hand=on_hand, location_ref=location))

@@ -6,6 +6,15 @@ Channel configuration: credentials `access_token` (the Admin API access token) a
 `webhook_secret` (the app's client secret, which signs webhooks); `base_url` is the shop,
 `https://{shop}.myshopify.com`; `settings` are described by `ShopifySettings` (`api_version`,
 `location_id`, `notify_customer`, `shippable_financial_statuses`, ...).
+
+Returns (`connectors.shopify.returns`, over the GraphQL Admin API: `connectors.shopify.graphql`;
+scopes `read_returns`, `write_returns`): `returns/request` and `returns/approve` webhooks start a
+return (their lines name line items by id only: `confirm_event` completes them with the SKUs of
+the order read back); `push_return_received` approves a still-requested return (which creates its
+reverse fulfillment orders) and disposes the received units on them (restocked at the channel's
+location, not restocked, missing), so the merchant can refund them. A retried push reads the
+dispositions first and records only what is missing. Return requests are not polled: Shopify's
+REST orders list, which the order poller reads, carries no returns.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,17 +32,20 @@ import structlog
 from connectors.base import (
     ConnectorSpec,
     InboundEvent,
+    InboundKind,
+    MappedReturns,
     MappingError,
     PermanentError,
     PolledOrder,
     RejectedError,
-    SellingConnector,
+    ReturnsMapping,
 )
 from connectors.json_values import utc_time
-from connectors.shopify import mapping, webhooks
+from connectors.shopify import graphql, mapping, returns, webhooks
 from connectors.shopify.client import ShopifyClient, ShopifySettings
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Order, Shipment
+from orderloop.returns_model import ReturnReceipt, ReturnRequest
 
 log = structlog.get_logger("orderloop.shopify")
 
@@ -44,7 +56,7 @@ def shop_domain_of(base_url: str) -> str | None:
     return host if host.endswith(".myshopify.com") else None
 
 
-class ShopifyConnector(SellingConnector):
+class ShopifyConnector(MappedReturns):
     def __init__(self, channel: ChannelConfig, http: httpx.AsyncClient | None = None) -> None:
         super().__init__(channel)
         self.settings = ShopifySettings.of(channel)
@@ -58,7 +70,9 @@ class ShopifyConnector(SellingConnector):
         self._catalog_lock = asyncio.Lock()
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
-        return webhooks.parse_webhook(self.channel.credential("webhook_secret"), headers, body, self.shop_domain)
+        return webhooks.parse_webhook(
+            self.channel.credential("webhook_secret"), headers, body, self.shop_domain, self.channel.id
+        )
 
     def map_order(self, raw: Mapping[str, Any], *, order_id: str, tenant_id: str, received_at: datetime) -> Order:
         return mapping.map_order(
@@ -149,6 +163,59 @@ class ShopifyConnector(SellingConnector):
                     )
                 )
         return polled
+
+    # --- returns ---
+
+    returns_mapping: ClassVar[ReturnsMapping] = returns
+
+    async def confirm_event(self, event: InboundEvent) -> InboundEvent:
+        """A return request's lines completed with their line items' SKUs, from the order."""
+        if event.kind is not InboundKind.RETURN_REQUESTED or not returns.needs_line_items(event.payload):
+            return event
+        order_id = event.external_order_id or returns.return_order_id(event.payload)
+        if order_id is None:
+            return event  # the mapping refuses it, with the reason, in the return's workflow
+        try:
+            order = await self.client.order(order_id)
+        except PermanentError as exc:
+            if exc.status_code != 404:
+                raise
+            return event  # an order Shopify no longer has: kept as it is, reported by the workflow
+        return InboundEvent(
+            kind=event.kind,
+            event_id=event.event_id,
+            external_order_id=event.external_order_id,
+            external_return_id=event.external_return_id,
+            payload=returns.with_line_items(event.payload, order),
+            occurred_at=event.occurred_at,
+            detail=event.detail,
+        )
+
+    async def push_return_received(self, request: ReturnRequest, receipt: ReturnReceipt) -> str | None:
+        """Dispose the received units on the return's reverse fulfillment orders (approving the
+        return first while Shopify still has it requested). Idempotent: what is disposed already
+        is read first and left out, so a retry never records a unit twice. Returns the return's
+        GraphQL id."""
+        gid = f"{returns.RETURN_GID}{request.external_id}"
+        what = f"report return {request.external_id} received to Shopify"
+        found = await self.client.graphql(graphql.RETURN, {"id": gid}, what)
+        if found is None:
+            raise RejectedError(f"{what}: Shopify has no return {gid}")
+        if found.get("status") == "REQUESTED":
+            await self.client.graphql(graphql.RETURN_APPROVE, {"input": {"id": gid, "notifyCustomer": False}}, what)
+            found = await self.client.graphql(graphql.RETURN, {"id": gid}, what) or found
+        if found.get("status") in ("DECLINED", "CANCELED"):
+            raise RejectedError(f"{what}: the return is {str(found['status']).lower()} in Shopify")
+        try:
+            inputs = returns.plan_dispositions(
+                returns.rfo_nodes(found), receipt, await self._location(), self.settings.restock_returns
+            )
+        except MappingError as exc:
+            raise RejectedError(f"{what}: {exc}") from None
+        if inputs:
+            await self.client.graphql(graphql.RFO_DISPOSE, {"dispositionInputs": inputs}, what)
+        log.info("shopify.return_received_pushed", return_id=request.id, shopify_return=gid, dispositions=len(inputs))
+        return str(found.get("id") or gid)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -22,8 +22,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.base import PermanentError
+from connectors.base import PermanentError, RateLimitedError, RejectedError
 from connectors.http import VendorClient
+from connectors.shopify.graphql import Document
 from connectors.shopify.mapping import DEFAULT_SHIPPABLE_STATUSES, FinancialStatus
 from orderloop.config import ChannelConfig, ConfigError
 
@@ -35,6 +36,8 @@ MAX_PAGE_SIZE = 250
 ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
 API_VERSION_HEADER = "X-Shopify-API-Version"
+
+THROTTLED = "THROTTLED"
 
 _VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
 
@@ -57,6 +60,10 @@ class ShopifySettings(BaseModel):
     # slots `pace()` leaves free for other clients of the same app and shop.
     leak_rate: float = Field(default=2.0, gt=0)
     call_headroom: int = Field(default=2, ge=0)
+    # Returns: sellable units are disposed RESTOCKED at `location_id` (Shopify adds them to the
+    # location's available). Off (default): NOT_RESTOCKED, since Orderloop's ledger restocks
+    # them and publishes availability itself; Shopify's restock would count them twice.
+    restock_returns: bool = False
     # An unknown SKU re-reads the catalogue, at most this often for SKUs already found missing.
     catalog_refresh_seconds: float = Field(default=300.0, ge=0)
 
@@ -196,6 +203,35 @@ class ShopifyClient(VendorClient):
         response = await self.request("POST", self.api("inventory_levels/set"), what, json=body)
         return _member(response, "inventory_level", what)
 
+    # --- GraphQL (returns) ---
+
+    async def graphql(self, doc: Document, variables: dict[str, Any], what: str) -> dict[str, Any] | None:
+        """The root field's result of one GraphQL Admin API operation (None: Shopify found
+        nothing, e.g. `return(id:)` of an unknown id). `THROTTLED` is `RateLimitedError` after
+        the time the cost bucket needs to hold the request again; other `errors[]` are
+        permanent; `userErrors` are `RejectedError` with Shopify's messages."""
+        await self.pace()
+        body = {"query": doc.text, "variables": variables, "operationName": doc.name}
+        answer = (await self.request("POST", self.api("graphql"), what, json=body)).json()
+        if not isinstance(answer, dict):
+            raise PermanentError(f"{what}: expected a GraphQL answer object", body=answer)
+        errors = answer.get("errors")
+        if errors:
+            listed = errors if isinstance(errors, list) else [errors]
+            said = "; ".join(str(e.get("message") if isinstance(e, dict) else e) for e in listed)
+            codes = {(e.get("extensions") or {}).get("code") for e in listed if isinstance(e, dict)}
+            if THROTTLED in codes:
+                raise RateLimitedError(f"{what}: {said}", retry_after=graphql_throttle_delay(answer))
+            raise PermanentError(f"{what}: {said}", body=answer)
+        result = (answer.get("data") or {}).get(doc.root_field)
+        if result is not None and not isinstance(result, dict):
+            raise PermanentError(f"{what}: the answer's {doc.root_field} is not an object", body=answer)
+        refused = (result or {}).get("userErrors") or []
+        if refused:
+            said = "; ".join(f"{'.'.join(e.get('field') or []) or '-'}: {e.get('message')}" for e in refused)
+            raise RejectedError(f"{what}: {said}", status_code=200, body=answer)
+        return result
+
     async def _pages(
         self, resource: str, what: str, params: dict[str, Any], key: str
     ) -> AsyncIterator[list[dict[str, Any]]]:
@@ -205,6 +241,22 @@ class ShopifyClient(VendorClient):
             yield [item for item in body[key] if isinstance(item, dict)]
             # Runs before `link_pages` fetches the next page.
             await self.pace()
+
+
+def graphql_throttle_delay(answer: dict[str, Any]) -> float:
+    """Seconds until the cost bucket holds the throttled request: (requested - available) /
+    restore rate, from `extensions.cost`; 1 second when Shopify did not say."""
+    cost = (answer.get("extensions") or {}).get("cost") or {}
+    status = cost.get("throttleStatus") or {}
+    requested, available, rate = (
+        cost.get("requestedQueryCost"),
+        status.get("currentlyAvailable"),
+        status.get("restoreRate"),
+    )
+    numbers = [float(v) for v in (requested, available, rate) if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) == 3 and numbers[2] > 0:
+        return max(0.0, (numbers[0] - numbers[1]) / numbers[2])
+    return 1.0
 
 
 def _member(response: httpx.Response, key: str, what: str) -> dict[str, Any]:

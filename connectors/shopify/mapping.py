@@ -23,19 +23,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ValidationError
-
-from connectors.base import MappingError
-from connectors.json_values import money, text, utc_time
+from connectors.base import MappingError, validated_order
+from connectors.json_values import line_amounts, money, text, utc_time
 from connectors.signing import json_type
 from connectors.storefront.mapping import order_type
 from orderloop.model import Address, Customer, CustomField, Order, OrderLine, Shipment
-
-CENT = Decimal("0.01")
 
 
 class FinancialStatus(StrEnum):
@@ -140,11 +136,7 @@ def map_order(
         "total_price": money(_first(raw, "current_total_price", "total_price"), "total_price"),
         "order_type": order_type(custom_fields, tags),
     }
-    try:
-        return Order(**fields)
-    except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        raise MappingError(reasons) from None
+    return validated_order(fields)
 
 
 def shippable_lines(value: Any) -> list[OrderLine]:
@@ -208,10 +200,7 @@ def _line(item: Mapping[str, Any], where: str) -> OrderLine:
         Decimal(0),
     )
     ordered = _count(item.get("quantity")) or quantity
-    unit_discount = (discount / max(1, ordered)).quantize(CENT, ROUND_HALF_UP) if discount else None
-    total = None
-    if unit_price is not None:
-        total = ((unit_price - (unit_discount or Decimal(0))) * quantity).quantize(CENT, ROUND_HALF_UP)
+    unit_discount, total = line_amounts(unit_price, discount, ordered, quantity)
     custom = [
         CustomField(name=name, value=str(item[key]))
         for name, key in (("shopifyVariantId", "variant_id"), ("shopifyProductId", "product_id"))

@@ -9,6 +9,13 @@ app's client secret) is verified first, then the topic in `X-Shopify-Topic` deci
   summary of deltas, not the order, and Shopify follows every committed edit with an
   `orders/updated` carrying the edited order (`current_quantity`), which is what the workflow
   re-maps.
+- Returns (`read_returns`): `returns/request` (a customer asked) and `returns/approve` (a return
+  opened, also one the merchant created in the admin) -> RETURN_REQUESTED with the return id in
+  `external_return_id` (the return workflow's id derives from it, so the two topics of one
+  return start one workflow); `returns/cancel` and `returns/decline` -> RETURN_PROGRESS
+  (cancelled, with the decline reason); the other return topics (`returns/close`,
+  `returns/reopen`, `returns/process`, `returns/update`, `reverse_deliveries/*`,
+  `reverse_fulfillment_orders/dispose`: Orderloop's own dispositions) are IGNORED.
 - Any other topic (`orders/paid`, `orders/fulfilled`, `fulfillments/create`, ...) is IGNORED.
 
 The delivery id for deduplication is `X-Shopify-Event-Id` (the same for every delivery of one
@@ -26,7 +33,10 @@ from typing import Any
 
 from connectors.base import InboundEvent, InboundKind, PayloadError
 from connectors.shopify.mapping import external_order_id
+from connectors.shopify.returns import external_return_id, return_order_id
 from connectors.signing import json_object, verify_base64_hmac
+from orderloop.contracts.returns import return_workflow_id
+from orderloop.returns_model import ReturnProgress, ReturnProgressKind
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
@@ -46,6 +56,14 @@ class ShopifyTopic(StrEnum):
     ORDERS_FULFILLED = "orders/fulfilled"
     ORDERS_PARTIALLY_FULFILLED = "orders/partially_fulfilled"
     FULFILLMENTS_CREATE = "fulfillments/create"
+    RETURNS_REQUEST = "returns/request"
+    RETURNS_APPROVE = "returns/approve"
+    RETURNS_DECLINE = "returns/decline"
+    RETURNS_CANCEL = "returns/cancel"
+    RETURNS_CLOSE = "returns/close"
+    RETURNS_REOPEN = "returns/reopen"
+    RETURNS_PROCESS = "returns/process"
+    RFO_DISPOSE = "reverse_fulfillment_orders/dispose"
 
 
 _ORDER_KINDS: dict[str, InboundKind] = {
@@ -55,7 +73,13 @@ _ORDER_KINDS: dict[str, InboundKind] = {
 }
 
 
-def parse_webhook(secret: str, headers: Mapping[str, str], body: bytes, shop_domain: str | None = None) -> InboundEvent:
+def parse_webhook(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    shop_domain: str | None = None,
+    channel_id: str = "shopify",
+) -> InboundEvent:
     """Verify (`SignatureError`), then parse (`PayloadError` with the reason). With `shop_domain`
     a delivery for another shop is refused: one app's secret signs for every shop it is on."""
     lower = {k.lower(): v for k, v in headers.items()}
@@ -71,6 +95,8 @@ def parse_webhook(secret: str, headers: Mapping[str, str], body: bytes, shop_dom
     triggered_at = _timestamp(lower.get(TRIGGERED_AT_HEADER.lower()))
     if topic == ShopifyTopic.ORDERS_EDITED:
         return _order_edit(payload, event_id, triggered_at)
+    if topic in _RETURN_TOPICS:
+        return _return_event(topic, payload, event_id, triggered_at, channel_id)
     kind = _ORDER_KINDS.get(topic)
     if kind is None:
         return InboundEvent(
@@ -95,6 +121,58 @@ def parse_webhook(secret: str, headers: Mapping[str, str], body: bytes, shop_dom
         payload=payload,
         occurred_at=_timestamp(payload.get("updated_at")) or triggered_at,
         detail=detail,
+    )
+
+
+_RETURN_TOPICS = frozenset(
+    {
+        ShopifyTopic.RETURNS_REQUEST,
+        ShopifyTopic.RETURNS_APPROVE,
+        ShopifyTopic.RETURNS_DECLINE,
+        ShopifyTopic.RETURNS_CANCEL,
+    }
+)
+
+
+def _return_event(
+    topic: str, payload: dict[str, Any], event_id: str | None, triggered_at: datetime | None, channel_id: str
+) -> InboundEvent:
+    return_id = external_return_id(payload)
+    if return_id is None:
+        raise PayloadError(f"{topic}: the return id is missing or not a Shopify id")
+    order_id = return_order_id(payload)
+    at = _timestamp(payload.get("updated_at")) or triggered_at
+    if topic in (ShopifyTopic.RETURNS_REQUEST, ShopifyTopic.RETURNS_APPROVE):
+        return InboundEvent(
+            kind=InboundKind.RETURN_REQUESTED,
+            event_id=event_id,
+            external_order_id=order_id,
+            external_return_id=return_id,
+            payload=payload,
+            occurred_at=at,
+            detail=f"{topic}: return {payload.get('name') or return_id} of order {order_id}",
+        )
+    decline = payload.get("decline")
+    reason = "cancelled in Shopify"
+    if topic == ShopifyTopic.RETURNS_DECLINE:
+        said = decline.get("note") or decline.get("reason") if isinstance(decline, dict) else None
+        reason = f"declined in Shopify ({said})" if said else "declined in Shopify"
+    progress = ReturnProgress(
+        return_id=return_workflow_id(channel_id, return_id),
+        kind=ReturnProgressKind.CANCELLED,
+        reason=reason,
+        at=at,
+        event_id=event_id,
+    )
+    return InboundEvent(
+        kind=InboundKind.RETURN_PROGRESS,
+        event_id=event_id,
+        external_order_id=order_id,
+        external_return_id=return_id,
+        payload=payload,
+        return_progress=progress,
+        occurred_at=at,
+        detail=reason,
     )
 
 

@@ -10,21 +10,26 @@ from typing import Any
 
 import httpx
 
+from connectors import onx_returns
 from connectors.base import ConnectorSpec, InboundEvent, PolledOrder, SellingConnector
 from connectors.json_values import utc_time
 from connectors.storefront import mapping, webhooks
 from connectors.storefront.client import StorefrontClient
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Order, Shipment
+from orderloop.returns_model import ReturnReceipt, ReturnRequest
 
 
 class StorefrontConnector(SellingConnector):
+    # Return requests arrive as onX returns (`return.requested`); "received" is posted back.
+    supports_returns = True
+
     def __init__(self, channel: ChannelConfig, http: httpx.AsyncClient | None = None) -> None:
         super().__init__(channel)
         self.client = StorefrontClient(channel.base_url, lambda: channel.credential("api_token"), http)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
-        return webhooks.parse_webhook(self.channel.credential("webhook_secret"), headers, body)
+        return webhooks.parse_webhook(self.channel.credential("webhook_secret"), headers, body, self.channel.id)
 
     def map_order(self, raw: Mapping[str, Any], *, order_id: str, tenant_id: str, received_at: datetime) -> Order:
         return mapping.map_order(
@@ -59,6 +64,29 @@ class StorefrontConnector(SellingConnector):
                     )
                 )
         return polled
+
+    def map_return(
+        self, raw: Mapping[str, Any], *, return_id: str, tenant_id: str, order_id: str, received_at: datetime
+    ) -> ReturnRequest:
+        return onx_returns.map_return(
+            raw,
+            return_id=return_id,
+            tenant_id=tenant_id,
+            channel_id=self.channel.id,
+            order_id=order_id,
+            received_at=received_at,
+        )
+
+    def return_order_id(self, raw: Mapping[str, Any]) -> str | None:
+        return onx_returns.return_order_id(raw)
+
+    async def push_return_received(self, request: ReturnRequest, receipt: ReturnReceipt) -> str | None:
+        # Our return id is the Idempotency-Key: a retried push records one notice.
+        result = await self.client.return_received(
+            request.external_id, onx_returns.received_notice_body(request, receipt), idempotency_key=request.id
+        )
+        notice = result.get("id")
+        return str(notice) if notice is not None else None
 
     async def aclose(self) -> None:
         await self.client.aclose()

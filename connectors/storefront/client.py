@@ -33,6 +33,19 @@ class StorefrontClient(VendorClient):
         )
         return dict(response.json())
 
+    async def return_received(
+        self, external_return_id: str, body: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        """Tell the storefront a return was received (so it refunds); once per Idempotency-Key."""
+        response = await self.request(
+            "POST",
+            f"/returns/{quote(external_return_id, safe='')}/received",
+            f"report return {external_return_id} received",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return dict(response.json())
+
     async def set_inventory(self, body: dict[str, Any]) -> None:
         await self.request("POST", "/inventory", f"push inventory ({len(body['items'])} SKUs)", json=body)
 

@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
-from connectors.base import MappingError
+from connectors.base import MappingError, validated_order
 from connectors.json_values import money, text, utc_time
 from connectors.signing import json_type
 from orderloop.model import Address, Customer, CustomField, Order, OrderLine, OrderType, Shipment
@@ -82,11 +80,7 @@ def map_order(
     for name in _ORDER_MONEY:
         fields[name] = money(raw.get(_camel(name)), _camel(name))
     fields["order_type"] = order_type(fields["custom_fields"], fields["tags"])
-    try:
-        return Order(**fields)
-    except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        raise MappingError(reasons) from None
+    return validated_order(fields)
 
 
 def order_type(custom_fields: list[CustomField], tags: list[str]) -> OrderType:
@@ -159,10 +153,6 @@ def _quantity(value: Any, where: str) -> int:
     return int(value)
 
 
-
-
-
-
 def _address(value: Any, where: str) -> Address | None:
     if value is None:
         return None
@@ -176,9 +166,7 @@ def _customer(value: Any) -> Customer | None:
         return None
     if not isinstance(value, Mapping):
         raise MappingError(f"customer must be an object, not {json_type(value)}")
-    return Customer(
-        **{name: text(value.get(_camel(name))) for name in _CUSTOMER_FIELDS}, tags=_tags(value.get("tags"))
-    )
+    return Customer(**{name: text(value.get(_camel(name))) for name in _CUSTOMER_FIELDS}, tags=_tags(value.get("tags")))
 
 
 def _tags(value: Any) -> list[str]:
@@ -203,8 +191,6 @@ def _custom_fields(value: Any, where: str) -> list[CustomField]:
             raise MappingError(f"{where}[{i}] must be an object with a name")
         fields.append(CustomField(name=name, value=text(item.get("value")) or ""))
     return fields
-
-
 
 
 def fulfillment_body(order: Order, shipment: Shipment) -> dict[str, Any]:

@@ -3,6 +3,11 @@ the controls (each delivering `order.created`, `order.updated` or `order.cancell
 Orderloop's scheme, the delivery id being the webhook's id), fulfillments recorded once per
 Idempotency-Key, inventory kept per SKU, and an updated-since order poll in cursor pages.
 
+Returns: a customer's return requested by the controls (an onX return, delivering
+`return.requested`), shipped back (`return.in_transit` with its label) or withdrawn
+(`return.cancelled`); Orderloop's "return received" notice (`POST /returns/{id}/received`) is
+recorded once per Idempotency-Key and marks the return received (the merchant refunds then).
+
 The API takes bearer token = the channel's `api_token`; errors, and every route not served,
 answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
 """
@@ -64,6 +69,31 @@ def _no_order(external_id: Any) -> SandboxError:
     return SandboxError(404, f"no order {external_id!r}", hint="create it with POST /_sandbox/orders")
 
 
+def _no_return(external_id: Any) -> SandboxError:
+    return SandboxError(404, f"no return {external_id!r}", hint="request it with POST /_sandbox/returns")
+
+
+_CONDITIONS = {"sellable", "damaged", "wrong_item", "missing"}
+
+
+def _notice_problem(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return f"the notice must be a JSON object, not {json_type(body)}"
+    items = body.get("returnLineItems")
+    if not isinstance(items, list) or not items:
+        return "returnLineItems must be a non-empty array"
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not item.get("sku"):
+            return f"returnLineItems[{i}].sku is missing"
+        quantity = item.get("quantityReturned")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            return f"returnLineItems[{i}].quantityReturned must be a positive integer"
+        condition = (item.get("inspection") or {}).get("conditionCategory")
+        if condition not in _CONDITIONS:
+            return f"returnLineItems[{i}].inspection.conditionCategory must be one of {', '.join(sorted(_CONDITIONS))}"
+    return None
+
+
 def _fulfillment_problem(body: Any) -> str | None:
     if not isinstance(body, dict):
         return f"the fulfillment must be a JSON object, not {json_type(body)}"
@@ -93,13 +123,15 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
         self.by_key: dict[str, dict[str, Any]] = {}
         self.inventory: dict[str, dict[str, Any]] = {}
         self.inventory_log: deque[dict[str, Any]] = deque(maxlen=10_000)
+        self.returns: ResourceStore[dict[str, Any]] = ResourceStore(id_of=lambda r: r["externalId"], missing=_no_return)
+        self.return_notices: dict[str, dict[str, Any]] = {}
 
     # --- webhooks ---
 
     def deliver(
         self,
         event: StorefrontEvent,
-        order: dict[str, Any],
+        order: dict[str, Any],  # the order, or the return for return events
         *,
         duplicate: bool = False,
         bad_signature: bool = False,
@@ -218,6 +250,54 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
         ids = self.deliver(StorefrontEvent.ORDER_CANCELLED, order, send=deliver)
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_CANCELLED, "deliveryIds": ids}
 
+    # --- returns ---
+
+    def request_return(self, body: Any, duplicate: bool) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise SandboxError(422, f"the return must be a JSON object, not {json_type(body)}")
+        external_id = body.get("externalId")
+        if not isinstance(external_id, str) or not external_id:
+            raise SandboxError(422, "externalId is missing")
+        if external_id in self.returns:
+            raise SandboxError(409, f"return {external_id!r} exists")
+        if not isinstance(body.get("orderId"), str):
+            raise SandboxError(422, "orderId (the storefront's order id) is missing")
+        now = _now()
+        stored = {"createdAt": now, "updatedAt": now, "status": "requested", "outcome": "refund", **body}
+        self.returns.add(stored)
+        ids = self.deliver(StorefrontEvent.RETURN_REQUESTED, stored, duplicate=duplicate)
+        return {"externalId": external_id, "event": StorefrontEvent.RETURN_REQUESTED, "deliveryIds": ids}
+
+    def ship_return(self, external_id: str, body: Any) -> dict[str, Any]:
+        found = self.returns.find(external_id)
+        label = body if isinstance(body, dict) and body.get("trackingNumber") else None
+        label = {"carrier": "UPS", "trackingNumber": f"1ZRET{external_id}", **(label or {}), "createdAt": _now()}
+        found.update(status="in_transit", labels=[label], updatedAt=_now())
+        ids = self.deliver(StorefrontEvent.RETURN_IN_TRANSIT, found)
+        return {"externalId": external_id, "event": StorefrontEvent.RETURN_IN_TRANSIT, "deliveryIds": ids}
+
+    def cancel_return(self, external_id: str, body: Any) -> dict[str, Any]:
+        found = self.returns.find(external_id)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        found.update(status="cancelled", cancelReason=reason or "customer", updatedAt=_now())
+        ids = self.deliver(StorefrontEvent.RETURN_CANCELLED, found)
+        return {"externalId": external_id, "event": StorefrontEvent.RETURN_CANCELLED, "deliveryIds": ids}
+
+    def return_received(self, external_id: str, key: str | None, body: Any) -> JSONResponse:
+        if key and key in self.return_notices:
+            first = self.return_notices[key]
+            return JSONResponse(first["response"], status_code=200, headers={"Idempotent-Replayed": "true"})
+        found = self.returns.find(external_id)
+        problem = _notice_problem(body)
+        if problem:
+            raise SandboxError(422, problem)
+        notice_id = f"rcv_{len(self.return_notices) + 1:06d}"
+        response = {"id": notice_id, "returnId": external_id, "status": "received", "refund": "pending"}
+        found.setdefault("receivedNotices", []).append({"id": notice_id, "idempotencyKey": key, "body": body})
+        found.update(status="received", updatedAt=_now())
+        self.return_notices[key or notice_id] = {"response": response}
+        return JSONResponse(response, status_code=201)
+
 
 def api_routes(sandbox: StorefrontSandbox) -> RouteTable:
     async def list_orders(
@@ -249,6 +329,20 @@ def api_routes(sandbox: StorefrontSandbox) -> RouteTable:
             ),
             Route("GET", "/orders", endpoint=list_orders),
             Route("GET", "/orders/{external_id:path}", lambda c: sandbox.order(c.path["external_id"]), "one order"),
+            Route(
+                "POST",
+                "/returns/{external_id:path}/received",
+                lambda c: sandbox.return_received(
+                    c.path["external_id"], c.request.headers.get("idempotency-key"), c.body
+                ),
+                "the return was received, each unit's condition (an Idempotency-Key seen before replays)",
+            ),
+            Route(
+                "GET",
+                "/returns/{external_id:path}",
+                lambda c: sandbox.returns.find(c.path["external_id"]),
+                "one return",
+            ),
         ),
     )
 
@@ -287,6 +381,28 @@ def control_routes(sandbox: StorefrontSandbox) -> RouteTable:
                 status=202,
             ),
             Route("GET", "/orders", lambda _: list(sandbox.orders.values()), "every order"),
+            Route(
+                "POST",
+                "/returns",
+                lambda c: sandbox.request_return(c.body, c.flag("duplicate")),
+                "?duplicate=: store an onX return request, deliver return.requested",
+                status=202,
+            ),
+            Route(
+                "POST",
+                "/returns/{external_id:path}/ship",
+                lambda c: sandbox.ship_return(c.path["external_id"], c.body),
+                '{"carrier", "trackingNumber"}: the customer shipped it back, deliver return.in_transit',
+                status=202,
+            ),
+            Route(
+                "POST",
+                "/returns/{external_id:path}/cancel",
+                lambda c: sandbox.cancel_return(c.path["external_id"], c.body),
+                '{"reason"}: the customer withdrew it, deliver return.cancelled',
+                status=202,
+            ),
+            Route("GET", "/returns", lambda _: list(sandbox.returns.values()), "every return, with its notices"),
             Route("GET", "/fulfillments", endpoint=fulfillments),
             Route(
                 "GET",

@@ -10,14 +10,16 @@ from collections.abc import Mapping
 import httpx
 from pydantic import ValidationError
 
-from connectors import request_checks
+from connectors import onx_returns, request_checks
 from connectors.base import (
     ConnectorSpec,
+    ExpectedReturnReceipt,
     FulfillmentConnector,
     InboundEvent,
     MappingError,
     PermanentError,
     ShippingReceipt,
+    ShippingRequirements,
     StockRow,
 )
 from connectors.wms import mapping, webhooks
@@ -25,9 +27,13 @@ from connectors.wms.client import WmsClient
 from orderloop.activity_models import RequestCheck
 from orderloop.config import ChannelConfig
 from orderloop.model import Address, ConnectorRole, Shipment, ShippingRequest
+from orderloop.returns_model import ExpectedReturn, ReturnLabel, ReturnReceipt
 
 
 class WmsConnector(FulfillmentConnector):
+    # Expected returns by our return id; the receipt comes as `return.received`.
+    supports_returns = True
+
     def __init__(self, channel: ChannelConfig, http: httpx.AsyncClient | None = None) -> None:
         super().__init__(channel)
         self.client = WmsClient(channel.base_url, lambda: channel.credential("api_token"), http)
@@ -35,8 +41,11 @@ class WmsConnector(FulfillmentConnector):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         return webhooks.parse_webhook(self.channel.credential("webhook_secret"), headers, body, self.channel.id)
 
-    async def create_shipping_request(self, request: ShippingRequest) -> ShippingReceipt:
-        created, is_new = await self.client.create_request(mapping.request_body(request), request.idempotency_key)
+    async def create_shipping_request(
+        self, request: ShippingRequest, requirements: ShippingRequirements | None = None
+    ) -> ShippingReceipt:
+        body = mapping.request_body(request, requirements)
+        created, is_new = await self.client.create_request(body, request.idempotency_key)
         return ShippingReceipt(vendor_id=str(created["id"]), duplicate=not is_new)
 
     async def cancel_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> None:
@@ -73,6 +82,23 @@ class WmsConnector(FulfillmentConnector):
             return [mapping.stock_row(item) for item in raw]
         except MappingError as exc:
             raise PermanentError(f"stock levels: {exc}") from exc
+
+    async def create_return(self, expected: ExpectedReturn) -> ExpectedReturnReceipt:
+        created, is_new = await self.client.create_return(
+            onx_returns.expected_return_body(expected), expected.return_id
+        )
+        labels = created.get("labels") or []
+        label = ReturnLabel.model_validate(labels[0]) if labels else None
+        return ExpectedReturnReceipt(vendor_id=str(created["id"]), label=label, duplicate=not is_new)
+
+    async def fetch_return_receipt(self, return_id: str, vendor_id: str | None) -> ReturnReceipt | None:
+        found = await self.client.get_return(vendor_id or return_id)
+        if found.get("status") != "received":
+            return None
+        try:
+            return onx_returns.receipt_from_onx(found, None)
+        except MappingError as exc:
+            raise PermanentError(f"return {return_id}: {exc}", body=found) from exc
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -63,6 +63,21 @@ class WmsClient(VendorClient):
         )
         return list(response.json().get("shipments") or [])
 
+    async def create_return(self, body: dict[str, Any], idempotency_key: str) -> tuple[dict[str, Any], bool]:
+        """The WMS's RMA for an expected return, and whether it was created now (201)."""
+        response = await self.request(
+            "POST",
+            "/returns",
+            f"create expected return {body.get('externalId')}",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return dict(response.json()), response.status_code == 201
+
+    async def get_return(self, return_ref: str) -> dict[str, Any]:
+        response = await self.request("GET", f"/returns/{quote(return_ref, safe='')}", f"read return {return_ref}")
+        return dict(response.json())
+
     async def stock_levels(self, page_size: int = 500) -> list[Any]:
         """Every stock level, following `next_cursor` to the last page."""
         items: list[Any] = []

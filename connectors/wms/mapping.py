@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import MappingError, PayloadError, StockRow
+from connectors.base import MappingError, PayloadError, ShippingRequirements, StockRow
 from connectors.json_values import text, utc_time
 from connectors.signing import json_type
 from orderloop.contracts import FulfillmentStatus, FulfillmentUpdate
@@ -21,8 +21,10 @@ from orderloop.model import Shipment, ShipmentLine, ShippingRequest
 TRACKING_URL_FIELD = "trackingUrl"
 
 
-def request_body(request: ShippingRequest) -> dict[str, Any]:
-    """The body of `POST /shipping-requests`: our request id is the WMS's `externalId`."""
+def request_body(request: ShippingRequest, requirements: ShippingRequirements | None = None) -> dict[str, Any]:
+    """The body of `POST /shipping-requests`: our request id is the WMS's `externalId`; the
+    selling channel's requirements, when it has any, as `requirements{carriers, shippingMethod,
+    packagingNotes}` for the packers."""
     body: dict[str, Any] = {
         "externalId": request.id,
         "orderId": request.order_id,
@@ -35,6 +37,13 @@ def request_body(request: ShippingRequest) -> dict[str, Any]:
     }
     if request.shipping_code:
         body["shippingCode"] = request.shipping_code
+    if requirements is not None:
+        wanted = {
+            "carriers": list(requirements.carriers) or None,
+            "shippingMethod": requirements.method,
+            "packagingNotes": requirements.packaging_notes,
+        }
+        body["requirements"] = {key: value for key, value in wanted.items() if value is not None}
     return body
 
 

@@ -3,7 +3,8 @@ shipping requests idempotently, ships each one after `ship_delay` seconds (somet
 partial shipments) and reports every shipment (`shipment.created`) and stock set by the controls
 (`inventory.updated`) to Orderloop's webhook, signed in Orderloop's scheme, the delivery id
 being the webhook's id. What the WMS's own operators do to a request (hold, release, deliver,
-edit, cancel or lose it) is in `sandbox_operator`.
+edit, cancel or lose it) is in `sandbox_operator`; expected returns and their receipts in
+`sandbox_returns`.
 
 The API takes bearer token = the channel's `api_token`; errors, and every route not served,
 answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
@@ -40,6 +41,7 @@ from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.wms.client import ALREADY_SHIPPED
 from connectors.wms.mapping import TRACKING_URL_FIELD
 from connectors.wms.sandbox_operator import operator_routes
+from connectors.wms.sandbox_returns import WmsReturns, return_api_routes, return_control_routes
 from connectors.wms.webhooks import WmsEvent
 
 # Stock given without a location applies to every location of the WMS.
@@ -121,6 +123,7 @@ class WmsRequest:
             "lineItems": self.body["lineItems"],
             "shippingAddress": self.body.get("shippingAddress"),
             "shippingCode": self.body.get("shippingCode"),
+            "requirements": self.body.get("requirements"),
             "createdAt": self.created_at,
             "shipmentIds": [s["id"] for s in self.shipments],
             "hold": self.hold,
@@ -161,6 +164,11 @@ def _refusal(body: dict[str, Any]) -> str | None:
         qty = line.get("quantity")
         if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
             return f"lineItems[{i}].quantity must be a positive integer"
+    wanted = body.get("requirements")
+    if wanted is not None:
+        why = _requirements_refusal(wanted)
+        if why:
+            return why
     address = body.get("shippingAddress")
     if not isinstance(address, dict):
         return "shippingAddress is missing"
@@ -168,6 +176,33 @@ def _refusal(body: dict[str, Any]) -> str | None:
     if missing:
         return f"shippingAddress is missing {', '.join(missing)}: the carrier cannot produce a label"
     return None
+
+
+def _requirements_refusal(wanted: Any) -> str | None:
+    """Why `requirements` is not what the WMS reads: `{carriers: [..], shippingMethod, packagingNotes}`."""
+    if not isinstance(wanted, dict):
+        return f"requirements must be an object, not {json_type(wanted)}"
+    unknown = sorted(set(wanted) - {"carriers", "shippingMethod", "packagingNotes"})
+    if unknown:
+        return f"requirements has unknown field(s) {', '.join(unknown)}"
+    carriers = wanted.get("carriers")
+    if carriers is not None and (
+        not isinstance(carriers, list) or not carriers or not all(isinstance(c, str) and c for c in carriers)
+    ):
+        return "requirements.carriers must be a non-empty array of carrier names"
+    for name in ("shippingMethod", "packagingNotes"):
+        if name in wanted and not (isinstance(wanted[name], str) and wanted[name].strip()):
+            return f"requirements.{name} must be a non-empty string"
+    return None
+
+
+def _carrier_for(body: dict[str, Any], default: str) -> str:
+    """The carrier a parcel goes with: the packers' usual one, unless the request requires
+    others (then the first it names)."""
+    carriers = (body.get("requirements") or {}).get("carriers")
+    if not carriers or default.lower() in {c.lower() for c in carriers}:
+        return default
+    return str(carriers[0])
 
 
 class WmsSandbox(SandboxState[WmsKnobs]):
@@ -185,6 +220,7 @@ class WmsSandbox(SandboxState[WmsKnobs]):
         seeded: StockKnob = {loc: dict(levels) for loc, levels in options.stock.items()}
         self.set_stock(self.knobs.value.stock or seeded, replace=True)
         self._shipment_seq = 0
+        self.returns = WmsReturns(self)
 
     def knobs_changed(self, changes: dict[str, Any]) -> None:
         if "stock" in changes:
@@ -220,11 +256,7 @@ class WmsSandbox(SandboxState[WmsKnobs]):
                 touched.update((key, sku) for sku in value)
             else:
                 touched.add((ANY_LOCATION, key))
-        rows = [
-            row
-            for row in self.stock_levels()
-            if ((row["locationId"] or ANY_LOCATION), row["sku"]) in touched
-        ]
+        rows = [row for row in self.stock_levels() if ((row["locationId"] or ANY_LOCATION), row["sku"]) in touched]
         if rows:
             self.emit(WmsEvent.INVENTORY_UPDATED, {"items": rows})
 
@@ -347,6 +379,7 @@ class WmsSandbox(SandboxState[WmsKnobs]):
         knobs = self.knobs.value
         self._shipment_seq += 1
         tracking = "1Z" + "".join(self.rng.choices(string.ascii_uppercase + string.digits, k=16))
+        carrier = _carrier_for(request.body, knobs.carrier)
         at = _now()
         fulfillment: dict[str, Any] = {
             "id": f"SHP-{self._shipment_seq:06d}",
@@ -357,10 +390,10 @@ class WmsSandbox(SandboxState[WmsKnobs]):
             "status": "shipped",
             "lineItems": [{k: v for k, v in line.items() if k in ("id", "sku", "quantity")} for line in lines],
             "trackingNumbers": [tracking],
-            "shippingCarrier": knobs.carrier,
+            "shippingCarrier": carrier,
             "customFields": [
                 {"name": "wmsRequestId", "value": request.id},
-                {"name": TRACKING_URL_FIELD, "value": self._tracking_url(knobs.carrier, tracking)},
+                {"name": TRACKING_URL_FIELD, "value": self._tracking_url(carrier, tracking)},
             ],
         }
         if request.body.get("locationId"):
@@ -444,6 +477,7 @@ def api_routes(wms: WmsSandbox) -> RouteTable:
                 "by the WMS id or our request id (externalId)",
             ),
             Route("GET", "/stock-levels", endpoint=stock_levels),
+            *return_api_routes(wms.returns, _now),
         ),
     )
 
@@ -476,5 +510,10 @@ def control_routes(wms: WmsSandbox) -> RouteTable:
 def create_app(options: SandboxOptions) -> FastAPI:
     wms = WmsSandbox(options)
     return sandbox_app(
-        f"WMS sandbox ({options.channel.id})", wms, api_routes(wms), control_routes(wms), operator_routes(wms)
+        f"WMS sandbox ({options.channel.id})",
+        wms,
+        api_routes(wms),
+        control_routes(wms),
+        operator_routes(wms),
+        return_control_routes(wms.returns, _now),
     )

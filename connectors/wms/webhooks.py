@@ -6,7 +6,9 @@ The in-house WMS's request events carry the request (`GET /shipping-requests/{id
 request id in `externalId`) with `reason` and `at`: `request.on_hold` (held, e.g. an address to
 check), `request.exception` (it cannot go on, e.g. short at the location), `request.released`
 (the hold is lifted) and `request.delivered` (the carrier delivered it); each becomes a
-FULFILLMENT_UPDATE event."""
+FULFILLMENT_UPDATE event. `return.received` carries an expected return as received (an onX
+return, our return id in `externalId`, each line's `inspection.conditionCategory`): a
+RETURN_RECEIVED event."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from connectors.base import InboundEvent, InboundKind, MappingError, PayloadError
+from connectors.onx_returns import receipt_from_onx
 from connectors.signing import read_orderloop_delivery
 from connectors.wms.mapping import request_update, shipment_from_fulfillment, stock_rows
 from orderloop.contracts import FulfillmentStatus
@@ -26,6 +29,7 @@ class WmsEvent(StrEnum):
     REQUEST_EXCEPTION = "request.exception"
     REQUEST_RELEASED = "request.released"
     REQUEST_DELIVERED = "request.delivered"
+    RETURN_RECEIVED = "return.received"
 
 
 REQUEST_STATUSES = {
@@ -47,6 +51,15 @@ def parse_webhook(secret: str, headers: Mapping[str, str], body: bytes, channel_
             fulfillment=request_update(delivery.payload, status, delivery.delivery_id),
         )
     try:
+        if delivery.event == WmsEvent.RETURN_RECEIVED:
+            receipt = receipt_from_onx(delivery.payload, delivery.delivery_id)
+            return InboundEvent(
+                kind=InboundKind.RETURN_RECEIVED,
+                event_id=delivery.delivery_id,
+                payload=delivery.payload,
+                return_receipt=receipt,
+                occurred_at=receipt.received_at,
+            )
         if delivery.event == WmsEvent.INVENTORY_UPDATED:
             return InboundEvent(
                 kind=InboundKind.INVENTORY,

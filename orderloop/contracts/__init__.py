@@ -18,14 +18,17 @@ from orderloop.contracts.names import (
     orders_task_queue,
 )
 from orderloop.contracts.order import (
+    ACKNOWLEDGE_REVISION,
     LOCATIONS_REVISION,
     NO_EXCEPTION,
     ORDER_REVISION,
     ORDER_WORKFLOW,
+    PLAYBOOK_REVISION,
     AmendAddressRequest,
     CancelRequest,
     ChannelCancel,
     ChannelEdit,
+    ChannelException,
     FulfillmentCancel,
     FulfillmentStatus,
     FulfillmentUpdate,
@@ -46,15 +49,18 @@ from orderloop.contracts.order import (
 )
 
 __all__ = [
+    "ACKNOWLEDGE_REVISION",
     "LOCATIONS_REVISION",
     "NO_EXCEPTION",
     "ORDER_REVISION",
     "ORDER_WORKFLOW",
+    "PLAYBOOK_REVISION",
     "Activities",
     "AmendAddressRequest",
     "CancelRequest",
     "ChannelCancel",
     "ChannelEdit",
+    "ChannelException",
     "ErrorTypes",
     "FulfillmentCancel",
     "FulfillmentStatus",

@@ -21,6 +21,8 @@ class Signals(StrEnum):
     STOCK_ARRIVED = "stock_arrived"
     # A fulfillment channel held, released or delivered a shipping request (`FulfillmentUpdate`).
     FULFILLMENT_UPDATE = "fulfillment_update"
+    # The selling channel raised a case on the order (`ChannelException`).
+    CHANNEL_EXCEPTION = "channel_exception"
 
 
 class Updates(StrEnum):
@@ -53,14 +55,61 @@ class Activities(StrEnum):
     CANCEL_SHIPPING_REQUEST = "orderloop.cancel_shipping_request"
     PUSH_TRACKING = "orderloop.push_tracking"
     FETCH_SHIPMENTS = "orderloop.fetch_shipments"
+    # An order cancelled by Orderloop (an auto-resolve rule): the selling channel is told.
+    CANCEL_ON_CHANNEL = "orderloop.cancel_on_channel"
+    # A channel exception resolved: the channel is told the seller's answer where it takes one.
+    RESOLVE_CHANNEL_EXCEPTION = "orderloop.resolve_channel_exception"
+    # An accepted order acknowledged to a selling channel that wants it (Walmart's purchase orders).
+    ACKNOWLEDGE_ON_CHANNEL = "orderloop.acknowledge_on_channel"
     # Inventory: the long-running, heartbeating outbox drain of one selling channel.
     SYNC_CHANNEL_INVENTORY = "orderloop.sync_channel_inventory"
     PULL_STOCK_SNAPSHOT = "orderloop.pull_stock_snapshot"
     RECONCILE_INVENTORY = "orderloop.reconcile_inventory"
     # Missed-webhook recovery: read a selling channel's recent orders, start the unknown ones.
     POLL_CHANNEL_ORDERS = "orderloop.poll_channel_orders"
+    # Return requests a channel has no webhook for (Amazon) or whose webhook was lost.
+    POLL_CHANNEL_RETURNS = "orderloop.poll_channel_returns"
     # Follows the outbox and wakes orders waiting for stock of a SKU whose availability rose.
     WATCH_RESTOCK = "orderloop.watch_restock"
+
+
+class ReturnSignals(StrEnum):
+    """Signals of the return workflow."""
+
+    # A label issued, the parcel in transit, or the return cancelled at the channel (`ReturnProgress`).
+    PROGRESS = "return_progress"
+    # The warehouse received the parcel, with each unit's condition (`ReturnReceipt`).
+    RECEIPT = "return_receipt"
+
+
+class ReturnUpdates(StrEnum):
+    """Operator actions on a return (validated workflow updates)."""
+
+    AUTHORISE = "return_authorise"
+    REJECT = "return_reject"
+    RECEIVE = "return_receive"  # receive manually (or correct a mismatching receipt)
+    CLOSE = "return_close"
+
+
+class ReturnQueries(StrEnum):
+    STATUS = "return_status"
+
+
+class ReturnActivities(StrEnum):
+    """Activities of the return workflow."""
+
+    # Internal steps on the orders queue: map the request, find its order and shipments in the
+    # ledger, check it against what shipped and the policy, and record it.
+    PREPARE = "orderloop.returns.prepare"
+    # The ledger's return record follows the workflow's status.
+    RECORD_STATUS = "orderloop.returns.record_status"
+    # The receipt in the ledger: sellable units back on hand, damaged ones non-sellable.
+    RESTOCK = "orderloop.returns.restock"
+    # The exchange's replacement order, through the order intake.
+    START_EXCHANGE = "orderloop.returns.start_exchange"
+    # Connector calls, on the channel's own queue.
+    CREATE_EXPECTED_RETURN = "orderloop.returns.create_expected_return"
+    PUSH_RETURN_RECEIVED = "orderloop.returns.push_return_received"
 
 
 class ErrorTypes(StrEnum):
@@ -72,6 +121,7 @@ class ErrorTypes(StrEnum):
     CHANNEL_REJECTED = "ChannelRejected"
     ACTION_NOT_APPLICABLE = "ActionNotApplicable"
     INVALID_REQUEST = "InvalidRequest"
+    RETURNS_NOT_SUPPORTED = "ReturnsNotSupported"
 
 
 def orders_task_queue(prefix: str) -> str:

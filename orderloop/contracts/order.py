@@ -22,6 +22,7 @@ from temporalio.common import (
 )
 
 from orderloop.model import Address, OrderStatus, OrderView, Shipment
+from orderloop.playbooks import Playbook
 from orderloop.sla import ShipByCalendar
 
 ORDER_WORKFLOW = "Order"
@@ -106,6 +107,12 @@ class OrderPolicy(BaseModel):
     locations: list[str] = Field(default_factory=list)
     # Fulfillment channel id -> how long a completed order waits for its deliveries to be reported.
     await_delivery: dict[str, timedelta] = Field(default_factory=dict)
+    # The exception playbooks covering the channel, in the file's order (orders of revision 4
+    # on follow them; none: the default, a log line and one escalation after escalation_delay).
+    playbooks: list[Playbook] = Field(default_factory=list)
+    # The selling channel wants each accepted order acknowledged within this long of its
+    # creation (Walmart: 4 hours); None: it takes no acknowledgement.
+    acknowledge_within: timedelta | None = None
 
 
 # What the order workflow may rely on from whoever started it. 0: histories from before the
@@ -116,9 +123,15 @@ class OrderPolicy(BaseModel):
 # from acceptance over every state with a warning first, a refused 3PL cancel and an edit after
 # release open exceptions, every exception escalates). 3 (LOCATIONS_REVISION): the order writes
 # its locations to the KeywordList `FulfillmentLocations` instead of the comma-joined Keyword
-# `FulfillmentLocation`.
-ORDER_REVISION = 3
+# `FulfillmentLocation`. 4 (PLAYBOOK_REVISION): exceptions follow the channel's playbooks (named
+# sinks, an escalation ladder, auto-resolve rules, review required, a resolved notice), and the
+# order view says who resolved each exception. 5 (ACKNOWLEDGE_REVISION): the order acknowledges
+# itself to a selling channel that wants it (`OrderPolicy.acknowledge_within`, Walmart) once it
+# is mapped, before anything is routed; a failed acknowledgement holds it in `ack_overdue`.
+ORDER_REVISION = 5
 LOCATIONS_REVISION = 3
+PLAYBOOK_REVISION = 4
+ACKNOWLEDGE_REVISION = 5
 
 
 class OrderInput(BaseModel):
@@ -149,6 +162,21 @@ class ChannelCancel(BaseModel):
     # Set by starters that know the channel's version: a second cancel of an order whose cancel
     # is already under way (the webhook's, then the poll's) is ignored.
     updated_at: datetime | None = None
+
+
+class ChannelException(BaseModel):
+    """A case the selling channel raised on an order: a payment dispute, a buyer's cancellation
+    request after the order was sent, an acknowledgement overdue. `kind` is one of the kinds
+    the channel's connector declares (`ConnectorSpec.exception_kinds`), so playbooks name it."""
+
+    kind: str
+    message: str
+    # The channel's deadline to answer (e.g. TikTok's to approve or reject a cancellation).
+    deadline: datetime | None = None
+    # The channel's id of the case (a cancellation request id, a dispute id).
+    reference: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    event_id: str | None = None
 
 
 class FulfillmentCancel(BaseModel):

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 STOCK_SNAPSHOT_WORKFLOW = "StockSnapshot"
 RECONCILIATION_WORKFLOW = "InventoryReconciliation"
 ORDER_POLL_WORKFLOW = "OrderPoll"
+RETURN_POLL_WORKFLOW = "ReturnPoll"
 
 
 class _Camel(BaseModel):
@@ -77,3 +78,24 @@ class ReconcileReport(BaseModel):
     @property
     def clean(self) -> bool:
         return not self.ledger_problems and not self.channel_drift
+
+
+class PollReturnsInput(BaseModel):
+    """One poll of a selling channel for its customers' return requests (the channel's
+    `poll_returns`): for channels with no return webhook (Amazon), and as the backstop of the
+    others."""
+
+    channel_id: str
+    task_queue: str
+    # The first poll reads this far back; later ones start where the last ended, less `overlap`.
+    first_lookback: timedelta = timedelta(days=7)
+    overlap: timedelta = timedelta(minutes=30)
+
+
+class PollReturnsReport(_Camel):
+    channel_id: str
+    polled_since: datetime
+    polled_until: datetime
+    seen: int = 0
+    started: list[str] = Field(default_factory=list)
+    already_known: int = 0

@@ -23,7 +23,4 @@ async def channel_quantities(
     if live:
         for (sku, location), quantity in (await ledger.available(live, rules.locations)).items():
             by_sku[sku][location] = quantity
-    return {
-        sku: publishable(by_sku.get(sku, {}), rules, rollout is None or sku in rollout)
-        for sku in wanted
-    }
+    return {sku: publishable(by_sku.get(sku, {}), rules, rollout is None or sku in rollout) for sku in wanted}

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from orderloop.ledger.errors import BundleHasNoStock, LedgerError
 from orderloop.ledger.migrations import migrate
+from orderloop.ledger.schema import stock
 from orderloop.ledger.statements import (
     ADVISORY_LOCK,
     BUNDLE_PARTS,
@@ -166,6 +167,16 @@ class LedgerBase:
         for chunk in chunks(changed):
             bundles.update(conn.execute(BUNDLES_CONTAINING, {"skus": list(chunk)}).scalars())
         conn.execute(INSERT_OUTBOX, [{"sku": sku, "created_at": at} for sku in sorted({*changed, *bundles})])
+
+    def _add_on_hand(self, conn: Connection, sku: str, location_id: str, quantity: int) -> None:
+        """Add units to on hand, creating the stock row when the location had none of the SKU."""
+        upsert = self._insert(stock).values(sku=sku, location_id=location_id, on_hand=quantity, reserved=0, inbound=0)
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[stock.c.sku, stock.c.location_id],
+                set_={"on_hand": stock.c.on_hand + upsert.excluded.on_hand},
+            )
+        )
 
     def _lock_outbox(self, conn: Connection) -> None:
         # PostgreSQL hands out sequence values before commit, so a reader could see id 12

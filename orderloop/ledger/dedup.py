@@ -4,7 +4,8 @@ Temporal's retention.
 
 Invariants: an order is accepted once per channel and external id, a delivery id is recorded
 once per channel (the first writer wins, by primary key and ON CONFLICT DO NOTHING); an order
-accepted with its delivery records both in one transaction.
+accepted with its delivery records both in one transaction, and releases the channel's hold of
+it (`orderloop.ledger.holds`) in that transaction too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from orderloop.ledger.base import LedgerBase, utc_now
 from orderloop.ledger.schema import poll_cursors
-from orderloop.ledger.statements import ACCEPTED_ORDER, DELIVERY_SEEN
+from orderloop.ledger.statements import ACCEPTED_AT, ACCEPTED_ORDER, DELIVERY_SEEN, RELEASE_HOLD
 from orderloop.ledger.types import InboundSeen
 
 
@@ -27,19 +28,16 @@ class InboundDedup(LedgerBase):
         self, channel_id: str, external_id: str, workflow_id: str, delivery_id: str | None = None
     ) -> bool:
         """Remember an accepted order, and the webhook delivery that brought it in the same
-        transaction (one write for the gateway, not two); True the first time, False for a
-        duplicate order."""
+        transaction (one write for the gateway, not two), releasing the channel's hold of the
+        order if it held it; True the first time, False for a duplicate order."""
 
         def tx(conn: Connection) -> bool:
+            now = utc_now()
             result = conn.execute(
                 self._statements.accept_order,
-                {
-                    "channel_id": channel_id,
-                    "external_id": external_id,
-                    "workflow_id": workflow_id,
-                    "accepted_at": utc_now(),
-                },
+                {"channel_id": channel_id, "external_id": external_id, "workflow_id": workflow_id, "accepted_at": now},
             )
+            conn.execute(RELEASE_HOLD, {"hold_channel": channel_id, "hold_order": external_id, "at": now})
             if delivery_id is not None:
                 self._record_delivery(conn, channel_id, delivery_id)
             return bool(result.rowcount == 1)
@@ -52,6 +50,17 @@ class InboundDedup(LedgerBase):
         def tx(conn: Connection) -> str | None:
             found = conn.execute(ACCEPTED_ORDER, {"channel_id": channel_id, "external_id": external_id})
             return found.scalar()
+
+        return await self._read(tx)
+
+    async def accepted_at(self, channel_id: str, external_id: str) -> datetime | None:
+        """When the intake accepted an order (just after its `received_at`), or None."""
+
+        def tx(conn: Connection) -> datetime | None:
+            found: datetime | None = conn.execute(
+                ACCEPTED_AT, {"channel_id": channel_id, "external_id": external_id}
+            ).scalar()
+            return found
 
         return await self._read(tx)
 

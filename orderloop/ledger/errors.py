@@ -58,3 +58,16 @@ class LedgerUnavailable(LedgerError):
     """The ledger's database cannot be reached, or cannot write (disk full, read-only file), so
     nothing was changed: the caller retries later (an activity through Temporal's retries; the
     gateway answers 503, which the sender retries)."""
+
+
+class OperatorExists(LedgerError):
+    """An operator credential of that name exists already (revoked ones too: a name in an
+    order's timeline stays one person's)."""
+
+
+class UnknownOperator(LedgerError):
+    """No operator credential of that name."""
+
+
+class InvalidOperatorName(LedgerError, ValueError):
+    """A name an operator credential cannot have (see orderloop.ledger.operators.OPERATOR_NAME)."""

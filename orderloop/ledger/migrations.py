@@ -14,12 +14,20 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from orderloop.ledger.schema import (
+    RETURN_TABLES,
     V1_TABLES,
+    channel_holds,
+    channel_holds_by_seen,
+    channel_rollouts,
     events_by_kind_and_time,
     metadata,
+    notices,
+    notices_due,
+    operators,
     outbox_cursors,
     poll_cursors,
     published,
+    rollout_changes,
     schema_version,
 )
 
@@ -47,6 +55,28 @@ def _v5_events_by_kind_and_time(conn: Connection) -> None:
     events_by_kind_and_time.create(conn, checkfirst=True)
 
 
+def _v6_notices(conn: Connection) -> None:
+    notices.create(conn, checkfirst=False)
+    notices_due.create(conn, checkfirst=True)
+
+
+def _v7_returns(conn: Connection) -> None:
+    metadata.create_all(conn, tables=RETURN_TABLES, checkfirst=False)
+
+
+def _v8_channel_holds(conn: Connection) -> None:
+    channel_holds.create(conn, checkfirst=False)
+    channel_holds_by_seen.create(conn, checkfirst=True)
+
+
+def _v9_operators(conn: Connection) -> None:
+    operators.create(conn, checkfirst=False)
+
+
+def _v10_rollouts(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[channel_rollouts, rollout_changes], checkfirst=False)
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
@@ -54,6 +84,11 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "outbox consumers' cursors, for trimming", _v3_outbox_cursors),
     (4, "where each channel's order poll resumes", _v4_poll_cursors),
     (5, "index of events by kind and time (daily capacity)", _v5_events_by_kind_and_time),
+    (6, "exception notices per sink: outbox, retries and dead letters", _v6_notices),
+    (7, "returns, their lines and receipts, non-sellable units", _v7_returns),
+    (8, "orders the selling channels hold back, until started or cancelled", _v8_channel_holds),
+    (9, "operator credentials: token hashes, roles, revocations", _v9_operators),
+    (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
 ]
 
 LATEST = MIGRATIONS[-1][0]

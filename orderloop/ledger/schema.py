@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -210,3 +213,156 @@ poll_cursors = Table(
 
 # Migration 5: reserve events by time, for routing's daily order capacity per location.
 events_by_kind_and_time = Index("ix_events_kind_at", events.c.kind, events.c.at)
+
+# Migration 6: the exception notices to deliver per sink (the notify activity writes them; the
+# notice sender of each worker delivers them in batches and dead-letters what keeps failing).
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # The notice's event id (minted by the workflow) and its sink: one row each, however often
+    # the activity that writes it is retried.
+    Column("event_id", REF, nullable=False),
+    Column("sink", String(128), nullable=False),
+    Column("audience", String(32), nullable=False),
+    Column("workflow_id", REF, nullable=False),
+    Column("channel_id", String(128), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("level", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("event_id", "sink", name="uq_notices_event_sink"),
+    CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="ck_notices_status"),
+)
+notices_due = Index("ix_notices_status_next", notices.c.status, notices.c.next_attempt_at)
+
+# Migration 7: returns. One record per return (its lines, where it is received, its status), what
+# each return's receipt put where, and the non-sellable units (damaged, wrong items) a location
+# holds apart from its stock, which never count as available.
+returns = Table(
+    "returns",
+    metadata,
+    Column("return_id", REF, primary_key=True),
+    Column("channel_id", String(128), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("order_id", REF),
+    Column("location_id", LOCATION),
+    Column("shipment_ids", JSON, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("reason", String(2048)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_returns_order", "order_id"),
+    Index("ix_returns_channel_status", "channel_id", "status"),
+)
+
+return_lines = Table(
+    "return_lines",
+    metadata,
+    Column("return_id", REF, ForeignKey("returns.return_id", ondelete="CASCADE"), nullable=False),
+    Column("line_id", String(255), nullable=False),
+    Column("order_line_id", String(255), nullable=False),
+    Column("sku", SKU, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    PrimaryKeyConstraint("return_id", "line_id"),
+    CheckConstraint("quantity > 0", name="ck_return_lines_quantity"),
+)
+
+return_receipts = Table(
+    "return_receipts",
+    metadata,
+    Column("return_id", REF, ForeignKey("returns.return_id", ondelete="CASCADE"), nullable=False),
+    Column("sku", SKU, nullable=False),
+    Column("condition", String(32), nullable=False),
+    Column("disposition", String(32), nullable=False),
+    Column("location_id", LOCATION, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("return_id", "sku", "condition"),
+    CheckConstraint("quantity > 0", name="ck_return_receipts_quantity"),
+)
+
+non_sellable = Table(
+    "non_sellable",
+    metadata,
+    Column("sku", SKU, nullable=False),
+    Column("location_id", LOCATION, nullable=False),
+    Column("condition", String(32), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    PrimaryKeyConstraint("sku", "location_id", "condition"),
+    CheckConstraint("quantity >= 0", name="ck_non_sellable_quantity"),
+)
+
+RETURN_TABLES = [returns, return_lines, return_receipts, non_sellable]
+
+# Migration 8: the orders a selling channel holds back (not yet shippable: unpaid, in review, in
+# the buyer's remorse window), which Orderloop has not started: seen by the gateway's intake and
+# the order poll, released when the order starts, cancelled when the channel cancels it.
+channel_holds = Table(
+    "channel_holds",
+    metadata,
+    Column("channel_id", String(128), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("reason", String(2048), nullable=False),
+    Column("channel_status", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("times_seen", Integer, nullable=False),
+    Column("released_at", UTCDateTime, nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("channel_id", "external_id"),
+    CheckConstraint("times_seen > 0", name="ck_channel_holds_times_seen"),
+)
+channel_holds_by_seen = Index("ix_channel_holds_last_seen", channel_holds.c.last_seen_at)
+
+# Migration 9: one credential per operator (a person, or a tool acting as one): the SHA-256 of
+# its bearer token (the token itself is shown once and never stored), its role (`act` may take
+# actions, `read` may only read), when it was created, revoked and last used.
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("role", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    UniqueConstraint("token_hash", name="uq_operators_token_hash"),
+    CheckConstraint("role IN ('act', 'read')", name="ck_operators_role"),
+)
+
+# Migration 10: each selling channel's go-live rollout (orderloop.golive): its stage (`limited`:
+# only its SKUs are accepted and published; `full`: every SKU) and SKU set, seeded from the
+# channel's `skus` in orderloop.yaml on first use, then changed by operators; and the audit of
+# every change: who, when, the stage before and after, the SKUs added and removed.
+channel_rollouts = Table(
+    "channel_rollouts",
+    metadata,
+    Column("channel_id", String(128), primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("skus", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    CheckConstraint("stage IN ('limited', 'full')", name="ck_channel_rollouts_stage"),
+)
+
+rollout_changes = Table(
+    "rollout_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel_id", String(128), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("stage_before", String(16), nullable=True),
+    Column("stage_after", String(16), nullable=False),
+    Column("added", JSON, nullable=False),
+    Column("removed", JSON, nullable=False),
+    Column("note", String(1024), nullable=True),
+    Index("ix_rollout_changes_channel", "channel_id", "id"),
+)

@@ -20,6 +20,7 @@ from orderloop.ledger.schema import (
     UTCDateTime,
     accepted_orders,
     bundle_components,
+    channel_holds,
     events,
     outbox,
     products,
@@ -123,6 +124,20 @@ DELIVERY_SEEN = select(webhook_deliveries.c.event_id).where(
 )
 ACCEPTED_ORDER = select(accepted_orders.c.workflow_id).where(
     accepted_orders.c.channel_id == bindparam("channel_id"), accepted_orders.c.external_id == bindparam("external_id")
+)
+ACCEPTED_AT = select(accepted_orders.c.accepted_at).where(
+    accepted_orders.c.channel_id == bindparam("channel_id"), accepted_orders.c.external_id == bindparam("external_id")
+)
+# An order accepted (started) releases the channel's hold of it, if there is an open one.
+RELEASE_HOLD = (
+    update(channel_holds)
+    .where(
+        channel_holds.c.channel_id == bindparam("hold_channel"),
+        channel_holds.c.external_id == bindparam("hold_order"),
+        channel_holds.c.released_at.is_(None),
+        channel_holds.c.cancelled_at.is_(None),
+    )
+    .values(released_at=bindparam("at"))
 )
 # PostgreSQL's transaction-scoped advisory lock on a key within the ledger's schema.
 ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))")

@@ -40,15 +40,6 @@ class Stock(LedgerBase):
 
         return await self._write(tx)
 
-    def _add_on_hand(self, conn: Connection, sku: str, location_id: str, quantity: int) -> None:
-        upsert = self._insert(stock).values(sku=sku, location_id=location_id, on_hand=quantity, reserved=0, inbound=0)
-        conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[stock.c.sku, stock.c.location_id],
-                set_={"on_hand": stock.c.on_hand + upsert.excluded.on_hand},
-            )
-        )
-
     async def adjust(self, sku: str, location_id: str, delta: int, cause: Cause) -> None:
         """Correct on hand by `delta`; refused with `InsufficientStock` if it would go below
         zero or below the reserved quantity.

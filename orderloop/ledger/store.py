@@ -8,9 +8,15 @@ ledger, the availability outbox and inbound dedup records, on SQLite or PostgreS
 - orderloop.ledger.stock: stock movements and stock reads
 - orderloop.ledger.snapshots: a fulfillment channel's bulk stock snapshot
 - orderloop.ledger.reservations: reserve, release and commit per order line
+- orderloop.ledger.returns: return records, the beyond-shipped check, receipts and non-sellable units
 - orderloop.ledger.dedup: accepted orders, processed deliveries, poll cursors
+- orderloop.ledger.holds: orders a selling channel holds back (not started), until started or cancelled
 - orderloop.ledger.outbox: the availability outbox and published quantities
 - orderloop.ledger.audit: the event ledger's reads and the invariant audit
+- orderloop.ledger.notices: exception notices per sink (outbox, retries, dead letters)
+- orderloop.ledger.operators: operator credentials (token digests, roles, revocations)
+- orderloop.ledger.rollouts: selling channels' go-live rollouts, their audit, units reserved per SKU
+- orderloop.ledger.tokens: the shared store of rotating OAuth tokens (orderloop.tokens)
 
 Every change is one transaction whose correctness comes from conditional UPDATEs with checked
 row counts and the table's CHECK constraints, never from row locks (SQLite has none).
@@ -24,15 +30,35 @@ from sqlalchemy.engine import Connection
 
 from orderloop.ledger.audit import Audit
 from orderloop.ledger.dedup import InboundDedup
+from orderloop.ledger.holds import ChannelHolds
+from orderloop.ledger.notices import Notices
+from orderloop.ledger.operators import Operators
 from orderloop.ledger.outbox import Outbox
 from orderloop.ledger.products import Products
 from orderloop.ledger.reservations import Reservations
+from orderloop.ledger.returns import Returns
+from orderloop.ledger.rollouts import Rollouts
 from orderloop.ledger.snapshots import Snapshots
 from orderloop.ledger.stock import Stock
+from orderloop.ledger.tokens import TokenRecords
 from orderloop.ledger.types import AllocationView
 
 
-class Ledger(Products, Stock, Snapshots, Reservations, InboundDedup, Outbox, Audit):
+class Ledger(
+    Products,
+    Stock,
+    Snapshots,
+    Reservations,
+    Returns,
+    InboundDedup,
+    ChannelHolds,
+    Outbox,
+    Notices,
+    Operators,
+    Rollouts,
+    Audit,
+    TokenRecords,
+):
     """The ledger over one database; open it with `await Ledger.open(url)`."""
 
     async def allocation_view(

@@ -23,6 +23,8 @@ class CauseKind(StrEnum):
     FULFILLMENT_CHANNEL = "fulfillment_channel"
     OPERATOR = "operator"
     SYSTEM = "system"
+    # A return's receipt (`ref` is the return id).
+    RETURN = "return"
 
 
 class Cause(_Value):
@@ -44,6 +46,8 @@ class EventKind(StrEnum):
     SHIP = "ship"
     # Units a fulfillment channel reports shipped beyond the line's open reservation.
     OVERSHIP = "overship"
+    # Returned units kept apart as non-sellable at a location (on hand does not change).
+    NON_SELLABLE = "non_sellable"
 
 
 class ReservationState(StrEnum):
@@ -172,3 +176,54 @@ class InboundSeen(_Value):
 
     delivery: bool = False
     accepted_workflow_id: str | None = None
+
+
+class ShippedLine(_Value):
+    """What an order line shipped, as the ledger committed it, and what live returns already
+    claim of it (see `Returns.shipped_lines`)."""
+
+    line_id: str
+    sku: str
+    location_id: str
+    shipped: int
+    returned: int = 0
+    last_shipped_at: datetime | None = None
+
+    @property
+    def returnable(self) -> int:
+        return self.shipped - self.returned
+
+
+class ReturnRecordLine(_Value):
+    line_id: str = Field(min_length=1)
+    order_line_id: str = Field(min_length=1)
+    sku: str = Field(min_length=1)
+    quantity: int = Field(gt=0)
+
+
+class ReceiptRow(_Value):
+    """Units of a SKU received in one condition and what the ledger did with them."""
+
+    sku: str = Field(min_length=1)
+    condition: str
+    disposition: str
+    quantity: int = Field(gt=0)
+    location_id: str | None = None
+
+
+class ReturnRecord(_Value):
+    """A return as the ledger keeps it: joined to its order by `order_id` (None: an order
+    Orderloop never saw) so the order view lists its returns."""
+
+    return_id: str
+    channel_id: str
+    external_id: str
+    order_id: str | None = None
+    location_id: str | None = None
+    shipment_ids: list[str] = Field(default_factory=list)
+    status: str
+    reason: str | None = None
+    lines: list[ReturnRecordLine] = Field(default_factory=list)
+    receipt: list[ReceiptRow] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime

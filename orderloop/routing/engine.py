@@ -5,15 +5,24 @@ same decision and the same trace, so the order workflow records it through an ac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orderloop.address_parts import address_parts, has_line_addresses, part_order
 from orderloop.config import OrderloopConfig
 from orderloop.model import Allocation, LocationAssignment, Order
 from orderloop.routing.context import RoutingContext
 from orderloop.routing.facts import Line, OrderFacts, Stock, describe_missing
-from orderloop.routing.locations import LOCATION_FILTERS, LocationCheck, LocationSpec
+from orderloop.routing.locations import (
+    LOCATION_FILTERS,
+    REQUIREMENTS,
+    REQUIREMENTS_FILTER,
+    LocationCheck,
+    LocationSpec,
+)
+from orderloop.routing.parts import route_parts
 from orderloop.routing.plan import Rule, Screen, Step, plan_for
 from orderloop.routing.split import SPLITS, Split
 from orderloop.routing.strategies import SORTS, ordered
@@ -24,6 +33,7 @@ REJECTED = "rejected: its fulfillment channel refused this order"
 FORCED_STEP = "operator reroute"
 # How many per-location reasons a one-line `reason` quotes (the trace has them all).
 REASON_LISTED = 3
+_HAS = re.compile(r" \((?:ships with|offers) ")
 
 
 @dataclass
@@ -82,7 +92,17 @@ def stock_keys(order: Order, config: OrderloopConfig) -> set[tuple[str, str]]:
 
 
 def route(order: Order, config: OrderloopConfig, stock: Stock, ctx: RoutingContext) -> Decision:
-    """Which locations ship which lines of `order`, and why."""
+    """Which locations ship which lines of `order`, and why. An order shipping to several
+    addresses is routed one part per address (`orderloop.routing.parts`)."""
+    if has_line_addresses(order):
+        parts = address_parts(order)
+        if len(parts) > 1:
+            return route_parts(order, parts, stock, ctx, lambda part, left, c: _route(part, config, left, c))
+        order = part_order(order, parts[0])
+    return _route(order, config, stock, ctx)
+
+
+def _route(order: Order, config: OrderloopConfig, stock: Stock, ctx: RoutingContext) -> Decision:
     plan = plan_for(config)
     facts = OrderFacts(order)
     trace: dict[str, Any] = {
@@ -161,6 +181,9 @@ def _run(
     else:
         quoted = "; ".join(f"{loc_id}: {why}" for loc_id, why in list(entry["skipped"].items())[:REASON_LISTED])
         outcome, reason = RoutingOutcome.UNROUTABLE, f"rule {rule}: every candidate location was filtered out"
+        unmet = _requirements_unmet(entry["skipped"])
+        if unmet is not None:
+            reason = f"rule {rule}: {unmet}; no candidate location ships it"
     return _finish(Decision(outcome, rule=rule, reason=reason + (f" ({quoted})" if quoted else "")), trace)
 
 
@@ -216,6 +239,18 @@ def _try(
         "result": _result(step, split, eligible),
     }
     return split, entry, eligible
+
+
+def _requirements_unmet(skipped: dict[str, str]) -> str | None:
+    """The channel's requirement, when it is what left out every candidate: "walmart requires
+    carrier FedEx or UPS for method OneDay"."""
+    prefix = f"{REQUIREMENTS}: "
+    if not skipped or not all(why.startswith(prefix) for why in skipped.values()):
+        return None
+    # The reasons read "<requirement> (ships with ...)" or "(offers ...)": the requirement part
+    # is the same for every location that fails it.
+    statements = {_HAS.split(why.removeprefix(prefix), 1)[0] for why in skipped.values()}
+    return "; ".join(sorted(statements))
 
 
 def _ranking(
@@ -287,8 +322,9 @@ def _forced(
     loc = locations.get(location_id)
     if loc is None:
         return _finish(Decision(RoutingOutcome.UNROUTABLE, reason=f"unknown location {location_id!r}"), trace)
-    for name in LocationFilter:
-        why = LOCATION_FILTERS[name].check(loc, facts, ctx) if LOCATION_FILTERS[name].can_skip(loc) else None
+    checks = [(name.value, LOCATION_FILTERS[name]) for name in LocationFilter] + [(REQUIREMENTS, REQUIREMENTS_FILTER)]
+    for name, spec in checks:
+        why = spec.check(loc, facts, ctx) if spec.can_skip(loc) else None
         if why is not None:
             trace["notes"].append(f"{location_id} would be skipped by the rules ({name}: {why}); reroute overrides")
     step = Step(

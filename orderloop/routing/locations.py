@@ -47,6 +47,9 @@ class LocationSpec:
     capacity: int | None
     closed_channels: frozenset[str]
     serves: tuple[Area, ...] | None
+    # Per selling channel with requirements this location may fail: the order's ship method
+    # (lower case; "" for any other) -> why the location cannot meet them, None where it can.
+    unmet: dict[str, dict[str, str | None]]
 
     @classmethod
     def of(cls, loc: LocationConfig, config: OrderloopConfig) -> LocationSpec:
@@ -76,7 +79,27 @@ class LocationSpec:
                 )
                 for a in loc.serves
             ),
+            unmet=_unmet(loc, config),
         )
+
+
+def _unmet(loc: LocationConfig, config: OrderloopConfig) -> dict[str, dict[str, str | None]]:
+    """Settled once per configuration: the channels' requirements against what the location
+    ships with, so a decision only looks the order's ship method up."""
+    if loc.carriers is None and loc.ship_methods is None:
+        return {}
+    found: dict[str, dict[str, str | None]] = {}
+    for channel in config.channels:
+        if channel.requirements is None:
+            continue
+        codes = [None, *channel.requirements.ship_methods]
+        table = {
+            (code or "").lower(): channel.shipping_requirements(code).unmet_by(loc.carriers, loc.ship_methods)
+            for code in codes
+        }
+        if any(reason is not None for reason in table.values()):
+            found[channel.id] = table
+    return found
 
 
 LocationCheck = Callable[[LocationSpec, OrderFacts, RoutingContext], str | None]
@@ -119,6 +142,14 @@ def _region(loc: LocationSpec, facts: OrderFacts, ctx: RoutingContext) -> str | 
     return None if loc.serves is None else f"does not serve {facts.destination}"
 
 
+def _requirements(loc: LocationSpec, facts: OrderFacts, ctx: RoutingContext) -> str | None:
+    table = loc.unmet.get(facts.channel)
+    if table is None:
+        return None
+    code = facts.shipping_method
+    return table[code] if code in table else table[""]
+
+
 def _channel_fixed(loc: LocationSpec, channel: str | None) -> str | bool:
     return f"closed to channel {channel}" if channel in loc.closed_channels else True
 
@@ -134,19 +165,29 @@ LOCATION_FILTERS: dict[LocationFilter, Filter] = {
     LocationFilter.REGION: Filter(lambda loc: loc.serves is not None, lambda loc, channel: False, _region),
 }
 
+# Not a `LocationFilter` a rule may leave out: a selling channel's requirements bind its orders
+# whatever rule routes them, so every step applies this one after its own filters.
+REQUIREMENTS = "requirements"
+REQUIREMENTS_FILTER = Filter(
+    lambda loc: bool(loc.unmet),
+    lambda loc, channel: channel not in loc.unmet,
+    _requirements,
+)
+
 
 def screen(
     loc: LocationSpec, filters: list[LocationFilter], channel: str | None
 ) -> tuple[str | None, tuple[tuple[str, LocationCheck], ...]]:
     """For orders of `channel`: the reason `loc` is skipped whatever the order (or None), and
-    the checks left to run per order, in the order the rule lists its filters. Each check comes
-    with the prefix its reason takes in the trace (`"open: "`)."""
+    the checks left to run per order, in the order the rule lists its filters, then the selling
+    channel's requirements. Each check comes with the prefix its reason takes in the trace
+    (`"open: "`)."""
     checks: list[tuple[str, LocationCheck]] = []
-    for name in dict.fromkeys(filters):
-        spec = LOCATION_FILTERS[name]
+    applied = [(name.value, LOCATION_FILTERS[name]) for name in dict.fromkeys(filters)]
+    for name, spec in [*applied, (REQUIREMENTS, REQUIREMENTS_FILTER)]:
         if not spec.can_skip(loc):
             continue
-        prefix, fixed = f"{name.value}: ", spec.fixed(loc, channel)
+        prefix, fixed = f"{name}: ", spec.fixed(loc, channel)
         if fixed is True:
             continue
         if isinstance(fixed, str) and not checks:

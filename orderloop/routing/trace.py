@@ -74,10 +74,26 @@ class RoutingTrace(BaseModel):
     assignments: dict[str, list[str]] = Field(default_factory=dict)
     reason: str | None = None
     notes: list[str] = Field(default_factory=list)
+    # A multi-address order: each address part's own trace, in the order routed (see
+    # `orderloop.routing.parts`); a part's trace names its address reference and its lines.
+    parts: list[RoutingTrace] = Field(default_factory=list)
+    address_ref: str | None = None
+    lines: list[str] = Field(default_factory=list)
+
+
+def part_label(trace: dict[str, Any]) -> str:
+    """ "address 51": a multi-address order's part, by its trace, as explanations name it."""
+    ref = trace.get("address_ref")
+    return f"address {ref}" if ref else "shipping address"
 
 
 def explain(trace: dict[str, Any]) -> list[str]:
     """The decision in a few sentences (`Allocation.explanation`), read off the trace."""
+    if trace.get("parts"):
+        out = list(trace["notes"])
+        for i, part in enumerate(trace["parts"], 1):
+            out.extend(f"part {i} ({part_label(part)}): {line}" for line in explain(part))
+        return out
     out = []
     if trace["forced"]:
         out.append(f"operator reroute to {trace['forced']}: routing rules not applied")
@@ -110,6 +126,12 @@ def render(trace: dict[str, Any]) -> list[str]:
     """The trace as indented lines for a terminal."""
     t = RoutingTrace.model_validate(trace)
     out = [f"outcome: {t.outcome}"] + ([f"  why: {t.reason}"] if t.reason else [])
+    if t.parts:
+        out.extend(t.notes)
+        for i, part in enumerate(trace["parts"], 1):
+            out.append(f"part {i}: {part_label(part)} (line(s) {', '.join(part.get('lines') or [])})")
+            out.extend(f"  {line}" for line in render(part))
+        return out
     if t.forced:
         out.append(f"operator reroute to {t.forced}: rules not applied")
     elif t.rule:

@@ -16,7 +16,7 @@ from activities.inventory_sync import InventorySync
 from connectors.base import InboundEvent, SellingConnector
 from orderloop.config import OrderloopConfig, parse_config
 from orderloop.contracts.inventory_sync import InventorySyncInput
-from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine
+from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine, RolloutStage
 from orderloop.model import Order, Shipment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +99,28 @@ async def test_sku_not_rolled_out_publishes_nothing(ledger: Ledger) -> None:
     activity = InventorySync(config, ledger, {"storefront": channel})
     await ActivityEnvironment().run(activity.sync_channel_inventory, sync_input(run_for=0.1))
     assert channel.pushes == [{"TEE": 2}]
+
+
+async def test_rollout_changes_apply_while_the_sync_runs_and_a_withdrawn_sku_goes_to_zero(ledger: Ledger) -> None:
+    """Expanding publishes the added SKU through the outbox without a stock change; narrowing
+    pushes 0 for a SKU the channel was selling, so it cannot oversell what it no longer gets."""
+    config = config_with(None)
+    channel = RecordingChannel(config, "storefront")
+    await ledger.receive("TEE", "east", 2, CAUSE)
+    await ledger.receive("MUG", "east", 5, CAUSE)
+    activity = InventorySync(config, ledger, {"storefront": channel})
+    await ActivityEnvironment().run(activity.sync_channel_inventory, sync_input(run_for=0.1))
+    assert channel.pushes == [{"MUG": 5, "TEE": 2}]
+    cursor = await ledger.outbox_head()
+    await ledger.change_channel_rollout("storefront", RolloutStage.LIMITED, ["TEE"], "ada", "plan", None)
+    await ActivityEnvironment().run(activity.sync_channel_inventory, sync_input(cursor=cursor, run_for=0.2))
+    assert channel.pushes[-1] == {"MUG": 0, "TEE": 2}
+    assert await ledger.published("storefront") == {"MUG": 0, "TEE": 2}
+    cursor = await ledger.outbox_head()
+    await ledger.change_channel_rollout("storefront", RolloutStage.FULL, [], "ada", "expand", None)
+    await ledger.change_channel_rollout("storefront", RolloutStage.LIMITED, ["TEE", "MUG"], "ada", "plan", None)
+    await ActivityEnvironment().run(activity.sync_channel_inventory, sync_input(cursor=cursor, run_for=0.2))
+    assert channel.pushes[-1] == {"MUG": 5}
 
 
 async def test_a_retried_run_resumes_from_its_last_heartbeat(ledger: Ledger) -> None:

@@ -23,14 +23,20 @@ class ReceivedWebhook:
         for name in ("x-shopify-topic", "x-orderloop-event", "x-webhook-topic"):
             if name in self.headers:
                 return self.headers[name]
-        # ShipHero (`webhook_type`) and RyderShip (`event_name`) name the type in the body only.
+        # ShipHero (`webhook_type`), RyderShip (`event_name`), BigCommerce (`scope`) and Amazon's
+        # SP-API notifications (`NotificationType`) name the type in the body only; Walmart in
+        # `source.eventType`.
         try:
             document = json.loads(self.body)
         except ValueError:
             document = None
-        for key in ("webhook_type", "event_name"):
+        for key in ("webhook_type", "event_name", "scope", "NotificationType"):
             if isinstance(document, dict) and isinstance(document.get(key), str):
                 return str(document[key])
+        # Walmart's notifications: `source.eventType` (ORDER_UPDATES).
+        source = document.get("source") if isinstance(document, dict) else None
+        if isinstance(source, dict) and isinstance(source.get("eventType"), str):
+            return str(source["eventType"])
         raise KeyError("no topic header")
 
 

@@ -41,6 +41,17 @@ def spawn_gateway(stack: Stack, name: str, port: int) -> str:
     return f"http://{stack.gateway_host}:{port}"
 
 
+def spawn_worker(stack: Stack, name: str) -> None:
+    """Another worker process of `stack`, on metrics ports of its own (the first one holds the
+    stack's), stopped with the stack."""
+    own = stack.worker_metrics_port, stack.temporal_metrics_port
+    stack.worker_metrics_port, stack.temporal_metrics_port = free_port(), free_port()
+    try:
+        stack.spawn(name, "workers.main")
+    finally:
+        stack.worker_metrics_port, stack.temporal_metrics_port = own
+
+
 @pytest_asyncio.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     url = postgres_url_or_skip()
@@ -53,7 +64,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 
 async def test_no_oversell_when_a_worker_dies_between_two_of_each(stack: Stack, api: Api) -> None:
     sku = f"SCARCE-{uuid.uuid4().hex[:8]}".upper()
-    stack.spawn("worker2", "workers.main")
+    spawn_worker(stack, "worker2")
     second = spawn_gateway(stack, "gateway2", free_port())
     await stack.wait_http(f"{second}/readyz")
     async with httpx.AsyncClient(timeout=10) as http:

@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel
 from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleOverlapPolicy
 
+from orderloop.config import load_config
+from orderloop.ledger import Ledger, OperatorRole
 from orderloop.loopback_stack import TOKEN, make_stack
 from orderloop.stack import Stack
 from orderloop.temporal_client import connect
@@ -72,6 +74,17 @@ class Api:
         await self.http.aclose()
 
 
+async def named_operator(stack: Stack, name: str, role: OperatorRole = OperatorRole.ACT) -> dict[str, str]:
+    """A credential created in the stack's ledger as `orderloop operators add` does; the headers
+    that authenticate as it."""
+    ledger = await Ledger.open(stack.ledger_url)
+    try:
+        issued = await ledger.add_operator(name, role)
+    finally:
+        await ledger.close()
+    return {"Authorization": f"Bearer {issued.token}"}
+
+
 def edit_config(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     """Rewrite a stack's configuration file through `change`, which edits the parsed YAML."""
     data = yaml.safe_load(path.read_text())
@@ -126,3 +139,84 @@ async def run_schedule_now(stack: Stack, schedule: str, result_type: type[R], ti
             return await asyncio.wait_for(run.result(), deadline - time.monotonic())
         await asyncio.sleep(0.2)
     raise AssertionError(f"schedule {schedule} started no run within {timeout:.0f}s")
+
+
+# --- the shared moves of the 3PL tests (ShipHero, Logiwa, RyderShip) ---------------------------
+
+# A Shopify order's shipping address (Shopify's field names).
+ADDRESS = {
+    "first_name": "Katherine",
+    "last_name": "Johnson",
+    "address1": "1 NASA Dr",
+    "city": "Hampton",
+    "province_code": "VA",
+    "zip": "23666",
+    "country_code": "US",
+}
+# The 3PL sandboxes' knobs a test may change, as the stacks run them.
+THREEPL_KNOBS = {"auto_ship": True, "deliver_webhooks": True, "lose_create_answers": 0, "ship_delay": 0.2}
+View = dict[str, Any]
+
+
+def base_url(stack: Stack, channel_id: str) -> str:
+    """Where the stack runs the sandbox of `channel_id`."""
+    return load_config(stack.config_path).channel(channel_id).base_url
+
+
+@asynccontextmanager
+async def sandbox_client(
+    stack: Stack, channel_id: str, knobs: dict[str, Any] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the sandbox of `channel_id`; its knobs are set back to `knobs` (the 3PL
+    defaults unless given) afterwards, so a test's changes do not leak into the next."""
+    async with httpx.AsyncClient(base_url=base_url(stack, channel_id), timeout=10) as http:
+        try:
+            yield http
+        finally:
+            await http.post("/_sandbox/config", json=THREEPL_KNOBS if knobs is None else knobs)
+
+
+async def place_shopify_order(stack: Stack, lines: list[dict[str, Any]]) -> str:
+    """A Shopify order of `lines` (`{"sku", "quantity", "price"?}`) placed at the Shopify
+    sandbox, which sends its webhook; its Shopify id (our external id)."""
+    body = {"line_items": lines, "shipping_address": ADDRESS, "email": "katherine@example.com"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        placed = await http.post(f"{base_url(stack, 'shopify')}/_sandbox/orders", json=body)
+    assert placed.status_code == 201, placed.text
+    return str(placed.json()["id"])
+
+
+async def logged(http: httpx.AsyncClient, method: str | None, path_prefix: str) -> list[dict[str, Any]]:
+    """The requests a sandbox answered (its request log: method, path, headers, body, status)."""
+    params = {"path_prefix": path_prefix} | ({"method": method} if method else {})
+    found = await http.get("/_sandbox/requests", params=params)
+    assert found.status_code == 200, found.text
+    return list(found.json())
+
+
+async def shopify_fulfillments(stack: Stack, order_id: str) -> list[dict[str, Any]]:
+    """The Shopify fulfillments (tracking pushes) the shop holds for the order."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        found = await http.get(f"{base_url(stack, 'shopify')}/_sandbox/fulfillments", params={"order": order_id})
+    return list(found.json())
+
+
+async def reserved_at(api: Api, sku: str, location: str) -> int:
+    stock = (await api.http.get(f"/api/inventory/{sku}")).json()
+    return sum(loc["reserved"] for loc in stock["locations"] if loc["location"] == location)
+
+
+def only_request(view: View, location: str) -> tuple[str, str | None]:
+    """The order's one shipping request (at `location`): its id and the 3PL's id for it."""
+    [request] = view["shippingRequests"]
+    assert request["request"]["locationId"] == location
+    return request["request"]["id"], request.get("vendorId")
+
+
+def sent(view: View) -> bool:
+    """Whether a shipping request of the order reached its 3PL."""
+    return any(r.get("vendorId") for r in view["shippingRequests"])
+
+
+def open_exception(kind: str) -> Callable[[View], bool]:
+    return lambda view: any(e["kind"] == kind and not e.get("resolvedAt") for e in view["exceptions"])

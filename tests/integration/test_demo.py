@@ -3,10 +3,13 @@ sandbox are followed to the end and summarised."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from orderloop.config import load_config
 from orderloop.demo import run_demo
+from orderloop.demo_returns import return_demo_orders
 from orderloop.loopback_stack import TOKEN
 from orderloop.stack import Stack
 
@@ -16,12 +19,16 @@ pytestmark = pytest.mark.integration
 async def test_demo_orders_flow_from_every_selling_channel(stack: Stack) -> None:
     config = load_config(stack.config_path)
     summary = await run_demo(
-        config, stack.gateway_url, TOKEN, 8, bad_address_ratio=0.0, seed=7, show_progress=False, timeout=90
+        config, stack.gateway_url, TOKEN, 18, bad_address_ratio=0.0, seed=7, show_progress=False, timeout=90
     )
     assert summary.unfinished == []
-    assert summary.channels == {"storefront": 4, "shopify": 4}
-    assert sum(summary.statuses.values()) == 8
+    assert summary.channels == {"storefront": 3, "shopify": 3, "amazon": 3, "walmart": 3, "tiktok": 3, "bigcommerce": 3}
+    assert sum(summary.statuses.values()) == 18
     # The demo stock is generous except POSTER-A2 at East: anything not completed waits for it.
     assert set(summary.exceptions) <= {"out_of_stock"}
-    assert summary.statuses["completed"] + summary.exceptions["out_of_stock"] == 8
+    assert summary.statuses["completed"] + summary.exceptions["out_of_stock"] == 18
     assert summary.statuses["completed"] >= 4 and len(summary.latencies) == summary.statuses["completed"]
+    # `orderloop up --demo-orders` then returns a few of the shipped storefront orders.
+    returnable = [w for w in summary.completed if w.startswith("order/storefront/")]
+    returned = await return_demo_orders(config, stack.gateway_url, TOKEN, sorted(summary.completed), count=2)
+    assert returnable and returned == Counter({"closed": min(2, len(returnable))})

@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from orderloop.config import load_config
 from orderloop.contracts.scheduled_jobs import ReconcileReport, SnapshotReport
 from orderloop.ledger import EventKind, Ledger
+from orderloop.model import ConnectorRole
 from orderloop.stack import Stack
 from tests.integration.stack import run_schedule_now
 from tests.integration.test_order_loop import base_url, new_id
@@ -113,9 +115,16 @@ async def test_reconciliation_reports_a_channel_left_behind_then_a_clean_bill(st
         )
         try:
             await ok(await http.post(f"{wms}/_sandbox/stock", json={"east": {sku: 30}}))
-            # Shopify, which takes pushes, has caught up: only the storefront is behind.
-            for _ in range(300):
-                if (await published(stack, "shopify")).get(sku) == 30:
+            # Every other selling channel that sells the SKU has caught up: only the storefront
+            # is behind.
+            config = load_config(stack.config_path)
+            others = [
+                c.id
+                for c in config.channels_with_role(ConnectorRole.SELLING)
+                if c.id != "storefront" and (c.skus is None or sku in c.skus)
+            ]
+            for _ in range(600):
+                if all([(await published(stack, c)).get(sku) == 30 for c in others]):
                     break
                 await asyncio.sleep(0.1)
             drifted = await run_schedule_now(stack, "inventory-reconciliation", ReconcileReport)

@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from connectors.signing import ORDERLOOP_DELIVERY_HEADER, ORDERLOOP_EVENT_HEADER, orderloop_signature
-from orderloop.config import load_config
 from orderloop.stack import Stack
-from tests.integration.stack import Api
+from tests.integration.stack import Api, base_url
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +33,6 @@ def order_body(external_id: str, sku: str = "TSHIRT-BLK-M", quantity: int = 1) -
             "country": "US",
         },
     }
-
-
-def base_url(stack: Stack, channel_id: str) -> str:
-    return load_config(stack.config_path).channel(channel_id).base_url
 
 
 def signed(

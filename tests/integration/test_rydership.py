@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -19,13 +20,27 @@ import pytest_asyncio
 
 from orderloop.loopback_stack import make_stack
 from orderloop.stack import Stack
-from tests.integration.stack import Api, edit_config, set_channel, started
-from tests.integration.test_order_loop import base_url, completed
-from tests.integration.test_shopify_shipbob import ADDRESS
+from orderloop.temporal_client import connect
+from tests.integration.stack import (
+    Api,
+    View,
+    edit_config,
+    logged,
+    only_request,
+    open_exception,
+    place_shopify_order,
+    reserved_at,
+    sandbox_client,
+    sent,
+    set_channel,
+    shopify_fulfillments,
+    started,
+)
+from tests.integration.test_order_loop import completed
 
 pytestmark = pytest.mark.integration
 
-DEFAULT_KNOBS = {"auto_ship": True, "deliver_webhooks": True, "lose_create_answers": 0, "ship_delay": 0.2}
+LOCATION = "rydership-ga"
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -38,28 +53,14 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 
 @pytest_asyncio.fixture
 async def rydership(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on the RyderShip sandbox; its knobs are back to the run's defaults afterwards."""
-    async with httpx.AsyncClient(base_url=base_url(stack, "rydership"), timeout=10) as http:
+    async with sandbox_client(stack, "rydership") as http:
         yield http
-        await http.post("/_sandbox/config", json=DEFAULT_KNOBS)
 
 
-async def place(stack: Stack) -> str:
-    """A Shopify order of a black T-shirt and a mug; its Shopify id (our external id)."""
-    body = {
-        "line_items": [{"sku": "TSHIRT-BLK-M", "quantity": 2, "price": "19.00"}, {"sku": "MUG-11OZ", "quantity": 1}],
-        "shipping_address": ADDRESS,
-        "email": "katherine@example.com",
-    }
-    async with httpx.AsyncClient(timeout=10) as http:
-        placed = await http.post(f"{base_url(stack, 'shopify')}/_sandbox/orders", json=body)
-    assert placed.status_code == 201, placed.text
-    return str(placed.json()["id"])
-
-
-async def logged(http: httpx.AsyncClient, method: str, path_prefix: str) -> list[dict[str, Any]]:
-    found = await http.get("/_sandbox/requests", params={"method": method, "path_prefix": path_prefix})
-    return list(found.json())
+async def place(stack: Stack, tees: int = 2) -> str:
+    """A Shopify order of black T-shirts and a mug (the rule card sends it to RyderShip)."""
+    lines = [{"sku": "TSHIRT-BLK-M", "quantity": tees, "price": "19.00"}, {"sku": "MUG-11OZ", "quantity": 1}]
+    return await place_shopify_order(stack, lines)
 
 
 async def creates(http: httpx.AsyncClient, request_id: str) -> list[dict[str, Any]]:
@@ -72,25 +73,8 @@ async def orders_of(http: httpx.AsyncClient, request_id: str) -> list[dict[str, 
     return [o for o in (await http.get("/_sandbox/orders")).json() if o["order_orig"] == request_id]
 
 
-async def fulfillments(stack: Stack, order_id: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        found = await http.get(f"{base_url(stack, 'shopify')}/_sandbox/fulfillments", params={"order": order_id})
-    return list(found.json())
-
-
-async def reserved_at_rydership(api: Api) -> int:
-    stock = (await api.http.get("/api/inventory/TSHIRT-BLK-M")).json()
-    return sum(loc["reserved"] for loc in stock["locations"] if loc["location"] == "rydership-ga")
-
-
-def request_of(view: dict[str, Any]) -> tuple[str, str | None]:
-    [request] = view["shippingRequests"]
-    assert request["request"]["locationId"] == "rydership-ga"
-    return request["request"]["id"], request.get("vendorId")
-
-
-def sent(view: dict[str, Any]) -> bool:
-    return any(r.get("vendorId") for r in view["shippingRequests"])
+def request_of(view: View) -> tuple[str, str | None]:
+    return only_request(view, LOCATION)
 
 
 async def test_one_order_under_a_retried_create_and_tracking_once(
@@ -109,7 +93,7 @@ async def test_one_order_under_a_retried_create_and_tracking_once(
     webhooks = (await rydership.get("/_sandbox/webhooks", params={"topic": "order.shipped"})).json()
     assert [w["state"] for w in webhooks if request_id in w["body"]] == ["delivered"]
     [shipment] = view["shipments"]
-    [fulfillment] = await fulfillments(stack, external_id)
+    [fulfillment] = await shopify_fulfillments(stack, external_id)
     assert [fulfillment["tracking_number"]] == shipment["trackingNumbers"]
     assert sum(item["quantity"] for item in fulfillment["line_items"]) == 3
 
@@ -127,7 +111,7 @@ async def test_with_every_webhook_lost_the_poller_finds_the_shipment(
     assert len(await creates(rydership, request_id)) == 1
     assert await logged(rydership, "GET", f"/api/v2/orders/{vendor_id}")
     assert len(view["shipments"]) == 1
-    assert len(await fulfillments(stack, external_id)) == 1
+    assert len(await shopify_fulfillments(stack, external_id)) == 1
 
 
 async def test_attention_opens_fulfillment_hold_with_the_warehouse_message(
@@ -143,7 +127,7 @@ async def test_attention_opens_fulfillment_hold_with_the_warehouse_message(
     view = await api.wait_order(
         "shopify",
         external_id,
-        lambda v: any(e["kind"] == "fulfillment_hold" and not e.get("resolvedAt") for e in v["exceptions"]),
+        open_exception("fulfillment_hold"),
     )
     [hold] = [e for e in view["exceptions"] if e["kind"] == "fulfillment_hold"]
     assert "Damaged item in bin C-12" in str(hold)
@@ -154,12 +138,12 @@ async def test_attention_opens_fulfillment_hold_with_the_warehouse_message(
 
 async def test_cancel_before_pick_releases_the_stock(stack: Stack, api: Api, rydership: httpx.AsyncClient) -> None:
     await rydership.post("/_sandbox/config", json={"auto_ship": False})
-    before = await reserved_at_rydership(api)
+    before = await reserved_at(api, "TSHIRT-BLK-M", LOCATION)
 
     external_id = await place(stack)
     view = await api.wait_order("shopify", external_id, sent)
     request_id, vendor_id = request_of(view)
-    assert await reserved_at_rydership(api) == before + 2
+    assert await reserved_at(api, "TSHIRT-BLK-M", LOCATION) == before + 2
     cancelled = await api.http.post(f"/api/orders/shopify/{external_id}/cancel", json={"reason": "customer"})
     assert cancelled.status_code < 300, cancelled.text
     await api.wait_order("shopify", external_id, lambda v: v["status"] == "cancelled")
@@ -168,8 +152,8 @@ async def test_cancel_before_pick_releases_the_stock(stack: Stack, api: Api, ryd
     assert order["status_name"] == "Cancelled"
     cancels = await logged(rydership, "PUT", f"/api/v2/orders/{vendor_id}/call/cancel")
     assert [r["status"] for r in cancels][:1] == [200]
-    assert await reserved_at_rydership(api) == before
-    assert await fulfillments(stack, external_id) == []
+    assert await reserved_at(api, "TSHIRT-BLK-M", LOCATION) == before
+    assert await shopify_fulfillments(stack, external_id) == []
 
 
 async def test_cancel_after_pick_opens_cancel_after_ship(stack: Stack, api: Api, rydership: httpx.AsyncClient) -> None:
@@ -184,10 +168,67 @@ async def test_cancel_after_pick_opens_cancel_after_ship(stack: Stack, api: Api,
     await api.wait_order(
         "shopify",
         external_id,
-        lambda v: any(e["kind"] == "cancel_after_ship" and not e.get("resolvedAt") for e in v["exceptions"]),
+        open_exception("cancel_after_ship"),
     )
     # Whiplash refused each cancel the workflow sent (422), none retried.
     cancels = await logged(rydership, "PUT", f"/api/v2/orders/{vendor_id}/call/cancel")
     assert cancels and all(r["status"] == 422 for r in cancels)
     [order] = await orders_of(rydership, request_id)
     assert order["status_name"] == "Picked"
+
+
+async def test_a_cancel_or_an_edit_in_ryderships_ui_is_found_by_the_shipment_poll(
+    stack: Stack, api: Api, rydership: httpx.AsyncClient
+) -> None:
+    # Held in the warehouse, and the order.cancelled webhook lost: only the poll can tell.
+    await rydership.post("/_sandbox/config", json={"auto_ship": False, "deliver_webhooks": False})
+    before = await reserved_at(api, "TSHIRT-BLK-M", LOCATION)
+    cancelled_id, changed_id = await place(stack), await place(stack)
+    cancelled_request, _ = request_of(await api.wait_order("shopify", cancelled_id, sent))
+    changed_request, _ = request_of(await api.wait_order("shopify", changed_id, sent))
+    assert (await rydership.post(f"/_sandbox/cancel/{cancelled_request}")).status_code == 200
+    edit = {"items": {"TSHIRT-BLK-M": 1}}
+    assert (await rydership.post(f"/_sandbox/edit/{changed_request}", json=edit)).status_code == 200
+
+    cancelled = await api.wait_order("shopify", cancelled_id, lambda v: v["status"] == "exception")
+    changed = await api.wait_order("shopify", changed_id, lambda v: v["status"] == "exception")
+    exc = cancelled["exceptions"][-1]
+    assert exc["kind"] == "shipping_request_rejected" and "found by the shipment poll" in exc["message"]
+    assert [s["state"] for s in cancelled["shippingRequests"]] == ["cancelled"]
+    exc = changed["exceptions"][-1]
+    assert exc["kind"] == "fulfillment_changed"
+    assert exc["detail"]["changes"] == "TSHIRT-BLK-M: 2 sent, 1 at the vendor"
+    # The cancelled request's units are released; the changed one still holds its two.
+    assert await reserved_at(api, "TSHIRT-BLK-M", LOCATION) == before + 2
+    webhooks = (await rydership.get("/_sandbox/webhooks", params={"topic": "order.cancelled"})).json()
+    assert [w["state"] for w in webhooks if cancelled_request in w["body"]] == ["not_delivered"]
+
+
+async def test_a_restarted_worker_renews_with_the_rotated_refresh_token_and_writes_no_token_down(
+    stack: Stack, api: Api, rydership: httpx.AsyncClient
+) -> None:
+    # Whiplash revokes a refresh token once spent; the worker keeps the rotated one in the ledger.
+    await rydership.post("/_sandbox/tokens/expire")
+    first = await api.wait_order("shopify", await place(stack), completed)
+    stack.kill("worker")
+    stack.restart("worker")
+    await stack.wait_worker()
+    await rydership.post("/_sandbox/tokens/expire")
+    second = await api.wait_order("shopify", await place(stack), completed, timeout=90)
+
+    grants = await logged(rydership, "POST", "/oauth/token")
+    assert len(grants) >= 3 and [g["status"] for g in grants] == [200] * len(grants)
+    # Every refresh token spent after the configured one, and every access token used.
+    spent = [parse_qs(str(g["body"]))["refresh_token"][0] for g in grants[1:]]
+    used = {
+        r["headers"]["authorization"].removeprefix("Bearer ")
+        for r in await logged(rydership, None, "/api/v2/")
+        if "authorization" in r["headers"]
+    }
+    tokens = set(spent) | used
+    assert len(tokens) >= 4
+    written = "".join(path.read_text(errors="replace") for path in stack.logs_dir.glob("*.log"))
+    client = await connect(stack.address)
+    for view in (first, second):
+        written += (await client.get_workflow_handle(view["workflowId"]).fetch_history()).to_json()
+    assert [token for token in tokens if token in written] == []

@@ -18,10 +18,9 @@ import pytest_asyncio
 
 from orderloop.loopback_stack import make_stack
 from orderloop.stack import Stack
-from tests.integration.stack import Api, edit_config, set_channel, started
+from tests.integration.stack import ADDRESS, Api, edit_config, set_channel, started
 from tests.integration.test_channel_paths import ok, reservations
 from tests.integration.test_order_loop import base_url
-from tests.integration.test_shopify_shipbob import ADDRESS
 
 pytestmark = pytest.mark.integration
 

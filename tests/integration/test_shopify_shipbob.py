@@ -11,20 +11,10 @@ import httpx
 import pytest
 
 from orderloop.stack import Stack
-from tests.integration.stack import Api
+from tests.integration.stack import ADDRESS, Api
 from tests.integration.test_order_loop import base_url
 
 pytestmark = pytest.mark.integration
-
-ADDRESS = {
-    "first_name": "Katherine",
-    "last_name": "Johnson",
-    "address1": "1 NASA Dr",
-    "city": "Hampton",
-    "province_code": "VA",
-    "zip": "23666",
-    "country_code": "US",
-}
 
 
 def completed(view: dict[str, Any]) -> bool:

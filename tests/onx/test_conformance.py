@@ -11,7 +11,18 @@ from typing import Any
 import jsonschema
 import pytest
 
-from orderloop.model import Address, Customer, Order, OrderLine, OrderType, Shipment, ShipmentLine
+from orderloop.model import (
+    Address,
+    Customer,
+    MarkFor,
+    Order,
+    OrderLine,
+    OrderType,
+    PaymentTerms,
+    Shipment,
+    ShipmentLine,
+    WholesaleTerms,
+)
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -120,3 +131,38 @@ def test_onx_order_json_round_trips_into_the_model() -> None:
     again = Order.model_validate({**document, "channelId": "storefront", "orderType": "wholesale"})
     assert again.line_items[0].unit_price == Decimal("19.5")
     assert again.shipping_address is not None and again.shipping_address.zip_code_or_postal_code == "62701"
+
+
+def test_a_wholesale_order_exports_its_terms_and_ship_window_as_onx() -> None:
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    order = full_order().model_copy(
+        update={
+            "wholesale": WholesaleTerms(
+                customer_po_number="PO-4471",
+                buyer_account="acme-retail",
+                payment_terms=PaymentTerms(code="NET30", net_days=30, discount_percent=Decimal("2"), discount_days=10),
+                ship_after_date=at,
+                ship_cancel_by_date=datetime(2026, 12, 15, tzinfo=UTC),
+                mark_for=MarkFor(location_identifier="DC-0042", name="Acme DC 42"),
+            )
+        }
+    )
+    document = order.to_onx()
+    validate(document, "order")
+    fields = {f["name"]: f["value"] for f in document["customFields"]}
+    assert fields == {
+        "customerPONumber": "PO-4471",
+        "buyerAccount": "acme-retail",
+        "paymentTerms": "NET30",
+        "shipAfterDate": at.isoformat(),
+        "shipCancelByDate": "2026-12-15T00:00:00+00:00",
+        "markforLocationIdentifier": "DC-0042",
+    }
+    assert "wholesale" not in document and "paymentTerms" not in document
+
+
+def test_a_case_pack_is_positive_and_stays_out_of_the_onx_export() -> None:
+    line = OrderLine(id="1", sku="MUG-11OZ", quantity=12, case_pack=6)
+    assert "casePack" not in line.to_onx()
+    with pytest.raises(ValueError):
+        OrderLine(id="1", sku="MUG-11OZ", quantity=12, case_pack=0)

@@ -15,6 +15,7 @@ from orderloop.activity_models import AllocateInput, AllocateOutcome, AllocateRe
 from orderloop.allocation import Allocator
 from orderloop.config import OrderloopConfig
 from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine, ReserveResult
+from orderloop.model import Address
 from orderloop.order_policy import order_policy
 from tests.routing.builders import NOW, NYC, ZIPS, channel, location, make_config, make_order
 
@@ -131,3 +132,31 @@ def test_a_fulfillment_channels_await_delivery_is_in_the_order_policy() -> None:
     cfg = make_config([location("east", ZIPS["newark"]), location("west", ZIPS["reno"])], rules, channels=channels)
     assert order_policy(cfg, "t", "storefront").await_delivery == {"wms": timedelta(days=14)}
     assert order_policy(config(), "t", "storefront").await_delivery == {}
+
+
+async def test_a_retried_allocation_of_a_two_address_order_keeps_one_assignment_per_address(
+    ledger: RivalLedger,
+) -> None:
+    await ledger.receive("TEE", "east", 5, CAUSE)
+    order = make_order([("TEE", 1), ("TEE", 2)], postal_code=NYC)
+    second = Address(address1="9 Elm St", city="Newark", country="US", zip_code_or_postal_code="07102")
+    order = order.model_copy(
+        update={
+            "line_items": [
+                order.line_items[0].model_copy(
+                    update={"shipping_address": order.shipping_address, "address_ref": "51"}
+                ),
+                order.line_items[1].model_copy(update={"shipping_address": second, "address_ref": "52"}),
+            ]
+        }
+    )
+    inp = AllocateInput(order=order, line_ids=["1", "2"], now=NOW)
+
+    first = await Allocator(config(), ledger).allocate(inp)
+    again = await Allocator(config(), ledger).allocate(inp)
+
+    assert first.allocation is not None and again.allocation is not None
+    parts = [(a.location_id, [ln.line_id for ln in a.line_items]) for a in first.allocation.assignments]
+    assert parts == [("east", ["1"]), ("east", ["2"])]
+    assert again.allocation.explanation == ["reservation already held from an earlier attempt"]
+    assert [(a.location_id, [ln.line_id for ln in a.line_items]) for a in again.allocation.assignments] == parts

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from orderloop.config import ConfigError, load_config, parse_config
 
@@ -119,10 +120,10 @@ def test_fallback_naming_an_unknown_location_is_refused() -> None:
 
 
 def test_rule_naming_an_unknown_or_non_selling_channel_is_refused() -> None:
-    text = with_routing("    - name: r1\n      when:\n        channels: [tiktok, wms]\n")
+    text = with_routing("    - name: r1\n      when:\n        channels: [etsy, wms]\n")
     message = refused(text)
-    line = line_of(text, "channels: [tiktok, wms]")
-    assert f"brand.yaml:{line}: routing.rules[0].when.channels[0]: rule 'r1': unknown channel 'tiktok'" in message
+    line = line_of(text, "channels: [etsy, wms]")
+    assert f"brand.yaml:{line}: routing.rules[0].when.channels[0]: rule 'r1': unknown channel 'etsy'" in message
     assert f"brand.yaml:{line}: routing.rules[0].when.channels[1]: rule 'r1': 'wms' is not a selling channel" in message
 
 
@@ -237,10 +238,10 @@ def test_outage_must_end_after_it_starts() -> None:
 
 
 def test_location_closed_to_an_unknown_channel_is_refused() -> None:
-    text = SANDBOX.replace('    postal_code: "07001"\n', '    postal_code: "07001"\n    exclude_channels: [tiktok]\n')
+    text = SANDBOX.replace('    postal_code: "07001"\n', '    postal_code: "07001"\n    exclude_channels: [etsy]\n')
     message = refused(text)
-    line = line_of(text, "exclude_channels: [tiktok]")
-    assert f"brand.yaml:{line}: locations[0].exclude_channels[0]: location 'east': unknown channel 'tiktok'" in message
+    line = line_of(text, "exclude_channels: [etsy]")
+    assert f"brand.yaml:{line}: locations[0].exclude_channels[0]: location 'east': unknown channel 'etsy'" in message
 
 
 def test_products_declare_bundles_and_bad_ones_are_refused_at_their_line() -> None:
@@ -263,3 +264,35 @@ def test_inventory_rules_naming_an_unknown_location_are_refused_at_their_line() 
     message = refused(text)
     line = line_of(text, "inventory: {locations: [east, north]}")
     assert f"brand.yaml:{line}: channels[0].inventory.locations: unknown location(s) north" in message
+
+
+def test_shipped_sandbox_storefront_has_a_return_policy() -> None:
+    policy = load_config(ROOT / "orderloop.yaml").channel("storefront").returns
+    assert policy is not None and policy.authorise == "auto" and policy.window_days == 30
+    assert policy.not_received_after == timedelta(days=14)
+
+
+def test_return_policy_naming_an_unknown_location_is_refused_at_its_line() -> None:
+    message = refused(SANDBOX.replace("      receiving: original\n", "      receiving: nowhere\n", 1))
+    line = next(i for i, text in enumerate(SANDBOX.splitlines(), 1) if "receiving: original" in text)
+    assert f"brand.yaml:{line}: channels[0].returns.receiving: unknown location 'nowhere'" in message
+
+
+def test_return_policy_refuses_an_unknown_condition_and_action() -> None:
+    message = refused(
+        SANDBOX.replace("damaged: non_sellable,", "dented: non_sellable,", 1).replace(
+            "not_received_action: keep_waiting", "not_received_action: shrug", 1
+        )
+    )
+    assert "channels[0].returns.restock.dented" in message
+    assert "channels[0].returns.not_received_action: Input should be 'close' or 'keep_waiting'" in message
+
+
+def test_return_policy_belongs_to_a_selling_channel() -> None:
+    text = SANDBOX.replace(
+        "      api_token: ORDERLOOP_WMS_API_TOKEN\n",
+        "      api_token: ORDERLOOP_WMS_API_TOKEN\n    returns: {authorise: auto}\n",
+        1,
+    )
+    wms = [c["id"] for c in yaml.safe_load(SANDBOX)["channels"]].index("wms")
+    assert f"channels[{wms}].returns: a return policy belongs to a selling channel" in refused(text)

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from connectors.base import ChannelHold
 from orderloop.contracts import OrderInput, order_workflow_id
-from orderloop.ledger import Ledger
+from orderloop.ledger import HoldState, Ledger
 from orderloop.order_intake import Intake, OrderEvent, Outcome
 
 READS = ("inbound_seen", "accepted_order")
-WRITES = ("record_delivery", "record_accepted_order")
+WRITES = ("record_delivery", "record_accepted_order", "record_channel_hold", "cancel_channel_hold")
 CHANNEL = "shop"
 
 
@@ -178,9 +179,7 @@ async def test_an_event_without_an_order_id_does_nothing(ledger: Ledger, calls: 
     assert calls == {"read": 1}
 
 
-async def test_a_delivery_is_handled_once_and_one_without_an_id_every_time(
-    ledger: Ledger, calls: Counter[str]
-) -> None:
+async def test_a_delivery_is_handled_once_and_one_without_an_id_every_time(ledger: Ledger, calls: Counter[str]) -> None:
     intake = Intake(ledger, FakeTemporal().start)
     handled: list[int] = []
 
@@ -205,3 +204,87 @@ async def test_a_polled_order_is_started_unless_it_was_accepted(ledger: Ledger) 
     assert (await intake.polled_order(CHANNEL, order, {}))[1] is True
     assert (await intake.polled_order(CHANNEL, order, {}))[1] is False
     assert len(temporal.starts) == 1
+
+
+INCOMPLETE = ChannelHold(reason="the checkout was not completed", status="Incomplete (status 0)")
+
+
+async def test_a_held_order_starts_nothing_and_its_hold_is_recorded_with_the_delivery_in_one_write(
+    ledger: Ledger, calls: Counter[str]
+) -> None:
+    temporal = FakeTemporal()
+    intake = Intake(ledger, temporal.start)
+    order, delivery = new_id("1010"), new_id("d")
+
+    received = await intake.held_order(CHANNEL, delivery, order, INCOMPLETE)
+
+    assert (received.outcome, received.workflow_id) == (Outcome.HELD, order_workflow_id(CHANNEL, order))
+    assert calls == {"read": 1, "write": 1}
+    assert temporal.starts == []
+    hold = await ledger.channel_hold(CHANNEL, order)
+    assert hold is not None and (hold.reason, hold.channel_status, hold.state) == (
+        INCOMPLETE.reason,
+        INCOMPLETE.status,
+        HoldState.HELD,
+    )
+    calls.clear()
+    assert (await intake.held_order(CHANNEL, delivery, order, INCOMPLETE)).outcome is Outcome.DUPLICATE_DELIVERY
+    assert calls == {"read": 1}
+    # The poll's sightings carry no delivery id: each one counts.
+    assert (await intake.held_order(CHANNEL, None, order, INCOMPLETE)).outcome is Outcome.HELD
+    assert (await ledger.channel_hold(CHANNEL, order)).times_seen == 2  # type: ignore[union-attr]
+
+
+async def test_a_held_order_is_released_when_the_intake_starts_it(ledger: Ledger) -> None:
+    intake = Intake(ledger, FakeTemporal().start)
+    order = new_id("1011")
+    await intake.held_order(CHANNEL, new_id("d"), order, INCOMPLETE)
+
+    started = await intake.order_event(CHANNEL, OrderEvent.UPDATED, new_id("d"), order, {}, never_signalled)
+
+    hold = await ledger.channel_hold(CHANNEL, order)
+    assert started.outcome is Outcome.STARTED
+    assert hold is not None and hold.state is HoldState.RELEASED and hold.released_at is not None
+
+
+async def test_a_polled_order_started_releases_its_hold(ledger: Ledger) -> None:
+    intake = Intake(ledger, FakeTemporal().start)
+    order = new_id("1012")
+    await intake.held_order(CHANNEL, None, order, INCOMPLETE)
+
+    await intake.polled_order(CHANNEL, order, {})
+
+    assert (await ledger.channel_hold(CHANNEL, order)).state is HoldState.RELEASED  # type: ignore[union-attr]
+
+
+async def test_the_channels_cancel_of_a_held_order_cancels_its_hold_in_the_cancels_write(
+    ledger: Ledger, calls: Counter[str]
+) -> None:
+    temporal = FakeTemporal()
+    intake = Intake(ledger, temporal.start)
+    order, cancel = new_id("1013"), new_id("d")
+    await intake.held_order(CHANNEL, new_id("d"), order, INCOMPLETE)
+    calls.clear()
+
+    received = await intake.order_event(CHANNEL, OrderEvent.CANCELLED, cancel, order, {}, never_signalled)
+
+    assert received.outcome is Outcome.CANCEL_UNKNOWN and temporal.starts == []
+    assert calls == {"read": 1, "write": 1}
+    assert await ledger.delivery_seen(CHANNEL, cancel)
+    assert (await ledger.channel_hold(CHANNEL, order)).state is HoldState.CANCELLED  # type: ignore[union-attr]
+
+
+async def test_a_hold_reported_of_an_accepted_order_records_the_delivery_only(
+    ledger: Ledger, calls: Counter[str]
+) -> None:
+    intake = Intake(ledger, FakeTemporal().start)
+    order, delivery = new_id("1014"), new_id("d")
+    await intake.order_event(CHANNEL, OrderEvent.CREATED, new_id("d"), order, {}, never_signalled)
+    calls.clear()
+
+    received = await intake.held_order(CHANNEL, delivery, order, INCOMPLETE)
+
+    assert received.outcome is Outcome.ALREADY_ACCEPTED
+    assert calls == {"read": 1, "write": 1}
+    assert await ledger.delivery_seen(CHANNEL, delivery)
+    assert await ledger.channel_hold(CHANNEL, order) is None

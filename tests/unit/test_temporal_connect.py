@@ -20,7 +20,7 @@ async def test_a_refused_connection_is_retried_on_a_doubling_delay(monkeypatch: 
     slept: list[float] = []
     client = object()
 
-    async def connect(address: str, namespace: str = "default") -> Any:
+    async def connect(address: str, namespace: str = "default", runtime: Any = None) -> Any:
         attempts.append(address)
         if len(attempts) < 4:
             raise RuntimeError("Failed client connect: Server connection error: tcp connect error")

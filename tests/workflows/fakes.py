@@ -17,11 +17,17 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from orderloop.activity_models import (
+    AcknowledgeInput,
+    AcknowledgeResult,
     AllocateInput,
     AllocateOutcome,
     AllocateResult,
     CancelShippingInput,
     CancelShippingResult,
+    ChannelCancelInput,
+    ChannelCancelResult,
+    ChannelExceptionReplied,
+    ChannelExceptionReply,
     CommitInput,
     FetchShipmentsInput,
     FetchShipmentsResult,
@@ -34,6 +40,7 @@ from orderloop.activity_models import (
     RequestCheck,
     SendResult,
 )
+from orderloop.address_parts import address_parts
 from orderloop.contracts import (
     ORDER_REVISION,
     ORDER_WORKFLOW,
@@ -56,6 +63,7 @@ from orderloop.model import (
     ShipmentLine,
     ShippingRequest,
 )
+from orderloop.playbooks import Playbook
 from orderloop.sla import ShipByCalendar
 from workflows.order import OrderWorkflow
 
@@ -92,6 +100,8 @@ class FakeWorld:
     # Scripted allocation outcomes, consumed in order; when empty, allocate to the forced
     # location or the first one not excluded.
     allocations: list[AllocateOutcome] = field(default_factory=list)
+    # Locations the scripted outcomes do not apply to: a reroute there allocates.
+    stocked: tuple[str, ...] = ()
     # Split every order: line i ships from locations[i % len(locations)].
     split: bool = False
     rejections: list[str] = field(default_factory=list)
@@ -112,6 +122,13 @@ class FakeWorld:
     await_delivery: timedelta | None = None
     # How orders are started: as today's gateway does, or as an older one did (revision 0).
     revision: int = ORDER_REVISION
+    # The channel's exception playbooks, as the ingest hands them out (changed mid-test: a
+    # configuration change reaches an order at its next ingest).
+    playbooks: list[Playbook] = field(default_factory=list)
+    # The selling channel wants orders acknowledged within this long (None: no acknowledgement),
+    # and the acknowledgement's refusals, consumed in order.
+    acknowledge_within: timedelta | None = None
+    ack_failures: list[ApplicationError] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
     handles: list[WorkflowHandle[Any, OrderView]] = field(default_factory=list)
 
@@ -142,6 +159,8 @@ class FakeWorld:
             shipment_poll_every={"wms": self.shipment_poll_every} if self.shipment_poll_every else {},
             locations=list(self.locations),
             await_delivery={"wms": self.await_delivery} if self.await_delivery else {},
+            playbooks=list(self.playbooks),
+            acknowledge_within=self.acknowledge_within,
         )
 
     def activities(self) -> list[Any]:
@@ -163,13 +182,15 @@ class FakeWorld:
                 line_items=[OrderLine.model_validate(line) for line in raw["lineItems"]],
                 shipping_address=Address.model_validate(raw["shippingAddress"]) if "shippingAddress" in raw else None,
                 ship_by_date=raw.get("shipByDate"),
+                total_price=raw.get("totalPrice"),
+                tags=raw.get("tags", []),
             )
             return IngestResult(order=order, policy=world.policy())
 
         @activity.defn(name=Activities.ALLOCATE)
         async def allocate(inp: AllocateInput) -> AllocateResult:
             world.calls.append((Activities.ALLOCATE, inp))
-            if world.allocations:
+            if world.allocations and inp.force_location not in world.stocked:
                 outcome = world.allocations.pop(0)
                 if outcome is not AllocateOutcome.ALLOCATED:
                     return AllocateResult(outcome=outcome, message=f"scripted {outcome}")
@@ -182,13 +203,16 @@ class FakeWorld:
             at = {line.line_id: location for line in lines}
             if world.split:
                 at = {line.line_id: world.locations[i % len(world.locations)] for i, line in enumerate(lines)}
+            # As the router: one assignment per location and address part (a multi-address order's).
+            part_of = {line.id: i for i, part in enumerate(address_parts(inp.order)) for line in part.lines}
+            keys = {line.line_id: (part_of.get(line.line_id, 0), at[line.line_id]) for line in lines}
             assignments = [
                 LocationAssignment(
                     location_id=where,
                     fulfillment_channel_id="wms",
-                    line_items=[line for line in lines if at[line.line_id] == where],
+                    line_items=[line for line in lines if keys[line.line_id] == (part, where)],
                 )
-                for where in dict.fromkeys(at.values())
+                for part, where in dict.fromkeys(keys.values())
             ]
             return AllocateResult(
                 outcome=AllocateOutcome.ALLOCATED, allocation=Allocation(assignments=assignments, rule="test-rule")
@@ -244,7 +268,37 @@ class FakeWorld:
                 shipments=world.polled.get(inp.request.id, []), check=world.checks.get(inp.request.id)
             )
 
-        return [ingest, allocate, release, commit_shipment, notify, send, cancel, push, fetch]
+        @activity.defn(name=Activities.CANCEL_ON_CHANNEL)
+        async def cancel_on_channel(inp: ChannelCancelInput) -> ChannelCancelResult:
+            world.calls.append((Activities.CANCEL_ON_CHANNEL, inp))
+            return ChannelCancelResult(told=True)
+
+        @activity.defn(name=Activities.RESOLVE_CHANNEL_EXCEPTION)
+        async def resolve_channel_exception(reply: ChannelExceptionReply) -> ChannelExceptionReplied:
+            world.calls.append((Activities.RESOLVE_CHANNEL_EXCEPTION, reply))
+            return ChannelExceptionReplied(told=f"{reply.kind} {reply.decision}")
+
+        @activity.defn(name=Activities.ACKNOWLEDGE_ON_CHANNEL)
+        async def acknowledge_on_channel(inp: AcknowledgeInput) -> AcknowledgeResult:
+            world.calls.append((Activities.ACKNOWLEDGE_ON_CHANNEL, inp))
+            if world.ack_failures:
+                raise world.ack_failures.pop(0)
+            return AcknowledgeResult(told=f"{inp.order.external_id} acknowledged")
+
+        return [
+            acknowledge_on_channel,
+            ingest,
+            allocate,
+            release,
+            commit_shipment,
+            notify,
+            send,
+            cancel,
+            push,
+            fetch,
+            cancel_on_channel,
+            resolve_channel_exception,
+        ]
 
     def worker(self, client: Client) -> Worker:
         return Worker(client, task_queue=self.task_queue, workflows=[OrderWorkflow], activities=self.activities())

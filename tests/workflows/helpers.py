@@ -22,12 +22,22 @@ async def view_of(handle: WorkflowHandle[Any, OrderView]) -> OrderView:
 async def wait_for(
     handle: WorkflowHandle[Any, OrderView], predicate: Callable[[OrderView], bool], what: str
 ) -> OrderView:
-    for _ in range(200):
+    # A cap, not a timing check: a loaded machine (parallel test processes) may take long.
+    for _ in range(1200):
         view = await view_of(handle)
         if predicate(view):
             return view
         await asyncio.sleep(0.05)
     raise AssertionError(f"order never reached: {what}; last status {view.status}, timeline {view.timeline}")
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait until `condition` holds (an activity fake was called, ...), with the same cap."""
+    for _ in range(1200):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
 
 
 def in_exception(kind: ExceptionKind) -> Callable[[OrderView], bool]:
@@ -42,12 +52,17 @@ async def sent_request(handle: WorkflowHandle[Any, OrderView], n: int = 1) -> Sh
 
 
 async def update(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> UpdateResult:
-    return await handle.execute_update(name, request, result_type=UpdateResult)
+    """An update expected to be accepted; a refusal fails the test with the workflow's reason."""
+    try:
+        return await handle.execute_update(name, request, result_type=UpdateResult)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause.message if isinstance(err.cause, ApplicationError) else repr(err.cause)
+        raise AssertionError(f"update {name} refused: {cause}") from err
 
 
 async def refused(handle: WorkflowHandle[Any, OrderView], name: str, request: Any) -> ApplicationError:
     with pytest.raises(WorkflowUpdateFailedError) as info:
-        await update(handle, name, request)
+        await handle.execute_update(name, request, result_type=UpdateResult)
     assert isinstance(info.value.cause, ApplicationError)
     # A refusal is final for that request: the CLI and UI must not show it as retryable.
     assert info.value.cause.non_retryable, f"refusal reads as retryable: {info.value.cause.message}"

@@ -19,6 +19,7 @@ from orderloop.contracts import (
     CancelRequest,
     ChannelCancel,
     ChannelEdit,
+    ChannelException,
     ErrorTypes,
     FulfillmentStatus,
     FulfillmentUpdate,
@@ -64,6 +65,12 @@ async def changed_at_the_3pl(handle: Order, world: FakeWorld, env: WorkflowEnvir
     await env.sleep(timedelta(minutes=31))
 
 
+async def disputed(handle: Order, world: FakeWorld, env: WorkflowEnvironment) -> None:
+    await sent_request(handle)
+    case = ChannelException(kind="payment_disputed", message="the buyer disputes the payment", reference="d-1")
+    await handle.signal(Signals.CHANNEL_EXCEPTION, case)
+
+
 def payload(without: str | None = None) -> dict[str, Any]:
     order = onx_order("1020", [("TSHIRT", 1)])
     order.pop(without or "", None)
@@ -93,6 +100,7 @@ CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Drive]] = {
     ),
     ExceptionKind.FULFILLMENT_HOLD: ({}, payload(), held_at_the_3pl),
     ExceptionKind.FULFILLMENT_CHANGED: ({"shipment_poll_every": timedelta(minutes=30)}, payload(), changed_at_the_3pl),
+    ExceptionKind.CHANNEL_EXCEPTION: ({}, payload(), disputed),
 }
 
 

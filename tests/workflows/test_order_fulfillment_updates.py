@@ -92,22 +92,29 @@ async def test_a_hold_of_one_request_is_not_cleared_by_the_shipment_of_another(
 async def test_a_delivery_is_recorded_after_the_order_completed_while_await_delivery_lasts(
     ts_env: WorkflowEnvironment, world: FakeWorld
 ) -> None:
-    world.configure(await_delivery=timedelta(days=14))
+    world.configure(await_delivery=timedelta(days=14), split=True)
     delivered_at = datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
     async with world.worker(ts_env.client):
-        handle = await world.start(ts_env.client, onx_order("4004", [("TSHIRT", 1)]))
-        request = await sent_request(handle)
-        # No time skipped while the order waits completed: its 14 days must not pass before the signal.
+        handle = await world.start(ts_env.client, onx_order("4004", [("TSHIRT", 1), ("MUG", 1)]))
+        first, second = await sent_request(handle, 1), await sent_request(handle, 2)
+        # No time skipped while the order waits completed: its 14 days must not pass before the signals.
         with ts_env.auto_time_skipping_disabled():
-            await handle.signal(Signals.SHIPMENT, shipment_for(request))
+            await handle.signal(Signals.SHIPMENT, shipment_for(first))
+            await handle.signal(Signals.SHIPMENT, shipment_for(second))
             await wait_for(handle, lambda v: v.status is OrderStatus.COMPLETED, "completed")
-            delivered = FulfillmentUpdate(request_id=request.id, status=FulfillmentStatus.DELIVERED, at=delivered_at)
+            # The first parcel's delivery reported twice: the order still waits for the second's,
+            # so the repeat reaches it (the last delivery ends the wait, and the workflow).
+            delivered = FulfillmentUpdate(request_id=first.id, status=FulfillmentStatus.DELIVERED, at=delivered_at)
             await handle.signal(Signals.FULFILLMENT_UPDATE, delivered)
             await handle.signal(Signals.FULFILLMENT_UPDATE, delivered)
+            await wait_for(handle, lambda v: v.shipping_requests[0].delivered_at is not None, "first delivered")
+            last = FulfillmentUpdate(request_id=second.id, status=FulfillmentStatus.DELIVERED)
+            await handle.signal(Signals.FULFILLMENT_UPDATE, last)
         view = await handle.result()
     assert view.status is OrderStatus.COMPLETED
     assert view.shipping_requests[0].delivered_at == delivered_at
-    assert [t.event for t in view.timeline].count("delivered") == 1
+    assert view.shipping_requests[1].delivered_at is not None
+    assert [t.event for t in view.timeline].count("delivered") == 2, "the repeated delivery is recorded once"
 
 
 async def test_an_order_whose_delivery_is_never_reported_closes_when_await_delivery_ends(

@@ -176,7 +176,7 @@ def search_attribute_values(view: OrderView) -> dict[str, SearchAttributeValue]:
     return {
         SearchAttributes.CHANNEL.name: view.channel_id,
         SearchAttributes.STATUS.name: str(view.status),
-        SearchAttributes.EXCEPTION.name: str(exc.kind) if exc else NO_EXCEPTION,
+        SearchAttributes.EXCEPTION.name: exc.code if exc else NO_EXCEPTION,
         SearchAttributes.LOCATIONS.name: locations,
         SearchAttributes.LOCATION.name: ",".join(locations),
     }

@@ -12,11 +12,11 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.model import ExceptionKind, ShippingRequestState
 
 from workflows.order import bookkeeping
+from workflows.order.acknowledge import AcknowledgeSteps
 from workflows.order.options import failure_message
-from workflows.order.sending import SendingSteps
 
 
-class EditSteps(SendingSteps):
+class EditSteps(AcknowledgeSteps):
     async def resend_edited(self, location_id: str) -> None:
         """Cancel what the fulfillment channels hold and send the edited order to `location_id`;
         when a channel does not cancel, the edit stays unapplied and the exception open."""

@@ -118,9 +118,12 @@ class FulfillmentUpdateSteps(EditSteps):
 
         while undelivered() and workflow.now() < deadline:
             try:
-                await workflow.wait_condition(lambda: bool(s.fulfillment_updates), timeout=deadline - workflow.now())
+                await workflow.wait_condition(
+                    lambda: bool(s.fulfillment_updates) or bool(s.channel_exceptions), timeout=deadline - workflow.now()
+                )
             except TimeoutError:
                 break
             await self.apply_fulfillment_updates()
+            await self.report_channel_cases()
         if undelivered():
             s.note("delivery not reported", f"within {wait}")

@@ -12,13 +12,27 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from orderloop.activity_models import Notification, NotificationLevel
-    from orderloop.contracts import Activities, OrderPolicy, Updates
+    from orderloop.activity_models import (
+        ChannelExceptionDecision,
+        ChannelExceptionReplied,
+        ChannelExceptionReply,
+        Notification,
+        NotificationLevel,
+    )
+    from orderloop.contracts import Activities, ChannelException, OrderPolicy, Updates
     from orderloop.model import ExceptionKind, Order, OrderException, OrderStatus
+    from orderloop.playbooks import AutoResolveRule, NoticeTarget, Playbook, RuleAction, playbook_for
     from orderloop.sla import ship_by_deadline, warning_at
 
-from workflows.order import bookkeeping
-from workflows.order.options import CALL_TIMEOUT, NOTIFY_RETRY, OOS_RETRY_CAP, failure_message
+from workflows.order import bookkeeping, playbook
+from workflows.order.options import (
+    CALL_TIMEOUT,
+    CONNECTOR_RETRY,
+    NOTIFY_RETRY,
+    OOS_RETRY_CAP,
+    REPLY_GIVE_UP,
+    failure_message,
+)
 from workflows.order.ship_by import ShipByClock, SlaEvent
 from workflows.order.state import OrderState, Woke
 
@@ -41,15 +55,38 @@ class ExceptionSteps:
         auto_retry: bool = False,
         wake: Callable[[], bool] | None = None,
         restock: bool = False,
+        channel: ChannelException | None = None,
+        case_wakes: bool = False,
     ) -> Woke:
         """Open (or keep) an exception and wait until something can move the order on: an
         operator action (still queued in the mailbox), a cancel, an edit, stock arriving for
-        one of the order's SKUs (with `restock`), or the auto-retry timer."""
+        one of the order's SKUs (with `restock`), a case the selling channel raised (with
+        `case_wakes`), or the auto-retry timer."""
         s = self.s
         # The order shows the exception before its notification has gone out: the actions that
-        # resolve it are taken from then on (queued, applied once the wait below starts).
+        # resolve it are taken from then on (queued, applied once the wait below starts). The
+        # hold's actions stand until it ends, whatever step it interrupts.
+        outer, s.mailbox.accepts_from = s.mailbox.accepts_from, None
+        try:
+            return await self._hold(kind, message, accepts, detail, auto_retry, wake, restock, channel, case_wakes)
+        finally:
+            s.mailbox.accepts_from = outer
+
+    async def _hold(
+        self,
+        kind: ExceptionKind,
+        message: str,
+        accepts: set[Updates],
+        detail: dict[str, object] | None,
+        auto_retry: bool,
+        wake: Callable[[], bool] | None,
+        restock: bool,
+        channel: ChannelException | None,
+        case_wakes: bool,
+    ) -> Woke:
+        s = self.s
         s.mailbox.accepts = frozenset({*accepts, Updates.CANCEL})
-        await self.open_exception(kind, message, detail or {})
+        await self.open_exception(kind, message, detail or {}, channel)
         s.finish_action(f"order is in exception {kind}: {message}")
         retry_at = None
         if auto_retry:
@@ -63,6 +100,7 @@ class ExceptionSteps:
                 or s.cancel_reason is not None
                 or bool(wake and wake())
                 or (restock and s.restock_arrived())
+                or (case_wakes and bool(s.channel_exceptions))
             )
 
         try:
@@ -75,6 +113,8 @@ class ExceptionSteps:
             return Woke.CANCEL
         if wake is not None and wake():
             return Woke.EDIT
+        if case_wakes and s.channel_exceptions:
+            return Woke.CHANNEL_CASE
         if restock and s.restock_arrived():
             s.note("stock arrived", ", ".join(sorted(s.restocked & bookkeeping.order_skus(s.view))))
             s.restocked.clear()
@@ -84,33 +124,115 @@ class ExceptionSteps:
         s.note("auto-retry", str(kind))
         return Woke.TIMER
 
-    async def open_exception(self, kind: ExceptionKind, message: str, detail: dict[str, object]) -> None:
+    async def open_exception(
+        self, kind: ExceptionKind, message: str, detail: dict[str, object], channel: ChannelException | None = None
+    ) -> None:
         s = self.s
         current = s.view.open_exception
-        if current is not None and current.kind is kind:
+        channel_kind = channel.kind if channel is not None else None
+        if current is not None and current.kind is kind and current.channel_kind == channel_kind:
             current.message = message
             return
         if current is not None:
-            self.resolve_open(f"superseded by {kind}")
-        s.view.exceptions.append(OrderException(kind=kind, message=message, detail=detail, raised_at=workflow.now()))
+            self.resolve_open(f"superseded by {channel_kind or kind}")
+        exc = OrderException(kind=kind, message=message, detail=detail, raised_at=workflow.now())
+        if channel is not None:
+            exc.channel_kind, exc.reference, exc.deadline = channel.kind, channel.reference, channel.deadline
+        s.view.exceptions.append(exc)
+        book = playbook.open_under(s, self.policy, exc)
         s.view.status = OrderStatus.EXCEPTION
-        s.note("exception", f"{kind}: {message}")
+        s.note("exception", f"{exc.code}: {message}")
+        if exc.review_required is not None:
+            s.note("review required", f"{kind}: {exc.review_required} (playbook {exc.playbook})")
         s.publish()
-        await self.notify(NotificationLevel.EXCEPTION, kind, message)
+        if book is None:
+            await self.notify(NotificationLevel.EXCEPTION, kind, message, channel_kind=exc.channel_kind)
+            return
+        exc.notified = [t.sink for t in book.notify]
+        await self.notify(NotificationLevel.EXCEPTION, kind, message, book.notify, book.name, exc.channel_kind)
 
     def resolve_open(self, resolution: str, only: tuple[ExceptionKind, ...] | None = None) -> None:
         s = self.s
         exc = s.view.open_exception
         if exc is None or (only is not None and exc.kind not in only):
             return
+        found = playbook.current(s)
         exc.resolved_at = workflow.now()
         exc.resolution = resolution
         s.view.status = s.phase
-        s.note("exception resolved", f"{exc.kind}: {resolution}")
+        if exc.kind is ExceptionKind.CHANNEL_EXCEPTION:
+            s.notices.append(self._start_reply(exc))
+        if not playbook.follows_playbooks(s):
+            s.note("exception resolved", f"{exc.code}: {resolution}")
+        else:
+            exc.resolved_by = playbook.resolver(s)
+            s.actor = None
+            by = f" (by {exc.resolved_by})" if exc.resolved_by else ""
+            s.note("exception resolved", f"{exc.code}: {resolution}{by}")
+        if found is not None:
+            _, _, book = found
+            targets = playbook.told(book, exc, self.policy)
+            if targets:
+                s.notices.append(
+                    self._start_notify(
+                        NotificationLevel.RESOLVED,
+                        exc.kind,
+                        resolution,
+                        targets,
+                        book.name,
+                        exc.resolved_by,
+                        exc.channel_kind,
+                    )
+                )
         s.publish()
         s.finish_action(resolution)
 
+    def _start_reply(self, exc: OrderException) -> workflow.ActivityHandle[ChannelExceptionReplied]:
+        """Tell the selling channel how the case it raised was resolved (where it takes an
+        answer), beside the order's next step; drained with the notices."""
+        s = self.s
+        cancelled = s.cancel_reason is not None or s.view.status is OrderStatus.CANCELLED
+        decision = ChannelExceptionDecision.CANCELLED if cancelled else ChannelExceptionDecision.PROCEEDED
+        assert exc.channel_kind is not None and exc.resolution is not None
+        return workflow.start_activity(
+            Activities.RESOLVE_CHANNEL_EXCEPTION,
+            ChannelExceptionReply(
+                order=s.order,
+                kind=exc.channel_kind,
+                reference=exc.reference,
+                decision=decision,
+                resolution=exc.resolution,
+            ),
+            result_type=ChannelExceptionReplied,
+            task_queue=self.policy.selling_task_queue,
+            start_to_close_timeout=CALL_TIMEOUT,
+            schedule_to_close_timeout=REPLY_GIVE_UP,
+            retry_policy=CONNECTOR_RETRY,
+        )
+
+    def _channel_deadline_due(self) -> datetime | None:
+        """The channel's deadline to answer the open channel exception, until it passed."""
+        exc = self.s.view.open_exception
+        if exc is None or exc.deadline is None or exc.deadline_passed:
+            return None
+        return exc.deadline
+
+    async def _channel_deadline_passed(self) -> None:
+        exc = self.s.view.open_exception
+        assert exc is not None and exc.deadline is not None
+        exc.deadline_passed = True
+        deadline = f"{exc.deadline:%Y-%m-%d %H:%M} UTC"
+        self.s.note("channel deadline passed", f"{exc.code}: {deadline}")
+        found = playbook.current(self.s)
+        targets = playbook.told(found[2], exc, self.policy) if found else None
+        message = f"the channel's deadline {deadline} passed unanswered: {exc.message}"
+        book = found[2].name if found else None
+        await self.notify(NotificationLevel.ESCALATION, exc.kind, message, targets, book, exc.channel_kind)
+
     def _escalation_due(self) -> datetime | None:
+        if playbook.current(self.s) is not None:
+            level = playbook.next_level(self.s, self.policy)
+            return level[0] if level else None
         exc = self.s.view.open_exception
         if exc is None or exc.escalated_at is not None:
             return None
@@ -119,9 +241,33 @@ class ExceptionSteps:
     async def _escalate(self) -> None:
         exc = self.s.view.open_exception
         assert exc is not None
+        found = playbook.current(self.s)
+        if found is not None:
+            await self._escalate_level(exc, found[2])
+            return
         exc.escalated_at = workflow.now()
         self.s.note("escalated", f"{exc.kind} unresolved after {self.policy.escalation_delay}")
-        await self.notify(NotificationLevel.ESCALATION, exc.kind, f"unresolved: {exc.message}")
+        message = f"unresolved: {exc.message}"
+        await self.notify(NotificationLevel.ESCALATION, exc.kind, message, channel_kind=exc.channel_kind)
+
+    async def _escalate_level(self, exc: OrderException, book: Playbook) -> None:
+        """Fire the next level of the exception's escalation ladder."""
+        ladder = book.ladder(self.policy.escalation_delay)
+        level = ladder[exc.escalations]
+        exc.escalations += 1
+        exc.escalated_at = exc.escalated_at or workflow.now()
+        exc.notified = [t.sink for t in playbook.told(book, exc, self.policy)]
+        sinks = ", ".join(t.sink for t in level.notify) or "no sinks"
+        self.s.note("escalated", f"{exc.kind} level {exc.escalations}/{len(ladder)} after {level.after}: {sinks}")
+        message = f"unresolved after {level.after}: {exc.message}"
+        await self.notify(NotificationLevel.ESCALATION, exc.kind, message, level.notify, book.name, exc.channel_kind)
+
+    async def _apply_rule(self, rule: AutoResolveRule) -> None:
+        """An auto-resolve rule's time came: it acts as an operator would (see playbook.act)."""
+        s = self.s
+        s.note("auto-resolve rule", playbook.act(s, rule))
+        if rule.action is RuleAction.DISMISS:
+            self.resolve_open(f"dismissed: {rule.reason}")
 
     def arm_ship_by(self, order: Order | None) -> None:
         """Set the ship-by deadline from the order's acceptance (or the channel's own date), by
@@ -156,20 +302,21 @@ class ExceptionSteps:
         assert clock is not None
         deadline = f"{clock.deadline:%Y-%m-%d %H:%M} UTC"
         exc = s.view.open_exception
+        # Revision 4: the warning and a breach beside another exception go to sla_breach's sinks.
+        book = playbook_for(self.policy.playbooks, s.input.channel_id, ExceptionKind.SLA_BREACH)
+        targets, name = (book.notify, book.name) if book and playbook.follows_playbooks(s) else (None, None)
         if event is SlaEvent.WARN:
             clock.warned = True
             if workflow.now() < clock.deadline:
                 s.note("ship-by deadline near", deadline)
-                await self.notify(
-                    NotificationLevel.WARNING, ExceptionKind.SLA_BREACH, f"not shipped yet; ship by {deadline}"
-                )
+                message = f"not shipped yet; ship by {deadline}"
+                await self.notify(NotificationLevel.WARNING, ExceptionKind.SLA_BREACH, message, targets, name)
             return
         clock.breached = clock.warned = True
         if exc is not None:
             s.note("ship-by deadline passed", f"{deadline}, while in {exc.kind}")
-            await self.notify(
-                NotificationLevel.EXCEPTION, ExceptionKind.SLA_BREACH, f"not shipped by {deadline} (in {exc.kind})"
-            )
+            message = f"not shipped by {deadline} (in {exc.kind})"
+            await self.notify(NotificationLevel.EXCEPTION, ExceptionKind.SLA_BREACH, message, targets, name)
             return
         clock.raised = True
         await self.open_exception(
@@ -178,26 +325,65 @@ class ExceptionSteps:
             {"shipByDeadline": clock.deadline.isoformat(), "openUnits": bookkeeping.open_units(s.view)},
         )
 
-    async def notify(self, level: NotificationLevel, kind: ExceptionKind, message: str) -> None:
-        s = self.s
+    async def notify(
+        self,
+        level: NotificationLevel,
+        kind: ExceptionKind,
+        message: str,
+        targets: list[NoticeTarget] | None = None,
+        book: str | None = None,
+        channel_kind: str | None = None,
+    ) -> None:
         try:
-            await workflow.execute_activity(
-                Activities.NOTIFY,
-                Notification(
-                    workflow_id=s.id,
-                    channel_id=s.input.channel_id,
-                    external_id=s.input.external_id,
-                    level=level,
-                    kind=kind,
-                    message=message,
-                    at=workflow.now(),
-                ),
-                task_queue=self.policy.orders_task_queue,
-                start_to_close_timeout=CALL_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
-            )
+            await self._start_notify(level, kind, message, targets or [], book, channel_kind=channel_kind)
         except ActivityError as err:
-            s.note("notification failed", failure_message(err))
+            self.s.note("notification failed", failure_message(err))
+
+    def _start_notify(
+        self,
+        level: NotificationLevel,
+        kind: ExceptionKind,
+        message: str,
+        targets: list[NoticeTarget],
+        book: str | None,
+        resolved_by: str | None = None,
+        channel_kind: str | None = None,
+    ) -> workflow.ActivityHandle[None]:
+        s = self.s
+        # One id per notice, minted here: a retried activity queues it once, a receiver dedupes.
+        event_id = None
+        if targets:
+            exc = s.view.exceptions[-1] if s.view.exceptions else None
+            step = f"{len(s.view.exceptions) - 1}.{exc.escalations if exc else 0}"
+            event_id = f"{s.id}#{step}.{level}.{len(s.view.timeline)}"
+        return workflow.start_activity(
+            Activities.NOTIFY,
+            Notification(
+                workflow_id=s.id,
+                channel_id=s.input.channel_id,
+                external_id=s.input.external_id,
+                level=level,
+                kind=kind,
+                channel_kind=channel_kind,
+                message=message,
+                at=workflow.now(),
+                targets=targets,
+                event_id=event_id,
+                playbook=book,
+                resolved_by=resolved_by,
+            ),
+            task_queue=self.policy.orders_task_queue,
+            start_to_close_timeout=CALL_TIMEOUT,
+            retry_policy=NOTIFY_RETRY,
+        )
+
+    async def drain_notices(self) -> None:
+        """Wait for the resolved notices still going out (a failed one is a timeline note)."""
+        while self.s.notices:
+            try:
+                await self.s.notices.pop(0)
+            except ActivityError as err:
+                self.s.note("notification failed", failure_message(err))
 
     async def wait(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
         """Wait for `condition` until `deadline`, escalating an open exception and acting on the
@@ -208,18 +394,30 @@ class ExceptionSteps:
                 return True
             escalate_at = self._escalation_due()
             ship_by = self._ship_by_due()
-            due = [d for d in (deadline, escalate_at, ship_by[0] if ship_by else None) if d is not None]
+            rule = playbook.next_rule(self.s)
+            answer_by = self._channel_deadline_due()
+            due = [
+                d
+                for d in (deadline, escalate_at, ship_by[0] if ship_by else None, rule[0] if rule else None, answer_by)
+                if d
+            ]
             if not due:
                 await workflow.wait_condition(condition)
                 return True
             now = workflow.now()
             nearest = min(due)
             if nearest <= now:
+                if rule is not None and rule[0] <= now:
+                    await self._apply_rule(rule[1])
+                    continue
                 if escalate_at is not None and escalate_at <= now:
                     await self._escalate()
                     continue
                 if ship_by is not None and ship_by[0] <= now:
                     await self._ship_by_event(ship_by[1])
+                    continue
+                if answer_by is not None and answer_by <= now:
+                    await self._channel_deadline_passed()
                     continue
                 return False
             try:

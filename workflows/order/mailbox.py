@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -30,7 +31,9 @@ class ActionMailbox:
     apply it takes it (`consume`), and the operator is answered (`finish`) only after the step
     the action triggers has played out, with a message that says where the order stands then.
     While an action is queued or being applied, a second one is refused (`check`), and so is
-    one the current step does not take (`accepts`, set by the step that waits for actions)."""
+    one the current step does not take (`accepts`, set by the step that waits for actions; or
+    `accepts_from`, asked at each action, by a step whose actions change with the order while
+    it works, such as the shipment phase when an edit opens edit_after_release)."""
 
     def __init__(self) -> None:
         self.pending: Action | None = None
@@ -40,6 +43,8 @@ class ActionMailbox:
         # The answer the next finished action gets; steps may set it before `finish`.
         self.message = ""
         self.accepts: frozenset[Updates] = frozenset()
+        # Validators only: what decides the workflow's commands (playbook rules) reads `accepts`.
+        self.accepts_from: Callable[[], frozenset[Updates]] | None = None
 
     async def submit(self, name: Updates, request: BaseModel) -> str:
         """Queue an action and wait until it has been answered; returns the answer."""
@@ -48,6 +53,16 @@ class ActionMailbox:
         self.pending = Action(name, request, seq)
         await workflow.wait_condition(lambda: self._handled_seq >= seq)
         return self.message
+
+    def enqueue(self, name: Updates, request: BaseModel) -> None:
+        """Queue an action nobody waits for (an auto-resolve rule's): applied as an operator's is."""
+        self._seq += 1
+        self.pending = Action(name, request, self._seq)
+
+    def operator(self) -> str | None:
+        """Who asked for the action being applied (or queued) now."""
+        action = self._consumed or self.pending
+        return getattr(action.request, "operator", None) if action is not None else None
 
     def consume(self) -> Action:
         """Take the queued action to apply it; it is answered at the next `finish`."""
@@ -81,10 +96,11 @@ class ActionMailbox:
                 type=ErrorTypes.ACTION_NOT_APPLICABLE,
                 non_retryable=True,
             )
-        if name not in self.accepts:
+        accepts = self.accepts_from() if self.accepts_from is not None else self.accepts
+        if name not in accepts:
             exc = view.open_exception
             state = f"{view.status}" + (f" ({exc.kind})" if exc else "")
-            possible = ", ".join(sorted(self.accepts)) or "none (the order is being processed)"
+            possible = ", ".join(sorted(accepts)) or "none (the order is being processed)"
             raise ApplicationError(
                 f"cannot {name} while the order is {state}; possible now: {possible}",
                 type=ErrorTypes.ACTION_NOT_APPLICABLE,

@@ -35,6 +35,11 @@ CALL_TIMEOUT = timedelta(seconds=30)
 # How long a vendor may stay unreachable before the order is put in an exception.
 SEND_GIVE_UP = timedelta(hours=6)
 PUSH_GIVE_UP = timedelta(hours=24)
+# Telling the selling channel how a case it raised was resolved: tried as long as a tracking push.
+REPLY_GIVE_UP = PUSH_GIVE_UP
+# A channel that wants each order acknowledged (Walmart: within 4 h) and stays unreachable this
+# long holds the order in ack_overdue.
+ACK_GIVE_UP = timedelta(minutes=15)
 # The out-of-stock re-check backs off up to this many times the channel's retry interval.
 OOS_RETRY_CAP = 16
 

@@ -7,12 +7,15 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from orderloop import address_parts
     from orderloop.activity_models import (
         AllocateInput,
         AllocateOutcome,
         AllocateResult,
         CancelShippingInput,
         CancelShippingResult,
+        ChannelCancelInput,
+        ChannelCancelResult,
         ReleaseInput,
         SendResult,
     )
@@ -30,13 +33,14 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.order import bookkeeping
-from workflows.order.holds import ExceptionSteps
+from workflows.order.channel_cases import ChannelCaseSteps
 from workflows.order.mailbox import Action
 from workflows.order.options import (
     CALL_TIMEOUT,
     CONNECTOR_RETRY,
     INTERNAL_RETRY,
     LOCAL_TIMEOUT,
+    PUSH_GIVE_UP,
     SEND_GIVE_UP,
     failure_message,
     map_payload,
@@ -46,7 +50,7 @@ from workflows.order.state import Woke
 _PRE_SEND_ACTIONS = {Updates.RETRY, Updates.REROUTE, Updates.AMEND_ADDRESS}
 
 
-class SendingSteps(ExceptionSteps):
+class SendingSteps(ChannelCaseSteps):
     async def hold_window(self) -> None:
         s = self.s
         if not self.policy.hold_window or s.terminal:
@@ -82,14 +86,19 @@ class SendingSteps(ExceptionSteps):
             if s.cancel_reason is not None:
                 await self.cancel()
                 return
-            order = s.order
-            missing = order.shipping_address.missing_fields() if order.shipping_address else ["shippingAddress"]
+            if s.channel_exceptions:
+                if await self.hold_for_channel_case() is Woke.EDIT:
+                    await self.apply_edit()
+                continue
+            # Every address part's address (a one-address order: the order's, as always).
+            missing = address_parts.missing_address(s.order)
             if missing:
                 woke = await self.hold_for(
                     ExceptionKind.INVALID_ADDRESS,
-                    f"shipping address lacks {', '.join(missing)}",
+                    missing,
                     accepts={Updates.AMEND_ADDRESS, Updates.RETRY},
                     wake=s.edit_applies,
+                    case_wakes=True,
                 )
                 await self.after_pre_send_wait(woke)
                 continue
@@ -107,6 +116,7 @@ class SendingSteps(ExceptionSteps):
                     auto_retry=waits_for_stock,
                     wake=s.edit_applies,
                     restock=waits_for_stock,
+                    case_wakes=True,
                 )
                 await self.after_pre_send_wait(woke)
                 continue
@@ -186,7 +196,10 @@ class SendingSteps(ExceptionSteps):
     async def _send(self, assignment: LocationAssignment) -> bool:
         s = self.s
         order = s.order
-        assert order.shipping_address is not None
+        # The assignment's address part's address: the lines' own (a multi-address order's),
+        # else the order's, as for every order before multi-address orders.
+        address = address_parts.request_address(order, [line.line_id for line in assignment.line_items])
+        assert address is not None
         request = ShippingRequest(
             id=ShippingRequest.request_id(s.id, len(s.view.shipping_requests) + 1),
             idempotency_key=str(workflow.uuid4()),
@@ -199,7 +212,7 @@ class SendingSteps(ExceptionSteps):
                 RequestLine(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
                 for line in assignment.line_items
             ],
-            shipping_address=order.shipping_address,
+            shipping_address=address,
             shipping_code=order.shipping_code,
             created_at=workflow.now(),
         )
@@ -227,6 +240,7 @@ class SendingSteps(ExceptionSteps):
                 accepts=_PRE_SEND_ACTIONS,
                 # Revision 2: an edit while every request is rejected applies (nothing was sent).
                 wake=s.edit_applies if s.input.revision >= 2 else None,
+                case_wakes=True,
             )
             await self.after_pre_send_wait(woke)
             return False
@@ -257,12 +271,40 @@ class SendingSteps(ExceptionSteps):
             s.exclude = []
             s.mailbox.message = f"rerouting to {request.location_id}"
         elif isinstance(request, AmendAddressRequest):
-            s.view.order = s.order.model_copy(update={"shipping_address": request.address})
-            s.mailbox.message = "shipping address amended"
+            self._amend_address(request)
         else:
             s.exclude = []
             s.mailbox.message = "retrying"
         s.note(f"operator {action.name}", f"{getattr(request, 'operator', '')}: {s.mailbox.message}")
+
+    def _amend_address(self, request: AmendAddressRequest) -> None:
+        """The operator's address replaces the order's. A multi-address order's other recipients
+        keep theirs: it replaces the address of the part(s) the open exception is about (those
+        whose address is incomplete, else the rejected request's), and with none in question it
+        is not applied."""
+        s = self.s
+        if not address_parts.has_line_addresses(s.order):
+            s.view.order = s.order.model_copy(update={"shipping_address": request.address})
+            s.mailbox.message = "shipping address amended"
+            return
+        line_ids = address_parts.incomplete_line_ids(s.order) or self._rejected_line_ids()
+        if not line_ids:
+            count = len(address_parts.address_parts(s.order))
+            s.mailbox.message = (
+                f"shipping address not amended: the order ships to {count} addresses and none is in question "
+                "(incomplete or refused by the fulfillment channel); change the recipient's address in the "
+                "channel (its edit reaches the order) or cancel the order"
+            )
+            return
+        s.view.order = address_parts.amended(s.order, request.address, line_ids)
+        s.mailbox.message = f"shipping address amended for line(s) {', '.join(line_ids)}"
+
+    def _rejected_line_ids(self) -> list[str]:
+        """The lines of the shipping request the open exception says was refused."""
+        exc = self.s.view.open_exception
+        request_id = exc.detail.get("requestId") if exc is not None else None
+        view = bookkeeping.find_request(self.s.view, request_id) if isinstance(request_id, str) else None
+        return [line.line_id for line in view.request.line_items] if view is not None else []
 
     async def cancel(self) -> None:
         """Cancel what is not shipped: release stock before send, ask the WMS after send."""
@@ -335,6 +377,36 @@ class SendingSteps(ExceptionSteps):
         for progress in s.view.lines:
             progress.cancelled += progress.open
         s.set_phase(OrderStatus.CANCELLED)
+        answered = self._answers_channel_case()
         self.resolve_open("order cancelled")
         s.note("cancelled", s.cancel_reason)
+        # A channel's case the cancel resolves is answered to the channel by its reply instead.
+        if s.tell_channel and not answered:
+            await self._tell_channel_cancelled()
         s.finish_action("order cancelled")
+
+    def _answers_channel_case(self) -> bool:
+        exc = self.s.view.open_exception
+        return exc is not None and exc.kind is ExceptionKind.CHANNEL_EXCEPTION
+
+    async def _tell_channel_cancelled(self) -> None:
+        """Orderloop cancelled the order (a playbook rule): the selling channel is told."""
+        s = self.s
+        if s.view.order is None:
+            s.note("channel not told", "the order never mapped")
+            return
+        try:
+            result = await workflow.execute_activity(
+                Activities.CANCEL_ON_CHANNEL,
+                ChannelCancelInput(order=s.order, reason=s.cancel_reason or "cancelled"),
+                result_type=ChannelCancelResult,
+                task_queue=self.policy.selling_task_queue,
+                start_to_close_timeout=CALL_TIMEOUT,
+                schedule_to_close_timeout=PUSH_GIVE_UP,
+                retry_policy=CONNECTOR_RETRY,
+            )
+        except ActivityError as err:
+            s.note("channel not told", f"{s.order.channel_id} refused the cancel: {failure_message(err)}")
+            return
+        told = "told" if result.told else "takes no cancels from Orderloop"
+        s.note(f"channel {told}", f"{s.order.channel_id}: {s.cancel_reason}")

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.model import ExceptionKind, OrderStatus, Shipment, ShippingRequestState
 
 from workflows.order import bookkeeping
+from workflows.order.channel_cases import GOES_ON
 from workflows.order.fulfillment_updates import FulfillmentUpdateSteps
 from workflows.order.mailbox import Action
 from workflows.order.options import (
@@ -48,6 +49,7 @@ _RETRYABLE_AFTER_SEND = (
     ExceptionKind.CANCEL_FAILED,
     ExceptionKind.TRACKING_REJECTED,
     ExceptionKind.EDIT_AFTER_RELEASE,
+    ExceptionKind.CHANNEL_EXCEPTION,  # the seller goes on with the order
 )
 
 
@@ -65,6 +67,19 @@ class OrderSteps(FulfillmentUpdateSteps):
         # patch is asked only of revision-0 orders: its marker costs a search-attribute upsert).
         polls = s.input.revision >= 1 or workflow.patched(_PATCH_SHIPMENT_POLL)
         poll_at = self._next_shipment_poll() if polls else None
+        # The operator's actions follow the order as the loop works, not only while it waits: an
+        # edit, a tracking push or the SLA can open an exception before the next wait starts.
+        s.mailbox.accepts_from = self._shipment_phase_actions
+        try:
+            await self._shipment_loop(sla_deadline, breached, poll_at)
+        finally:
+            s.mailbox.accepts_from = None
+        s.mailbox.accepts = frozenset()
+        if not s.terminal and bookkeeping.open_units(s.view) == 0 and not s.unpushed:
+            self._complete()
+
+    async def _shipment_loop(self, sla_deadline: datetime, breached: bool, poll_at: datetime | None) -> None:
+        s = self.s
         # Done when every unit shipped (or was cancelled) and the channel has all the tracking.
         while not s.terminal and (bookkeeping.open_units(s.view) > 0 or s.unpushed):
             s.mailbox.accepts = self._shipment_phase_actions()
@@ -89,13 +104,12 @@ class OrderSteps(FulfillmentUpdateSteps):
                 await self._vendor_cancelled(s.vendor_cancels.pop(0))
                 poll_at = self._next_shipment_poll() if poll_at is not None else None
             await self.apply_fulfillment_updates()
+            while s.channel_exceptions and not s.terminal:
+                await self.open_channel_case()
             if s.mailbox.pending is not None:
                 await self._apply_shipment_phase_action(s.mailbox.consume())
             if s.cancel_reason is not None and not s.cancel_handled:
                 await self.cancel()
-        s.mailbox.accepts = frozenset()
-        if not s.terminal and bookkeeping.open_units(s.view) == 0 and not s.unpushed:
-            self._complete()
 
     def _next_shipment_poll(self) -> datetime | None:
         """When to ask the fulfillment channels for shipments their webhooks have not reported."""
@@ -142,6 +156,7 @@ class OrderSteps(FulfillmentUpdateSteps):
             or s.mailbox.pending is not None
             or cancel_pending
             or s.edit_after_release()
+            or bool(s.channel_exceptions)
         )
 
     def _shipment_phase_actions(self) -> frozenset[Updates]:
@@ -254,6 +269,8 @@ class OrderSteps(FulfillmentUpdateSteps):
             else:
                 s.cancel_reason = request.reason
                 await self.cancel()
+        elif exc is not None and exc.kind is ExceptionKind.CHANNEL_EXCEPTION:
+            self.resolve_open(GOES_ON)
         elif exc is not None and exc.kind is ExceptionKind.EDIT_AFTER_RELEASE:
             if isinstance(request, RerouteRequest):
                 await self.resend_edited(request.location_id)

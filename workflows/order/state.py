@@ -11,17 +11,20 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+from temporalio.workflow import ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
     from orderloop.contracts import (
         ChannelCancel,
         ChannelEdit,
+        ChannelException,
         FulfillmentCancel,
         FulfillmentUpdate,
         OrderInput,
         SearchAttributes,
     )
     from orderloop.model import ExceptionKind, Order, OrderStatus, OrderView, Shipment, TimelineEntry
+    from orderloop.playbooks import Playbook
 
 from workflows.order import bookkeeping
 from workflows.order.bookkeeping import SearchAttributeValue
@@ -37,6 +40,8 @@ class Woke(StrEnum):
     TIMER = "auto_retry"
     EDIT = "edit"
     RESTOCK = "restock"
+    # A case the selling channel raised reached an order waiting before send.
+    CHANNEL_CASE = "channel_case"
 
 
 class OrderState:
@@ -67,6 +72,10 @@ class OrderState:
         self.unpushed: list[Shipment] = []
         self.vendor_cancels: list[FulfillmentCancel] = []
         self.fulfillment_updates: list[FulfillmentUpdate] = []
+        # Cases the selling channel raised, waiting for the step that opens them; and those
+        # taken so far (kind, reference), so a case reported again opens nothing new.
+        self.channel_exceptions: list[ChannelException] = []
+        self.channel_cases: set[tuple[str, str]] = set()
         # SKUs whose availability rose since the order last tried to allocate (restock watcher).
         self.restocked: set[str] = set()
         self.force_location: str | None = None
@@ -78,6 +87,16 @@ class OrderState:
         self.published: dict[str, SearchAttributeValue] = {}
         # Armed at ingest for orders of revision 2 on (older ones time the SLA after send).
         self.ship_by: ShipByClock | None = None
+        # Revision 4: the playbook each exception opened under (by its index; None: the
+        # default), the rules that acted on each, who is resolving the open one now (a rule),
+        # whether the cancel under way must be told to the selling channel, and the resolved
+        # notices still going out (awaited before the workflow returns).
+        self.playbooks: dict[int, Playbook | None] = {}
+        self.rules_tried: set[tuple[int, str]] = set()
+        self.actor: str | None = None
+        self.tell_channel = False
+        # Also the replies to the channel's cases (`ChannelExceptionReplied`), drained the same way.
+        self.notices: list[ActivityHandle[Any]] = []
         if inp.revision >= 1:
             # The starter set these search attributes (an absent one is unset): not upserted
             # again unless they change.

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         ChannelCancel,
         ChannelEdit,
+        ChannelException,
         ErrorTypes,
         FulfillmentCancel,
         FulfillmentUpdate,
@@ -57,11 +58,15 @@ class OrderWorkflow:
         s.publish()
         steps = await self._ingest()
         if steps is not None:
+            await steps.acknowledge()
             await steps.hold_window()
             await steps.fulfil()
             await steps.await_shipments()
             await steps.await_deliveries()
         s.finish_action(f"order is {s.view.status}")
+        if self._steps is not None:
+            await self._steps.report_channel_cases()
+            await self._steps.drain_notices()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return s.view
 
@@ -191,6 +196,17 @@ class OrderWorkflow:
             return
         s.cancel_reason = cancel.reason
         s.cancel_handled = False
+
+    @workflow.signal(name=Signals.CHANNEL_EXCEPTION)
+    def channel_exception(self, case: ChannelException) -> None:
+        s = self._state
+        key = (case.kind, case.reference or case.event_id or case.message)
+        if key in s.channel_cases:
+            return
+        s.channel_cases.add(key)
+        # Once the order is completed or cancelled the case is reported, not opened (see
+        # `report_channel_exceptions`).
+        s.channel_exceptions.append(case)
 
     @workflow.signal(name=Signals.SHIPPING_REQUEST_CANCELLED)
     def shipping_request_cancelled(self, cancel: FulfillmentCancel) -> None:

@@ -1,6 +1,6 @@
 """In-memory emulation of the RyderShip (Whiplash) V2 API for `make run` and the tests: the
 OAuth refresh grant at `POST /oauth/token` (form body; 2 h tokens, a new refresh token each
-time; 401 `{"error": ...}` with an expired token), `POST /api/v2/orders`, `GET /api/v2/orders`
+time and the one spent revoked; 401 `{"error": ...}` with an expired token), `POST /api/v2/orders`, `GET /api/v2/orders`
 (Ransack `search={"order_orig_eq": ...}`, `page`/`per_page`), `GET /api/v2/orders/{id}`,
 `PUT /api/v2/orders/{id}/call/cancel`, `GET /api/v2/items` and
 `/api/v2/items/{id}/warehouse_quantities`; refusals 422 `{"error"}` / `{"errors": {field:
@@ -71,6 +71,13 @@ class StockBody(BaseModel):
     stock: dict[str, dict[str, int]]
 
 
+class EditBody(BaseModel):
+    """A hand edit in Whiplash's UI: units per SKU (0 removes it), `shipping_*` fields."""
+
+    items: dict[str, int] = {}
+    shipping: dict[str, str | None] = {}
+
+
 class AttentionBody(BaseModel):
     message: str = "Address could not be verified by the carrier"
 
@@ -92,6 +99,11 @@ def control_routes(acc: Account) -> RouteTable:
         """{"message": text}: the warehouse flags the order (order.attention)"""
         return acc.hold(acc.find(ref), body.message)
 
+    async def edit(ref: str, body: EditBody) -> dict[str, Any]:
+        """{"items": {sku: quantity}, "shipping": {shipping_field: value}}: edit the order in
+        Whiplash's UI (no webhook)"""
+        return acc.edit(acc.find(ref), body.items, body.shipping)
+
     async def set_stock(body: StockBody) -> list[dict[str, Any]]:
         """{"stock": {warehouse_id: {sku: on_hand}}}: replace the stock"""
         acc.set_stock(body.stock)
@@ -103,6 +115,13 @@ def control_routes(acc: Account) -> RouteTable:
             Route("POST", "/ship/{ref:path}", shipped, "ship the order ({ref}: id or order_orig) now"),
             Route("POST", "/pick/{ref:path}", picked, "pick the order: a cancel is refused from now on"),
             Route("POST", "/attention/{ref:path}", endpoint=attention),
+            Route(
+                "POST",
+                "/cancel/{ref:path}",
+                lambda c: acc.cancel(acc.find(c.path["ref"])),
+                "cancel the order in Whiplash's UI (order.cancelled, if webhooks are delivered)",
+            ),
+            Route("POST", "/edit/{ref:path}", endpoint=edit),
             Route("GET", "/orders", lambda _: acc.search({}), "every order"),
             Route("GET", "/stock", lambda _: {str(w): lv for w, lv in acc.stock.items()}, "stock per warehouse"),
             Route("POST", "/stock", endpoint=set_stock),
@@ -110,8 +129,8 @@ def control_routes(acc: Account) -> RouteTable:
             Route(
                 "GET",
                 "/tokens",
-                lambda _: {"issued": acc.tokens_issued, "throttled": acc.throttled},
-                "tokens issued, calls throttled",
+                lambda _: {"issued": acc.tokens_issued, "refresh_spent": acc.refresh_spent, "throttled": acc.throttled},
+                "tokens issued, refresh tokens spent, calls throttled",
             ),
         ),
     )

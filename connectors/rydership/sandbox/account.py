@@ -1,9 +1,10 @@
 """The state of one RyderShip (Whiplash) account in the sandbox: its OAuth application (refresh
-grant issuing 2 h access tokens and a new refresh token each time; 401 `{"error": ...}` once a
+grant issuing 2 h access tokens and a new refresh token each time, revoking the one spent; 401 `{"error": ...}` once a
 token expired), the per-account limit (10 requests a second; 429 with `X-RateLimit-*` and
 `Retry-After`), orders validated as Whiplash does (422 `{"error": ...}`; a known `order_orig`
 refused), their life (processing -> picked -> shipped, on a timer or by control; cancel refused
-once picked), stock per warehouse and item, and the signed webhooks (`X-WHIPLASH-SIGNATURE`)."""
+once picked; a cancel or an edit in Whiplash's own UI by control), stock per warehouse and
+item, and the signed webhooks (`X-WHIPLASH-SIGNATURE`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,18 @@ from connectors.sandbox_kit import SandboxState, SlidingWindow, VendorError
 
 SEED_STOCK = {"TSHIRT-BLK-M": 500, "TSHIRT-WHT-M": 500, "MUG-11OZ": 300, "POSTER-A2": 50, "HOODIE-GRY-L": 200}
 RATE_LIMIT = 10
+# The flat address fields of a Whiplash order (what a hand edit in its UI may change).
+SHIPPING_FIELDS = (
+    "shipping_name",
+    "shipping_company",
+    "shipping_address_1",
+    "shipping_address_2",
+    "shipping_city",
+    "shipping_state",
+    "shipping_zip",
+    "shipping_country_iso2",
+    "shipping_phone",
+)
 
 
 class RyderShipKnobs(BaseModel):
@@ -110,8 +123,10 @@ class Account(SandboxState[RyderShipKnobs]):
         self.client_id = channel.credential("client_id")
         self.client_secret = channel.credential("client_secret")
         self.webhook_secret = channel.credential("webhook_secret")
-        # The consent's refresh token, and every one issued since (the sandbox revokes none).
+        # The refresh tokens still valid: the consent's, until spent. Each grant spends the one
+        # sent and issues a new one, as Whiplash does; a spent one is refused (invalid_grant).
         self.refresh_tokens = {channel.credential("refresh_token")}
+        self.refresh_spent = 0
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
         self.throttled = 0
@@ -156,6 +171,8 @@ class Account(SandboxState[RyderShipKnobs]):
         ttl = self.knobs.value.token_ttl
         token, refresh = secrets.token_hex(32), secrets.token_hex(32)
         self.tokens[token] = time.monotonic() + ttl
+        self.refresh_tokens.discard(form["refresh_token"])
+        self.refresh_spent += 1
         self.refresh_tokens.add(refresh)
         self.tokens_issued += 1
         return {
@@ -270,6 +287,37 @@ class Account(SandboxState[RyderShipKnobs]):
         order.updated_at = now()
         self.timers.cancel(order.id)
         self.emit(RyderShipEvent.ORDER_CANCELLED, order)
+        return order.resource()
+
+    def edit(self, order: SbOrder, items: dict[str, int], shipping: dict[str, str | None]) -> dict[str, Any]:
+        """A change made in Whiplash's own UI before picking: units per SKU (0 removes the line,
+        a new SKU adds one) and `shipping_*` fields. Whiplash sends no webhook for it [?]."""
+        if not order.open or order.status >= OrderStatus.PICKED:
+            raise WhiplashError(422, f"Order {order.id} cannot be changed: it is {STATUS_NAMES[order.status]}.")
+        errors = [f"{key} is not a shipping field" for key in shipping if key not in SHIPPING_FIELDS]
+        errors += [f"item with sku {sku!r} not found" for sku in items if sku not in self.item_ids]
+        errors += [f"{sku}: quantity must be 0 or more" for sku, quantity in items.items() if quantity < 0]
+        if errors:
+            raise WhiplashError(422, {"errors": {"order": errors}})
+        for sku, quantity in items.items():
+            line = next((i for i in order.items if i["sku"] == sku), None)
+            if line is None and quantity:
+                n = len(order.items) + 1
+                order.items.append(
+                    {
+                        "id": order.id * 10 + n,
+                        "item_id": self.item_ids[sku],
+                        "sku": sku,
+                        "quantity": quantity,
+                        "originator_id": None,
+                    }
+                )
+            elif line is not None and quantity:
+                line["quantity"] = quantity
+            elif line is not None:
+                order.items.remove(line)
+        order.body.update(shipping)
+        order.updated_at = now()
         return order.resource()
 
     def pick(self, order: SbOrder) -> bool:

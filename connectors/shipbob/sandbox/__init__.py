@@ -3,7 +3,9 @@ a unique `reference_id`, one or two shipments per order (a split order), labels 
 seconds, cancel refused once a shipment is picked, inventory per fulfillment center, a sliding
 150-requests-per-minute limit, and Standard-Webhooks-signed `order.shipped` /
 `order.shipment.cancelled` / `order.shipment.delivered` / `order.shipment.on_hold` /
-`order.shipment.exception` deliveries to Orderloop's webhook (a hold by `POST /_sandbox/hold`,
+`order.shipment.exception` deliveries to Orderloop's webhook, and return orders
+(`POST /return`, unique `reference_id`; arriving and processed by controls with
+`return.created` / `return.updated` / `return.completed`) (a hold by `POST /_sandbox/hold`,
 released by labelling: ShipBob sends no release event).
 
 The API takes any of the versions `2026-01`, `2026-07` in the path; Bearer token = the channel's
@@ -57,6 +59,13 @@ def int_param(call: Call, name: str) -> int:
         raise invalid(400, name, "Input should be a valid integer, unable to parse string as an integer") from None
 
 
+def page_of(response: Response, found: list[dict[str, Any]], page: int, limit: int) -> list[dict[str, Any]]:
+    """One page of a list, with ShipBob's `page-number`, `total-pages`, `total-count` headers."""
+    rows, pages = numbered_page(found, page, limit)
+    response.headers.update({"page-number": str(page), "total-pages": str(pages), "total-count": str(len(found))})
+    return rows
+
+
 def api_routes(sb: ShipBobSandbox) -> RouteTable:
     def create_order(call: Call) -> dict[str, Any]:
         channel = sb.check_channel(call.request.headers.get(CHANNEL_HEADER), required=True)
@@ -75,9 +84,7 @@ def api_routes(sb: ShipBobSandbox) -> RouteTable:
         """?ReferenceIds=&IDs=&HasTracking=&Page=&Limit=: [order, ...] with page headers"""
         channel = sb.check_channel(request.headers.get(CHANNEL_HEADER), required=False)
         found = sb.list_orders(channel, ids, references, has_tracking)
-        rows, pages = numbered_page(found, page, limit)
-        response.headers.update({"page-number": str(page), "total-pages": str(pages), "total-count": str(len(found))})
-        return [o.to_json() for o in rows]
+        return page_of(response, [o.to_json() for o in found], page, limit)
 
     async def inventory_levels(request: Request, page_size: PageSize = 50, cursor: Cursor = 0) -> dict[str, Any]:
         """?PageSize=&Cursor=: {items: [{sku, total_*_quantity}], first, prev, next, last}"""
@@ -98,6 +105,23 @@ def api_routes(sb: ShipBobSandbox) -> RouteTable:
             ]
             rows = [row for row in rows if row["locations"]]
         return link_page(request, rows, page_size, cursor)
+
+    def create_return(call: Call) -> dict[str, Any]:
+        channel = sb.check_channel(call.request.headers.get(CHANNEL_HEADER), required=True)
+        assert channel is not None
+        return sb.create_return(channel, call.body)
+
+    async def list_returns(
+        request: Request,
+        response: Response,
+        page: Annotated[int, Query(alias="Page", ge=1)] = 1,
+        limit: Annotated[int, Query(alias="Limit", ge=1, le=250)] = 50,
+        ids: Annotated[str | None, Query(alias="IDs")] = None,
+        references: Annotated[str | None, Query(alias="ReferenceIds")] = None,
+        statuses: Annotated[str | None, Query(alias="Status")] = None,
+    ) -> list[dict[str, Any]]:
+        """?ReferenceIds=&IDs=&Status=&Page=&Limit=: [return order, ...] with page headers"""
+        return page_of(response, [r.to_json() for r in sb.list_returns(references, ids, statuses)], page, limit)
 
     def order_id(call: Call) -> int:
         return int_param(call, "order_id")
@@ -137,6 +161,22 @@ def api_routes(sb: ShipBobSandbox) -> RouteTable:
                 "/shipment/{shipment_id}",
                 lambda c: sb.shipments.find(int_param(c, "shipment_id")).to_json(),
                 "a shipment",
+            ),
+            Route(
+                "POST",
+                "/return",
+                create_return,
+                "shipbob_channel_id required; {reference_id, fulfillment_center: {id}, inventory: [{id, quantity, "
+                "requested_action}], tracking_number?, original_shipment_id?}: 201 return order, 400 malformed, 422 "
+                "duplicate reference_id, unknown center or inventory id, an inventory id twice",
+                status=201,
+            ),
+            Route("GET", "/return", endpoint=list_returns),
+            Route(
+                "GET",
+                "/return/{return_id}",
+                lambda c: sb.returns.find(int_param(c, "return_id")).to_json(),
+                "a return order with each inventory item's action_requested and action_taken",
             ),
             Route("GET", "/inventory-level", endpoint=inventory_levels),
             Route("GET", "/inventory-level/locations", endpoint=inventory_by_center),
@@ -195,6 +235,21 @@ def control_routes(sb: ShipBobSandbox) -> RouteTable:
                 '{"reason", "exception": bool}: pending shipments held until `ship` (order.shipment.on_hold, '
                 "or order.shipment.exception)",
             ),
+            Route(
+                "POST",
+                "/returns/{ref:path}/arrive",
+                lambda c: sb.arrive(sb.find_return(c.path["ref"])),
+                "the parcel arrived at the center: Arrived (return.updated); {ref} is the id or reference_id",
+            ),
+            Route(
+                "POST",
+                "/returns/{ref:path}/process",
+                lambda c: sb.process(sb.find_return(c.path["ref"]), c.body),
+                '{"actions": [{"sku", "action": Restock|Quarantine|Dispose, "quantity"?, "reason"?}], "complete"?}: '
+                "the staff process the units (all Restocked without actions); Completed (return.completed), or "
+                "Processing (return.updated) with complete=false; units left unprocessed were not in the parcel",
+            ),
+            Route("GET", "/returns", lambda _: [r.to_json() for r in sb.returns.values()], "every return order"),
             Route("GET", "/orders", lambda _: [o.to_json() for o in sb.orders.values()], "every order"),
             Route("GET", "/stock", lambda _: sb.inventory_by_center(), "stock per center"),
             Route("POST", "/stock", endpoint=set_stock),

@@ -8,9 +8,9 @@ import string
 from typing import Any
 
 from connectors.shipbob.mapping import OrderStatus, ShipmentStatus
-from connectors.shipbob.sandbox.inventory import Inventory
 from connectors.shipbob.sandbox.merchant import ShipBobApiError, invalid, now
 from connectors.shipbob.sandbox.payloads import Line, Product, SbOrder, SbShipment, split_lines
+from connectors.shipbob.sandbox.returns import Returns
 from connectors.shipbob.webhooks import ShipBobTopic
 
 _TRACKING_URLS = {
@@ -20,7 +20,7 @@ _TRACKING_URLS = {
 }
 
 
-class ShipBobSandbox(Inventory):
+class ShipBobSandbox(Returns):
     """The whole merchant account: its state and gate, inventory, orders; `create_app` serves it."""
 
     # --- orders ---

@@ -16,6 +16,10 @@ log, beside its `event_id`), `-Event-Id`, `-Triggered-At`: `orders/create`; `ord
 `orders/updated`; after a fulfillment (knob `fulfillment_webhooks`) `fulfillments/create`,
 `orders/partially_fulfilled|fulfilled`, `orders/updated`.
 
+Returns (`returns`): `POST /admin/api/{version}/graphql.json` serves the GraphQL Admin API's
+returns operations (graphql-core against the connector's SDL) with its own cost bucket; a control
+requests a return as a customer would (`returns/request`), others approve, decline or cancel it.
+
 Modules: `shop` (state, knobs, the API gate, pagination, webhooks), `catalog` (locations,
 products, inventory), `orders` (orders, fulfillment orders, fulfillments), `payloads` (Shopify's
 JSON); this one declares the routes.
@@ -113,6 +117,23 @@ def api_routes(shop: ShopifySandbox) -> RouteTable:
     )
 
 
+def graphql_routes(shop: ShopifySandbox) -> RouteTable:
+    return RouteTable(
+        prefix="/admin/api/{version}",
+        dependencies=(shop.authorize,),
+        routes=(
+            Route(
+                "POST",
+                "/graphql.json",
+                lambda call: shop.graphql(call.request, call.body),
+                '{"query", "variables"?, "operationName"?}: the returns part of the GraphQL Admin API (return, '
+                "returnApproveRequest, reverseFulfillmentOrderDispose), with extensions.cost; THROTTLED beyond the "
+                "cost bucket",
+            ),
+        ),
+    )
+
+
 def control_routes(shop: ShopifySandbox) -> RouteTable:
     def control(action: Callable[[Call], Any]) -> Callable[[Call], Any]:
         """Controls answer in the kit's error shape (`{"error": ...}`), not Shopify's."""
@@ -186,6 +207,37 @@ def control_routes(shop: ShopifySandbox) -> RouteTable:
                 "levels by SKU and location, and their history",
             ),
             Route("GET", "/fulfillments", fulfillments, "?order=: the fulfillments created"),
+            Route(
+                "POST",
+                "/orders/{order_id:int}/returns",
+                control(
+                    lambda c: shop.request_return(
+                        c.path["order_id"], c.body, duplicate=c.flag("duplicate"), bad_signature=c.flag("bad_signature")
+                    )
+                ),
+                '?duplicate=&bad_signature=: the customer requests a return of fulfilled units: {"line_items": '
+                '[{"sku" | "line_item_id", "quantity", "reason"?, "note"?}]} (returns/request)',
+                status=201,
+            ),
+            Route("GET", "/returns", lambda _: shop.returns_json(), "every return with its dispositions"),
+            Route(
+                "POST",
+                "/returns/{return_id:int}/approve",
+                control(lambda c: shop.approve(shop.find_return(c.path["return_id"]))),
+                "the merchant approves a requested return (returns/approve)",
+            ),
+            Route(
+                "POST",
+                "/returns/{return_id:int}/decline",
+                control(lambda c: shop.decline(shop.find_return(c.path["return_id"]), c.body)),
+                '{"note"?}: the merchant declines a requested return (returns/decline)',
+            ),
+            Route(
+                "POST",
+                "/returns/{return_id:int}/cancel",
+                control(lambda c: shop.cancel_return(shop.find_return(c.path["return_id"]))),
+                "the return is cancelled before anything was disposed (returns/cancel)",
+            ),
         ),
     )
 
@@ -196,6 +248,7 @@ def create_app(options: SandboxOptions) -> FastAPI:
         f"Shopify sandbox ({options.channel.id})",
         shop,
         api_routes(shop),
+        graphql_routes(shop),
         control_routes(shop),
         error_shape=shopify_error_body,
         api_headers=shop.api_headers,

@@ -11,7 +11,8 @@ from typing import Any
 
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import SandboxError
-from connectors.shopify.sandbox.payloads import amount, decimal_amount, positive_int
+from connectors.sandbox_kit.values import decimal_amount, positive_int
+from connectors.shopify.sandbox.payloads import amount
 from connectors.shopify.sandbox.shop import ShopifyApiError, ShopState, iso, not_found, now
 
 SEED_PRODUCTS = (

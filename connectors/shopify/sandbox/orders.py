@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from connectors.sandbox_kit import SandboxError, ids_in
+from connectors.sandbox_kit.values import decimal_amount, pick, positive_int
 from connectors.shopify.sandbox import payloads
-from connectors.shopify.sandbox.catalog import Catalog
-from connectors.shopify.sandbox.payloads import LineSpec, decimal_amount, pick, positive_int, tags_text
+from connectors.shopify.sandbox.payloads import LineSpec, tags_text
+from connectors.shopify.sandbox.returns import Returns
 from connectors.shopify.sandbox.shop import Row, ShopifyApiError, iso, now, parse_time
 from connectors.shopify.webhooks import ShopifyTopic
 from connectors.signing import json_type
@@ -25,7 +26,7 @@ _TRACKING_URLS = {
 }
 
 
-class ShopifySandbox(Catalog):
+class ShopifySandbox(Returns):
     """The whole shop: its state and gate, its catalog, its orders; `create_app` serves it."""
 
     # --- orders (API) ---
@@ -202,7 +203,6 @@ class ShopifySandbox(Catalog):
             order["fulfillment_status"] = "partial"
         else:
             order["fulfillment_status"] = None
-
 
     # --- controls: orders ---
 

@@ -9,10 +9,11 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from connectors.sandbox_kit import SandboxError
+from connectors.sandbox_kit.values import decimal_amount, pick, positive_int
 from connectors.shopify.sandbox.shop import Row, iso
 from connectors.signing import json_type
 
@@ -41,30 +42,6 @@ def amount(value: Decimal) -> str:
 def money_set(value: Decimal, currency: str) -> dict[str, Any]:
     money = {"amount": amount(value), "currency_code": currency}
     return {"shop_money": money, "presentment_money": dict(money)}
-
-
-def decimal_amount(value: Any, where: str) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise SandboxError(422, f"{where} must be an amount, not {json_type(value)}")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise SandboxError(422, f"{where} must be an amount, got {value!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise SandboxError(422, f"{where} must be a non-negative amount, got {value!r}")
-    return amount
-
-
-def pick(data: Mapping[str, Any], *names: str) -> Any:
-    return next((data[n] for n in names if data.get(n) is not None), None)
-
-
-def positive_int(value: Any, where: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SandboxError(422, f"{where} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def tags_text(value: Any) -> str:
@@ -98,9 +75,7 @@ def line_specs(value: Any, locations: Mapping[int, Any]) -> list[LineSpec]:
     return specs
 
 
-def line_item(
-    spec: LineSpec, currency: str, line_id: int, variant: Row | None, product: Row | None
-) -> dict[str, Any]:
+def line_item(spec: LineSpec, currency: str, line_id: int, variant: Row | None, product: Row | None) -> dict[str, Any]:
     """A line item of `spec` (its variant and product, when the shop sells the SKU)."""
     price = spec.price if spec.price is not None else Decimal(variant["price"] if variant else "10.00")
     title = spec.title or (product["title"] if product else spec.sku)

@@ -73,7 +73,10 @@ class ShopifyKnobs(BaseModel):
     # Products of the demo (SKUs of the shipped orderloop.yaml), each with stock at the location.
     seed_products: bool = True
     currency: str = "USD"
-
+    # The GraphQL Admin API's calculated-cost bucket (points) and its restore rate (points per
+    # second; Standard plans 100). A query costs 5 points, a mutation 10.
+    graphql_bucket_size: int = Field(default=1000, ge=1)
+    graphql_restore_rate: float = Field(default=100.0, gt=0)
 
 
 class ShopifyApiError(VendorError):
@@ -170,7 +173,8 @@ class ShopState(SandboxState[ShopifyKnobs]):
 
     # --- the API gate: auth, then the leaky bucket ---
 
-    async def gate(self, request: Request) -> None:
+    async def authorize(self, request: Request) -> None:
+        """The API version and the access token (GraphQL's gate: its cost bucket is its own)."""
         version = request.path_params.get("version", "")
         if not _VERSION.match(version):
             raise not_found()
@@ -178,6 +182,9 @@ class ShopState(SandboxState[ShopifyKnobs]):
         token = request.headers.get(ACCESS_TOKEN_HEADER.lower(), "")
         if not hmac.compare_digest(token, self.access_token):
             raise ShopifyApiError(401, "[API] Invalid API key or access token (unrecognized login or wrong password)")
+
+    async def gate(self, request: Request) -> None:
+        await self.authorize(request)
         wait = self.bucket.acquire()
         if wait > 0:
             request.state.call_limit = f"{self.bucket.size}/{self.bucket.size}"

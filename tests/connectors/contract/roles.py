@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from connectors.base import Connector, FulfillmentConnector, SellingConnector
-from orderloop.model import ConnectorRole, ShippingRequest
+from orderloop.model import ConnectorRole, Order, ShippingRequest
 from tests.connectors.webhook_receiver import ReceivedWebhook
 
 
@@ -132,3 +132,40 @@ OPENERS: dict[ConnectorRole, tuple[str, type]] = {
     ConnectorRole.SELLING: ("open_selling", SellingHarness),
     ConnectorRole.FULFILLMENT: ("open_fulfillment", FulfillmentHarness),
 }
+
+
+@runtime_checkable
+class ReturnsFulfillmentHarness(Protocol):
+    """The move the returns cases need of a fulfillment connector with `supports_returns`."""
+
+    async def vendor_returns(self, return_id: str) -> int:
+        """How many return orders the vendor holds under our return id (its reference)."""
+
+
+@runtime_checkable
+class ReturnsSellingHarness(Protocol):
+    """The moves the returns cases need of a selling connector with `supports_returns`."""
+
+    async def return_webhook(self, order: Order) -> list[ReceivedWebhook]:
+        """The customer asks to return the shipped units of the order's first line: the
+        channel's return-request webhook, as delivered."""
+
+    async def received_notices(self, external_return_id: str) -> int:
+        """How many times the channel recorded the return as received."""
+
+
+@runtime_checkable
+class PolledReturnsSellingHarness(Protocol):
+    """The moves the returns cases need of a selling connector with `supports_returns` whose
+    channel sends no return webhook (Amazon): its returns are read by `poll_returns`."""
+
+    async def buyer_return(self, order: Order) -> None:
+        """The customer returns the shipped units of the order's first line at the channel, so
+        that the connector's next `poll_returns` reads that return."""
+
+    @property
+    def tells_received(self) -> bool:
+        """Whether the channel's API takes "return received" at all. False (Amazon: no SP-API
+        operation records a received MFN return; the seller refunds in Seller Central): the push
+        answers None and calls the channel for nothing. A harness whose channel does take it
+        also gives `received_notices` (as `ReturnsSellingHarness`)."""

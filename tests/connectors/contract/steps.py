@@ -6,16 +6,21 @@ signing, signature header dropped; a wrong signature is the harness's `sign_wron
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from activities.channel_calls import ChannelActivities
-from connectors.base import Connector, InboundEvent, SignatureError
+from connectors.base import Connector, InboundEvent, InboundKind, SignatureError
 from orderloop.model import Order, Shipment, ShipmentLine
-from tests.connectors.contract.roles import SellingHarness, VendorHarness
+from tests.connectors.contract.roles import (
+    PolledReturnsSellingHarness,
+    ReturnsSellingHarness,
+    SellingHarness,
+    VendorHarness,
+)
 from tests.connectors.webhook_receiver import ReceivedWebhook
 
 TENANT = "contract-tenant"
@@ -55,9 +60,10 @@ def parsed(connector: Connector, webhook: ReceivedWebhook) -> InboundEvent:
 
 
 async def placed_order(selling: SellingHarness) -> Order:
-    """A sandbox order as the order workflow holds it: from its webhook, mapped."""
+    """A sandbox order as the order workflow holds it: from its webhook, confirmed as the gateway
+    confirms it (a vendor whose webhook is a trigger or thin reads the order back), mapped."""
     [webhook] = await selling.order_webhook()
-    event = parsed(selling.connector, webhook)
+    event = await selling.connector.confirm_event(parsed(selling.connector, webhook))
     assert event.external_order_id is not None
     return selling.connector.map_order(
         event.payload,
@@ -78,3 +84,22 @@ def shipment_of(order: Order, shipment_id: str, lines: slice) -> Shipment:
         shipping_carrier="UPS",
         shipped_at=datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC),
     )
+
+
+async def requested_return(selling: SellingHarness, order: Order) -> tuple[str, dict[str, Any]]:
+    """The customer asks to return the shipped units of the order's first line: the channel's
+    return id and its return JSON as the connector delivers it to the intake, from its return
+    webhook (confirmed as the gateway confirms it) or, for a channel without one, from its
+    `poll_returns`."""
+    connector = selling.connector
+    if isinstance(selling, ReturnsSellingHarness):
+        [webhook] = await selling.return_webhook(order)
+        event = await connector.confirm_event(parsed(connector, webhook))
+        assert event.kind is InboundKind.RETURN_REQUESTED and event.external_return_id
+        return event.external_return_id, event.payload
+    assert isinstance(selling, PolledReturnsSellingHarness), "a connector with returns gives its harness their moves"
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    await selling.buyer_return(order)
+    polled = [p for p in await connector.poll_returns(since) if p.external_order_id == order.external_id]
+    assert len(polled) == 1, f"the poll found {len(polled)} returns of order {order.external_id}"
+    return polled[0].external_id, polled[0].payload

@@ -2,7 +2,8 @@
 create is idempotent under retry, a cancel after the vendor shipped is `AlreadyShippedError`
 (one before succeeds, retried too), a shipment webhook verifies and maps to our request (a
 redelivery to the same shipment, a tampered one not at all), polling finds the same shipments,
-and stock reads match the sandbox's stock."""
+and stock reads match the sandbox's stock; a connector with returns creates one expected return
+under retry (our return id its reference), one without says so."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from collections import Counter
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from connectors.base import AlreadyShippedError, InboundKind
+from connectors.base import AlreadyShippedError, InboundKind, ReturnsNotSupported
 from orderloop.activity_models import CancelShippingInput
 from orderloop.model import Shipment, ShippingRequest
-from tests.connectors.contract.roles import FulfillmentHarness
+from orderloop.returns_model import ExpectedReturn, ReturnLine
+from tests.connectors.contract.roles import FulfillmentHarness, ReturnsFulfillmentHarness
 from tests.connectors.contract.steps import (
     activities_of,
     assert_tampered_webhooks_are_refused,
@@ -135,3 +137,39 @@ async def test_stock_read_matches_the_sandbox_stock(fulfillment: FulfillmentHarn
     assert {(r.location_ref, r.sku): r.on_hand for r in rows} == {
         (fulfillment.location_id, sku): on_hand for sku, on_hand in levels.items()
     }
+
+
+def expected_return(fulfillment: FulfillmentHarness, ref: str) -> ExpectedReturn:
+    """A return of what the harness's shipping request `ref` ships, to its location."""
+    request = fulfillment.shipping_request(ref)
+    return ExpectedReturn(
+        return_id=f"return/contract/{ref}",
+        order_id=request.order_id,
+        external_order_id=request.external_order_id,
+        channel_id="contract",
+        fulfillment_channel_id=fulfillment.connector.channel.id,
+        location_id=fulfillment.location_id,
+        lines=[
+            ReturnLine(id=f"r{i}", order_line_item_id=line.line_id or line.sku, sku=line.sku,
+                       quantity_returned=line.quantity)
+            for i, line in enumerate(request.line_items)
+        ],
+        created_at=request.created_at,
+    )  # fmt: skip
+
+
+async def test_create_return_is_idempotent_under_retry(fulfillment: FulfillmentHarness) -> None:
+    expected = expected_return(fulfillment, "R1")
+    if not fulfillment.connector.supports_returns:
+        with pytest.raises(ReturnsNotSupported):
+            await fulfillment.connector.create_return(expected)
+        return
+    assert isinstance(fulfillment, ReturnsFulfillmentHarness), "a connector with returns gives its harness their moves"
+
+    first = await fulfillment.connector.create_return(expected)
+    retried = await fulfillment.connector.create_return(expected)
+
+    assert not first.duplicate
+    assert retried.duplicate
+    assert retried.vendor_id == first.vendor_id
+    assert await fulfillment.vendor_returns(expected.return_id) == 1

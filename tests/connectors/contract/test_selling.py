@@ -10,13 +10,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
+import pytest
 
-from connectors.base import InboundKind
+from connectors.base import InboundKind, ReturnsNotSupported
+from orderloop.contracts.returns import return_workflow_id
+from orderloop.returns_model import ReceivedUnits, ReturnCondition, ReturnLine, ReturnReceipt, ReturnRequest
 from tests.connectors.contract.roles import SellingHarness
 from tests.connectors.contract.steps import (
+    RECEIVED_AT,
+    TENANT,
     assert_tampered_webhooks_are_refused,
     parsed,
     placed_order,
+    requested_return,
     shipment_of,
 )
 
@@ -98,5 +104,61 @@ async def test_order_poll_reads_every_page_and_sees_each_order_once(selling: Sel
 
     ids = [p.external_id for p in polled]
     assert sorted(ids) == sorted(placed)
-    listed = await selling.http.get("/_sandbox/requests", params={"method": "GET", "path_prefix": selling.poll_path})
+    # Any method: a vendor may list by POST (TikTok's order search).
+    listed = await selling.http.get("/_sandbox/requests", params={"path_prefix": selling.poll_path})
     assert len(listed.json()) >= 2, "the placed orders fit in one page: the poll's paging was not exercised"
+
+
+def any_return_received() -> tuple[ReturnRequest, ReturnReceipt]:
+    line = ReturnLine(id="r1", order_line_item_id="1", sku="SKU-1", quantity_returned=1)
+    request = ReturnRequest(
+        id="return/contract/1",
+        external_id="1",
+        channel_id="contract",
+        tenant_id=TENANT,
+        order_id="order/contract/1",
+        external_order_id="1",
+        created_at=RECEIVED_AT,
+        updated_at=RECEIVED_AT,
+        return_line_items=[line],
+    )
+    units = ReceivedUnits(sku="SKU-1", quantity=1, condition=ReturnCondition.SELLABLE)
+    return request, ReturnReceipt(return_id=request.id, lines=[units])
+
+
+async def test_a_return_request_maps_to_the_orders_lines_and_is_reported_received_once(
+    selling: SellingHarness,
+) -> None:
+    connector = selling.connector
+    if not connector.supports_returns:
+        with pytest.raises(ReturnsNotSupported):
+            await connector.push_return_received(*any_return_received())
+        return
+    order = await placed_order(selling)
+    await connector.push_shipment(order, shipment_of(order, "S1", slice(None)))
+    external_return_id, raw = await requested_return(selling, order)
+    assert connector.return_order_id(raw) == order.external_id
+    return_id = return_workflow_id(connector.channel.id, external_return_id)
+    request = connector.map_return(
+        raw, return_id=return_id, tenant_id=TENANT, order_id=order.id, received_at=RECEIVED_AT
+    )
+    first = order.line_items[0]
+    assert [(ln.order_line_item_id, ln.sku, ln.quantity_returned) for ln in request.return_line_items] == [
+        (first.id, first.sku, first.quantity)
+    ]
+    receipt = ReturnReceipt(
+        return_id=return_id,
+        lines=[ReceivedUnits(sku=first.sku, quantity=first.quantity, condition=ReturnCondition.SELLABLE)],
+    )
+
+    calls_before = len((await selling.http.get("/_sandbox/requests")).json())
+    pushed = await connector.push_return_received(request, receipt)
+    pushed_again = await connector.push_return_received(request, receipt)
+
+    assert pushed_again == pushed
+    if getattr(selling, "tells_received", True):
+        assert await selling.received_notices(external_return_id) == 1  # type: ignore[attr-defined]
+        return
+    # A channel whose API takes no "received" (its harness says why) is told nothing, twice.
+    assert pushed is None
+    assert len((await selling.http.get("/_sandbox/requests")).json()) == calls_before

@@ -101,7 +101,7 @@ async def test_selling_5xx_is_retryable(selling: SellingHarness) -> None:
 async def test_selling_4xx_refusal_is_not_retried(selling: SellingHarness) -> None:
     call = await push_tracking(selling)
     await selling.arm_rejection()
-    await assert_refusal_is_not_retried(call, ErrorTypes.CHANNEL_REJECTED)
+    await assert_refusal_is_not_retried(call, ErrorTypes.CHANNEL_REJECTED, in_body=selling.refuses_in_body)
 
 
 async def test_fulfillment_429_becomes_the_retry_delay_of_its_header(fulfillment: FulfillmentHarness) -> None:

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 
-from connectors.base import SandboxOptions
 from connectors.logiwa import LogiwaConnector
 from connectors.logiwa.sandbox import Warehouse, create_app
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, ShippingRequest
+from tests.connectors.sandbox_harness import SandboxHarness, harness_factory
 from tests.connectors.shipping_requests import shipping_request_to
 from tests.connectors.webhook_receiver import WebhookReceiver, running_receiver
 
@@ -71,26 +69,7 @@ def shipping_request(external_id: str = "1001", **options: Any) -> ShippingReque
     return shipping_request_to("logiwa", external_id, **options)
 
 
-@dataclass
-class Harness:
-    """The sandbox app, its state, a client for its API and controls, the connector bound to it,
-    and the receiver its webhooks go to."""
-
-    app: Any
-    sandbox: Warehouse
-    http: httpx.AsyncClient
-    connector: LogiwaConnector
-    receiver: WebhookReceiver
-
-    async def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, f"/_sandbox/{path}", **kwargs)
-        assert response.is_success, response.text
-        return response.json()
-
-    def calls(self, method: str) -> int:
-        return len(self.sandbox.recorder.matching("POST", f"/en/api/IntegrationApi/{method}"))
-
-
+Harness = SandboxHarness[Warehouse, LogiwaConnector]
 MakeHarness = Callable[..., Awaitable[Harness]]
 
 
@@ -103,23 +82,8 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 @pytest_asyncio.fixture
 async def make_harness(channel: ChannelConfig, receiver: WebhookReceiver) -> AsyncIterator[MakeHarness]:
     """A sandbox with the given knobs (auto-shipping off unless asked) and a connector on it."""
-    made: list[tuple[Harness, Any]] = []
-
-    async def make(channel_config: ChannelConfig = channel, **knobs: Any) -> Harness:
-        options = SandboxOptions(channel=channel_config, webhook_url=receiver.url, knobs={"auto_ship": False} | knobs)
-        app = create_app(options)
-        lifespan = app.router.lifespan_context(app)
-        await lifespan.__aenter__()
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
-        harness = Harness(app, app.state.sandbox, http, LogiwaConnector(channel_config, http=http), receiver)
-        made.append((harness, lifespan))
-        return harness
-
-    yield make
-    for harness, lifespan in made:
-        await harness.connector.aclose()
-        await harness.http.aclose()
-        await lifespan.__aexit__(None, None, None)
+    async for make in harness_factory(channel, receiver, create_app, LogiwaConnector, BASE_URL, Warehouse):
+        yield make
 
 
 @pytest_asyncio.fixture

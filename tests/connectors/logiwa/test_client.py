@@ -106,7 +106,7 @@ async def test_a_401_gets_a_new_token_and_the_call_once_more() -> None:
 
     logiwa = client(api)
     assert (await logiwa.call("LookUp", {}, "lookup"))["Success"] is True
-    assert len(seen) == 2 and logiwa.tokens_fetched == 2
+    assert len(seen) == 2 and logiwa.tokens.grants == 2
 
     denied = client(lambda _: httpx.Response(401, json=fixture("error_denied.json")))
     with pytest.raises(PermanentError, match="Authorization has been denied"):

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from connectors.base import AlreadyShippedError, InboundKind, RateLimitedError, RetryableError
+from connectors.logiwa.client import RPC_PATH
 from connectors.logiwa.mapping import order_body
 from connectors.logiwa.webhooks import TOPIC_HEADER, LogiwaTopic
 from orderloop.config import ChannelConfig
@@ -101,7 +102,7 @@ async def test_cancel_is_refused_once_picking_started(harness: Harness) -> None:
 
     with pytest.raises(AlreadyShippedError, match="Picked"):
         await harness.connector.cancel_shipping_request(request, receipt.vendor_id)
-    assert harness.calls("CancelShipmentOrder") == 0
+    assert harness.calls("POST", f"{RPC_PATH}CancelShipmentOrder") == 0
 
 
 async def test_a_forged_shipment_webhook_is_not_confirmed(harness: Harness) -> None:
@@ -196,7 +197,7 @@ async def test_a_lost_create_answer_is_recognised_by_its_code_on_retry(make_harn
 
     assert retried.duplicate
     assert [o["Code"] for o in await harness.control("GET", "orders")] == [request.id]
-    assert harness.calls("InsertShipmentOrder") == 2
+    assert harness.calls("POST", f"{RPC_PATH}InsertShipmentOrder") == 2
 
 
 async def test_duplicated_and_reversed_deliveries_confirm_to_the_same_shipment(make_harness: MakeHarness) -> None:

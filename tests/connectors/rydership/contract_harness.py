@@ -25,9 +25,6 @@ from tests.connectors.contract.sandbox_session import (
     resigned,
 )
 from tests.connectors.rydership.conftest import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REFRESH_TOKEN,
     SECRETS,
     WAREHOUSES,
     channel_fields,
@@ -69,15 +66,10 @@ class RyderShipHarness(KitFaults):
         await self.session.control("POST", "/_sandbox/stock", json={"stock": stock})
 
     async def arm_rate_limit(self) -> None:
-        # Whiplash's own 429: a window of one call a second, used by another client of the account.
+        # Whiplash's own 429: a window of one call a second, used up by another call of the
+        # account (with the connector's token: a second grant would spend its refresh token).
         await self.session.configure(per_second=1)
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": REFRESH_TOKEN,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        }
-        token = (await self.session.control("POST", "/oauth/token", data=form))["access_token"]
+        token = await self.connector.client.tokens.token()
         await self.session.control("GET", "/api/v2/items", headers={"Authorization": f"Bearer {token}"})
 
 

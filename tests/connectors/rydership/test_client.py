@@ -13,12 +13,12 @@ async def test_an_expired_token_is_renewed_with_the_rotated_refresh_token(make_h
     h = await make_harness()
     request = shipping_request("T1")
     receipt = await h.connector.create_shipping_request(request)
-    assert h.connector.client.tokens_fetched == 1
+    assert h.connector.client.tokens.grants == 1
     await h.control("POST", "tokens/expire")
 
     assert await h.connector.fetch_shipments(request, receipt.vendor_id) == []
 
-    assert h.connector.client.tokens_fetched == 2
+    assert h.connector.client.tokens.grants == 2
     grants = h.sandbox.recorder.matching("POST", "/oauth/token")
     assert len(grants) == 2
     assert "refresh_token=" + REFRESH_TOKEN in str(grants[0].body)

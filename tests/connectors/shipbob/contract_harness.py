@@ -66,6 +66,10 @@ class ShipBobHarness(KitFaults):
         orders = await self.session.control("GET", "/_sandbox/orders")
         return sum(1 for o in orders if o["reference_id"] == request_id)
 
+    async def vendor_returns(self, return_id: str) -> int:
+        held = await self.session.control("GET", "/_sandbox/returns")
+        return sum(1 for r in held if r["reference_id"] == return_id)
+
     async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
         return await self.session.ship(f"/_sandbox/ship/{request.id}", ShipBobTopic.ORDER_SHIPPED, redelivered)
 

@@ -155,7 +155,7 @@ def test_malformed_inventory_is_refused() -> None:
 
 
 def test_settings_are_validated_with_the_channel_named(channel: ChannelConfig) -> None:
-    assert settings_of(channel).fulfillment_center_of("west") == 10
+    assert settings_of(channel).locations.warehouse_of("west") == 10
     for bad, reason in (
         ({"fulfillment_centers": {"east": 8}}, "channel_id"),
         ({"channel_id": 1, "fulfillment_centers": {"east": 8, "west": 8}}, "mapped from both"),

@@ -202,7 +202,7 @@ async def test_documented_channel_block_loads_and_serves_its_sandbox(channel: Ch
     shipbob = next(c for c in config.channels if c.id == "shipbob")
     connector = build_connector(shipbob)
     assert isinstance(connector, ShipBobConnector)
-    assert connector.settings.fulfillment_center_of("west") == 10
+    assert connector.settings.locations.warehouse_of("west") == 10
     app = create_app(SandboxOptions(channel=shipbob, webhook_url=WEBHOOK_URL))
     assert sorted(app.state.sandbox.centers) == [8, 10]
     await app.state.sandbox.aclose()

@@ -43,7 +43,7 @@ async def test_the_token_is_fetched_once_and_reused(session: SandboxSession, con
     await connector.fetch_stock()
 
     assert await calls(session, "/auth/refresh") == 1
-    assert connector.client.tokens.renewals == 1
+    assert connector.client.tokens.grants == 1
 
 
 async def test_an_expired_token_is_renewed_and_the_call_sent_once_more(
@@ -61,7 +61,7 @@ async def test_an_expired_token_is_renewed_and_the_call_sent_once_more(
     logged = await session.control("GET", "/_sandbox/requests", params={"path_prefix": "/graphql"})
     # One warehouse refused with 401, then sent again with a new token; then the other warehouse.
     assert [r["status"] for r in logged][-3:] == [401, 200, 200]
-    assert connector.client.tokens.renewals == await calls(session, "/auth/refresh")
+    assert connector.client.tokens.grants == await calls(session, "/auth/refresh")
 
 
 async def test_not_enough_credits_is_rate_limited_with_the_delay_of_the_message(

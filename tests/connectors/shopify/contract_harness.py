@@ -4,6 +4,7 @@ them, and the sandbox's real leaky bucket answering 429 with `Retry-After`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from connectors.shopify.client import ACCESS_TOKEN_HEADER
 from connectors.shopify.sandbox import create_app
 from connectors.shopify.webhooks import HMAC_HEADER
 from connectors.signing import base64_hmac_sha256
+from orderloop.model import Order
 from tests.connectors.contract.roles import SellingHarness
 from tests.connectors.contract.sandbox_session import KitFaults, SandboxSession, open_sandbox, resigned
 from tests.connectors.shopify.conftest import ACCESS_TOKEN, ADDRESS, API_VERSION, LOCATION_ID, make_channel
@@ -61,6 +63,19 @@ class ShopifyHarness(KitFaults):
         await self.session.configure(max_page_size=2, deliver_webhooks=False)
         placed = [await self.session.control("POST", "/_sandbox/orders", json=ORDER) for _ in range(5)]
         return [str(order["id"]) for order in placed]
+
+    async def return_webhook(self, order: Order) -> list[ReceivedWebhook]:
+        mark = self.session.mark()
+        first = order.line_items[0]
+        body = {"line_items": [{"line_item_id": int(first.id), "quantity": first.quantity}]}
+        await self.session.control("POST", f"/_sandbox/orders/{order.external_id}/returns", json=body)
+        return await self.session.topic_webhooks(mark, "returns/request", False)
+
+    async def received_notices(self, external_return_id: str) -> int:
+        """Dispose mutations Shopify applied to the return's reverse fulfillment order."""
+        calls = await self.session.control("GET", "/_sandbox/requests", params={"method": "POST"})
+        disposes = [c for c in calls if "reverseFulfillmentOrderDispose(" in json.dumps(c.get("body"))]
+        return sum(1 for c in disposes if c.get("status") == 200)
 
     async def arm_rejection(self) -> None:
         await self.session.configure(reject_fulfillments=True)

@@ -17,7 +17,7 @@ from connectors.signing import ORDERLOOP_SIGNATURE_HEADER, orderloop_signature
 from connectors.storefront import StorefrontConnector
 from connectors.storefront.sandbox import create_app
 from connectors.storefront.webhooks import StorefrontEvent
-from orderloop.model import ConnectorRole
+from orderloop.model import ConnectorRole, Order
 from tests.connectors.contract.roles import SellingHarness
 from tests.connectors.contract.sandbox_session import (
     KitFaults,
@@ -74,6 +74,23 @@ class StorefrontHarness(KitFaults):
 
     async def place_orders_beyond_one_page(self) -> list[str]:
         return [await self._place(deliver=False) for _ in range(POLL_PAGE + 3)]
+
+    async def return_webhook(self, order: Order) -> list[ReceivedWebhook]:
+        mark = self.session.mark()
+        first = order.line_items[0]
+        body = {
+            "externalId": f"RET-{order.external_id}",
+            "orderId": order.external_id,
+            "returnLineItems": [
+                {"id": "r1", "orderLineItemId": first.id, "sku": first.sku, "quantityReturned": first.quantity}
+            ],
+        }
+        await self.session.control("POST", "/_sandbox/returns", json=body)
+        return await self.session.topic_webhooks(mark, StorefrontEvent.RETURN_REQUESTED, False)
+
+    async def received_notices(self, external_return_id: str) -> int:
+        stored = await self.session.control("GET", "/_sandbox/returns")
+        return sum(len(r.get("receivedNotices") or []) for r in stored if r["externalId"] == external_return_id)
 
     async def arm_rejection(self) -> None:
         await self.session.configure(reject_fulfillments=True)

@@ -70,6 +70,10 @@ class WmsHarness(KitFaults):
         held = await self.session.control("GET", "/_sandbox/shipping-requests")
         return sum(1 for r in held if r["externalId"] == request_id)
 
+    async def vendor_returns(self, return_id: str) -> int:
+        held = await self.session.control("GET", "/_sandbox/returns")
+        return sum(1 for r in held if r["externalId"] == return_id)
+
     async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
         return await self.session.ship(f"/_sandbox/ship/{request.id}", WmsEvent.SHIPMENT_CREATED, redelivered)
 

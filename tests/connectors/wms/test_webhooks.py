@@ -107,7 +107,8 @@ def test_event_the_wms_does_not_send_is_refused(connector: WmsConnector) -> None
         connector.parse_webhook(signed("order.created", body), body)
 
     assert "unknown event 'order.created'" in str(error.value)
-    expected = "inventory.updated, request.delivered, request.exception, request.on_hold, request.released"
+    expected = "inventory.updated, request.delivered, request.exception, request.on_hold, request.released, "
+    expected += "return.received"
     assert f"{expected}, shipment.created" in str(error.value)
 
 
