@@ -1,0 +1,2 @@
+"""Documents that go with wholesale shipments: SSCC carton numbers, labels, packing slips,
+invoices."""
