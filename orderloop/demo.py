@@ -106,10 +106,10 @@ async def run_demo(
     pending: dict[str, str] = {}
     async with httpx.AsyncClient(timeout=30) as http:
         gate = asyncio.Semaphore(concurrency)
+        offered = {c.id: await _rollout_skus(http, gateway_url, headers, c, stocked) for c in channels}
 
         async def place(channel: ChannelConfig, external_id: str) -> None:
-            skus = [s for s in stocked if channel.skus is None or s in set(channel.skus)]
-            body = demo_order(rng, external_id, skus, rng.random() < bad_address_ratio)
+            body = demo_order(rng, external_id, offered[channel.id], rng.random() < bad_address_ratio)
             async with gate:
                 response = await http.post(f"{channel.base_url}/_sandbox/orders", json=body)
                 response.raise_for_status()
@@ -171,6 +171,22 @@ async def run_demo(
     summary.unfinished = sorted(waiting)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+async def _rollout_skus(
+    http: httpx.AsyncClient, gateway_url: str, headers: dict[str, str], channel: ChannelConfig, stocked: list[str]
+) -> list[str]:
+    """The stocked SKUs the channel sells now: its go-live rollout in the ledger (docs/golive.md),
+    read through the operator API, since a plan or expand changes it without touching the file."""
+    response = await http.get(f"{gateway_url}/api/channels/{channel.id}/golive", headers=headers)
+    response.raise_for_status()
+    rollout = response.json()
+    if rollout["stage"] == "full":
+        return stocked
+    skus = [s for s in stocked if s in set(rollout["skus"])]
+    if not skus:
+        raise RuntimeError(f"channel {channel.id!r} is live on {rollout['skus']}, none of them stocked in the demo")
+    return skus
 
 
 def _parse(value: str) -> float:

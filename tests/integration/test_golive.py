@@ -13,7 +13,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from orderloop.loopback_stack import make_stack
+from orderloop.config import load_config
+from orderloop.demo import run_demo
+from orderloop.loopback_stack import TOKEN, make_stack
 from orderloop.stack import Stack
 from tests.integration.stack import Api, base_url, named_operator, started
 from tests.integration.test_order_loop import order_body
@@ -67,3 +69,33 @@ async def test_limited_stage_accepts_only_the_rollout_then_expand_all_accepts_th
     assert expanded.status_code == 200 and expanded.json()["stage"] == "full"
     accepted = await place(api, stack, OTHER)
     assert accepted["shippingRequests"] and not accepted["exceptions"]
+
+
+async def test_the_demo_places_only_the_rollouts_skus_on_a_limited_channel(stack: Stack, api: Api) -> None:
+    # The storefront's file lists no `skus` (every SKU); the rollout in the database narrows it.
+    grace = await named_operator(stack, "grace")
+    planned = await api.http.post("/api/channels/storefront/golive/plan", json={"top": "10%"}, headers=grace)
+    assert planned.status_code == 200, planned.text
+    rollout = set(planned.json()["skus"])
+    try:
+        config = load_config(stack.config_path)
+        assert config.channel("storefront").skus is None
+        summary = await run_demo(
+            config,
+            stack.gateway_url,
+            TOKEN,
+            6,
+            channel_ids=["storefront"],
+            bad_address_ratio=0.0,
+            seed=7,
+            show_progress=False,
+            timeout=90,
+        )
+        assert summary.unfinished == [] and summary.channels == {"storefront": 6}
+        assert "unknown_sku" not in summary.exceptions
+        for workflow_id in summary.completed:
+            view = (await api.order(*workflow_id.split("/", 2)[1:])).json()
+            assert {line["sku"] for line in view["order"]["lineItems"]} <= rollout
+    finally:
+        expanded = await api.http.post("/api/channels/storefront/golive/expand", json={"all": True}, headers=grace)
+        assert expanded.status_code == 200, expanded.text
