@@ -41,7 +41,7 @@ def note(level: NotificationLevel, kind: ExceptionKind, **extra: object) -> Noti
         kind=kind,
         message="m",
         at=AT,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
