@@ -5,6 +5,7 @@ channels' baseline; the flow audit marking the steps a person acts on."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,10 @@ from orderloop.operations_events import from_notification, operator_action
 from orderloop.readiness import criteria
 
 ROOT = Path(__file__).resolve().parents[2]
-SANDBOX = (ROOT / "orderloop.yaml").read_text()
+# The shipped file without its `operations:` block and playbooks, which the tests give their own.
+SANDBOX = re.sub(r"\noperations:\n(?:(?:  .*)?\n)+", "\n", (ROOT / "orderloop.yaml").read_text()).replace(
+    "\nplaybooks: []\n", "\n"
+)
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 REROUTE_BOOK = """playbooks:
@@ -43,6 +47,11 @@ def note(level: NotificationLevel, kind: ExceptionKind, **extra: object) -> Noti
         at=AT,
         **extra,
     )
+
+
+def test_the_shipped_blocks_are_stripped() -> None:
+    assert "\noperations:" not in SANDBOX and "\nplaybooks:" not in SANDBOX
+    assert parse_config(SANDBOX).operations.hourly_cost == 45
 
 
 def test_a_notice_records_its_level_and_an_sla_breach_once_more() -> None:
