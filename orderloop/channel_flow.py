@@ -89,7 +89,7 @@ def _routing(config: OrderloopConfig, channel: ChannelConfig, f: ChannelFigures)
 
 def _shipped(f: ChannelFigures) -> str:
     p50 = percentile(f.ship_seconds, 0.5)
-    return f"{len(f.ship_seconds)} shipped in full" + ("" if p50 is None else f", time to ship p50 {p50 / 3600:.1f} h")
+    return f"{len(f.ship_seconds)} shipped in full" + ("" if p50 is None else f", time to ship p50 {p50:.0f} s")
 
 
 def _inventory(channel: ChannelConfig, f: ChannelFigures) -> FlowStep:

@@ -46,6 +46,16 @@ def _opt(value: Any, fmt: str = "{:.1f}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
+def _duration(seconds: float | None) -> str:
+    """Seconds as an operator reads them: 4.2 s, 12.5 min, 3.1 h, 2.0 d."""
+    if seconds is None:
+        return "-"
+    for limit, unit, size in ((120, "s", 1), (7200, "min", 60), (172800, "h", 3600)):
+        if seconds < limit:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds / 86400:.1f} d"
+
+
 def _print_report(console: Console, body: dict[str, Any]) -> None:
     rows = [
         ("orders", lambda c: str(c["orders"])),
@@ -55,19 +65,10 @@ def _print_report(console: Console, body: dict[str, Any]) -> None:
         ("automation rate", lambda c: _opt(c["automationRate"], "{:.0%}")),
         ("operator touches / 100", lambda c: f"{c['operatorTouchesPer100']:.1f} ({c['operatorTouches']})"),
         ("operator minutes", lambda c: f"{c['operatorMinutes']:.1f}"),
-        (
-            "raise to resolve p50 (min)",
-            lambda c: _opt(c["raiseToResolveP50Seconds"] and c["raiseToResolveP50Seconds"] / 60),
-        ),
+        ("raise to resolve p50", lambda c: _duration(c["raiseToResolveP50Seconds"])),
         ("reroutes manual / auto", lambda c: f"{c['manualReroutes']} / {c['automaticReroutes']}"),
-        (
-            "time to ship p50 (h)",
-            lambda c: _opt(c["timeToShipP50Seconds"] and c["timeToShipP50Seconds"] / 3600, "{:.2f}"),
-        ),
-        (
-            "time to ship p95 (h)",
-            lambda c: _opt(c["timeToShipP95Seconds"] and c["timeToShipP95Seconds"] / 3600, "{:.2f}"),
-        ),
+        ("time to ship p50", lambda c: _duration(c["timeToShipP50Seconds"])),
+        ("time to ship p95", lambda c: _duration(c["timeToShipP95Seconds"])),
         ("SLA breaches", lambda c: str(c["slaBreaches"])),
         ("push latency p99 (s)", lambda c: _opt(c["pushLatencyP99Seconds"], "{:.2f}")),
         (f"cost / order ({body['currency']})", lambda c: c["costPerOrder"] or "-"),

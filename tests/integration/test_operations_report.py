@@ -156,6 +156,10 @@ async def test_report_and_readiness_follow_what_happened_on_a_limited_channel(
         assert {k: from_cli[k] for k in ("orders", "exceptions", "operatorTouches", "revenue", "costPerOrder")} == {
             k: f[k] for k in ("orders", "exceptions", "operatorTouches", "revenue", "costPerOrder")
         }
+        table = await asyncio.to_thread(cli.invoke, app, ["channels", "report", "storefront", "--since", live])
+        assert table.exit_code == 0, table.output
+        assert "76.00" in table.output and "1.50" in table.output and "fulfillment_hold" in table.output
+        print(table.output)  # the table as an operator sees it (pytest -s shows it)
         flow = await asyncio.to_thread(cli.invoke, app, ["channels", "flow", "storefront", "--since", live, "--json"])
         assert flow.exit_code == 0, flow.output
         steps = {s["step"]: s for s in json.loads(flow.output)["steps"]}
