@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from orderloop.ledger.base import LedgerBase, utc_now
-from orderloop.ledger.schema import operations, poll_cursors
+from orderloop.ledger.schema import poll_cursors
 from orderloop.ledger.statements import ACCEPTED_AT, ACCEPTED_ORDER, DELIVERY_SEEN, RELEASE_HOLD
 from orderloop.ledger.types import InboundSeen
 
@@ -58,7 +58,7 @@ class InboundDedup(LedgerBase):
                     "at": now,
                     "detail": {"via": via},
                 }
-                conn.execute(self._insert(operations).on_conflict_do_nothing(index_elements=["key"]), row)
+                self._record_operation_rows(conn, [row])
             return bool(new)
 
         return await self._write(tx)

@@ -66,6 +66,14 @@ class OperationRow(OperationEvent):
     id: int
 
 
+def operation_rows(events: Iterable[OperationEvent]) -> list[dict[str, Any]]:
+    """The table's rows of `events`, for `LedgerBase._record_operation_rows`."""
+    rows = [event.model_dump(mode="python") for event in events]
+    for row in rows:
+        row["kind"] = str(row["kind"])
+    return rows
+
+
 class Operations(LedgerBase):
     """The operations record's writes, reads by channel and period, and its trimming."""
 
@@ -73,13 +81,10 @@ class Operations(LedgerBase):
         """Record events; returns how many were new (a repeated key writes nothing)."""
         if not events:
             return 0
-        rows = [event.model_dump(mode="python") for event in events]
-        for row in rows:
-            row["kind"] = str(row["kind"])
+        rows = operation_rows(events)
 
         def tx(conn: Connection) -> int:
-            statement = self._insert(operations).on_conflict_do_nothing(index_elements=["key"])
-            return sum(conn.execute(statement, row).rowcount for row in rows)
+            return self._record_operation_rows(conn, rows)
 
         return await self._write(tx)
 
