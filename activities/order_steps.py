@@ -36,7 +36,7 @@ from orderloop.allocation import Allocator
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, parse_order_workflow_id
 from orderloop.exchange import is_exchange_payload, map_exchange_order
-from orderloop.ledger import Cause, CauseKind, Ledger, ReservationState
+from orderloop.ledger import Cause, CauseKind, Ledger
 from orderloop.ledger.base import utc_now
 from orderloop.model import Order
 from orderloop.order_policy import order_policy
@@ -132,27 +132,19 @@ class OrderSteps:
             Cause(kind=CauseKind.ORDER, ref=inp.order_id),
         )
         log.info("order.shipment_committed", workflow_id=inp.order_id, shipment_id=inp.shipment_id, new=committed)
-        if committed:
-            await self._count_if_shipped_in_full(inp.order_id)
+        await self._count_if_shipped_in_full(inp.order_id)
         return committed
 
     async def _count_if_shipped_in_full(self, order_id: str) -> None:
-        """The metrics of an order this commit shipped in full (no line left open, some units
-        shipped): counted once, since a repeated commit is not `committed` again."""
-        lines = await self.ledger.reservations(order_id)
-        if not lines or any(line.state is ReservationState.OPEN for line in lines):
-            return
-        if not any(line.committed for line in lines):
-            return
+        """An order this commit shipped in full (no line left open, some units shipped): its
+        operations-record row and its metrics, once (the row's key), retried commits included."""
         try:
             channel_id, external_id = parse_order_workflow_id(order_id)
         except ValueError:
             return  # not a channel order's workflow id
-        accepted_at = await self.ledger.accepted_at(channel_id, external_id)
-        metrics.order_shipped_in_full(channel_id, accepted_at)
-        units = sum(line.committed for line in lines)
-        event = operations_events.shipped(order_id, channel_id, external_id, accepted_at, utc_now(), units)
-        await self.ledger.record_operations([event])
+        new, accepted_at = await self.ledger.record_shipped_in_full(order_id, channel_id, external_id, utc_now())
+        if new:
+            metrics.order_shipped_in_full(channel_id, accepted_at)
 
     @activity.defn(name=Activities.NOTIFY)
     async def notify(self, note: Notification) -> None:

@@ -6,7 +6,8 @@ retry of that writer repeats.
 - `from_notification`: the notify activity's notice: exception raised (and an SLA breach),
   escalated, resolved (by a rule, an operator or the order's own progress; a rule whose action
   is a reroute adds an automatic reroute);
-- `shipped`: the shipment commit that left no line open (time to ship from the acceptance);
+- (`shipped` is written by `Ledger.record_shipped_in_full`, in the transaction that reads the
+  order's lines);
 - `tracking_pushed`, `inventory_pushed`, `inventory_drift`: channel calls and reconciliation;
 - `operator_action`: the gateway's accepted operator action (a reroute adds a manual reroute).
 """
@@ -117,21 +118,6 @@ def from_notification(note: Notification, config: OrderloopConfig) -> list[Opera
     if note.level is NotificationLevel.EXCEPTION and note.kind == ExceptionKind.SLA_BREACH:
         events.append(OperationEvent(key=f"{key}/sla", kind=OperationKind.SLA_BREACH, detail={}, **base))
     return events
-
-
-def shipped(
-    workflow_id: str, channel_id: str, external_id: str, accepted_at: datetime | None, at: datetime, units: int
-) -> OperationEvent:
-    seconds = None if accepted_at is None else max(0.0, (at - accepted_at).total_seconds())
-    return OperationEvent(
-        key=f"{workflow_id}/shipped",
-        channel_id=channel_id,
-        order_id=external_id,
-        workflow_id=workflow_id,
-        kind=OperationKind.SHIPPED,
-        at=at,
-        detail={"seconds": seconds, "units": units},
-    )
 
 
 def tracking_pushed(

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from orderloop.ledger import Ledger, OperationEvent, OperationKind
+from orderloop.ledger import Cause, Ledger, OperationEvent, OperationKind, ReservationLine
 
 Uid = Callable[[str], str]
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -83,3 +83,21 @@ async def test_an_acceptance_with_its_way_in_writes_its_row_once(ledger: Ledger,
     assert await ledger.record_accepted_order(channel, uid("quiet"), f"order/{channel}/q")  # no via: no row
     rows = await ledger.operations_between(T0 - timedelta(days=3650), channels=[channel])
     assert [(r.kind, r.order_id, r.detail) for r in rows] == [(OperationKind.ACCEPTED, external, {"via": "poll"})]
+
+
+async def test_an_order_shipped_in_full_gets_its_row_once(ledger: Ledger, uid: Uid, cause: Cause) -> None:
+    channel, external, sku = uid("ship"), uid("order"), uid("SKU")
+    order = f"order/{channel}/{external}"
+    await ledger.receive(sku, "east", 5, cause)
+    await ledger.record_accepted_order(channel, external, order)
+    lines = [ReservationLine(line_id=n, sku=sku, location_id="east", quantity=1) for n in ("1", "2")]
+    await ledger.reserve(order, lines, cause)
+    assert await ledger.commit_shipment(order, "s1", [("1", 1)], cause)
+    now = datetime.now(UTC)
+    assert await ledger.record_shipped_in_full(order, channel, external, now) == (False, None)  # line 2 open
+    assert await ledger.commit_shipment(order, "s2", [("2", 1)], cause)
+    new, accepted_at = await ledger.record_shipped_in_full(order, channel, external, now)
+    assert new and accepted_at is not None
+    assert await ledger.record_shipped_in_full(order, channel, external, now) == (False, accepted_at)
+    (row,) = await ledger.operations_between(now - timedelta(days=1), channels=[channel], kinds=[OperationKind.SHIPPED])
+    assert row.detail["units"] == 2 and row.detail["seconds"] == max(0.0, (now - accepted_at).total_seconds())
