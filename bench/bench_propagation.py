@@ -90,9 +90,7 @@ async def run(rate: float, seconds: float) -> None:
                 # Let every channel learn the stocked SKUs before the clock starts.
                 wanted = set(skus)
                 for _ in range(600):
-                    known = [
-                        (await http.get(f"{u}/_sandbox/inventory")).json()["levels"].keys() for u in urls.values()
-                    ]
+                    known = [(await http.get(f"{u}/_sandbox/inventory")).json()["levels"].keys() for u in urls.values()]
                     if all(wanted <= set(k) for k in known):
                         break
                     await asyncio.sleep(0.5)

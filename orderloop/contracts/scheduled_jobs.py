@@ -14,6 +14,11 @@ ORDER_POLL_WORKFLOW = "OrderPoll"
 RETURN_POLL_WORKFLOW = "ReturnPoll"
 
 
+# How often the scheduled jobs run (their Temporal schedules; the flow audit shows them too).
+SNAPSHOT_EVERY = timedelta(minutes=5)
+RECONCILE_EVERY = timedelta(minutes=15)
+
+
 class _Camel(BaseModel):
     """camelCase on the wire like the operator API; snake_case still accepted (older histories)."""
 
@@ -74,6 +79,8 @@ class ReconcileReport(BaseModel):
     channel_drift: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
     # Outbox rows every consumer had read, deleted by this run.
     outbox_trimmed: int = 0
+    # Operations-record rows older than `operations.retention_days`, deleted by this run.
+    operations_trimmed: int = 0
 
     @property
     def clean(self) -> bool:
