@@ -16,6 +16,7 @@ from orderloop.contracts.restock import RESTOCK_CONSUMER
 from orderloop.contracts.scheduled_jobs import ReconcileInput, ReconcileReport, SnapshotInput, SnapshotReport
 from orderloop.golive import rollout_skus
 from orderloop.ledger import Ledger, channel_quantities
+from orderloop.ledger.base import utc_now
 from orderloop.model import ConnectorRole
 from orderloop.stock_reports import apply_stock_rows
 
@@ -54,6 +55,7 @@ class InventoryJobs:
             inventory_sync_consumer(c.id) for c in self.config.channels_with_role(ConnectorRole.SELLING)
         ]
         report.outbox_trimmed = await self.ledger.trim_outbox_for(consumers)
+        report.exchanges_trimmed = await self.ledger.trim_exchanges(utc_now() - self.config.exchange_log.retention)
         if report.clean:
             log.info("inventory.reconciled")
         else:

@@ -17,6 +17,7 @@ from gateway.deps import State
 from gateway.errors import install_error_handlers
 from gateway.state import GatewayState, TemporalHolder, TemporalUnavailable
 from orderloop import metrics
+from orderloop.exchange_log import ExchangeRecorder
 from orderloop.ledger import Ledger, LedgerError
 from orderloop.payload_codec import EncryptionCodec
 from orderloop.settings import Settings, get_settings
@@ -33,8 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = load_connector_config(settings.config)
         ledger = await Ledger.open(settings.database_url)
+        exchange_log = ExchangeRecorder(ledger)
+        exchange_log.start()
         # The gateway's calls to a vendor (confirming an unsigned webhook) share the workers' tokens.
-        connectors = build_connectors(config.channels, token_store=ledger)
+        connectors = build_connectors(config.channels, token_store=ledger, exchange_log=exchange_log)
         app.state.gateway = GatewayState(
             settings=settings,
             config=config,
@@ -42,12 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ledger=ledger,
             temporal=TemporalHolder(settings.temporal_address, settings.namespace),
             codec=codec,
+            exchange_log=exchange_log,
         )
         try:
             yield
         finally:
             for connector in connectors.values():
                 await connector.aclose()
+            await exchange_log.aclose()
             await ledger.close()
 
     app = FastAPI(

@@ -20,6 +20,7 @@ from orderloop.ledger.schema import (
     channel_holds_by_seen,
     channel_rollouts,
     events_by_kind_and_time,
+    exchanges,
     metadata,
     notices,
     notices_due,
@@ -77,6 +78,10 @@ def _v10_rollouts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[channel_rollouts, rollout_changes], checkfirst=False)
 
 
+def _v12_exchanges(conn: Connection) -> None:
+    exchanges.create(conn, checkfirst=False)
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
@@ -89,6 +94,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (8, "orders the selling channels hold back, until started or cancelled", _v8_channel_holds),
     (9, "operator credentials: token hashes, roles, revocations", _v9_operators),
     (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
+    (12, "the exchange log: vendor calls, polls and webhooks with the vendor's answer", _v12_exchanges),
 ]
 
 LATEST = MIGRATIONS[-1][0]
