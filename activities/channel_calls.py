@@ -9,6 +9,7 @@ from temporalio import activity
 from activities.vendor_errors import vendor_call
 from connectors.base import AlreadyShippedError, Connector, ShippingRequirements
 from connectors.registry import fulfillment, selling
+from orderloop import operations_events
 from orderloop.activity_models import (
     AcknowledgeInput,
     AcknowledgeResult,
@@ -27,14 +28,20 @@ from orderloop.activity_models import (
 )
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
+from orderloop.ledger import Ledger
+from orderloop.ledger.base import utc_now
 from orderloop.model import ShippingRequest
 
 log = structlog.get_logger("orderloop.activities")
 
 
 class ChannelActivities:
-    def __init__(self, connectors: dict[str, Connector], config: OrderloopConfig | None = None) -> None:
+    def __init__(
+        self, connectors: dict[str, Connector], config: OrderloopConfig | None = None, ledger: Ledger | None = None
+    ) -> None:
         self.connectors = connectors
+        # Where pushed tracking is recorded (orderloop.ledger.operations); none: not recorded.
+        self.ledger = ledger
         # The selling channels' requirements handed to the fulfillment connector with each
         # request (none without a configuration).
         self.config = config
@@ -110,6 +117,12 @@ class ChannelActivities:
             shipment_id=inp.shipment.id,
             channel_fulfillment_id=fulfillment_id,
         )
+        if self.ledger is not None:
+            order = inp.order
+            event = operations_events.tracking_pushed(
+                order.id, order.channel_id, order.external_id, inp.shipment.id, utc_now()
+            )
+            await self.ledger.record_operations([event])
         return PushTrackingResult(channel_fulfillment_id=fulfillment_id)
 
     @activity.defn(name=Activities.CANCEL_ON_CHANNEL)

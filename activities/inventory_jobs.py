@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import structlog
 from temporalio import activity
 
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector
 from connectors.registry import fulfillment
+from orderloop import operations_events
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
 from orderloop.contracts.inventory_sync import inventory_sync_consumer
@@ -51,13 +55,26 @@ class InventoryJobs:
             drift = {sku: [published[sku], expected[sku]] for sku in published if published[sku] != expected[sku]}
             if drift:
                 report.channel_drift[channel.id] = drift
+                await self._record_drift(channel.id, sorted(drift))
         consumers = [RESTOCK_CONSUMER] + [
             inventory_sync_consumer(c.id) for c in self.config.channels_with_role(ConnectorRole.SELLING)
         ]
         report.outbox_trimmed = await self.ledger.trim_outbox_for(consumers)
+        retention = timedelta(days=self.config.operations.retention_days)
+        report.operations_trimmed = await self.ledger.trim_operations(utc_now() - retention)
         report.exchanges_trimmed = await self.ledger.trim_exchanges(utc_now() - self.config.exchange_log.retention)
         if report.clean:
             log.info("inventory.reconciled")
         else:
             log.warning("inventory.drift", report=report.model_dump(mode="json"))
         return report
+
+    async def _record_drift(self, channel_id: str, skus: list[str]) -> None:
+        """Drift in the operations record, once per reconciliation run and channel."""
+        try:
+            info = activity.info()
+            run = f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+        except RuntimeError:
+            run = uuid.uuid4().hex  # called outside an activity: one row per call
+        event = operations_events.inventory_drift(f"drift/{channel_id}/{run}", channel_id, utc_now(), skus)
+        await self.ledger.record_operations([event])

@@ -5,6 +5,7 @@ the channel's rate limit."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime
 
 import structlog
@@ -13,12 +14,13 @@ from temporalio import activity
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector
 from connectors.registry import selling
-from orderloop import metrics
+from orderloop import metrics, operations_events
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
 from orderloop.contracts.inventory_sync import InventorySyncInput, InventorySyncProgress, inventory_sync_consumer
 from orderloop.golive import rollout_skus
 from orderloop.ledger import Ledger, channel_quantities
+from orderloop.ledger.base import utc_now
 
 log = structlog.get_logger("orderloop.inventory")
 
@@ -90,9 +92,31 @@ class InventorySync:
         quantities = await channel_quantities(self.ledger, live | withdrawn, channel.inventory, rollout)
         if not quantities:
             return
-        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
-            await selling(self.connectors, channel_id).push_inventory(quantities)
+        try:
+            with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+                await selling(self.connectors, channel_id).push_inventory(quantities)
+        except Exception:
+            await self._record_push(channel_id, progress, len(quantities), oldest, ok=False)
+            raise
         metrics.inventory_pushed(channel_id, oldest)
+        await self._record_push(channel_id, progress, len(quantities), oldest, ok=True)
         await self.ledger.record_published(channel_id, quantities)
         progress.pushes += 1
         progress.skus_pushed += len(quantities)
+
+    async def _record_push(
+        self, channel_id: str, progress: InventorySyncProgress, skus: int, oldest: datetime | None, ok: bool
+    ) -> None:
+        """One push in the operations record: each attempt of each push of this activity run
+        once (its key: the activity, its attempt and the push's number)."""
+        now = utc_now()
+        try:
+            info = activity.info()
+            run = f"{info.workflow_id}/{info.activity_id}/{info.attempt}"
+        except RuntimeError:
+            run = uuid.uuid4().hex  # called outside an activity (tests, tools): one row per call
+        latency = None if oldest is None else max(0.0, (now - oldest).total_seconds())
+        key = f"push/{channel_id}/{run}/{progress.pushes}/{'ok' if ok else 'failed'}"
+        await self.ledger.record_operations(
+            [operations_events.inventory_pushed(key, channel_id, now, skus, latency, ok)]
+        )

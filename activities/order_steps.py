@@ -18,7 +18,7 @@ from connectors.base import Connector, MappingError
 from connectors.notice_sinks.outbox import queued_notices
 from connectors.registry import selling
 from connectors.signing import orderloop_webhook_headers
-from orderloop import metrics
+from orderloop import metrics, operations_events
 from orderloop.activity_models import (
     AllocateInput,
     AllocateResult,
@@ -37,6 +37,8 @@ from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, parse_order_workflow_id
 from orderloop.exchange import is_exchange_payload, map_exchange_order
 from orderloop.ledger import Cause, CauseKind, Ledger, ReservationState
+from orderloop.ledger.base import utc_now
+from orderloop.model import Order
 from orderloop.order_policy import order_policy
 
 log = structlog.get_logger("orderloop.activities")
@@ -103,7 +105,13 @@ class OrderSteps:
             log.warning("order.invalid", workflow_id=inp.workflow_id, reason=reason)
             return IngestResult(error=reason, policy=policy)
         log.info("order.mapped", workflow_id=inp.workflow_id, lines=len(order.line_items))
+        await self._record_received(inp, order)
         return IngestResult(order=order, policy=policy)
+
+    async def _record_received(self, inp: IngestInput, order: Order) -> None:
+        """The operations record's `received` row (once per workflow, whatever the retries)."""
+        event = operations_events.received(order, inp.channel_id, inp.external_id, inp.received_at)
+        await self.ledger.record_operations([event])
 
     @activity.defn(name=Activities.ALLOCATE)
     async def allocate(self, inp: AllocateInput) -> AllocateResult:
@@ -140,7 +148,11 @@ class OrderSteps:
             channel_id, external_id = parse_order_workflow_id(order_id)
         except ValueError:
             return  # not a channel order's workflow id
-        metrics.order_shipped_in_full(channel_id, await self.ledger.accepted_at(channel_id, external_id))
+        accepted_at = await self.ledger.accepted_at(channel_id, external_id)
+        metrics.order_shipped_in_full(channel_id, accepted_at)
+        units = sum(line.committed for line in lines)
+        event = operations_events.shipped(order_id, channel_id, external_id, accepted_at, utc_now(), units)
+        await self.ledger.record_operations([event])
 
     @activity.defn(name=Activities.NOTIFY)
     async def notify(self, note: Notification) -> None:
@@ -153,6 +165,10 @@ class OrderSteps:
         logger(f"order.{note.level}", **event, sinks=[t.sink for t in note.targets], playbook=note.playbook)
         if _first_attempt():  # a retried notice was counted by its first attempt
             metrics.exception_notice(note.level, note.channel_id, note.kind)
+        # Recorded on every attempt: its key makes a retry's row a no-op.
+        await self.ledger.record_operations(operations_events.from_notification(note, self.config))
+        if note.record_only:
+            return  # the operations record's notice only (a resolution no sink is told of)
         if note.targets:
             await self._queue_notices(note)
             return

@@ -4,14 +4,19 @@ exceptions with the workflow's validated updates. An action needs a credential w
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from gateway.auth import OperatorIdentity
 from gateway.deps import ID_PATTERN, Acting, Operator, Orders, State
 from gateway.errors import GatewayError
 from gateway.holds_api import hold_json
+from gateway.order_service import OrderService
 from gateway.return_service import ReturnSummary
+from gateway.state import GatewayState
+from orderloop import operations_events
 from orderloop.contracts import (
     AmendAddressRequest,
     CancelRequest,
@@ -23,6 +28,7 @@ from orderloop.contracts import (
     Updates,
     order_workflow_id,
 )
+from orderloop.ledger.base import utc_now
 from orderloop.model import ExceptionKind, OrderStatus, OrderView
 
 router = APIRouter(prefix="/api/orders", tags=["operators"])
@@ -107,46 +113,80 @@ async def get_order(
     return OrderWithReturns.model_validate({**view.model_dump(), "returns": [ReturnSummary.of(r) for r in returns]})
 
 
+async def _act(
+    orders: OrderService,
+    state: GatewayState,
+    who: OperatorIdentity,
+    channel_id: str,
+    external_id: str,
+    action: Updates,
+    request: Any,
+) -> UpdateResult:
+    """Run the operator's action and record it, with the operator's name, in the operations
+    record (orderloop.ledger.operations) when the order took it."""
+    workflow_id = order_workflow_id(channel_id, external_id)
+    result = await orders.update(workflow_id, action, request)
+    if result.accepted:
+        exceptions = result.view.exceptions
+        kind = str(exceptions[-1].kind) if exceptions else None
+        events = operations_events.operator_action(
+            f"action/{uuid.uuid4().hex}", action, who.name, workflow_id, channel_id, external_id, utc_now(), kind
+        )
+        await state.ledger.record_operations(events)
+    return result
+
+
 @router.post("/{channel_id}/{external_id}/retry", summary="Retry the failed step", responses=_ERRORS)
 async def retry(
-    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: RetryRequest | None = None
+    orders: Orders,
+    state: State,
+    who: Acting,
+    channel_id: ChannelId,
+    external_id: ExternalId,
+    body: RetryRequest | None = None,
 ) -> UpdateResult:
     request = who.sign(body or RetryRequest())
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.RETRY, request)
+    return await _act(orders, state, who, channel_id, external_id, Updates.RETRY, request)
 
 
 @router.post("/{channel_id}/{external_id}/reroute", summary="Ship from another location", responses=_ERRORS)
 async def reroute(
-    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: RerouteRequest
+    orders: Orders, state: State, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: RerouteRequest
 ) -> UpdateResult:
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.REROUTE, who.sign(body))
+    return await _act(orders, state, who, channel_id, external_id, Updates.REROUTE, who.sign(body))
 
 
 @router.post("/{channel_id}/{external_id}/cancel", summary="Cancel the order", responses=_ERRORS)
 async def cancel(
-    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: CancelRequest | None = None
+    orders: Orders,
+    state: State,
+    who: Acting,
+    channel_id: ChannelId,
+    external_id: ExternalId,
+    body: CancelRequest | None = None,
 ) -> UpdateResult:
     request = who.sign(body or CancelRequest())
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.CANCEL, request)
+    return await _act(orders, state, who, channel_id, external_id, Updates.CANCEL, request)
 
 
 @router.post("/{channel_id}/{external_id}/amend-address", summary="Correct the address", responses=_ERRORS)
 async def amend_address(
-    orders: Orders, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: AmendAddressRequest
+    orders: Orders, state: State, who: Acting, channel_id: ChannelId, external_id: ExternalId, body: AmendAddressRequest
 ) -> UpdateResult:
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.AMEND_ADDRESS, who.sign(body))
+    return await _act(orders, state, who, channel_id, external_id, Updates.AMEND_ADDRESS, who.sign(body))
 
 
 @router.post("/{channel_id}/{external_id}/mark-shipped", summary="Record a shipment by hand", responses=_ERRORS)
 async def mark_shipped(
     orders: Orders,
+    state: State,
     who: Acting,
     channel_id: ChannelId,
     external_id: ExternalId,
     body: MarkShippedRequest | None = None,
 ) -> UpdateResult:
     request = who.sign(body or MarkShippedRequest())
-    return await orders.update(order_workflow_id(channel_id, external_id), Updates.MARK_SHIPPED, request)
+    return await _act(orders, state, who, channel_id, external_id, Updates.MARK_SHIPPED, request)
 
 
 @router.post("/{channel_id}/{external_id}/{action}", include_in_schema=False)

@@ -146,6 +146,9 @@ class Notification(BaseModel):
     event_id: str | None = None
     playbook: str | None = None
     resolved_by: str | None = None
+    # Only for the operations record (orderloop.ledger.operations): a resolution no sink is
+    # told of, which the workflow sends from patch `operations-record` on.
+    record_only: bool = False
 
 
 class ChannelCancelInput(BaseModel):

@@ -31,6 +31,7 @@ from orderloop.config_values import (
 )
 from orderloop.inventory_rules import InventoryRules
 from orderloop.model import ConnectorRole, ExceptionKind
+from orderloop.operations_config import OperationsConfig
 from orderloop.playbooks import Playbook, ladder_problems
 from orderloop.return_policy import ReturnPolicyConfig
 from orderloop.routing_rules import LocationFilter, RoutingConfig, RoutingRule
@@ -322,6 +323,8 @@ class OrderloopConfig(Strict):
     products: list[ProductConfig] = Field(default_factory=list)
     # Exception playbooks (orderloop/playbooks.py), first covering one wins; none: the default.
     playbooks: list[Playbook] = Field(default_factory=list)
+    # The operations record's retention, operator cost and go-live readiness thresholds.
+    operations: OperationsConfig = OperationsConfig()
 
     @model_validator(mode="after")
     def _references(self) -> OrderloopConfig:

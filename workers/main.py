@@ -85,7 +85,7 @@ def build_workers(
     sandboxed: bool = True,
 ) -> list[Worker]:
     steps = OrderSteps(config, ledger, connectors, prefix)
-    calls = ChannelActivities(connectors, config)
+    calls = ChannelActivities(connectors, config, ledger)
     sync = InventorySync(config, ledger, connectors)
     jobs = InventoryJobs(config, ledger, connectors)
     restock = RestockWatch(ledger)

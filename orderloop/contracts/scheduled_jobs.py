@@ -74,6 +74,8 @@ class ReconcileReport(BaseModel):
     channel_drift: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
     # Outbox rows every consumer had read, deleted by this run.
     outbox_trimmed: int = 0
+    # Operations-record rows older than `operations.retention_days`, deleted by this run.
+    operations_trimmed: int = 0
     # Exchange log rows older than `exchange_log.retention_days`, deleted by this run.
     exchanges_trimmed: int = 0
 

@@ -26,6 +26,7 @@ from orderloop.ledger.exchanges import (
 )
 from orderloop.ledger.holds import HoldRow, HoldState
 from orderloop.ledger.notices import NoticeRow, NoticeStatus, QueuedNotice
+from orderloop.ledger.operations import OperationEvent, OperationKind, OperationRow
 from orderloop.ledger.operators import IssuedOperator, OperatorRole, OperatorRow
 from orderloop.ledger.rollouts import RolloutChange, RolloutRow, RolloutStage
 from orderloop.ledger.store import Ledger
@@ -73,6 +74,9 @@ __all__ = [
     "LedgerUnavailable",
     "NoticeRow",
     "NoticeStatus",
+    "OperationEvent",
+    "OperationKind",
+    "OperationRow",
     "OperatorExists",
     "OperatorRole",
     "OperatorRow",

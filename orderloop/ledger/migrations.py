@@ -24,6 +24,7 @@ from orderloop.ledger.schema import (
     metadata,
     notices,
     notices_due,
+    operations,
     operators,
     outbox_cursors,
     poll_cursors,
@@ -78,6 +79,10 @@ def _v10_rollouts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[channel_rollouts, rollout_changes], checkfirst=False)
 
 
+def _v11_operations(conn: Connection) -> None:
+    operations.create(conn, checkfirst=False)
+
+
 def _v12_exchanges(conn: Connection) -> None:
     exchanges.create(conn, checkfirst=False)
 
@@ -94,6 +99,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (8, "orders the selling channels hold back, until started or cancelled", _v8_channel_holds),
     (9, "operator credentials: token hashes, roles, revocations", _v9_operators),
     (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
+    (11, "the operations record: order events per channel and time", _v11_operations),
     (12, "the exchange log: vendor calls, polls and webhooks with the vendor's answer", _v12_exchanges),
 ]
 

@@ -367,6 +367,27 @@ rollout_changes = Table(
     Index("ix_rollout_changes_channel", "channel_id", "id"),
 )
 
+# Migration 11: the operations record (orderloop.ledger.operations): one row per order event
+# (received, exception raised / escalated / resolved and by what, operator action, reroute,
+# shipped, tracking pushed, SLA breach) and per channel inventory push or drift found, written
+# by activities and the gateway, never by workflow code. `key` makes a retried writer's second
+# attempt insert nothing; read by channel and time, trimmed by age.
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", REF, nullable=False),
+    Column("channel_id", String(128), nullable=False),
+    Column("order_id", String(255), nullable=True),
+    Column("workflow_id", REF, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", JSON, nullable=False),
+    UniqueConstraint("key", name="uq_operations_key"),
+    Index("ix_operations_channel_at", "channel_id", "at"),
+    Index("ix_operations_at", "at"),
+)
+
 # Migration 12: the exchange log (orderloop.exchange_log): one row per vendor call Orderloop made
 # (outbound, or inbound when it was a poll reading what the channel has) and per webhook it
 # received (inbound), with the vendor's answer, personal data redacted before it is stored.

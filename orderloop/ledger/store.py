@@ -15,6 +15,7 @@ ledger, the availability outbox and inbound dedup records, on SQLite or PostgreS
 - orderloop.ledger.audit: the event ledger's reads and the invariant audit
 - orderloop.ledger.notices: exception notices per sink (outbox, retries, dead letters)
 - orderloop.ledger.operators: operator credentials (token digests, roles, revocations)
+- orderloop.ledger.operations: the operations record (order and inventory events per channel and time)
 - orderloop.ledger.rollouts: selling channels' go-live rollouts, their audit, units reserved per SKU
 - orderloop.ledger.tokens: the shared store of rotating OAuth tokens (orderloop.tokens)
 - orderloop.ledger.exchanges: the exchange log (vendor calls, polls, webhooks; orderloop.exchange_log)
@@ -34,6 +35,7 @@ from orderloop.ledger.dedup import InboundDedup
 from orderloop.ledger.exchanges import Exchanges
 from orderloop.ledger.holds import ChannelHolds
 from orderloop.ledger.notices import Notices
+from orderloop.ledger.operations import Operations
 from orderloop.ledger.operators import Operators
 from orderloop.ledger.outbox import Outbox
 from orderloop.ledger.products import Products
@@ -57,6 +59,7 @@ class Ledger(
     Outbox,
     Notices,
     Operators,
+    Operations,
     Rollouts,
     Audit,
     TokenRecords,

@@ -36,6 +36,10 @@ from workflows.order.options import (
 from workflows.order.ship_by import ShipByClock, SlaEvent
 from workflows.order.state import OrderState, Woke
 
+# From this patch on, a resolution no sink is told of still reaches the notify activity (as a
+# record-only notice) for the operations record (orderloop.ledger.operations).
+PATCH_OPERATIONS_RECORD = "operations-record"
+
 
 class ExceptionSteps:
     """The order's steps that need its policy start here: there is no policy before ingest."""
@@ -169,8 +173,11 @@ class ExceptionSteps:
             s.actor = None
             by = f" (by {exc.resolved_by})" if exc.resolved_by else ""
             s.note("exception resolved", f"{exc.code}: {resolution}{by}")
+        targets = []
+        book_name = None
         if found is not None:
             _, _, book = found
+            book_name = book.name
             targets = playbook.told(book, exc, self.policy)
             if targets:
                 s.notices.append(
@@ -184,6 +191,20 @@ class ExceptionSteps:
                         exc.channel_kind,
                     )
                 )
+        if not targets and workflow.patched(PATCH_OPERATIONS_RECORD):
+            # No sink is told, but the operations record learns of the resolution (and by what).
+            s.notices.append(
+                self._start_notify(
+                    NotificationLevel.RESOLVED,
+                    exc.kind,
+                    resolution,
+                    [],
+                    book_name,
+                    exc.resolved_by,
+                    exc.channel_kind,
+                    record_only=True,
+                )
+            )
         s.publish()
         s.finish_action(resolution)
 
@@ -348,11 +369,12 @@ class ExceptionSteps:
         book: str | None,
         resolved_by: str | None = None,
         channel_kind: str | None = None,
+        record_only: bool = False,
     ) -> workflow.ActivityHandle[None]:
         s = self.s
         # One id per notice, minted here: a retried activity queues it once, a receiver dedupes.
         event_id = None
-        if targets:
+        if targets or record_only:
             exc = s.view.exceptions[-1] if s.view.exceptions else None
             step = f"{len(s.view.exceptions) - 1}.{exc.escalations if exc else 0}"
             event_id = f"{s.id}#{step}.{level}.{len(s.view.timeline)}"
@@ -371,6 +393,7 @@ class ExceptionSteps:
                 event_id=event_id,
                 playbook=book,
                 resolved_by=resolved_by,
+                record_only=record_only,
             ),
             task_queue=self.policy.orders_task_queue,
             start_to_close_timeout=CALL_TIMEOUT,
