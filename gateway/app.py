@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from connectors.registry import build_connectors, load_connector_config
 from gateway import (
     codec_api,
+    exchanges_api,
     golive_api,
     holds_api,
     inventory_api,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(holds_api.router)
     app.include_router(golive_api.router)
     app.include_router(operations_api.router)
+    app.include_router(exchanges_api.router)
     app.include_router(returns_api.router)
     app.include_router(codec_api.router)
 
