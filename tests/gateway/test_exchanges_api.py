@@ -46,7 +46,7 @@ def logged(client: TestClient, expected: int, **params: Any) -> dict[str, Any]:
     while True:
         data = client.get("/api/exchanges", params=params, headers=AUTH).json()
         if data["count"] >= expected or time.monotonic() > deadline:
-            return data  # type: ignore[no-any-return]
+            return data
         time.sleep(0.05)
 
 
