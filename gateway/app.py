@@ -26,6 +26,7 @@ from gateway import (
 )
 from gateway.deps import State
 from gateway.errors import install_error_handlers
+from gateway.ops_page import install_ops_page
 from gateway.state import GatewayState, TemporalHolder, TemporalUnavailable
 from orderloop import metrics
 from orderloop.exchange_log import ExchangeRecorder
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exchanges_api.router)
     app.include_router(returns_api.router)
     app.include_router(codec_api.router)
+    install_ops_page(app)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from connectors.notice_sinks.model import workflow_link
 from gateway.deps import ID_PATTERN, Acting, Operator, Orders, State
 from gateway.errors import GatewayError
 from orderloop.channel_report import ReportError, parse_since
@@ -29,10 +30,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "the exchange cannot be re-run, or its order takes no retry now (the body says why)"},
     422: {"description": "invalid filter"},
 }
-
-
-def ui_url(base: str, namespace: str, workflow_id: str) -> str:
-    return f"{base.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"
 
 
 def rerun_refusal(row: ExchangeRow) -> str | None:
@@ -62,7 +59,7 @@ def exchange_json(row: ExchangeRow, ui_base: str, namespace: str, *, bodies: boo
         "direction": str(row.direction),
         "channel": row.channel_id,
         "orderId": row.order_id,
-        "orderUiUrl": None if row.order_id is None else ui_url(ui_base, namespace, row.order_id),
+        "orderUiUrl": None if row.order_id is None else workflow_link(ui_base, namespace, row.order_id),
         "operation": row.operation,
         "summary": row.summary,
         "method": row.method,

@@ -59,7 +59,7 @@ def test_webhooks_are_logged_with_their_answer_order_and_redacted_body(client: T
     assert (refused["direction"], refused["statusCode"], refused["status"]) == ("inbound", 401, "failed")
     assert refused["orderId"] is None and "Signature does not match" in refused["error"]
     assert (down["statusCode"], down["orderId"], down["operation"]) == (503, "order/storefront/ex-1", "webhook")
-    assert down["orderUiUrl"] == "http://localhost:8233/namespaces/default/workflows/order/storefront/ex-1"
+    assert down["orderUiUrl"] == "http://localhost:8233/namespaces/default/workflows/order%2Fstorefront%2Fex-1"
     assert down["rerunnable"] is False
 
     shown = client.get(f"/api/exchanges/{down['id']}", headers=AUTH).json()
