@@ -7,7 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.auth import OperatorIdentity
 from gateway.deps import ID_PATTERN, Acting, Operator, Orders, State
@@ -28,10 +30,12 @@ from orderloop.contracts import (
     Updates,
     order_workflow_id,
 )
+from orderloop.ledger import LedgerError
 from orderloop.ledger.base import utc_now
 from orderloop.model import ExceptionKind, OrderStatus, OrderView
 
 router = APIRouter(prefix="/api/orders", tags=["operators"])
+log = structlog.get_logger("orderloop.gateway")
 
 ChannelId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 ExternalId = Annotated[str, Path(max_length=300)]
@@ -132,7 +136,11 @@ async def _act(
         events = operations_events.operator_action(
             f"action/{uuid.uuid4().hex}", action, who.name, workflow_id, channel_id, external_id, utc_now(), kind
         )
-        await state.ledger.record_operations(events)
+        try:
+            await state.ledger.record_operations(events)
+        except (SQLAlchemyError, LedgerError) as exc:
+            # The order took the action: answer it; the record misses this one row, logged.
+            log.warning("operations.record_failed", workflow_id=workflow_id, action=str(action), error=str(exc))
     return result
 
 

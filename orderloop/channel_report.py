@@ -81,6 +81,8 @@ class ChannelFigures:
     resolved_by_rule: int = 0
     resolved_by_order: int = 0
     resolved_by_operator: int = 0
+    # Exception kind -> what resolved it (rule, operator, order) -> how many.
+    resolved_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
     escalations: int = 0
     touches: int = 0
     touches_by_action: dict[str, int] = field(default_factory=dict)
@@ -158,6 +160,8 @@ def figures(rows: Iterable[OperationRow], config: OperationsConfig) -> dict[str,
         elif row.kind is OperationKind.EXCEPTION_RESOLVED:
             f.resolved += 1
             by = d.get("by")
+            kind_by = f.resolved_kinds.setdefault(str(d.get("exceptionKind")), {})
+            kind_by[str(by or "order")] = kind_by.get(str(by or "order"), 0) + 1
             if by == "rule":
                 f.resolved_by_rule += 1
             elif by == "operator":

@@ -28,6 +28,7 @@ from orderloop.demo_returns import return_demo_orders
 from orderloop.devserver import DevServerError
 from orderloop.exchanges_cli import exchanges_commands
 from orderloop.golive_cli import golive_commands
+from orderloop.operations_cli import report_commands
 from orderloop.operators_cli import operators_commands
 from orderloop.payload_keys import PayloadKeyError
 from orderloop.returns_cli import returns_commands
@@ -343,8 +344,12 @@ app.add_typer(returns_commands(_api, console), name="returns")
 app.add_typer(exchanges_commands(_api, console), name="exchanges")
 app.add_typer(temporal_commands(console), name="temporal")
 app.add_typer(operators_commands(console), name="operators")
-channels_app = typer.Typer(help="Selling channels: go-live rollouts (the ledger database).")
-channels_app.add_typer(golive_commands(console), name="golive")
+channels_app = typer.Typer(
+    help="Selling channels: go-live rollouts and readiness, operating report, flow audit (the ledger database)."
+)
+golive_app = golive_commands(console)
+report_commands(console, channels_app, golive_app)
+channels_app.add_typer(golive_app, name="golive")
 app.add_typer(channels_app, name="channels")
 
 

@@ -26,8 +26,10 @@ from orderloop.contracts.inventory_sync import INVENTORY_SYNC_WORKFLOW, Inventor
 from orderloop.contracts.restock import RESTOCK_WATCHER_WORKFLOW, RestockWatchInput, restock_watcher_workflow_id
 from orderloop.contracts.scheduled_jobs import (
     ORDER_POLL_WORKFLOW,
+    RECONCILE_EVERY,
     RECONCILIATION_WORKFLOW,
     RETURN_POLL_WORKFLOW,
+    SNAPSHOT_EVERY,
     STOCK_SNAPSHOT_WORKFLOW,
     PollOrdersInput,
     PollReturnsInput,
@@ -37,9 +39,6 @@ from orderloop.contracts.scheduled_jobs import (
 from orderloop.model import ConnectorRole
 
 log = structlog.get_logger("orderloop.worker")
-
-SNAPSHOT_EVERY = timedelta(minutes=5)
-RECONCILE_EVERY = timedelta(minutes=15)
 
 
 async def ensure_inventory_sync(client: Client, config: OrderloopConfig, prefix: str) -> None:

@@ -14,6 +14,11 @@ ORDER_POLL_WORKFLOW = "OrderPoll"
 RETURN_POLL_WORKFLOW = "ReturnPoll"
 
 
+# How often the scheduled jobs run (their Temporal schedules; the flow audit shows them too).
+SNAPSHOT_EVERY = timedelta(minutes=5)
+RECONCILE_EVERY = timedelta(minutes=15)
+
+
 class _Camel(BaseModel):
     """camelCase on the wire like the operator API; snake_case still accepted (older histories)."""
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.inventory_sync import InventorySync
-from connectors.base import InboundEvent, SellingConnector
+from connectors.base import InboundEvent, RetryableError, SellingConnector
 from orderloop.config import OrderloopConfig, parse_config
 from orderloop.contracts.inventory_sync import InventorySyncInput
-from orderloop.ledger import Cause, CauseKind, Ledger, ReservationLine, RolloutStage
+from orderloop.ledger import Cause, CauseKind, Ledger, OperationKind, ReservationLine, RolloutStage
 from orderloop.model import Order, Shipment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,3 +158,36 @@ async def test_a_burst_of_sales_goes_out_as_one_push_with_the_newest_quantities(
     await asyncio.gather(ActivityEnvironment().run(activity.sync_channel_inventory, inp), burst())
     # The full sync, then the six sales together: each SKU once, at what is left after all six.
     assert channel.pushes == [{"TEE": 10, "MUG": 10}, {"TEE": 7, "MUG": 7}]
+
+
+class FailingChannel(RecordingChannel):
+    """The channel's API is down: every push fails as retryable."""
+
+    async def push_inventory(self, quantities: Mapping[str, int]) -> None:
+        raise RetryableError("storefront answered 503")
+
+
+async def test_each_push_is_in_the_operations_record_the_failed_ones_too(ledger: Ledger) -> None:
+    config = config_with(None)
+    await ledger.receive("TEE", "east", 5, CAUSE)
+    down = InventorySync(config, ledger, {"storefront": FailingChannel(config, "storefront")})
+    with pytest.raises(ApplicationError, match="503"):
+        await ActivityEnvironment().run(down.sync_channel_inventory, sync_input(run_for=0.1))
+    channel = RecordingChannel(config, "storefront")
+    up = InventorySync(config, ledger, {"storefront": channel})
+
+    async def sell_one_tee() -> None:
+        await asyncio.sleep(0.2)
+        await ledger.reserve(
+            "order-1", [ReservationLine(line_id="1", sku="TEE", location_id="east", quantity=1)], CAUSE
+        )
+
+    await asyncio.gather(ActivityEnvironment().run(up.sync_channel_inventory, sync_input()), sell_one_tee())
+    rows = await ledger.operations_between(
+        datetime.now(UTC) - timedelta(hours=1), kinds=[OperationKind.INVENTORY_PUSHED]
+    )
+    assert [r.detail["ok"] for r in rows] == [False] + [True] * len(channel.pushes)
+    assert all(r.channel_id == "storefront" and r.order_id is None for r in rows)
+    # The full sync carries no stock change; the outbox-driven push after the sale has its age.
+    assert rows[1].detail["latency"] is None and rows[-1].detail["latency"] is not None
+    assert rows[-1].detail["skus"] == 1

@@ -77,13 +77,13 @@ def test_report_figures_match_what_was_recorded(client: TestClient) -> None:
     assert shopify["exceptionsByKind"]["unroutable"] == {"count": 1, "per100": 25.0}
     assert shopify["automationRate"] == 0.5  # one by a rule, one by an operator
     assert shopify["operatorTouches"] == 1 and shopify["operatorTouchesPer100"] == 25.0
-    assert shopify["operatorMinutes"] == 5.0  # the default handling minutes of a reroute
+    assert shopify["operatorMinutes"] == 8.0  # orderloop.yaml's handling minutes of a reroute
     assert shopify["manualReroutes"] == 1 and shopify["automaticReroutes"] == 0
     assert shopify["timeToShipP50Seconds"] == 90.0 and shopify["timeToShipP95Seconds"] == 117.0
     assert shopify["slaBreaches"] == 1
     assert shopify["pushLatencyP99Seconds"] is None
-    assert shopify["costPerOrder"] == "0.94"  # 5 min at 45.00/h = 3.75 over 4 orders
-    assert shopify["costShareOfRevenue"] == 0.009375
+    assert shopify["costPerOrder"] == "1.50"  # 8 min at 45.00/h = 6.00 over 4 orders
+    assert shopify["costShareOfRevenue"] == 0.015
     assert shopify["raiseToResolveP50Seconds"] == 1200.0  # 10 and 30 minutes
     everyone = client.get("/api/channels/report", headers=AUTH).json()
     assert {c["channel"] for c in everyone["channels"]} >= {"shopify"}

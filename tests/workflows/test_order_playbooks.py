@@ -43,7 +43,12 @@ def to(*sinks: str) -> list[NoticeTarget]:
 
 
 def notices(world: FakeWorld, level: NotificationLevel) -> list[Notification]:
-    return [n for n in world.of(Activities.NOTIFY) if n.level is level]
+    """The notices of `level` for the sinks (not the operations record's record-only ones)."""
+    return [n for n in world.of(Activities.NOTIFY) if n.level is level and not n.record_only]
+
+
+def recorded_only(world: FakeWorld) -> list[Notification]:
+    return [n for n in world.of(Activities.NOTIFY) if n.record_only]
 
 
 def sinks_of(notes: list[Notification]) -> list[list[str]]:
@@ -276,3 +281,7 @@ async def test_a_dismiss_rule_closes_the_exception_with_its_reason_and_the_order
     assert exc.resolved_by == "rule catalog-sync"
     # No sinks in the playbook: nobody was told, so no resolved notice either.
     assert notices(world, NotificationLevel.RESOLVED) == [] and exc.notified == []
+    # The operations record still learns of the resolution and of the rule that made it.
+    (record,) = recorded_only(world)
+    assert record.level is NotificationLevel.RESOLVED and record.targets == []
+    assert record.resolved_by == "rule catalog-sync" and record.kind is ExceptionKind.UNKNOWN_SKU

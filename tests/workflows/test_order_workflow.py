@@ -215,7 +215,11 @@ async def test_out_of_stock_rechecks_on_a_backoff_timer(ts_env: WorkflowEnvironm
         await ts_env.sleep(timedelta(minutes=11))
         view = await wait_for(handle, lambda v: v.status is OrderStatus.SENT_TO_FULFILLMENT, "sent")
     assert view.exceptions[0].kind is ExceptionKind.OUT_OF_STOCK and view.exceptions[0].resolved_at is not None
-    assert len(world.of(Activities.NOTIFY)) == 1
+    # The exception's notice, and the record-only notice of its resolution by the order's own
+    # progress (no playbook names a sink for it), for the operations record.
+    raised, resolved = world.of(Activities.NOTIFY)
+    assert raised.level is NotificationLevel.EXCEPTION and not raised.record_only
+    assert resolved.level is NotificationLevel.RESOLVED and resolved.record_only and resolved.resolved_by is None
 
 
 async def test_unroutable_order_is_rerouted_when_stock_arrives_for_its_sku(
