@@ -218,3 +218,10 @@ async def test_the_operations_page_shows_the_apis_numbers_charts_links_and_rerun
 
     rows = (await api.http.get("/api/exchanges", params={"order": workflow_id, "status": "failed"})).json()
     assert any(row["rerunBy"] == "operator" for row in rows["exchanges"])
+    # The order's whole conversation is in the log: its webhook in, its shipping request out.
+    everything = (await api.http.get("/api/exchanges", params={"order": workflow_id})).json()["exchanges"]
+    seen = {(row["direction"], row["channel"], row["operation"], row["status"]) for row in everything}
+    assert ("inbound", "storefront", "webhook", "ok") in seen
+    assert ("outbound", "wms", "send_shipping_request", "ok") in seen
+    assert ("outbound", "storefront", "push_tracking", "failed") in seen
+    assert ("outbound", "storefront", "push_tracking", "ok") in seen
