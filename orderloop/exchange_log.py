@@ -7,7 +7,8 @@ queue every `flush_every` (or as soon as `batch` calls wait), redacts the bodies
 (orderloop.redaction) and writes them to the ledger in one transaction per batch. So a vendor
 call waits for no database write, and the database sees one INSERT per batch, not one per call.
 If the ledger is down the batch is logged and dropped (the log is for operators, never a reason
-to fail an order); when more than `max_pending` calls wait, the oldest are dropped and counted.
+to fail an order); when more than `max_pending` calls wait, the oldest are dropped; both are
+counted (`orderloop_exchange_log_dropped_total`).
 
 Which order a call belongs to, and which attempt it is, come from the Temporal activity it runs
 in (`activity.info()`: the order workflow's id, the attempt number, the activity's name); a call
@@ -26,6 +27,7 @@ from typing import Protocol
 import structlog
 from temporalio import activity
 
+from orderloop import metrics
 from orderloop.contracts import Activities
 from orderloop.exchange_records import ExchangeDirection, ExchangeEntry, ExchangeOutcome
 from orderloop.redaction import mask_text, redact_body
@@ -133,6 +135,7 @@ class ExchangeRecorder:
         if len(self._pending) > self._max_pending:
             self._pending.popleft()
             self.dropped += 1
+            metrics.EXCHANGES_DROPPED.inc()
         if len(self._pending) >= self._batch:
             self._wake.set()
 
@@ -153,9 +156,11 @@ class ExchangeRecorder:
                 written += await self._store.record_exchanges([c.entry() for c in taken])
             except Exception as exc:  # the log must never take the process down with it
                 self.dropped += len(taken)
+                metrics.EXCHANGES_DROPPED.inc(len(taken))
                 log.warning("exchange_log.write_failed", error=str(exc), dropped=len(taken))
                 break
         self.written += written
+        metrics.EXCHANGES_WRITTEN.inc(written)
         return written
 
     async def _run(self) -> None:

@@ -15,11 +15,16 @@ from temporalio.testing import ActivityEnvironment
 
 from connectors.base import RejectedError, RetryableError
 from connectors.http import VendorClient
+from orderloop import metrics
 from orderloop.exchange_log import ExchangeRecorder
 from orderloop.exchange_records import ExchangeDirection, ExchangeEntry, ExchangeOutcome
 
 BASE_URL = "http://vendor.test"
 ORDER = {"id": 7, "shipping_address": {"first_name": "Ann", "address1": "1 Main St", "city": "Boston"}}
+
+
+def dropped_total() -> float:
+    return metrics.REGISTRY.get_sample_value("orderloop_exchange_log_dropped_total") or 0.0
 
 
 class Rows:
@@ -117,6 +122,9 @@ async def test_the_oldest_calls_are_dropped_beyond_the_queue_limit_and_a_failed_
     client.exchange_log = recorder
     for _ in range(3):
         await client.request("GET", "/orders", "list orders")
-    assert recorder.pending == 2 and recorder.dropped == 1
+    before = dropped_total()
+    await client.request("GET", "/orders", "list orders")
+    assert recorder.pending == 2 and recorder.dropped == 2
     assert await recorder.flush() == 0
-    assert recorder.dropped == 3
+    assert recorder.dropped == 4
+    assert dropped_total() - before == 3
