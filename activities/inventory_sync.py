@@ -19,7 +19,7 @@ from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
 from orderloop.contracts.inventory_sync import InventorySyncInput, InventorySyncProgress, inventory_sync_consumer
 from orderloop.golive import rollout_skus
-from orderloop.ledger import Ledger, channel_quantities
+from orderloop.ledger import Ledger, OperationEvent, channel_quantities
 from orderloop.ledger.base import utc_now
 
 log = structlog.get_logger("orderloop.inventory")
@@ -96,17 +96,19 @@ class InventorySync:
             with vendor_call(ErrorTypes.CHANNEL_REJECTED):
                 await selling(self.connectors, channel_id).push_inventory(quantities)
         except Exception:
-            await self._record_push(channel_id, progress, len(quantities), oldest, ok=False)
+            failed = self._push_event(channel_id, progress, len(quantities), oldest, ok=False)
+            await self.ledger.record_operations([failed])
             raise
         metrics.inventory_pushed(channel_id, oldest)
-        await self._record_push(channel_id, progress, len(quantities), oldest, ok=True)
-        await self.ledger.record_published(channel_id, quantities)
+        # The push's row rides in the published record's transaction (no write of its own).
+        pushed = self._push_event(channel_id, progress, len(quantities), oldest, ok=True)
+        await self.ledger.record_published(channel_id, quantities, [pushed])
         progress.pushes += 1
         progress.skus_pushed += len(quantities)
 
-    async def _record_push(
+    def _push_event(
         self, channel_id: str, progress: InventorySyncProgress, skus: int, oldest: datetime | None, ok: bool
-    ) -> None:
+    ) -> OperationEvent:
         """One push in the operations record: each attempt of each push of this activity run
         once (its key: the activity, its attempt and the push's number)."""
         now = utc_now()
@@ -117,6 +119,4 @@ class InventorySync:
             run = uuid.uuid4().hex  # called outside an activity (tests, tools): one row per call
         latency = None if oldest is None else max(0.0, (now - oldest).total_seconds())
         key = f"push/{channel_id}/{run}/{progress.pushes}/{'ok' if ok else 'failed'}"
-        await self.ledger.record_operations(
-            [operations_events.inventory_pushed(key, channel_id, now, skus, latency, ok)]
-        )
+        return operations_events.inventory_pushed(key, channel_id, now, skus, latency, ok)

@@ -56,7 +56,7 @@ class OrderPoll:
 
             signal = partial(_deliver, client, order, event, delivery_id)
             received = await intake.order_event(
-                inp.channel_id, event, delivery_id, order.external_id, order.payload, signal
+                inp.channel_id, event, delivery_id, order.external_id, order.payload, signal, via="poll"
             )
             match received.outcome:
                 case Outcome.STARTED:

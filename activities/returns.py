@@ -134,7 +134,7 @@ class ReturnSteps:
         payload = exchange_payload(view.order, inp.request, inp.return_workflow_id, datetime.now(UTC))
         intake = temporal_intake(self.client, self.ledger, self.prefix)
         workflow_id, started = await intake.polled_order(
-            channel_id, exchange_order_external_id(inp.request.external_id), payload
+            channel_id, exchange_order_external_id(inp.request.external_id), payload, via="exchange"
         )
         log.info("return.exchange_started", workflow_id=inp.return_workflow_id, order=workflow_id, started=started)
         return StartExchangeResult(order_workflow_id=workflow_id, started=started)

@@ -57,7 +57,8 @@ def _intake(channel: ChannelConfig, f: ChannelFigures) -> FlowStep:
     configured = f"webhook POST /webhooks/{channel.id}; order poll {_every(channel.poll_orders_every)}"
     if channel.hold_window:
         configured += f"; held {channel.hold_window} before release"
-    return FlowStep("orders in", configured, f"{f.orders} orders, {f.units} units received", "system")
+    via = ", ".join(f"{count} by {how}" for how, count in sorted(f.accepted_via.items())) or "none accepted"
+    return FlowStep("orders in", configured, f"{f.orders} orders, {f.units} units received ({via})", "system")
 
 
 def _routing(config: OrderloopConfig, channel: ChannelConfig, f: ChannelFigures) -> list[FlowStep]:

@@ -72,6 +72,8 @@ class ChannelFigures:
     """One channel's figures over the period, before they are shaped for JSON or a table."""
 
     channel: str
+    # How accepted orders came in (webhook, poll, exchange) -> how many.
+    accepted_via: dict[str, int] = field(default_factory=dict)
     orders: int = 0
     units: int = 0
     revenue: Decimal = Decimal(0)
@@ -142,7 +144,10 @@ def figures(rows: Iterable[OperationRow], config: OperationsConfig) -> dict[str,
         if f is None:
             f = found[row.channel_id] = ChannelFigures(row.channel_id)
         d = row.detail
-        if row.kind is OperationKind.RECEIVED:
+        if row.kind is OperationKind.ACCEPTED:
+            via = str(d.get("via"))
+            f.accepted_via[via] = f.accepted_via.get(via, 0) + 1
+        elif row.kind is OperationKind.RECEIVED:
             f.orders += 1
             f.units += int(d.get("units") or 0)
             f.revenue += Decimal(str(d.get("revenue") or 0))
@@ -211,6 +216,7 @@ def channel_json(f: ChannelFigures, config: OperationsConfig) -> dict[str, Any]:
     return {
         "channel": f.channel,
         "orders": f.orders,
+        "acceptedVia": dict(sorted(f.accepted_via.items())),
         "units": f.units,
         "revenue": money(f.revenue),
         "exceptions": f.exceptions,

@@ -132,9 +132,11 @@ class Intake:
         external_id: str | None,
         payload: dict[str, Any],
         signal: Callable[[str], Awaitable[R]],
+        via: str = "webhook",
     ) -> Received[R]:
         """Start the order's workflow (a new order, or an edit of one whose creation never came),
-        or hand the event to the accepted order's workflow through `signal(workflow_id)`."""
+        or hand the event to the accepted order's workflow through `signal(workflow_id)`. `via`:
+        how it came (webhook, poll), for the operations record."""
         seen = await self.ledger.inbound_seen(channel_id, delivery_id, external_id)
         if seen.delivery:
             return Received(Outcome.DUPLICATE_DELIVERY)
@@ -153,7 +155,7 @@ class Intake:
         if accepted:
             await self._record_delivery(channel_id, delivery_id)
             return Received(Outcome.ALREADY_ACCEPTED, workflow_id)
-        started = await self._accept(channel_id, external_id, workflow_id, payload, delivery_id)
+        started = await self._accept(channel_id, external_id, workflow_id, payload, delivery_id, via)
         return Received(Outcome.STARTED if started else Outcome.ALREADY_ACCEPTED, workflow_id)
 
     async def held_order(
@@ -188,15 +190,23 @@ class Intake:
         await self._record_delivery(channel_id, delivery_id)
         return result
 
-    async def polled_order(self, channel_id: str, external_id: str, payload: dict[str, Any]) -> tuple[str, bool]:
+    async def polled_order(
+        self, channel_id: str, external_id: str, payload: dict[str, Any], via: str = "poll"
+    ) -> tuple[str, bool]:
         """Start a polled order's workflow unless it was accepted before; (workflow id, started now)."""
         workflow_id = order_workflow_id(channel_id, external_id)
         if await self.ledger.accepted_order(channel_id, external_id) is not None:
             return workflow_id, False
-        return workflow_id, await self._accept(channel_id, external_id, workflow_id, payload, None)
+        return workflow_id, await self._accept(channel_id, external_id, workflow_id, payload, None, via)
 
     async def _accept(
-        self, channel_id: str, external_id: str, workflow_id: str, payload: dict[str, Any], delivery_id: str | None
+        self,
+        channel_id: str,
+        external_id: str,
+        workflow_id: str,
+        payload: dict[str, Any],
+        delivery_id: str | None,
+        via: str,
     ) -> bool:
         inp = OrderInput(
             channel_id=channel_id,
@@ -209,7 +219,7 @@ class Intake:
         started = await self.start(workflow_id, inp)
         # Recorded after Temporal holds the order, so nothing is accepted and then lost; the
         # delivery that brought it is recorded with it, in the same write.
-        await self.ledger.record_accepted_order(channel_id, external_id, workflow_id, delivery_id)
+        await self.ledger.record_accepted_order(channel_id, external_id, workflow_id, delivery_id, via)
         if started:
             metrics.ORDERS_ACCEPTED.labels(channel_id).inc()
         return started

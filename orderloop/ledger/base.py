@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from orderloop.ledger.errors import BundleHasNoStock, LedgerError
 from orderloop.ledger.migrations import migrate
-from orderloop.ledger.schema import stock
+from orderloop.ledger.schema import operations, stock
 from orderloop.ledger.statements import (
     ADVISORY_LOCK,
     BUNDLE_PARTS,
@@ -167,6 +167,12 @@ class LedgerBase:
         for chunk in chunks(changed):
             bundles.update(conn.execute(BUNDLES_CONTAINING, {"skus": list(chunk)}).scalars())
         conn.execute(INSERT_OUTBOX, [{"sku": sku, "created_at": at} for sku in sorted({*changed, *bundles})])
+
+    def _record_operation_rows(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert operations-record rows (orderloop.ledger.operations) inside the caller's
+        transaction, each once per key; how many were new."""
+        statement = self._insert(operations).on_conflict_do_nothing(index_elements=["key"])
+        return sum(conn.execute(statement, row).rowcount for row in rows)
 
     def _add_on_hand(self, conn: Connection, sku: str, location_id: str, quantity: int) -> None:
         """Add units to on hand, creating the stock row when the location had none of the SKU."""

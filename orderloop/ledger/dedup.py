@@ -25,11 +25,18 @@ class InboundDedup(LedgerBase):
     """What came in already: accepted orders, processed deliveries, poll cursors."""
 
     async def record_accepted_order(
-        self, channel_id: str, external_id: str, workflow_id: str, delivery_id: str | None = None
+        self,
+        channel_id: str,
+        external_id: str,
+        workflow_id: str,
+        delivery_id: str | None = None,
+        via: str | None = None,
     ) -> bool:
         """Remember an accepted order, and the webhook delivery that brought it in the same
         transaction (one write for the gateway, not two), releasing the channel's hold of the
-        order if it held it; True the first time, False for a duplicate order."""
+        order if it held it; True the first time, False for a duplicate order. With `via` (how
+        it came: webhook or poll), a new order's `accepted` row of the operations record is
+        written in that transaction too."""
 
         def tx(conn: Connection) -> bool:
             now = utc_now()
@@ -40,7 +47,19 @@ class InboundDedup(LedgerBase):
             conn.execute(RELEASE_HOLD, {"hold_channel": channel_id, "hold_order": external_id, "at": now})
             if delivery_id is not None:
                 self._record_delivery(conn, channel_id, delivery_id)
-            return bool(result.rowcount == 1)
+            new = result.rowcount == 1
+            if new and via is not None:
+                row = {
+                    "key": f"{workflow_id}/accepted",
+                    "channel_id": channel_id,
+                    "order_id": external_id,
+                    "workflow_id": workflow_id,
+                    "kind": "accepted",
+                    "at": now,
+                    "detail": {"via": via},
+                }
+                self._record_operation_rows(conn, [row])
+            return bool(new)
 
         return await self._write(tx)
 

@@ -2,9 +2,10 @@
 material of `orderloop channels report`, the readiness verdict and the flow audit
 (orderloop.channel_report, orderloop.readiness, orderloop.channel_flow).
 
-Written by activities (order received, exceptions raised / escalated / resolved, shipped in
-full, tracking pushed, inventory pushed, drift found) and the gateway (operator actions with the
-operator's identity), never by workflow code. Invariants: a row is written once per `key`
+Written by the intake (order accepted, in the acceptance's own transaction), by activities
+(order received, exceptions raised / escalated / resolved, shipped in full, tracking pushed,
+inventory pushed, drift found) and by the gateway (operator actions with the operator's
+identity), never by workflow code. Invariants: a row is written once per `key`
 however often its writer is retried (unique key, ON CONFLICT DO NOTHING), so a writer derives
 the key from what a retry repeats (the workflow id and the event's own sequence or time, the
 activity's id); rows are read by channel and time (index channel, at) and trimmed by age.
@@ -26,6 +27,8 @@ from orderloop.ledger.schema import operations
 
 
 class OperationKind(StrEnum):
+    # The intake accepted a new order (`via`: webhook or poll), written with the acceptance.
+    ACCEPTED = "accepted"
     # An order workflow mapped a channel order (its units and revenue in the detail).
     RECEIVED = "received"
     EXCEPTION_RAISED = "exception_raised"
@@ -63,6 +66,14 @@ class OperationRow(OperationEvent):
     id: int
 
 
+def operation_rows(events: Iterable[OperationEvent]) -> list[dict[str, Any]]:
+    """The table's rows of `events`, for `LedgerBase._record_operation_rows`."""
+    rows = [event.model_dump(mode="python") for event in events]
+    for row in rows:
+        row["kind"] = str(row["kind"])
+    return rows
+
+
 class Operations(LedgerBase):
     """The operations record's writes, reads by channel and period, and its trimming."""
 
@@ -70,13 +81,10 @@ class Operations(LedgerBase):
         """Record events; returns how many were new (a repeated key writes nothing)."""
         if not events:
             return 0
-        rows = [event.model_dump(mode="python") for event in events]
-        for row in rows:
-            row["kind"] = str(row["kind"])
+        rows = operation_rows(events)
 
         def tx(conn: Connection) -> int:
-            statement = self._insert(operations).on_conflict_do_nothing(index_elements=["key"])
-            return sum(conn.execute(statement, row).rowcount for row in rows)
+            return self._record_operation_rows(conn, rows)
 
         return await self._write(tx)
 

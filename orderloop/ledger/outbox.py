@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from orderloop.ledger.base import LedgerBase, utc_now
+from orderloop.ledger.operations import OperationEvent, operation_rows
 from orderloop.ledger.schema import outbox, outbox_cursors
 from orderloop.ledger.schema import published as published_table
 from orderloop.ledger.statements import OUTBOX_AFTER
@@ -29,11 +30,15 @@ from orderloop.ledger.types import OutboxRow
 class Outbox(LedgerBase):
     """The availability outbox, its consumers' cursors, and the quantities published."""
 
-    async def record_published(self, channel_id: str, quantities: dict[str, int]) -> None:
-        """Remember what a selling channel was last told for each SKU, and when."""
+    async def record_published(
+        self, channel_id: str, quantities: dict[str, int], record: Sequence[OperationEvent] = ()
+    ) -> None:
+        """Remember what a selling channel was last told for each SKU, and when; `record`: the
+        push's operations-record rows, written in the same transaction."""
         if not quantities:
             return
         at = utc_now()
+        rows = operation_rows(record)
 
         def tx(conn: Connection) -> None:
             conn.execute(
@@ -43,6 +48,7 @@ class Outbox(LedgerBase):
                     for sku, q in quantities.items()
                 ],
             )
+            self._record_operation_rows(conn, rows)
 
         return await self._write(tx)
 

@@ -130,6 +130,7 @@ async def test_report_and_readiness_follow_what_happened_on_a_limited_channel(
         f = report["channels"][0]
         orders = 4
         assert (f["orders"], f["units"], f["revenue"]) == (orders, orders, str(UNIT_PRICE * orders))
+        assert f["acceptedVia"] == {"webhook": orders}  # the storefront sandbox's order webhooks
         assert f["exceptions"] == 2 and f["exceptionsPer100"] == 50.0
         assert f["exceptionsByKind"] == {
             "fulfillment_hold": {"count": 1, "per100": 25.0},
@@ -164,7 +165,7 @@ async def test_report_and_readiness_follow_what_happened_on_a_limited_channel(
         assert flow.exit_code == 0, flow.output
         steps = {s["step"]: s for s in json.loads(flow.output)["steps"]}
         assert steps["exception unknown_sku"]["actor"] == "person" and steps["exception unknown_sku"]["manual"] == 1
-        assert steps["orders in"]["measured"].startswith(f"{orders} orders")
+        assert steps["orders in"]["measured"] == f"{orders} orders, {orders} units received ({orders} by webhook)"
 
         # Readiness: four orders of the five the window needs is the one failing criterion.
         verdict = await ok(await api.http.get("/api/channels/storefront/golive/readiness"))

@@ -73,3 +73,13 @@ async def test_trim_deletes_only_what_is_older_than_the_retention(ledger: Ledger
     assert await ledger.trim_operations(T0 - timedelta(days=90)) >= 1
     rows = await ledger.operations_between(old - timedelta(days=1), channels=[channel])
     assert [r.at for r in rows] == [recent]
+
+
+async def test_an_acceptance_with_its_way_in_writes_its_row_once(ledger: Ledger, uid: Uid) -> None:
+    channel, external = uid("acc"), uid("order")
+    workflow_id = f"order/{channel}/{external}"
+    assert await ledger.record_accepted_order(channel, external, workflow_id, uid("delivery"), via="poll")
+    assert not await ledger.record_accepted_order(channel, external, workflow_id, uid("delivery"), via="webhook")
+    assert await ledger.record_accepted_order(channel, uid("quiet"), f"order/{channel}/q")  # no via: no row
+    rows = await ledger.operations_between(T0 - timedelta(days=3650), channels=[channel])
+    assert [(r.kind, r.order_id, r.detail) for r in rows] == [(OperationKind.ACCEPTED, external, {"via": "poll"})]
