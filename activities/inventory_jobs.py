@@ -62,6 +62,7 @@ class InventoryJobs:
         report.outbox_trimmed = await self.ledger.trim_outbox_for(consumers)
         retention = timedelta(days=self.config.operations.retention_days)
         report.operations_trimmed = await self.ledger.trim_operations(utc_now() - retention)
+        report.exchanges_trimmed = await self.ledger.trim_exchanges(utc_now() - self.config.exchange_log.retention)
         if report.clean:
             log.info("inventory.reconciled")
         else:

@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench.bench_snapshot",
     "bench.bench_ledger_ops",
     "bench.bench_http_clients",
+    "bench.bench_exchange_log",
     "bench.bench_routing",
     "bench.bench_payload_codec",
 ]

@@ -22,6 +22,7 @@ import httpx
 from connectors.base import ConnectorError, PermanentError, RateLimitedError, RejectedError, RetryableError
 from connectors.http_pool import ClientPool
 from orderloop import metrics
+from orderloop.exchange_log import Captured, ExchangeRecorder, call_context
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # Calls one worker makes to one channel at once (its queue's `max_concurrent_activities`).
@@ -68,6 +69,20 @@ def link_header_next(value: str | None) -> str | None:
     return None
 
 
+def _request_of(exc: httpx.TransportError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:  # raised before a request existed
+        return None
+
+
+def _sent_body(request: httpx.Request) -> bytes | None:
+    try:
+        return request.content or None
+    except httpx.RequestNotRead:  # a streamed upload: not kept
+        return None
+
+
 class VendorClient:
     """Base of the connector HTTP clients. `http` is injectable (tests pass a client bound to the
     sandbox app) and then serves every call; otherwise each call borrows a client of one
@@ -89,6 +104,9 @@ class VendorClient:
         self.channel = type(self).__name__
         self._given = http
         self._pool = ClientPool(timeout=DEFAULT_TIMEOUT) if http is None else None
+        # Where this client's calls go in the exchange log (`build_connectors` sets the
+        # process's recorder); None: not logged.
+        self.exchange_log: ExchangeRecorder | None = None
 
     def auth_headers(self) -> dict[str, str]:
         return {}
@@ -115,6 +133,7 @@ class VendorClient:
         handles itself."""
         all_headers = {"Accept": "application/json", **self.auth_headers(), **(headers or {})}
         started = time.perf_counter()
+        at = datetime.now(UTC)
         try:
             async with self._client() as http:
                 response = await http.request(
@@ -128,15 +147,59 @@ class VendorClient:
                 )
         except httpx.TimeoutException as exc:
             metrics.vendor_call(self.channel, None, time.perf_counter() - started)
-            raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from exc
+            failure = f"{what}: timed out ({type(exc).__name__})"
+            self._log_exchange(at, started, method, path, what, None, _request_of(exc), failure)
+            raise RetryableError(failure) from exc
         except httpx.TransportError as exc:
             metrics.vendor_call(self.channel, None, time.perf_counter() - started)
-            raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            failure = f"{what}: {type(exc).__name__}: {exc}"
+            self._log_exchange(at, started, method, path, what, None, _request_of(exc), failure)
+            raise RetryableError(failure) from exc
         metrics.vendor_call(self.channel, response, time.perf_counter() - started)
+        accepted = response.is_success or bool(ok and ok(response))
+        self._log_exchange(at, started, method, path, what, response, response.request, None, accepted)
         self.observe(response)
-        if not response.is_success and not (ok and ok(response)):
+        if not accepted:
             self.classify(response, what)
         return response
+
+    def _log_exchange(
+        self,
+        at: datetime,
+        started: float,
+        method: str,
+        path: str,
+        what: str,
+        response: httpx.Response | None,
+        sent: httpx.Request | None,
+        failure: str | None,
+        accepted: bool = False,
+    ) -> None:
+        """Queue the call for the exchange log: a list append, the writing happens later."""
+        if self.exchange_log is None:
+            return
+        context = call_context()
+        self.exchange_log.add(
+            Captured(
+                at=at,
+                direction=context.direction,
+                channel_id=self.channel,
+                operation=context.operation or what.split(" ", 1)[0],
+                summary=what,
+                ok=response is not None and accepted,
+                duration_ms=round((time.perf_counter() - started) * 1000),
+                order_id=context.order_id,
+                method=method,
+                target=httpx.URL(self.url(path)).path,
+                status_code=None if response is None else response.status_code,
+                attempt=context.attempt,
+                request_body=None if sent is None else _sent_body(sent),
+                response_body=None if response is None else response.content,
+                error=failure
+                if failure is not None or response is None or accepted
+                else f"HTTP {response.status_code}: {self.reason(body_of(response), response)}",
+            )
+        )
 
     def observe(self, response: httpx.Response) -> None:
         """Hook for rate-limit headers seen on every answer (e.g. Shopify's call limit)."""

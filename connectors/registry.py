@@ -23,6 +23,7 @@ from orderloop.config import (
     located_messages,
     playbook_kinds,
 )
+from orderloop.exchange_log import ExchangeRecorder
 from orderloop.model import ConnectorRole
 from orderloop.tokens import TokenStore
 
@@ -108,14 +109,20 @@ def build_connector(channel: ChannelConfig) -> Connector:
     return factory(channel)
 
 
-def build_connectors(channels: Iterable[ChannelConfig], token_store: TokenStore | None = None) -> dict[str, Connector]:
+def build_connectors(
+    channels: Iterable[ChannelConfig],
+    token_store: TokenStore | None = None,
+    exchange_log: ExchangeRecorder | None = None,
+) -> dict[str, Connector]:
     """One connector per channel; with `token_store` (the ledger), connectors whose refresh
-    token rotates keep it there (`Connector.share_tokens`)."""
+    token rotates keep it there (`Connector.share_tokens`); with `exchange_log`, every vendor
+    call of theirs is recorded in it (orderloop.exchange_log)."""
     built = {channel.id: build_connector(channel) for channel in channels}
     for channel_id, connector in built.items():
         client = getattr(connector, "client", None)
         if isinstance(client, VendorClient):
             client.channel = channel_id  # the `channel` label of its vendor call metrics
+            client.exchange_log = exchange_log
     if token_store is not None:
         for connector in built.values():
             connector.share_tokens(token_store)

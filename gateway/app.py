@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from connectors.registry import build_connectors, load_connector_config
 from gateway import (
     codec_api,
+    exchanges_api,
     golive_api,
     holds_api,
     inventory_api,
@@ -25,8 +26,10 @@ from gateway import (
 )
 from gateway.deps import State
 from gateway.errors import install_error_handlers
+from gateway.ops_page import install_ops_page
 from gateway.state import GatewayState, TemporalHolder, TemporalUnavailable
 from orderloop import metrics
+from orderloop.exchange_log import ExchangeRecorder
 from orderloop.ledger import Ledger, LedgerError
 from orderloop.payload_codec import EncryptionCodec
 from orderloop.settings import Settings, get_settings
@@ -43,8 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = load_connector_config(settings.config)
         ledger = await Ledger.open(settings.database_url)
+        exchange_log = ExchangeRecorder(ledger)
+        exchange_log.start()
         # The gateway's calls to a vendor (confirming an unsigned webhook) share the workers' tokens.
-        connectors = build_connectors(config.channels, token_store=ledger)
+        connectors = build_connectors(config.channels, token_store=ledger, exchange_log=exchange_log)
         app.state.gateway = GatewayState(
             settings=settings,
             config=config,
@@ -52,12 +57,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ledger=ledger,
             temporal=TemporalHolder(settings.temporal_address, settings.namespace),
             codec=codec,
+            exchange_log=exchange_log,
         )
         try:
             yield
         finally:
             for connector in connectors.values():
                 await connector.aclose()
+            await exchange_log.aclose()
             await ledger.close()
 
     app = FastAPI(
@@ -75,8 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(holds_api.router)
     app.include_router(golive_api.router)
     app.include_router(operations_api.router)
+    app.include_router(exchanges_api.router)
     app.include_router(returns_api.router)
     app.include_router(codec_api.router)
+    install_ops_page(app)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

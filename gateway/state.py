@@ -11,6 +11,7 @@ from temporalio.client import Client
 from connectors.base import Connector
 from gateway.auth import FailedAuth, check_trusted_proxies
 from orderloop.config import OrderloopConfig
+from orderloop.exchange_log import ExchangeRecorder
 from orderloop.ledger import Ledger
 from orderloop.payload_codec import EncryptionCodec
 from orderloop.settings import Settings
@@ -59,6 +60,8 @@ class GatewayState:
     ledger: Ledger
     temporal: TemporalHolder
     codec: EncryptionCodec  # the Temporal client's own payload codec, for the codec server
+    # The exchange log's writer of this process (webhooks in, vendor calls out).
+    exchange_log: ExchangeRecorder | None = None
     # Bad operator tokens per client address (gateway/auth.py), from the settings' limits.
     auth_failures: FailedAuth = field(init=False)
 

@@ -19,8 +19,10 @@ from connectors.base import ConnectorError, InboundEvent, InboundKind
 from connectors.notice_sinks.outbox import queued_notices
 from gateway.deps import Inbound, Orders, Returns, State, Stock
 from gateway.errors import GatewayError
+from gateway.exchange_intake import WebhookExchange
 from gateway.order_service import OrderService, WorkflowMissing
 from gateway.return_service import ReturnService
+from gateway.state import GatewayState
 from gateway.stock_service import StockService
 from orderloop.activity_models import Notification, NotificationLevel
 from orderloop.contracts import (
@@ -73,6 +75,31 @@ async def receive_webhook(
     channel_id: Annotated[str, Path(max_length=64)],
     content_type: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
+    exchange = WebhookExchange(state.exchange_log, channel_id, request.url.path)
+    try:
+        answer = await _receive(request, state, orders, intake, stock, returns, channel_id, content_type, exchange)
+    except Exception as exc:
+        # Refused (bad signature, unknown channel) or failed (Temporal down): the error handlers
+        # answer with the exception's status; the log keeps that status and the reason.
+        status = getattr(exc, "status_code", 500)
+        reason = exc.message if isinstance(exc, GatewayError) else str(exc)
+        exchange.done(status if isinstance(status, int) else 500, None, reason)
+        raise
+    exchange.done(answer.status_code, bytes(answer.body))
+    return answer
+
+
+async def _receive(
+    request: Request,
+    state: GatewayState,
+    orders: OrderService,
+    intake: Intake,
+    stock: StockService,
+    returns: ReturnService,
+    channel_id: str,
+    content_type: str | None,
+    exchange: WebhookExchange,
+) -> JSONResponse:
     connector = state.connectors.get(channel_id)
     if connector is None:
         known = ", ".join(sorted(state.connectors))
@@ -80,7 +107,9 @@ async def receive_webhook(
     if content_type and "json" not in content_type.lower():
         raise GatewayError(415, f"content type {content_type!r} is not JSON", "send application/json")
     body = await _read_body(request, state.settings.max_body_bytes)
+    exchange.body = body
     event = connector.parse_webhook(request.headers, body)
+    exchange.event = event
     bound = log.bind(channel=channel_id, event=str(event.kind), event_id=event.event_id)
     if await intake.seen_delivery(channel_id, event.event_id):
         # A redelivery is answered before the vendor is asked to confirm it again: a vendor
@@ -91,6 +120,7 @@ async def receive_webhook(
             event = await connector.confirm_event(event)
         except ConnectorError as exc:
             raise GatewayError(503, f"could not confirm the event with the channel: {exc}", "retry later") from exc
+        exchange.event = event
         bound = bound.bind(event=str(event.kind), event_id=event.event_id)
         answer = await HANDLERS[event.kind](Webhook(channel_id, event, orders, intake, stock, bound, returns))
     # The vendor's own acknowledgement where it wants one (its retries depend on it).

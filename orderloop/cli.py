@@ -26,6 +26,7 @@ from orderloop.config import ConfigError, load_config
 from orderloop.demo import DemoSummary, run_demo
 from orderloop.demo_returns import return_demo_orders
 from orderloop.devserver import DevServerError
+from orderloop.exchanges_cli import exchanges_commands
 from orderloop.golive_cli import golive_commands
 from orderloop.operations_cli import report_commands
 from orderloop.operators_cli import operators_commands
@@ -340,6 +341,7 @@ def orders_mark_shipped(
 
 
 app.add_typer(returns_commands(_api, console), name="returns")
+app.add_typer(exchanges_commands(_api, console), name="exchanges")
 app.add_typer(temporal_commands(console), name="temporal")
 app.add_typer(operators_commands(console), name="operators")
 channels_app = typer.Typer(

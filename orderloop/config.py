@@ -302,9 +302,21 @@ def _product_problems(products: list[ProductConfig]) -> list[tuple[tuple[Any, ..
     return problems
 
 
+class ExchangeLogConfig(Strict):
+    """The exchange log (orderloop.exchange_log): how long its rows are kept; the reconciliation
+    job deletes older ones."""
+
+    retention_days: int = Field(default=30, ge=1, le=3650)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
+
+
 class OrderloopConfig(Strict):
     tenant_id: Identifier
     notifications: NotificationConfig = NotificationConfig()
+    exchange_log: ExchangeLogConfig = ExchangeLogConfig()
     locations: list[LocationConfig] = Field(min_length=1)
     channels: list[ChannelConfig] = Field(min_length=1)
     routing: RoutingConfig = RoutingConfig()

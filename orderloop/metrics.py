@@ -80,6 +80,17 @@ VENDOR_CALL_ERRORS = Counter(
     registry=REGISTRY,
 )
 
+EXCHANGES_WRITTEN = Counter(
+    "orderloop_exchange_log_written",
+    "Exchange log rows (vendor calls, polls, webhooks) this process wrote to the ledger.",
+    registry=REGISTRY,
+)
+EXCHANGES_DROPPED = Counter(
+    "orderloop_exchange_log_dropped",
+    "Exchange log rows this process dropped: its queue was full, or the ledger refused the batch.",
+    registry=REGISTRY,
+)
+
 
 def render() -> bytes:
     """This process's metrics in the Prometheus text format."""

@@ -31,6 +31,7 @@ from connectors.registry import build_connectors, load_connector_config
 from orderloop import event_loop, metrics
 from orderloop.config import ConfigError, OrderloopConfig
 from orderloop.contracts import channel_task_queue, orders_task_queue
+from orderloop.exchange_log import ExchangeRecorder
 from orderloop.ledger import Ledger, Product
 from orderloop.logging import configure_logging
 from orderloop.payload_keys import PayloadKeyError
@@ -153,7 +154,9 @@ async def run_worker() -> None:
         [Product(sku=p.sku, name=p.name, components=dict(p.components)) for p in config.products]
     )
     # Rotating refresh tokens (RyderShip) live in the ledger, shared by the channel's workers.
-    connectors = build_connectors(config.channels, token_store=ledger)
+    exchange_log = ExchangeRecorder(ledger)
+    exchange_log.start()
+    connectors = build_connectors(config.channels, token_store=ledger, exchange_log=exchange_log)
     runtime = None
     if settings.temporal_metrics_port is not None:
         runtime = metrics.temporal_runtime(f"{settings.metrics_host}:{settings.temporal_metrics_port}")
@@ -192,6 +195,7 @@ async def run_worker() -> None:
         await sender.aclose()
         for connector in connectors.values():
             await connector.aclose()
+        await exchange_log.aclose()
         await ledger.close()
 
 

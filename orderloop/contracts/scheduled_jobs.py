@@ -81,6 +81,8 @@ class ReconcileReport(BaseModel):
     outbox_trimmed: int = 0
     # Operations-record rows older than `operations.retention_days`, deleted by this run.
     operations_trimmed: int = 0
+    # Exchange log rows older than `exchange_log.retention_days`, deleted by this run.
+    exchanges_trimmed: int = 0
 
     @property
     def clean(self) -> bool:

@@ -17,6 +17,13 @@ from orderloop.ledger.errors import (
     UnknownOperator,
     UnknownReservation,
 )
+from orderloop.ledger.exchanges import (
+    ExchangeDirection,
+    ExchangeEntry,
+    ExchangeFilter,
+    ExchangeOutcome,
+    ExchangeRow,
+)
 from orderloop.ledger.holds import HoldRow, HoldState
 from orderloop.ledger.notices import NoticeRow, NoticeStatus, QueuedNotice
 from orderloop.ledger.operations import OperationEvent, OperationKind, OperationRow
@@ -48,6 +55,11 @@ __all__ = [
     "Cause",
     "CauseKind",
     "EventKind",
+    "ExchangeDirection",
+    "ExchangeEntry",
+    "ExchangeFilter",
+    "ExchangeOutcome",
+    "ExchangeRow",
     "HoldRow",
     "HoldState",
     "InboundSeen",

@@ -20,6 +20,7 @@ from orderloop.ledger.schema import (
     channel_holds_by_seen,
     channel_rollouts,
     events_by_kind_and_time,
+    exchanges,
     metadata,
     notices,
     notices_due,
@@ -82,6 +83,10 @@ def _v11_operations(conn: Connection) -> None:
     operations.create(conn, checkfirst=False)
 
 
+def _v12_exchanges(conn: Connection) -> None:
+    exchanges.create(conn, checkfirst=False)
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
@@ -95,6 +100,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (9, "operator credentials: token hashes, roles, revocations", _v9_operators),
     (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
     (11, "the operations record: order events per channel and time", _v11_operations),
+    (12, "the exchange log: vendor calls, polls and webhooks with the vendor's answer", _v12_exchanges),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -387,3 +387,37 @@ operations = Table(
     Index("ix_operations_channel_at", "channel_id", "at"),
     Index("ix_operations_at", "at"),
 )
+
+# Migration 12: the exchange log (orderloop.exchange_log): one row per vendor call Orderloop made
+# (outbound, or inbound when it was a poll reading what the channel has) and per webhook it
+# received (inbound), with the vendor's answer, personal data redacted before it is stored.
+# Kept for `exchange_log.retention_days`, trimmed by the reconciliation job.
+exchanges = Table(
+    "exchanges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("channel_id", String(128), nullable=False),
+    # The order's workflow id, where the exchange belongs to one order.
+    Column("order_id", String(512), nullable=True),
+    Column("operation", String(128), nullable=False),
+    Column("summary", String(512), nullable=False),
+    Column("method", String(8), nullable=True),
+    Column("target", String(1024), nullable=True),
+    Column("status_code", Integer, nullable=True),
+    Column("outcome", String(8), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("request_body", Text, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("error", String(2048), nullable=True),
+    Column("rerun_at", UTCDateTime, nullable=True),
+    Column("rerun_by", String(64), nullable=True),
+    CheckConstraint("direction IN ('inbound', 'outbound')", name="ck_exchanges_direction"),
+    CheckConstraint("outcome IN ('ok', 'failed')", name="ck_exchanges_outcome"),
+    CheckConstraint("attempt > 0", name="ck_exchanges_attempt"),
+    Index("ix_exchanges_channel_at", "channel_id", "at"),
+    Index("ix_exchanges_order", "order_id", "at"),
+    Index("ix_exchanges_at", "at"),
+)

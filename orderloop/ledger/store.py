@@ -18,6 +18,7 @@ ledger, the availability outbox and inbound dedup records, on SQLite or PostgreS
 - orderloop.ledger.operations: the operations record (order and inventory events per channel and time)
 - orderloop.ledger.rollouts: selling channels' go-live rollouts, their audit, units reserved per SKU
 - orderloop.ledger.tokens: the shared store of rotating OAuth tokens (orderloop.tokens)
+- orderloop.ledger.exchanges: the exchange log (vendor calls, polls, webhooks; orderloop.exchange_log)
 
 Every change is one transaction whose correctness comes from conditional UPDATEs with checked
 row counts and the table's CHECK constraints, never from row locks (SQLite has none).
@@ -32,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 from orderloop.ledger.audit import Audit
 from orderloop.ledger.dedup import InboundDedup
+from orderloop.ledger.exchanges import Exchanges
 from orderloop.ledger.holds import ChannelHolds
 from orderloop.ledger.notices import Notices
 from orderloop.ledger.operations import OperationEvent, OperationKind, Operations, operation_rows
@@ -63,6 +65,7 @@ class Ledger(
     Rollouts,
     Audit,
     TokenRecords,
+    Exchanges,
 ):
     """The ledger over one database; open it with `await Ledger.open(url)`."""
 

@@ -296,3 +296,14 @@ def test_return_policy_belongs_to_a_selling_channel() -> None:
     )
     wms = [c["id"] for c in yaml.safe_load(SANDBOX)["channels"]].index("wms")
     assert f"channels[{wms}].returns: a return policy belongs to a selling channel" in refused(text)
+
+
+def test_exchange_log_retention_is_validated_with_its_line() -> None:
+    config = parse_config(SANDBOX)
+    assert config.exchange_log.retention == timedelta(days=30)
+    line = next(i for i, text in enumerate(SANDBOX.splitlines(), 1) if "retention_days: 30" in text)
+    for bad in ("0", "-3", "forever"):
+        message = refused(SANDBOX.replace("  retention_days: 30\n", f"  retention_days: {bad}\n", 1))
+        assert f"brand.yaml:{line}: exchange_log.retention_days:" in message
+    week = parse_config(SANDBOX.replace("  retention_days: 30\n", "  retention_days: 7\n", 1))
+    assert week.exchange_log.retention_days == 7
