@@ -1,0 +1,115 @@
+"""A Shopify return through ShipHero, end to end through the real stack: a Shopify order of two
+posters shipped by ShipHero (its rule card), a return requested on Shopify (its signed
+returns/request webhook, delivered twice), the return workflow authorised by an operator, exactly
+one ShipHero RMA (`return_create` with our return id as `partner_id`, on the ShipHero order that
+shipped it), the warehouse receiving one unit restocked and one damaged, its signed Return Update
+webhook confirmed by reading the return back, the ledger's stock +1 on hand at the ShipHero
+location (the damaged unit kept apart, never available), and Shopify told the return was
+received exactly once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from orderloop.stack import Stack
+from tests.integration.stack import Api, named_operator
+from tests.integration.test_order_loop import base_url
+from tests.integration.test_returns import awaiting_review, eventually
+from tests.integration.test_shiphero import place_hoodie_order
+from tests.integration.test_shopify_shipbob import completed
+
+pytestmark = pytest.mark.integration
+
+SKU = "POSTER-A2"
+LOCATION = "shiphero-pa"
+
+
+async def test_a_shopify_return_is_received_at_shiphero_restocked_and_reported_to_shopify_once(
+    stack: Stack, api: Api
+) -> None:
+    shopify, shiphero = base_url(stack, "shopify"), base_url(stack, "shiphero")
+    async with httpx.AsyncClient(timeout=10) as http:
+        order_id = await place_hoodie_order(http, stack)
+        view = await api.wait_order("shopify", order_id, completed)
+        assert view["shippingRequests"][0]["request"]["locationId"] == LOCATION
+
+        async def ledger() -> dict[str, Any]:
+            return dict((await api.http.get(f"/api/inventory/{SKU}")).json())
+
+        async def on_hand() -> int:
+            rows = (await ledger())["locations"]
+            return int(next(row["onHand"] for row in rows if row["location"] == LOCATION))
+
+        async def damaged_apart() -> int:
+            apart = (await ledger())["nonSellable"]
+            return sum(r["quantity"] for r in apart if r["location"] == LOCATION and r["condition"] == "damaged")
+
+        before, apart_before = await on_hand(), await damaged_apart()
+        asked = await http.post(
+            f"{shopify}/_sandbox/orders/{order_id}/returns",
+            params={"duplicate": "true"},
+            json={"line_items": [{"sku": SKU, "quantity": 2, "reason": "defective"}]},
+        )
+        assert asked.status_code == 201, asked.text
+        return_id = str(asked.json()["id"])
+        our_id = f"return/shopify/{return_id}"
+
+        async def the_return() -> dict[str, Any]:
+            response = await api.http.get(f"/api/returns/shopify/{return_id}")
+            return dict(response.json()) if response.status_code == 200 else {}
+
+        async def rmas() -> list[dict[str, Any]]:
+            found = (await http.get(f"{shiphero}/_sandbox/returns")).json()
+            return [r for r in found if r["partner_id"] == our_id]
+
+        await eventually(the_return, awaiting_review, "the return waiting for review")
+        as_e2e = await named_operator(stack, f"e2e-{uuid.uuid4().hex[:6]}")
+        authorised = await api.http.post(f"/api/returns/shopify/{return_id}/authorise", json={}, headers=as_e2e)
+        assert authorised.status_code == 200, authorised.text
+        view = await eventually(the_return, lambda v: v.get("status") == "authorised", "the return authorised")
+        assert view["locationId"] == LOCATION and view["fulfillmentChannelId"] == "shiphero"
+
+        [rma] = await eventually(rmas, lambda found: len(found) == 1, "the ShipHero RMA")
+        assert rma["status"] == "pending" and rma["label_type"] == "SELF_RETURN"
+        assert [(i["line_item"]["sku"], i["quantity"]) for i in rma["line_items"]] == [(SKU, 2)]
+        shiphero_orders = (await http.get(f"{shiphero}/_sandbox/orders")).json()
+        [shipped] = [o for o in shiphero_orders if o["id"] == rma["order_id"]]
+        assert shipped["partner_order_id"].startswith(f"order/shopify/{order_id}/")
+
+        lines = [
+            {"sku": SKU, "quantity": 1, "restock": True, "condition": "Good"},
+            {"sku": SKU, "quantity": 1, "restock": False, "condition": "Creased corner"},
+        ]
+        received = await http.post(f"{shiphero}/_sandbox/returns/{rma['id']}/receive", json={"lines": lines})
+        assert received.status_code == 200, received.text
+
+        view = await eventually(the_return, lambda v: v.get("status") == "closed", "the return closed")
+        assert (view["restocked"], view["nonSellable"]) == ({SKU: 1}, {SKU: 1})
+        assert {(line["sku"], line["condition"], line["quantity"]) for line in view["receipt"]["lines"]} == {
+            (SKU, "sellable", 1),
+            (SKU, "damaged", 1),
+        }
+        assert await on_hand() == before + 1
+        assert await damaged_apart() == apart_before + 1
+
+        # Exactly one RMA and one return_create, however often Shopify delivered the request.
+        assert len(await rmas()) == 1
+        logged = (await http.get(f"{shiphero}/_sandbox/requests", params={"path_prefix": "/graphql"})).json()
+        creates = [
+            r
+            for r in logged
+            if (r["body"] or {}).get("operationName") == "ReturnCreate" and our_id in json.dumps(r["body"])
+        ]
+        assert len(creates) == 1
+        # Shopify told once: one dispose mutation for this return, every unit of it disposed.
+        [stored] = [r for r in (await http.get(f"{shopify}/_sandbox/returns")).json() if str(r["id"]) == return_id]
+        [[item]] = [rfo["lineItems"]["nodes"] for rfo in stored["reverse_fulfillment_orders"]]
+        assert sum(d["quantity"] for d in item["dispositions"]) == 2
+        calls = (await http.get(f"{shopify}/_sandbox/requests", params={"method": "POST"})).json()
+        disposes = [c for c in map(json.dumps, calls) if "reverseFulfillmentOrderDispose(" in c and item["id"] in c]
+        assert len(disposes) == 1
