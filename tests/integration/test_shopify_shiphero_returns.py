@@ -5,18 +5,24 @@ one ShipHero RMA (`return_create` with our return id as `partner_id`, on the Shi
 shipped it), the warehouse receiving one unit restocked and one damaged, its signed Return Update
 webhook confirmed by reading the return back, the ledger's stock +1 on hand at the ShipHero
 location (the damaged unit kept apart, never available), and Shopify told the return was
-received exactly once."""
+received exactly once. With ShipHero's webhooks lost, the channel's return poll (its schedule,
+`poll_returns_every`; run here rather than waited for) finds the receipt instead."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from orderloop.contracts import channel_task_queue, orders_task_queue
+from orderloop.contracts.scheduled_jobs import RETURN_POLL_WORKFLOW, PollReturnsInput, PollReturnsReport
 from orderloop.stack import Stack
+from orderloop.temporal_client import connect
 from tests.integration.stack import Api, named_operator
 from tests.integration.test_order_loop import base_url
 from tests.integration.test_returns import awaiting_review, eventually
@@ -113,3 +119,71 @@ async def test_a_shopify_return_is_received_at_shiphero_restocked_and_reported_t
         calls = (await http.get(f"{shopify}/_sandbox/requests", params={"method": "POST"})).json()
         disposes = [c for c in map(json.dumps, calls) if "reverseFulfillmentOrderDispose(" in c and item["id"] in c]
         assert len(disposes) == 1
+
+
+async def poll_receipts(stack: Stack) -> PollReturnsReport:
+    """One run of the ShipHero channel's return poll, as its schedule starts it."""
+    client = await connect(stack.address)
+    prefix = stack.task_queue_prefix
+    return await client.execute_workflow(
+        RETURN_POLL_WORKFLOW,
+        PollReturnsInput(
+            channel_id="shiphero", task_queue=channel_task_queue(prefix, "shiphero"), locations=[LOCATION]
+        ),
+        id=f"{prefix}/return-poll/shiphero/{uuid.uuid4().hex[:8]}",
+        task_queue=orders_task_queue(prefix),
+        result_type=PollReturnsReport,
+        execution_timeout=timedelta(minutes=2),
+    )
+
+
+async def authorised_rma(
+    http: httpx.AsyncClient, stack: Stack, api: Api, the_return: Callable[[], Awaitable[dict[str, Any]]], our_id: str
+) -> dict[str, Any]:
+    """The return authorised by an operator and its RMA at ShipHero."""
+    await eventually(the_return, awaiting_review, "the return waiting for review")
+    channel, _, return_id = our_id.removeprefix("return/").partition("/")
+    as_e2e = await named_operator(stack, f"e2e-{uuid.uuid4().hex[:6]}")
+    authorised = await api.http.post(f"/api/returns/{channel}/{return_id}/authorise", json={}, headers=as_e2e)
+    assert authorised.status_code == 200, authorised.text
+
+    async def rmas() -> list[dict[str, Any]]:
+        found = (await http.get(f"{base_url(stack, 'shiphero')}/_sandbox/returns")).json()
+        return [r for r in found if r["partner_id"] == our_id]
+
+    [rma] = await eventually(rmas, lambda found: len(found) == 1, "the ShipHero RMA")
+    return dict(rma)
+
+
+async def test_with_shipheros_webhooks_lost_the_return_poll_finds_the_receipt(stack: Stack, api: Api) -> None:
+    shopify, shiphero = base_url(stack, "shopify"), base_url(stack, "shiphero")
+    async with httpx.AsyncClient(timeout=10) as http:
+        order_id = await place_hoodie_order(http, stack, quantity=1)
+        await api.wait_order("shopify", order_id, completed)
+        asked = await http.post(
+            f"{shopify}/_sandbox/orders/{order_id}/returns",
+            json={"line_items": [{"sku": SKU, "quantity": 1, "reason": "unwanted"}]},
+        )
+        assert asked.status_code == 201, asked.text
+        return_id = str(asked.json()["id"])
+
+        async def the_return() -> dict[str, Any]:
+            response = await api.http.get(f"/api/returns/shopify/{return_id}")
+            return dict(response.json()) if response.status_code == 200 else {}
+
+        rma = await authorised_rma(http, stack, api, the_return, f"return/shopify/{return_id}")
+        assert (await http.post(f"{shiphero}/_sandbox/config", json={"drop_webhooks": True})).status_code == 200
+        try:
+            received = await http.post(f"{shiphero}/_sandbox/returns/{rma['id']}/receive", json={})
+            assert received.status_code == 200, received.text
+            assert (await the_return())["status"] == "authorised"  # no webhook: nothing told Orderloop
+
+            report = await poll_receipts(stack)
+        finally:
+            await http.post(f"{shiphero}/_sandbox/config", json={"drop_webhooks": False})
+
+        assert f"return/shopify/{return_id}" in report.received
+        view = await eventually(the_return, lambda v: v.get("status") == "closed", "the return closed")
+        assert view["restocked"] == {SKU: 1} and view["nonSellable"] == {}
+        # A second poll finds nothing left to ask about for this return.
+        assert f"return/shopify/{return_id}" not in (await poll_receipts(stack)).received
