@@ -179,6 +179,7 @@ fragment ReturnFields on Return {
     restock
     condition
     reason
+    updated_at
     line_item { sku partner_line_item_id }
   }
 }

@@ -34,6 +34,7 @@ announced but not received when the return is finished are missing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -162,12 +163,20 @@ def receipt_from_return(ret: Any, settings: ShipHeroSettings, event_id: str | No
             return_id=reference,
             lines=_merged(lines),
             location_id=settings.locations.location_of(warehouses[0]) if warehouses else None,
-            received_at=utc_time(ret.get("updated_at")) or utc_time(ret.get("created_at")),
+            received_at=_last_update(ret),
             received_by="ShipHero",
             event_id=event_id,
         )
     except ValidationError as exc:
         raise MappingError("; ".join(e["msg"] for e in exc.errors()[:3])) from None
+
+
+def _last_update(ret: Mapping[str, Any]) -> datetime | None:
+    """When the warehouse last touched the return: its lines' latest `updated_at` (the `Return`
+    type has none of its own), else its creation."""
+    times = [utc_time(item.get("updated_at")) for item in ret.get("line_items") or [] if isinstance(item, Mapping)]
+    known = [t for t in times if t is not None]
+    return max(known) if known else utc_time(ret.get("created_at"))
 
 
 def condition_of(said: Any) -> ReturnCondition:

@@ -137,6 +137,7 @@ def test_receipt_counts_restocked_units_sellable_the_rest_by_condition_and_unrec
 
     assert receipt is not None
     assert receipt.return_id == RETURN_ID and receipt.location_id == "east" and receipt.event_id == "msg-1"
+    assert receipt.received_at == datetime(2026, 12, 2, 10, 15, tzinfo=UTC)
     assert counts(receipt) == {
         ("TSHIRT-BLK-M", ReturnCondition.SELLABLE): 1,
         ("TSHIRT-BLK-M", ReturnCondition.DAMAGED): 1,
