@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import ScheduleActionStartWorkflow, ScheduleDescription
+from temporalio.service import RPCError
 
 from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.contracts.scheduled_jobs import RETURN_POLL_WORKFLOW, PollReturnsInput, PollReturnsReport
@@ -187,3 +189,21 @@ async def test_with_shipheros_webhooks_lost_the_return_poll_finds_the_receipt(st
         assert view["restocked"] == {SKU: 1} and view["nonSellable"] == {}
         # A second poll finds nothing left to ask about for this return.
         assert f"return/shopify/{return_id}" not in (await poll_receipts(stack)).received
+
+
+async def test_the_worker_schedules_shipheros_receipt_poll_over_the_locations_it_serves(stack: Stack) -> None:
+    client = await connect(stack.address)
+    handle = client.get_schedule_handle(f"{stack.task_queue_prefix}/return-poll/shiphero")
+
+    async def described() -> ScheduleDescription | None:
+        try:
+            return await handle.describe()
+        except RPCError:  # not created yet: the worker creates its schedules once it polls
+            return None
+
+    found = await eventually(described, lambda d: d is not None, "the return-poll schedule of shiphero")
+    action = found.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow) and action.workflow == RETURN_POLL_WORKFLOW
+    [inp] = await client.data_converter.decode(list(action.args), [PollReturnsInput])
+    assert inp.channel_id == "shiphero" and inp.locations == [LOCATION]
+    assert inp.task_queue == channel_task_queue(stack.task_queue_prefix, "shiphero")
