@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import structlog
 from temporalio import activity
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector, FulfillmentConnector, PermanentError
@@ -47,15 +48,16 @@ class ReturnPoll:
     @activity.defn(name=Activities.POLL_CHANNEL_RETURNS)
     async def poll_channel_returns(self, inp: PollReturnsInput) -> PollReturnsReport:
         now = datetime.now(UTC)
+        found_at = self.connectors.get(inp.channel_id)
+        if isinstance(found_at, FulfillmentConnector):
+            # No cursor: every return still awaited is asked about, however old.
+            receipts = PollReturnsReport(channel_id=inp.channel_id, polled_since=now, polled_until=now)
+            await self._poll_receipts(found_at, inp.locations, receipts)
+            return receipts
         cursor = return_poll_cursor(inp.channel_id)
         last = await self.ledger.poll_cursor(cursor)
         since = (last - inp.overlap) if last else now - inp.first_lookback
         report = PollReturnsReport(channel_id=inp.channel_id, polled_since=since, polled_until=now)
-        found_at = self.connectors.get(inp.channel_id)
-        if isinstance(found_at, FulfillmentConnector):
-            await self._poll_receipts(found_at, inp.locations, report)
-            await self.ledger.save_poll_cursor(cursor, now)
-            return report
         connector = selling(self.connectors, inp.channel_id)
         if not connector.supports_returns:
             log.warning("returns.poll_skipped", channel=inp.channel_id, reason="the connector carries no returns")
@@ -107,7 +109,14 @@ class ReturnPoll:
                 if receipt is None:
                     continue
                 receipt = receipt.model_copy(update={"event_id": f"receipt-poll/{record.return_id}"})
-                await client.get_workflow_handle(record.return_id).signal(ReturnSignals.RECEIPT, receipt)
+                try:
+                    await client.get_workflow_handle(record.return_id).signal(ReturnSignals.RECEIPT, receipt)
+                except RPCError as exc:
+                    if exc.status is not RPCStatusCode.NOT_FOUND:
+                        raise
+                    # The ledger still shows it awaited, but its workflow is gone (terminated).
+                    log.warning("return.receipt_poll_no_workflow", workflow_id=record.return_id)
+                    continue
                 report.received.append(record.return_id)
                 log.info("return.receipt_found_by_poll", channel=report.channel_id, workflow_id=record.return_id)
         log.info("returns.receipts_polled", **report.model_dump(mode="json", by_alias=False))
