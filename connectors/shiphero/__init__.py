@@ -164,8 +164,10 @@ class ShipHeroConnector(FulfillmentConnector):
     supports_returns = True
 
     async def confirm_event(self, event: InboundEvent) -> InboundEvent:
-        """A Return Update's receipt, from the return read back (its partner_id and each line's
-        condition); IGNORED when ShipHero shows it still being received."""
+        """A Return Update's receipt or progress, from the return read back (its partner_id and
+        each line's condition); IGNORED when ShipHero shows no finished receipt."""
+        if event.kind is InboundKind.RETURN_PROGRESS and event.return_progress is None:
+            return await self._confirm_progress(event)
         if event.kind is not InboundKind.RETURN_RECEIVED or event.return_receipt is not None:
             return event
         vendor_id = webhooks.return_uuid(event.payload) or ""
@@ -185,6 +187,25 @@ class ShipHeroConnector(FulfillmentConnector):
             payload=event.payload,
             return_receipt=receipt,
             occurred_at=receipt.received_at,
+            detail=event.detail,
+        )
+
+    async def _confirm_progress(self, event: InboundEvent) -> InboundEvent:
+        vendor_id = webhooks.return_uuid(event.payload) or ""
+        found = await self.client.return_(vendor_id)
+        progress = returns.progress_from_return(found, event.payload, event.event_id)
+        if progress is None:
+            return InboundEvent(
+                kind=InboundKind.IGNORED,
+                event_id=event.event_id,
+                payload=event.payload,
+                detail=f"ShipHero return {vendor_id} is not one of Orderloop's (no partner_id)",
+            )
+        return InboundEvent(
+            kind=InboundKind.RETURN_PROGRESS,
+            event_id=event.event_id,
+            payload=event.payload,
+            return_progress=progress,
             detail=event.detail,
         )
 

@@ -166,6 +166,7 @@ fragment ReturnFields on Return {
   reason
   status
   label_type
+  shipping_carrier
   created_at
   total_items_expected
   total_items_received

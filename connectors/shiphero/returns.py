@@ -23,8 +23,10 @@ What ShipHero documents (found with `search`, December 2026):
 - Statuses (software-help.shiphero.com "How to Use Return Statuses"): Pending (open RMA), Warehouse
   Complete (inventory received at the warehouse), Complete (fully processed); accounts may add
   custom ones (`ShipHeroSettings.return_received_statuses` names the finished ones).
-Not found, assumed [?]: the spelling of the statuses in the API (compared without case), and
-that `returns` returns every return of the account when no filter is given.
+Not found, assumed [?]: the spelling of the statuses in the API (compared without case), that
+`returns` returns every return of the account when no filter is given, and that the webhook's
+`picked_up` turns true once the carrier has the parcel (then in transit, with its
+`tracking_number`).
 
 Conditions: the units ShipHero `restock`ed were found sellable; received units not restocked are
 damaged, or wrong items when their `condition` says so (ShipHero's condition is free text); units
@@ -44,7 +46,15 @@ from connectors.json_values import integer, text, utc_time
 from connectors.shiphero.mapping import FulfillmentStatus, ShipHeroSettings
 from connectors.signing import json_type
 from orderloop.model import Address, ShippingRequest
-from orderloop.returns_model import ExpectedReturn, ReceivedUnits, ReturnCondition, ReturnReceipt
+from orderloop.returns_model import (
+    ExpectedReturn,
+    ReceivedUnits,
+    ReturnCondition,
+    ReturnLabel,
+    ReturnProgress,
+    ReturnProgressKind,
+    ReturnReceipt,
+)
 
 DEFAULT_REASON = "Customer return"
 _WRONG_ITEM_WORDS = ("wrong", "incorrect", "not the item", "different item")
@@ -169,6 +179,23 @@ def receipt_from_return(ret: Any, settings: ShipHeroSettings, event_id: str | No
         )
     except ValidationError as exc:
         raise MappingError("; ".join(e["msg"] for e in exc.errors()[:3])) from None
+
+
+def progress_from_return(ret: Any, update: Mapping[str, Any], event_id: str | None = None) -> ReturnProgress | None:
+    """The parcel in transit, from a Return Update with `picked_up` and the return read back
+    (its `partner_id`); None for a return no longer open or without our reference."""
+    if not isinstance(ret, Mapping) or text(ret.get("partner_id")) is None:
+        return None
+    tracking = text(update.get("tracking_number"))
+    carrier = text(ret.get("shipping_carrier")) or "unknown"
+    label = ReturnLabel(carrier=carrier, tracking_number=tracking) if tracking else None
+    return ReturnProgress(
+        return_id=str(ret["partner_id"]),
+        kind=ReturnProgressKind.IN_TRANSIT,
+        label=label,
+        reason="picked up by the carrier (ShipHero)",
+        event_id=event_id,
+    )
 
 
 def _last_update(ret: Mapping[str, Any]) -> datetime | None:

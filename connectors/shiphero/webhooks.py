@@ -5,9 +5,10 @@ ShipHero's retries, so the gateway drops repeats); the type is the body's `webho
 Shipment Update (one per package) becomes SHIPMENT, Order Canceled SHIPMENT_CANCELLED (its
 `partner_order_id` is our request id), Inventory Update INVENTORY with absolute on-hand levels;
 Return Update (fired on every change of a return) becomes RETURN_RECEIVED once its status is one
-the channel counts as received (`return_received_statuses`): its body carries neither our return
-id (`partner_id`) nor each line's condition, so `ShipHeroConnector.confirm_event` reads the return
-back and builds the receipt; a return still being received is IGNORED with its status. Every
+the channel counts as received (`return_received_statuses`), and RETURN_PROGRESS (in transit)
+while still open with `picked_up` true: its body carries neither our return id (`partner_id`) nor
+each line's condition, so `ShipHeroConnector.confirm_event` reads the return back and builds the
+receipt or the progress; any other update of a return is IGNORED with its status. Every
 other type is IGNORED. ShipHero expects `200 {"code": "200", "Status": "Success"}` within
 10 s and retries 5 times, then gives up: shipment polling finds what webhooks missed."""
 
@@ -111,6 +112,9 @@ def _return_update(payload: dict[str, Any], event_id: str | None, settings: Ship
     status = payload.get("status")
     detail = f"ShipHero return {payload.get('return_id')} of order {payload.get('order_number')} is {status}"
     if not settings.return_received(status):
+        if payload.get("picked_up") is True:
+            # The carrier has the parcel: in transit, our return id read back by `confirm_event`.
+            return InboundEvent(kind=InboundKind.RETURN_PROGRESS, event_id=event_id, payload=payload, detail=detail)
         return InboundEvent(kind=InboundKind.IGNORED, event_id=event_id, payload=payload, detail=detail)
     # The receipt is built by `confirm_event`, from the return read back (partner_id, conditions).
     return InboundEvent(kind=InboundKind.RETURN_RECEIVED, event_id=event_id, payload=payload, detail=detail)

@@ -2,7 +2,8 @@
 posters shipped by ShipHero (its rule card), a return requested on Shopify (its signed
 returns/request webhook, delivered twice), the return workflow authorised by an operator, exactly
 one ShipHero RMA (`return_create` with our return id as `partner_id`, on the ShipHero order that
-shipped it), the warehouse receiving one unit restocked and one damaged, its signed Return Update
+shipped it), the parcel picked up (in transit), the warehouse receiving one unit restocked and
+one damaged, its signed Return Update
 webhook confirmed by reading the return back, the ledger's stock +1 on hand at the ShipHero
 location (the damaged unit kept apart, never available), and Shopify told the return was
 received exactly once. With ShipHero's webhooks lost, the channel's return poll (its schedule,
@@ -88,6 +89,13 @@ async def test_a_shopify_return_is_received_at_shiphero_restocked_and_reported_t
         shiphero_orders = (await http.get(f"{shiphero}/_sandbox/orders")).json()
         [shipped] = [o for o in shiphero_orders if o["id"] == rma["order_id"]]
         assert shipped["partner_order_id"].startswith(f"order/shopify/{order_id}/")
+
+        # The customer's parcel picked up by the carrier: the return in transit with its tracking.
+        tracking = {"tracking_number": "9400111899223100000077", "carrier": "USPS"}
+        shipped_back = await http.post(f"{shiphero}/_sandbox/returns/{rma['id']}/ship", json=tracking)
+        assert shipped_back.status_code == 200, shipped_back.text
+        view = await eventually(the_return, lambda v: v.get("status") == "in_transit", "the return in transit")
+        assert view["label"]["trackingNumber"] == "9400111899223100000077"
 
         lines = [
             {"sku": SKU, "quantity": 1, "restock": True, "condition": "Good"},

@@ -17,8 +17,9 @@ once picked (`POST /_sandbox/pick/{ref}`) or shipped. Routes not served answer i
 
 Returns (`returns`): `return_create` on a shipped order (each sku a line of it, never more units
 than shipped and not yet returned; `partner_id` kept, not unique, as at ShipHero), the `return`
-and `returns` queries, a Return Update webhook on every change, and the warehouse's side as
-controls: `POST /_sandbox/returns/{ref}/receive` (units received, restocked or not, with their
+and `returns` queries, a Return Update webhook on every change, and the customer's and the
+warehouse's sides as controls: `POST /_sandbox/returns/{ref}/ship` (picked up by the carrier),
+`POST /_sandbox/returns/{ref}/receive` (units received, restocked or not, with their
 condition; the status set to Warehouse Complete unless `complete` is false), `GET
 /_sandbox/returns`. `lose_return_answers` loses `return_create` answers like `lose_create_answers`.
 

@@ -1,8 +1,9 @@
 """Returns (RMAs) at the ShipHero sandbox: `return_create` validated as ShipHero refuses (an order
 and warehouse of the account, each sku a line item of the order, never more units than shipped
 and not already returned), the `return` and `returns` queries, a Return Update webhook on every
-change (the documented body), and the warehouse's side as controls: units received, restocked or
-not, with a condition, then the status Warehouse Complete. Restocked units go back on hand in the
+change (the documented body), and the customer's and the warehouse's sides as controls: the parcel
+picked up by the carrier (`picked_up`, a tracking number), units received, restocked or not,
+with a condition, then the status Warehouse Complete. Restocked units go back on hand in the
 return's warehouse. Like ShipHero, `partner_id` is kept but not unique: a caller must look first."""
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class SbReturn:
     created: str
     status: str = PENDING
     updated: str = ""
+    picked_up: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -147,7 +149,7 @@ class ShipHeroReturns(ShipHeroSandbox):
             "created_at": ret.created.replace("T", " ")[:19],
             "label_type": LABEL_NAMES.get(str(ret.data.get("label_type")), ret.data.get("label_type")),
             "label_cost": ret.data.get("label_cost") or "0.00",
-            "picked_up": False,
+            "picked_up": ret.picked_up,
             "tracking_number": ret.data.get("tracking_number"),
             "date_used": None,
         }
@@ -208,6 +210,22 @@ class ShipHeroReturns(ShipHeroSandbox):
             if ref in (ret.id, str(ret.legacy_id), ret.partner_id):
                 return ret
         raise ShipHeroApiError(404, gql_errors(f"Return {ref} not found", ErrorCode.NOT_FOUND))
+
+    def ship_back(self, ret: SbReturn, body: Any) -> dict[str, Any]:
+        """`{"tracking_number"?, "carrier"?}`: the customer's parcel picked up by the carrier
+        (`picked_up`, its tracking number); one Return Update webhook."""
+        if ret.status != PENDING or ret.picked_up:
+            raise ShipHeroApiError(409, {"error": f"return {ret.legacy_id} is {ret.status}: not awaiting its parcel"})
+        spec = body if isinstance(body, dict) else {}
+        ret.picked_up = True
+        ret.data["tracking_number"] = str(spec.get("tracking_number") or ret.data.get("tracking_number") or "")
+        ret.data["tracking_number"] = ret.data["tracking_number"] or self.tracking_number()
+        if spec.get("carrier"):
+            ret.data["shipping_carrier"] = str(spec["carrier"])
+        ret.updated = now()
+        ret.history.append({"status": "picked up", "at": ret.updated})
+        self.emit(WebhookType.RETURN_UPDATE, self.return_update(ret))
+        return self.return_json(ret)
 
     def receive(self, ret: SbReturn, body: Any) -> dict[str, Any]:
         """`{"lines": [{"sku", "quantity"?, "restock"?: bool, "condition"?}], "complete"?: bool,
@@ -290,10 +308,19 @@ def return_control_routes(sb: ShipHeroReturns) -> tuple[Route, ...]:
     def receive(call: Call) -> dict[str, Any]:
         return sb.receive(sb.find_return(call.path["ref"]), call.body)
 
+    def ship_back(call: Call) -> dict[str, Any]:
+        return sb.ship_back(sb.find_return(call.path["ref"]), call.body)
+
     def listed(_: Call) -> list[dict[str, Any]]:
         return [sb.return_json(r) | {"history": r.history} for r in sb.returns.values()]
 
     return (
+        Route(
+            "POST",
+            "/returns/{ref:path}/ship",
+            ship_back,
+            '{"tracking_number"?, "carrier"?}: the carrier picks the parcel up (picked_up); ref as below',
+        ),
         Route(
             "POST",
             "/returns/{ref:path}/receive",

@@ -22,7 +22,7 @@ from connectors.shiphero.sandbox import create_app
 from connectors.shiphero.webhooks import MESSAGE_ID_HEADER, SIGNATURE_HEADER, WebhookType, signature
 from orderloop.config import ChannelConfig
 from orderloop.model import Address
-from orderloop.returns_model import ExpectedReturn, ReturnCondition, ReturnLine
+from orderloop.returns_model import ExpectedReturn, ReturnCondition, ReturnLine, ReturnProgressKind
 from tests.connectors.contract.sandbox_session import SandboxSession, open_sandbox
 from tests.connectors.shiphero.conftest import WAREHOUSES, WEBHOOK_SECRET, fixture, shipping_request
 
@@ -304,3 +304,23 @@ async def test_a_return_update_while_the_warehouse_is_still_receiving_starts_not
 
     event = await connector.confirm_event(connector.parse_webhook(delivery.headers, delivery.body))
     assert event.kind is InboundKind.IGNORED
+
+
+async def test_the_parcel_picked_up_is_confirmed_as_in_transit_with_its_tracking(
+    session: SandboxSession, connector: ShipHeroConnector
+) -> None:
+    await shipped_order(session, connector, "2005")
+    mark = session.mark()
+    await connector.create_return(expected("2005", lines=(("L1", "TSHIRT-BLK-M", 1),)))
+    body = {"tracking_number": "9400111899223100000001", "carrier": "USPS"}
+    await session.control("POST", "/_sandbox/returns/return/storefront/R-2005/ship", json=body)
+    updates = await session.webhooks_since(mark, WebhookType.RETURN_UPDATE.value, count=2)
+    [delivery] = [w for w in updates if json.loads(w.body)["picked_up"]]
+
+    event = await connector.confirm_event(connector.parse_webhook(delivery.headers, delivery.body))
+
+    assert event.kind is InboundKind.RETURN_PROGRESS and event.return_progress is not None
+    progress = event.return_progress
+    assert progress.return_id == "return/storefront/R-2005" and progress.kind is ReturnProgressKind.IN_TRANSIT
+    assert progress.label is not None
+    assert (progress.label.carrier, progress.label.tracking_number) == ("USPS", "9400111899223100000001")
