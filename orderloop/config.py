@@ -110,8 +110,9 @@ class ChannelConfig(Strict):
     out_of_stock_retry: Duration = timedelta(minutes=15)
     # Selling channels: how often to poll for orders whose webhook never came (null: never).
     poll_orders_every: Duration | None = timedelta(minutes=10)
-    # Selling channels whose connector carries returns: how often to poll for return requests
-    # (null: webhooks only; a channel without a return webhook, Amazon, needs it).
+    # Channels whose connector carries returns: how often to poll them (null: webhooks only).
+    # Selling channels: for return requests (a channel without a return webhook, Amazon, needs
+    # it); fulfillment channels: for the receipts of the returns expected at their locations.
     poll_returns_every: Duration | None = None
     # Fulfillment channels: how often an order waiting for a shipment asks the channel for it, in
     # case a webhook is late or lost (null: webhooks only).

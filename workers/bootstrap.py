@@ -101,13 +101,17 @@ async def ensure_schedules(client: Client, config: OrderloopConfig, prefix: str)
             task_queue=orders_task_queue(prefix),
         )
         await _ensure_schedule(client, schedule_id, action, channel.poll_orders_every)
-    for channel in config.channels_with_role(ConnectorRole.SELLING):
+    # Return requests of selling channels; receipts of the returns expected at fulfillment ones.
+    for channel in config.channels:
         if channel.poll_returns_every is None:
             continue
+        served = [loc.id for loc in config.locations if loc.fulfillment_channel == channel.id]
         schedule_id = f"{prefix}/return-poll/{channel.id}"
         action = ScheduleActionStartWorkflow(
             RETURN_POLL_WORKFLOW,
-            PollReturnsInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
+            PollReturnsInput(
+                channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id), locations=served
+            ),
             id=schedule_id,
             task_queue=orders_task_queue(prefix),
         )

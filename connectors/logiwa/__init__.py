@@ -37,6 +37,20 @@ Not found, assumed [?]: InsertShipmentOrder's body fields (we use the order reco
 CuQuantity]`), and InventoryItemSearch's stock fields (`StockQuantity`,
 `AvailableStockQuantity`, `WarehouseCode`). Open question 6 (Integration API or Logiwa IO REST):
 this connector speaks the Integration API, the one with public reference pages.
+
+Returns: not carried (`supports_returns` stays False, so the return workflow skips the expected
+return and waits for an operator's `receive`; `create_return` answers `ReturnsNotSupported`).
+What was found (issue 19, December 2026): Logiwa receives customer returns as receipt orders
+flagged `IsReturn` (PrimePenguin/LogiwaSharp `Dto/GetReceiptOrderResponse.cs`: `IsReturn`,
+`WarehouseOrdReturnReasonID`/`Description`; `Dto/OrderReceiptRequestFilter.cs` and
+`LogiwaService.cs` read them with `ReceiptAllSearch`, `IsReturn = true`), and its webhooks include
+"RO Status Update" and "Receipt Info" (the api-evangelist/logiwa event catalog, API_FACTS section
+8). No source names a method that creates a return receipt order, nor its body: the Integration
+API's methods found (`InsertShipmentOrder`, `WarehouseOrderSearch`, `CancelShipmentOrder`,
+`InventoryItemSearch`, `InsertInventoryItem`, `ReceiptAllSearch`, `WarehouseOrderUpdate`,
+`ListingInventoryReport`, `LookUp`) announce none, and the receipt's per-unit condition is not
+among the fields read back. Without a documented way to announce the expected return with our
+return id, the role waits for it.
 """
 
 from __future__ import annotations

@@ -36,6 +36,20 @@ Not found, assumed [?]: the cancel action's name (`cancel`), the status codes ot
 Ransack `order_orig_eq` search and answers it as the duplicate), the
 warehouse quantity fields (`warehouse_id, quantity, available`) and `order.attention`'s message
 field (`attention_message`, then `public_note`/`notes`).
+
+Returns: not carried (`supports_returns` stays False, so the return workflow skips the expected
+return and waits for an operator's `receive`; `create_return` answers `ReturnsNotSupported`).
+What was found (issue 19, December 2026): the V2 API has consumer returns, `GET/POST
+/api/v2/consumer_returns`, `/bulk`, `/count`, `GET/PUT/DELETE /consumer_returns/{id}`,
+`/{id}/meta_fields`, and `POST /api/v2/simulate/consumer_returns/create` and
+`/{consumer_return_id}/process` (api-evangelist/whiplash `openapi/_original/whiplash-openapi.json`,
+the harvested "Rydership API 2.0"), and webhooks for consumer return events (help.whiplash.com
+360053541791). None of their fields is published: the harvest's only body schema,
+`ConsumerReturnInput {externalId, orderId, customFields, tags}`, is the synthetic camelCase kind
+API_FACTS section 9 warns against (the real V2 bodies are flat snake_case, as the orders'), no
+consumer return payload or item/condition field is given anywhere, and the V2 docs are invite
+only. A connector written from that would guess every field, so the role waits for Whiplash's
+consumer-return reference.
 """
 
 from __future__ import annotations

@@ -5,6 +5,14 @@ retried create first finds the order by it, so nothing ships twice), cancels it 
 Shipment Update webhooks (one per package) or by polling `shipments(order_id)`, and reads stock
 from `warehouse_products` per warehouse.
 
+Returns (`connectors.shiphero.returns`): `create_return` creates the RMA with `return_create` on
+the ShipHero order that shipped the returned lines (found by its `order_number` and
+`partner_order_id`), our return id as its `partner_id`; a retried create first lists the order's
+returns and answers the one with that `partner_id`. The Return Update webhook (once the status is
+a finished one) and `fetch_return_receipt` give the receipt, read back with `return(id)`: units
+ShipHero restocked are sellable, the others damaged or wrong items by their condition, units
+never received missing.
+
 Configuration (`orderloop.yaml`): credentials `refresh_token` (of the account's third-party
 developer user; or `username` and `password`, exchanged at `/auth/token`) and `webhook_secret`
 (the `shared_signature_secret` `webhook_create` returned); settings as `ShipHeroSettings`
@@ -46,8 +54,10 @@ import httpx
 from connectors.base import (
     AlreadyShippedError,
     ConnectorSpec,
+    ExpectedReturnReceipt,
     FulfillmentConnector,
     InboundEvent,
+    InboundKind,
     MappingError,
     PermanentError,
     RejectedError,
@@ -56,11 +66,12 @@ from connectors.base import (
     StockRow,
 )
 from connectors.pacing import CreditBucket
-from connectors.shiphero import mapping, webhooks
+from connectors.shiphero import mapping, returns, webhooks
 from connectors.shiphero.client import NotFoundError, ShipHeroClient
 from connectors.shiphero.mapping import FulfillmentStatus
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Shipment, ShippingRequest
+from orderloop.returns_model import ExpectedReturn, ReturnReceipt
 
 CANCEL_REASON = "Cancelled by Orderloop"
 
@@ -147,6 +158,91 @@ class ShipHeroConnector(FulfillmentConnector):
             return mapping.stock_rows(products, self.settings)
         except MappingError as exc:
             raise PermanentError(f"ShipHero warehouse products: {exc}") from exc
+
+    # --- returns ---
+
+    supports_returns = True
+
+    async def confirm_event(self, event: InboundEvent) -> InboundEvent:
+        """A Return Update's receipt or progress, from the return read back (its partner_id and
+        each line's condition); IGNORED when ShipHero shows no finished receipt."""
+        if event.kind is InboundKind.RETURN_PROGRESS and event.return_progress is None:
+            return await self._confirm_progress(event)
+        if event.kind is not InboundKind.RETURN_RECEIVED or event.return_receipt is not None:
+            return event
+        vendor_id = webhooks.return_uuid(event.payload) or ""
+        found = await self.client.return_(vendor_id)
+        receipt = None if found is None else self._receipt(found, event.event_id)
+        if receipt is None:
+            status = None if found is None else found.get("status")
+            return InboundEvent(
+                kind=InboundKind.IGNORED,
+                event_id=event.event_id,
+                payload=event.payload,
+                detail=f"ShipHero return {vendor_id} shows no finished receipt (status {status})",
+            )
+        return InboundEvent(
+            kind=InboundKind.RETURN_RECEIVED,
+            event_id=event.event_id,
+            payload=event.payload,
+            return_receipt=receipt,
+            occurred_at=receipt.received_at,
+            detail=event.detail,
+        )
+
+    async def _confirm_progress(self, event: InboundEvent) -> InboundEvent:
+        vendor_id = webhooks.return_uuid(event.payload) or ""
+        found = await self.client.return_(vendor_id)
+        progress = returns.progress_from_return(found, event.payload, event.event_id)
+        if progress is None:
+            return InboundEvent(
+                kind=InboundKind.IGNORED,
+                event_id=event.event_id,
+                payload=event.payload,
+                detail=f"ShipHero return {vendor_id} is not one of Orderloop's (no partner_id)",
+            )
+        return InboundEvent(
+            kind=InboundKind.RETURN_PROGRESS,
+            event_id=event.event_id,
+            payload=event.payload,
+            return_progress=progress,
+            detail=event.detail,
+        )
+
+    async def create_return(self, expected: ExpectedReturn) -> ExpectedReturnReceipt:
+        """`return_create` on the ShipHero order that shipped the lines, `partner_id` = our
+        return id. ShipHero does not refuse a second return with the same `partner_id`, so the
+        order's returns are read first and one already there is answered as the duplicate."""
+        orders = await self.client.orders_by_number(expected.external_order_id, self.settings.shop_name)
+        try:
+            order = returns.order_for_return(orders, expected)
+        except MappingError as exc:
+            raise RejectedError(f"return {expected.return_id}: {exc}") from exc
+        existing = await self._find_return(expected.return_id, str(order["id"]))
+        if existing is not None:
+            return ExpectedReturnReceipt(vendor_id=str(existing["id"]), duplicate=True)
+        try:
+            data = returns.return_input(expected, order, self.settings)
+        except MappingError as exc:
+            raise RejectedError(f"return {expected.return_id}: {exc}") from exc
+        created = await self.client.create_return(data)
+        return ExpectedReturnReceipt(vendor_id=str(created["id"]))
+
+    async def fetch_return_receipt(self, return_id: str, vendor_id: str | None) -> ReturnReceipt | None:
+        found = await self.client.return_(vendor_id) if vendor_id else await self._find_return(return_id, None)
+        return None if found is None else self._receipt(found, None)
+
+    def _receipt(self, found: dict[str, Any], event_id: str | None) -> ReturnReceipt | None:
+        try:
+            return returns.receipt_from_return(found, self.settings, event_id)
+        except MappingError as exc:
+            raise PermanentError(f"ShipHero return {found.get('id')}: {exc}", body=found) from exc
+
+    async def _find_return(self, return_id: str, order_id: str | None) -> dict[str, Any] | None:
+        """The ShipHero return whose `partner_id` is our return id (among the order's returns,
+        or every return of the account when the order is not known)."""
+        found = [r for r in await self.client.returns(order_id) if r.get("partner_id") == return_id]
+        return found[0] if found else None
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -231,3 +231,41 @@ class ShipHeroClient(VendorClient):
             f"read ShipHero inventory of warehouse {warehouse_id or '(all)'}",
         )
         return [p async for p in found]
+
+    # --- returns ---
+
+    async def orders_by_number(self, order_number: str, shop_name: str | None) -> list[dict[str, Any]]:
+        """The orders of one channel order number (`order_number`, as `order_create` set it),
+        with their shipping address and line items."""
+        found = self.connection(
+            documents.ORDERS_BY_NUMBER,
+            {"order_number": order_number, "shop_name": shop_name},
+            f"find ShipHero orders numbered {order_number}",
+        )
+        return [o async for o in found if o.get("order_number") == order_number]
+
+    async def returns(self, order_id: str | None, date_from: str | None = None) -> list[dict[str, Any]]:
+        """The returns of a ShipHero order (every return of the account when `order_id` is None,
+        since `date_from` when given)."""
+        found = self.connection(
+            documents.RETURNS,
+            {"order_id": order_id, "date_from": date_from},
+            f"list ShipHero returns of order {order_id or '(all)'}",
+        )
+        return [r async for r in found]
+
+    async def return_(self, return_id: str) -> dict[str, Any] | None:
+        try:
+            result = await self.graphql(documents.RETURN, {"id": return_id}, f"read ShipHero return {return_id}")
+        except NotFoundError:
+            return None
+        data = result.get("data")
+        return data if isinstance(data, dict) else None
+
+    async def create_return(self, data: dict[str, Any]) -> dict[str, Any]:
+        what = f"create ShipHero return {data.get('partner_id')}"
+        result = await self.graphql(documents.RETURN_CREATE, {"data": data}, what)
+        created = result.get("return")
+        if not isinstance(created, dict) or not created.get("id"):
+            raise PermanentError(f"{what}: the answer has no return id", body=result)
+        return created

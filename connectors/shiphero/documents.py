@@ -129,3 +129,102 @@ query WarehouseProducts($warehouse_id: String, $updated_at_min: ISODateTime, $fi
 }
 """
 )
+
+# --- returns ---
+
+ORDERS_BY_NUMBER = document(
+    """
+query OrdersByNumber($order_number: String!, $shop_name: String, $first: Int!, $after: String) {
+  orders(order_number: $order_number, shop_name: $shop_name) {
+    request_id
+    complexity
+    data(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges {
+        node {
+          ...OrderFields
+          shipping_address { first_name last_name company address1 address2 city state zip country phone }
+          line_items(first: 100) {
+            edges { node { id sku partner_line_item_id quantity quantity_shipped warehouse_id } }
+          }
+        }
+      }
+    }
+  }
+}
+""",
+    ORDER_FIELDS,
+)
+
+RETURN_FIELDS = parse(
+    """
+fragment ReturnFields on Return {
+  id
+  legacy_id
+  order_id
+  partner_id
+  reason
+  status
+  label_type
+  shipping_carrier
+  created_at
+  total_items_expected
+  total_items_received
+  total_items_restocked
+  line_items {
+    id
+    line_item_id
+    warehouse_id
+    quantity
+    quantity_received
+    restock
+    condition
+    reason
+    updated_at
+    line_item { sku partner_line_item_id }
+  }
+}
+"""
+)
+
+RETURN_CREATE = document(
+    """
+mutation ReturnCreate($data: CreateReturnInput!) {
+  return_create(data: $data) {
+    request_id
+    complexity
+    return { ...ReturnFields }
+  }
+}
+""",
+    RETURN_FIELDS,
+)
+
+RETURN = document(
+    """
+query Return($id: String!) {
+  return(id: $id) {
+    request_id
+    complexity
+    data { ...ReturnFields }
+  }
+}
+""",
+    RETURN_FIELDS,
+)
+
+RETURNS = document(
+    """
+query Returns($order_id: String, $date_from: ISODateTime, $first: Int!, $after: String) {
+  returns(order_id: $order_id, date_from: $date_from) {
+    request_id
+    complexity
+    data(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { ...ReturnFields } }
+    }
+  }
+}
+""",
+    RETURN_FIELDS,
+)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -57,6 +57,21 @@ class ShipHeroSettings(BaseModel):
     # Orderloop shipping code -> ShipHero shipping method (`shipping_lines.method`).
     shipping_methods: dict[str, str] = Field(default_factory=dict)
     default_shipping_method: str = Field(default="Standard", min_length=1)
+    # Returns (`connectors.shiphero.returns`): how the customer sends the parcel back
+    # (`label_type`: SELF_RETURN, the channel or the customer arranges the label) and what
+    # `return_create` requires of it, the parcel's dimensions as strings.
+    return_label_type: Literal["FLAT_RATE", "FREE", "PAID", "SELF_RETURN"] = "SELF_RETURN"
+    return_carrier: str = Field(default="Customer", min_length=1)
+    return_method: str = Field(default="Self Return", min_length=1)
+    return_dimensions: dict[str, str] = Field(
+        default_factory=lambda: {"weight": "1", "height": "4", "width": "8", "length": "10"}
+    )
+    # The return statuses (compared without case) that mean the warehouse is done receiving:
+    # ShipHero's defaults "Warehouse Complete" and "Complete"; an account may add its own.
+    return_received_statuses: list[str] = Field(default_factory=lambda: ["warehouse complete", "complete"])
+
+    def return_received(self, status: object) -> bool:
+        return str(status or "").strip().lower() in {s.strip().lower() for s in self.return_received_statuses}
 
     @model_validator(mode="after")
     def _one_location_per_warehouse(self) -> ShipHeroSettings:

@@ -5,7 +5,17 @@ sandbox executes requests against it with graphql-core, so both sides speak one 
 Shapes follow developer.shiphero.com (schema reference and examples): every operation returns
 `{request_id, complexity, data}` (mutations `{request_id, complexity, order}`), lists are Relay
 connections whose `first`/`after` sit on the `data` field, and amounts are strings. Only the
-fields Orderloop reads or writes are declared."""
+fields Orderloop reads or writes are declared.
+
+The returns part (`return_create`, `return`, `returns`, the `Return` and `ReturnLineItem` types)
+follows the schema introspected from ShipHero's endpoint by sgqlc-codegen
+(outliers-rocks/shiphero-python `shiphero/shiphero_schema.py`): `CreateReturnInput` requires
+`order_id, warehouse_id, return_reason, label_type, label_cost, address, dimensions,
+shipping_carrier, shipping_method, line_items` and takes `partner_id` (the caller's reference);
+`returns` filters by `order_id, warehouse_id, date_from, date_to`; a return line counts
+`quantity`, `quantity_received`, `restock` (units restocked) and a free-text `condition`.
+api-evangelist/shiphero's derived schema differs (a `line_item_id` per input line, `restock` a
+Boolean); the introspected one is followed, and `restock` is read either way."""
 
 from __future__ import annotations
 
@@ -40,6 +50,22 @@ type LineItem {
 type LineItemEdge { node: LineItem cursor: String }
 type LineItemConnection { pageInfo: PageInfo edges: [LineItemEdge] }
 
+type OrderAddress {
+  first_name: String
+  last_name: String
+  company: String
+  address1: String
+  address2: String
+  city: String
+  state: String
+  state_code: String
+  zip: String
+  country: String
+  country_code: String
+  email: String
+  phone: String
+}
+
 type Order {
   id: String
   legacy_id: Int
@@ -50,6 +76,7 @@ type Order {
   order_date: ISODateTime
   updated_at: ISODateTime
   tags: [String]
+  shipping_address: OrderAddress
   line_items(first: Int, after: String): LineItemConnection
 }
 
@@ -132,6 +159,84 @@ type WarehouseProductsQueryResult {
   data(first: Int, after: String): WarehouseProductConnection
 }
 
+enum ReturnLabelType {
+  FLAT_RATE
+  FREE
+  PAID
+  SELF_RETURN
+}
+
+type Address {
+  name: String
+  address1: String
+  address2: String
+  city: String
+  state: String
+  country: String
+  zip: String
+  phone: String
+}
+
+type Dimensions {
+  weight: String
+  height: String
+  width: String
+  length: String
+}
+
+type ReturnLineItem {
+  id: String
+  legacy_id: Int
+  line_item_id: String
+  warehouse_id: String
+  return_id: String
+  quantity: Int
+  quantity_received: Int
+  restock: Int
+  condition: String
+  is_component: Boolean
+  type: String
+  reason: String
+  created_at: ISODateTime
+  updated_at: ISODateTime
+  line_item: LineItem
+}
+
+type Return {
+  id: String
+  legacy_id: Int
+  order_id: String
+  partner_id: String
+  reason: String
+  status: String
+  label_type: ReturnLabelType
+  label_cost: String
+  shipping_carrier: String
+  shipping_method: String
+  dimensions: Dimensions
+  address: Address
+  line_items: [ReturnLineItem]
+  total_items_expected: Int
+  total_items_received: Int
+  total_items_restocked: Int
+  created_at: ISODateTime
+}
+
+type ReturnEdge { node: Return cursor: String }
+type ReturnConnection { pageInfo: PageInfo edges: [ReturnEdge] }
+
+type ReturnQueryResult {
+  request_id: String
+  complexity: Int
+  data: Return
+}
+
+type ReturnsQueryResult {
+  request_id: String
+  complexity: Int
+  data(first: Int, after: String): ReturnConnection
+}
+
 type Query {
   orders(
     partner_order_id: String
@@ -152,6 +257,15 @@ type Query {
     customer_account_id: String
     analyze: Boolean
   ): WarehouseProductsQueryResult
+  return(id: String!, analyze: Boolean): ReturnQueryResult
+  returns(
+    order_id: String
+    warehouse_id: String
+    date_from: ISODateTime
+    date_to: ISODateTime
+    customer_account_id: String
+    analyze: Boolean
+  ): ReturnsQueryResult
 }
 
 input CreateShippingLinesInput {
@@ -215,6 +329,56 @@ input CancelOrderInput {
   customer_account_id: String
 }
 
+input AddressInput {
+  name: String
+  address1: String
+  address2: String
+  city: String
+  state: String
+  country: String
+  zip: String
+  phone: String
+}
+
+input DimensionsInput {
+  weight: String
+  height: String
+  width: String
+  length: String
+}
+
+input CreateReturnLineItemInput {
+  sku: String!
+  quantity: Int!
+  return_reason: String!
+  condition: String
+  is_component: Boolean
+}
+
+input CreateReturnInput {
+  customer_account_id: String
+  order_id: String!
+  warehouse_id: String!
+  return_reason: String!
+  label_type: ReturnLabelType!
+  label_cost: String!
+  address: AddressInput!
+  dimensions: DimensionsInput!
+  shipping_carrier: String!
+  shipping_method: String!
+  line_items: [CreateReturnLineItemInput]!
+  tracking_number: String
+  create_label: Boolean
+  partner_id: String
+  display_issue_refund: Boolean
+}
+
+type CreateReturnOutput {
+  request_id: String
+  complexity: Int
+  return: Return
+}
+
 type OrderMutationOutput {
   request_id: String
   complexity: Int
@@ -224,6 +388,7 @@ type OrderMutationOutput {
 type Mutation {
   order_create(data: CreateOrderInput!): OrderMutationOutput
   order_cancel(data: CancelOrderInput!): OrderMutationOutput
+  return_create(data: CreateReturnInput!): CreateReturnOutput
 }
 """
 

@@ -4,7 +4,12 @@ ShipHero's retries, so the gateway drops repeats); the type is the body's `webho
 
 Shipment Update (one per package) becomes SHIPMENT, Order Canceled SHIPMENT_CANCELLED (its
 `partner_order_id` is our request id), Inventory Update INVENTORY with absolute on-hand levels;
-every other type is IGNORED. ShipHero expects `200 {"code": "200", "Status": "Success"}` within
+Return Update (fired on every change of a return) becomes RETURN_RECEIVED once its status is one
+the channel counts as received (`return_received_statuses`), and RETURN_PROGRESS (in transit)
+while still open with `picked_up` true: its body carries neither our return id (`partner_id`) nor
+each line's condition, so `ShipHeroConnector.confirm_event` reads the return back and builds the
+receipt or the progress; any other update of a return is IGNORED with its status. Every
+other type is IGNORED. ShipHero expects `200 {"code": "200", "Status": "Success"}` within
 10 s and retries 5 times, then gives up: shipment polling finds what webhooks missed."""
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class WebhookType(StrEnum):
     INVENTORY_CHANGE = "Inventory Change"
     ORDER_ALLOCATED = "Order Allocated"
     ORDER_PACKED_OUT = "Order Packed Out"
+    RETURN_UPDATE = "Return Update"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -53,6 +59,8 @@ def parse_webhook(
         return _shipment(payload, event_id, settings, channel_id)
     if kind_name == WebhookType.ORDER_CANCELED:
         return _cancelled(payload, event_id)
+    if kind_name == WebhookType.RETURN_UPDATE:
+        return _return_update(payload, event_id, settings)
     if kind_name == WebhookType.INVENTORY_UPDATE:
         try:
             stock = tuple(stock_from_inventory_update(payload.get("inventory"), settings))
@@ -90,3 +98,23 @@ def _cancelled(payload: dict[str, Any], event_id: str | None) -> InboundEvent:
         shipping_request_id=request_id,
         detail=f"order {payload.get('order_number') or payload.get('order_uuid')} canceled at ShipHero",
     )
+
+
+def return_uuid(payload: Mapping[str, Any]) -> str | None:
+    """The ShipHero return a Return Update names (its GraphQL id, else its legacy id)."""
+    return text(payload.get("return_uuid")) or text(payload.get("return_id"))
+
+
+def _return_update(payload: dict[str, Any], event_id: str | None, settings: ShipHeroSettings) -> InboundEvent:
+    found = return_uuid(payload)
+    if found is None:
+        raise PayloadError(f"{WebhookType.RETURN_UPDATE}: return_uuid is missing")
+    status = payload.get("status")
+    detail = f"ShipHero return {payload.get('return_id')} of order {payload.get('order_number')} is {status}"
+    if not settings.return_received(status):
+        if payload.get("picked_up") is True:
+            # The carrier has the parcel: in transit, our return id read back by `confirm_event`.
+            return InboundEvent(kind=InboundKind.RETURN_PROGRESS, event_id=event_id, payload=payload, detail=detail)
+        return InboundEvent(kind=InboundKind.IGNORED, event_id=event_id, payload=payload, detail=detail)
+    # The receipt is built by `confirm_event`, from the return read back (partner_id, conditions).
+    return InboundEvent(kind=InboundKind.RETURN_RECEIVED, event_id=event_id, payload=payload, detail=detail)

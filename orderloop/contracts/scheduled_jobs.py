@@ -90,15 +90,18 @@ class ReconcileReport(BaseModel):
 
 
 class PollReturnsInput(BaseModel):
-    """One poll of a selling channel for its customers' return requests (the channel's
-    `poll_returns`): for channels with no return webhook (Amazon), and as the backstop of the
-    others."""
+    """One poll of a channel's returns. A selling channel: its customers' return requests (the
+    channel's `poll_returns`), for channels with no return webhook (Amazon) and as the backstop
+    of the others. A fulfillment channel: the receipts of the returns expected at its `locations`
+    (the connector's `fetch_return_receipt`), the backstop of its receipt webhooks."""
 
     channel_id: str
     task_queue: str
     # The first poll reads this far back; later ones start where the last ended, less `overlap`.
     first_lookback: timedelta = timedelta(days=7)
     overlap: timedelta = timedelta(minutes=30)
+    # Fulfillment channels: the locations they serve (the returns received there are polled).
+    locations: list[str] = Field(default_factory=list)
 
 
 class PollReturnsReport(_Camel):
@@ -108,3 +111,5 @@ class PollReturnsReport(_Camel):
     seen: int = 0
     started: list[str] = Field(default_factory=list)
     already_known: int = 0
+    # Fulfillment channels: the returns whose receipt the poll found and signalled.
+    received: list[str] = Field(default_factory=list)

@@ -15,8 +15,16 @@ signed `X-ShipHero-HMAC-SHA256` (base64 HMAC of the body) under `X-Shiphero-Mess
 once picked (`POST /_sandbox/pick/{ref}`) or shipped. Routes not served answer in ShipHero's
 `errors[]` shape. `GET /_sandbox` lists the routes and controls.
 
+Returns (`returns`): `return_create` on a shipped order (each sku a line of it, never more units
+than shipped and not yet returned; `partner_id` kept, not unique, as at ShipHero), the `return`
+and `returns` queries, a Return Update webhook on every change, and the customer's and the
+warehouse's sides as controls: `POST /_sandbox/returns/{ref}/ship` (picked up by the carrier),
+`POST /_sandbox/returns/{ref}/receive` (units received, restocked or not, with their
+condition; the status set to Warehouse Complete unless `complete` is false), `GET
+/_sandbox/returns`. `lose_return_answers` loses `return_create` answers like `lose_create_answers`.
+
 Modules: `account` (state, knobs, the gate, webhooks), `orders` (orders, fulfilment, the GraphQL
-root); this one declares the routes and executes GraphQL."""
+root), `returns` (RMAs); this one declares the routes and executes GraphQL."""
 
 from __future__ import annotations
 
@@ -31,10 +39,10 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationT
 from connectors.base import SandboxOptions
 from connectors.sandbox_kit import Call, Route, RouteTable, sandbox_app
 from connectors.shiphero.sandbox.account import ShipHeroApiError, gql_errors, request_id
-from connectors.shiphero.sandbox.orders import Root, ShipHeroSandbox
+from connectors.shiphero.sandbox.returns import ShipHeroReturns, return_control_routes
 from connectors.shiphero.schema import schema
 
-__all__ = ["ShipHeroSandbox", "create_app"]
+__all__ = ["ShipHeroReturns", "create_app"]
 
 
 def shiphero_error_body(status: int, message: str) -> dict[str, Any]:
@@ -63,7 +71,7 @@ def _error(error: GraphQLError, operation: str | None) -> dict[str, Any]:
     }
 
 
-def execute(sb: ShipHeroSandbox, body: Any) -> JSONResponse:
+def execute(sb: ShipHeroReturns, body: Any) -> JSONResponse:
     """One GraphQL request: parsed, paid for in credits, executed, its complexity filled in."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return JSONResponse(gql_errors("Must provide query string.", 400), status_code=400)
@@ -82,7 +90,7 @@ def execute(sb: ShipHeroSandbox, body: Any) -> JSONResponse:
     outcome = graphql_sync(
         schema(),
         body["query"],
-        root_value=Root(sb),
+        root_value=sb.root(),
         variable_values=body.get("variables") or None,
         operation_name=body.get("operationName"),
     )
@@ -95,16 +103,18 @@ def execute(sb: ShipHeroSandbox, body: Any) -> JSONResponse:
         if isinstance(part, dict) and "complexity" in part:
             part["complexity"] = charged
     sb.charge(cost)
-    if "order_create" in fields and not outcome.errors and knobs.lose_create_answers:
-        sb.knobs.update({"lose_create_answers": knobs.lose_create_answers - 1})
-        return JSONResponse(gql_errors("Gateway Timeout", 504), status_code=504)
+    for mutation_name, knob in (("order_create", "lose_create_answers"), ("return_create", "lose_return_answers")):
+        left = getattr(knobs, knob)
+        if mutation_name in fields and not outcome.errors and left:
+            sb.knobs.update({knob: left - 1})
+            return JSONResponse(gql_errors("Gateway Timeout", 504), status_code=504)
     answer: dict[str, Any] = {"data": data}
     if outcome.errors:
         answer["errors"] = [_error(e, name) for e in outcome.errors]
     return JSONResponse(answer)
 
 
-def api_routes(sb: ShipHeroSandbox) -> RouteTable:
+def api_routes(sb: ShipHeroReturns) -> RouteTable:
     def token(call: Call) -> dict[str, Any]:
         given = call.body if isinstance(call.body, dict) else {}
         expected = sb.login
@@ -147,7 +157,7 @@ def api_routes(sb: ShipHeroSandbox) -> RouteTable:
     )
 
 
-def control_routes(sb: ShipHeroSandbox) -> RouteTable:
+def control_routes(sb: ShipHeroReturns) -> RouteTable:
     def ship(call: Call) -> dict[str, Any]:
         order = sb.find(call.path["ref"])
         packages = int(call.query.get("packages") or 0) or None
@@ -188,12 +198,13 @@ def control_routes(sb: ShipHeroSandbox) -> RouteTable:
             Route("GET", "/orders", orders, "every order"),
             Route("GET", "/stock", lambda _: {"stock": sb.stock}, "on hand per warehouse"),
             Route("POST", "/stock", set_stock, "{warehouse_id: {sku: n}}; ?replace=true empties every warehouse first"),
+            *return_control_routes(sb),
         ),
     )
 
 
 def create_app(options: SandboxOptions, *, webhook_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    sb = ShipHeroSandbox(options, webhook_transport)
+    sb = ShipHeroReturns(options, webhook_transport)
     return sandbox_app(
         f"ShipHero sandbox ({options.channel.id})",
         sb,

@@ -56,6 +56,8 @@ class ShipHeroKnobs(BaseModel):
     # The next n `order_create` calls create the order, then answer 504 (the answer lost on the
     # way, as a client timing out sees it): a retried create must find the order, not add one.
     lose_create_answers: int = Field(default=0, ge=0)
+    # The same for the next n `return_create` calls (a retried create must find the return).
+    lose_return_answers: int = Field(default=0, ge=0)
     carrier: str = "UPS"
     seed: int = 0
     # Initial stock {sku: on_hand} in every warehouse; empty: the locations' seed stock, else SEED_STOCK.

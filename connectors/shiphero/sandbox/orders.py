@@ -68,6 +68,9 @@ def paged(rows: list[Any]) -> Callable[..., dict[str, Any]]:
 class ShipHeroSandbox(Account):
     """The account with its orders; `Root` resolves GraphQL against it."""
 
+    def root(self) -> Root:
+        return Root(self)
+
     # --- JSON as the API returns it ---
 
     def order_json(self, order: SbOrder) -> dict[str, Any]:
@@ -81,6 +84,7 @@ class ShipHeroSandbox(Account):
             "order_date": order.data.get("order_date") or order.created,
             "updated_at": order.updated,
             "tags": order.data.get("tags") or [],
+            "shipping_address": order.data.get("shipping_address"),
             "line_items": paged([self.line_json(order, line) for line in order.lines]),
         }
 

@@ -165,6 +165,11 @@ async def test_create_return_is_idempotent_under_retry(fulfillment: FulfillmentH
             await fulfillment.connector.create_return(expected)
         return
     assert isinstance(fulfillment, ReturnsFulfillmentHarness), "a connector with returns gives its harness their moves"
+    # What comes back was shipped first (a vendor may keep returns on the order that shipped
+    # them: ShipHero's `return_create` takes the order's id).
+    request = fulfillment.shipping_request("R1")
+    await fulfillment.connector.create_shipping_request(request)
+    await fulfillment.ship(request)
 
     first = await fulfillment.connector.create_return(expected)
     retried = await fulfillment.connector.create_return(expected)

@@ -62,6 +62,10 @@ class ShipHeroHarness(KitFaults):
         orders = await self.session.control("GET", "/_sandbox/orders")
         return sum(1 for o in orders if o["partner_order_id"] == request_id)
 
+    async def vendor_returns(self, return_id: str) -> int:
+        returns = await self.session.control("GET", "/_sandbox/returns")
+        return sum(1 for r in returns if r["partner_id"] == return_id)
+
     async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
         return await self.session.ship(f"/_sandbox/ship/{request.id}", WebhookType.SHIPMENT_UPDATE, redelivered)
 
