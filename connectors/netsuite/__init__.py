@@ -132,9 +132,11 @@ class NetSuiteConnector(FulfillmentConnector):
         still_open = [line for line in lines if line.remaining > 0]
         if still_open:
             await self.client.patch(
-                self.record, str(record["id"]), mapping.close_lines_body(still_open),
+                self.record,
+                str(record["id"]),
+                mapping.close_lines_body(still_open),
                 f"close the lines of NetSuite {self.record} {record['id']}",
-            )  # fmt: skip
+            )
         if fulfilled:
             closed = f"; its {sum(line.remaining for line in still_open)} open units were closed" if still_open else ""
             raise AlreadyShippedError(

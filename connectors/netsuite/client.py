@@ -151,9 +151,8 @@ class NetSuiteClient(VendorClient):
             "exp": now + ASSERTION_TTL,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(
-            claims, self._credential("private_key"), algorithm="PS256", headers={"kid": self._credential("certificate_id")}
-        )
+        key, kid = self._credential("private_key"), self._credential("certificate_id")
+        return jwt.encode(claims, key, algorithm="PS256", headers={"kid": kid})
 
     async def grant(self, _: str | None) -> Token:
         form = {
@@ -209,8 +208,9 @@ class NetSuiteClient(VendorClient):
     async def get_record(self, record: str, key: str, what: str) -> dict[str, Any] | None:
         """The record (`key`: internal id or `eid:...`) with its sublists; None when NetSuite
         has none (404)."""
+        expand = {"expandSubResources": "true"}
         response = await self.call(
-            "GET", f"{RECORD}/{record}/{key}", what, params={"expandSubResources": "true"}, ok=lambda r: r.status_code == 404
+            "GET", f"{RECORD}/{record}/{key}", what, params=expand, ok=lambda r: r.status_code == 404
         )
         return None if response.status_code == 404 else dict(response.json())
 

@@ -218,11 +218,12 @@ def fulfillment_lines(rows: Iterable[Any]) -> list[FulfillmentLine]:
         if fid is None or sku is None or quantity is None:
             raise MappingError(f"a fulfillment line needs fulfillment, sku and quantity, got {dict(row)!r}")
         if quantity:
-            lines.append(
-                FulfillmentLine(
-                    fid, sku, abs(quantity), integer(row.get("location")), text(row.get("trandate")), text(row.get("tranid"))
-                )
+            location, tran_date, tran_id = (
+                integer(row.get("location")),
+                text(row.get("trandate")),
+                text(row.get("tranid")),
             )
+            lines.append(FulfillmentLine(fid, sku, abs(quantity), location, tran_date, tran_id))
     return lines
 
 
@@ -237,8 +238,8 @@ def overshipped(request: ShippingRequest, lines: Iterable[FulfillmentLine]) -> t
     """The fulfillments (internal ids, in id order) that would ship an item or a quantity the
     request did not have, and what each exceeds; the fulfillments before stay within it."""
     left: dict[str, int] = {}
-    for line in request.line_items:
-        left[line.sku] = left.get(line.sku, 0) + line.quantity
+    for ordered in request.line_items:
+        left[ordered.sku] = left.get(ordered.sku, 0) + ordered.quantity
     refused: set[int] = set()
     reasons: list[str] = []
     for fid, group in by_fulfillment(lines).items():
@@ -302,7 +303,7 @@ def shipment_of(
         line_items=[ShipmentLine(sku=line.sku, quantity=line.quantity) for line in group],
         tracking_numbers=package_tracking(record),
         shipping_carrier=carrier,
-        shipped_at=utc_time(first.shipped_at) or utc_time(record.get("tranDate")),
+        shipped_at=utc_time(record.get("tranDate")) or utc_time(first.shipped_at),
     )
 
 
