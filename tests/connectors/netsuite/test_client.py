@@ -142,7 +142,7 @@ async def test_m2m_assertion_signed_by_another_key_is_refused(
     harness = await make_harness(ChannelConfig(**channel_fields(auth="m2m")))
     monkeypatch.setenv("ORDERLOOP_TEST_NETSUITE_PRIVATE_KEY", private_key_pem())
 
-    with pytest.raises(PermanentError, match="invalid_client|client assertion"):
+    with pytest.raises(PermanentError, match=r"invalid_client|client assertion"):
         await harness.connector.fetch_stock()
 
 
