@@ -61,7 +61,7 @@ class NetSuiteKnobs(BaseModel):
     # The next n upsert answers are lost after the record was stored (504).
     lose_create_answers: int = Field(default=0, ge=0)
     # Fulfil (ship) every new order this many seconds after it is entered (the demo's warehouse).
-    auto_fulfill: bool = False
+    auto_fulfill: bool = True
     fulfill_delay: float = Field(default=3.0, ge=0)
     carrier: str = "UPS Ground"
 

@@ -97,7 +97,9 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 
 
 async def open_harness(channel: ChannelConfig, **knobs: Any) -> tuple[Harness, Any]:
-    app = create_app(SandboxOptions(channel=channel, webhook_url="http://127.0.0.1:9/unused", knobs=knobs))
+    """The sandbox (the warehouse fulfils only when a test says so) and a connector on it."""
+    given = {"auto_fulfill": False} | knobs
+    app = create_app(SandboxOptions(channel=channel, webhook_url="http://127.0.0.1:9/unused", knobs=given))
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
     sandbox = app.state.sandbox

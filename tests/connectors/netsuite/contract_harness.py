@@ -73,5 +73,5 @@ class NetSuiteHarness(KitFaults):
 @asynccontextmanager
 async def open_fulfillment(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FulfillmentHarness]:
     channel = channel_with_secrets(monkeypatch, TBA_SECRETS, **channel_fields())
-    async with open_sandbox(channel, create_app) as session:
+    async with open_sandbox(channel, create_app, auto_fulfill=False) as session:
         yield NetSuiteHarness(session, NetSuiteConnector(channel, http=session.http))
