@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from tests.connectors.netsuite.conftest import CUSTOMER, channel_fields, fixture
 from tests.onx.test_conformance import validate
 
 
-def settings(**overrides: object) -> mapping.NetSuiteSettings:
+def settings(**overrides: Any) -> mapping.NetSuiteSettings:
     return mapping.settings_of(ChannelConfig(**channel_fields(**overrides)))
 
 
