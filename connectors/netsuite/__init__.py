@@ -61,10 +61,11 @@ assumed); closing lines by `PATCH` of the `item` sublist with each line's `line`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import structlog
 
 from connectors import request_checks
 from connectors.base import (
@@ -80,13 +81,18 @@ from connectors.base import (
     ShippingRequirements,
     StockRow,
 )
+from connectors.json_values import integer
 from connectors.netsuite import mapping, queries
 from connectors.netsuite.client import NetSuiteClient
 from orderloop.activity_models import RequestCheck, RequestCondition
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Shipment, ShippingRequest
 
+log = structlog.get_logger("orderloop.netsuite")
+
 FULFILLMENT_RECORD = "itemFulfillment"
+# Every fulfilment of an order, whenever it was modified (to check an order's total).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # Fulfillments modified this long before the request was made still count (clock skew between
 # NetSuite and us; a fulfillment cannot precede its order).
 CLOCK_MARGIN = timedelta(days=1)
@@ -148,8 +154,8 @@ class NetSuiteConnector(FulfillmentConnector):
         order_id = await self._order_id(request, vendor_id)
         if order_id is None:
             return []
-        lines = await self._fulfillment_lines(request, order_id)
-        refused, _ = mapping.overshipped(request, lines)
+        lines = await self._fulfillment_lines(order_id, request.created_at - CLOCK_MARGIN)
+        refused, _ = mapping.overshipped(mapping.ordered_units(request), lines)
         shipments = []
         for fid, group in mapping.by_fulfillment(lines).items():
             if fid in refused:
@@ -159,7 +165,9 @@ class NetSuiteConnector(FulfillmentConnector):
             if record is None:
                 continue  # deleted since the query
             try:
-                shipments.append(mapping.shipment_of(request, group, record, self.settings, self.channel.id))
+                shipments.append(
+                    mapping.shipment_of(request.id, request.location_id, group, record, self.settings, self.channel.id)
+                )
             except MappingError as exc:
                 raise PermanentError(f"{what}: {exc}", body=record) from exc
         return shipments
@@ -173,13 +181,55 @@ class NetSuiteConnector(FulfillmentConnector):
         lines = self._lines(record)
         if lines and all(line.closed for line in lines) and not any(line.fulfilled for line in lines):
             return request_checks.cancelled("every line closed")
-        _, over = mapping.overshipped(request, await self._fulfillment_lines(request, int(record["id"])))
+        lines_since = await self._fulfillment_lines(int(record["id"]), request.created_at - CLOCK_MARGIN)
+        _, over = mapping.overshipped(mapping.ordered_units(request), lines_since)
         if over:
             return RequestCheck(
                 condition=RequestCondition.CHANGED,
                 detail=f"NetSuite fulfilled what the order did not have: {'; '.join(over)}",
             )
         return request_checks.checked(request, [(line.sku, line.quantity) for line in lines])
+
+    async def poll_shipments(self, since: datetime) -> list[Shipment]:
+        """The fulfilments modified since `since` on every order we entered (one SuiteQL query by
+        last-modified time, paged); for each order involved its record and all its fulfilments,
+        so one beyond what it had is left out (the per-request check reports it), then each new
+        fulfilment's packages."""
+        what = "read NetSuite's recent fulfilments"
+        changed: dict[int, set[int]] = {}
+        request_ids: dict[int, str] = {}
+        for line in self._mapped(await self.client.rows(queries.recent_fulfillment_lines(since), what), what):
+            request_id = mapping.request_id_of(line.order_ref)
+            if line.order_id is None or request_id is None:
+                continue
+            changed.setdefault(line.order_id, set()).add(line.fulfillment_id)
+            request_ids[line.order_id] = request_id
+        shipments: list[Shipment] = []
+        for order_id, fulfillment_ids in changed.items():
+            record = await self.client.get_record(self.record, str(order_id), f"read NetSuite {self.record} {order_id}")
+            if record is None:
+                continue
+            lines = await self._fulfillment_lines(order_id, EARLIEST)
+            refused, over = mapping.overshipped(mapping.record_units(self._lines(record)), lines)
+            if over:
+                log.warning("netsuite.overfulfilled", order=order_id, request=request_ids[order_id], found=over)
+            location_ref = record.get("location")
+            location = self.settings.location_map.location_of(
+                integer(location_ref.get("id")) if isinstance(location_ref, dict) else None
+            )
+            for fid, group in mapping.by_fulfillment(lines).items():
+                if fid not in fulfillment_ids or fid in refused:
+                    continue
+                fulfilment = await self.client.get_record(
+                    FULFILLMENT_RECORD, str(fid), f"read NetSuite item fulfillment {fid}"
+                )
+                if fulfilment is not None:
+                    shipments.append(
+                        mapping.shipment_of(
+                            request_ids[order_id], location, group, fulfilment, self.settings, self.channel.id
+                        )
+                    )
+        return shipments
 
     async def fetch_stock(self) -> list[StockRow]:
         query = queries.inventory(self.settings.location_map.warehouses())
@@ -202,13 +252,16 @@ class NetSuiteConnector(FulfillmentConnector):
         record = await self._record(request, vendor_id)
         return None if record is None else int(record["id"])
 
-    async def _fulfillment_lines(self, request: ShippingRequest, order_id: int) -> list[mapping.FulfillmentLine]:
-        query = queries.fulfillment_lines(order_id, request.created_at - CLOCK_MARGIN)
-        rows = await self.client.rows(query, f"read the fulfillments of NetSuite {self.record} {order_id}")
+    async def _fulfillment_lines(self, order_id: int, since: datetime) -> list[mapping.FulfillmentLine]:
+        what = f"read the fulfillments of NetSuite {self.record} {order_id}"
+        return self._mapped(await self.client.rows(queries.fulfillment_lines(order_id, since), what), what)
+
+    @staticmethod
+    def _mapped(rows: list[dict[str, Any]], what: str) -> list[mapping.FulfillmentLine]:
         try:
             return mapping.fulfillment_lines(rows)
         except MappingError as exc:
-            raise PermanentError(f"fulfillments of NetSuite {self.record} {order_id}: {exc}") from exc
+            raise PermanentError(f"{what}: {exc}") from exc
 
     def _lines(self, record: dict[str, Any]) -> list[mapping.OrderLine]:
         try:

@@ -7,8 +7,8 @@ rows of `inventoryitemlocations` become `StockRow`s for our locations."""
 
 from __future__ import annotations
 
-import hashlib
-import re
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,7 +26,8 @@ from orderloop.model import Shipment, ShipmentLine, ShippingRequest
 # Prefix of our `Shipment.id`: one shipment per item fulfillment record, named by its internal id.
 SHIPMENT_ID_PREFIX = "netsuite-if-"
 # NetSuite external ids: letters, numbers, underscore and hyphen (Oracle, "Using External IDs").
-_NOT_IN_EXTERNAL_ID = re.compile(r"[^A-Za-z0-9_-]+")
+# Ours are the request id in base32 (RFC 4648, unpadded): in that alphabet, and read back by the
+# channel-wide shipment poll to find the order a fulfilment belongs to.
 EXTERNAL_ID_PREFIX = "OL-"
 
 
@@ -89,11 +90,19 @@ def settings_of(channel: ChannelConfig) -> NetSuiteSettings:
 
 
 def external_id(request_id: str) -> str:
-    """The record's external id: our request id in NetSuite's alphabet, with a digest of the
-    original so two ids that differ only in other characters stay two records."""
-    readable = _NOT_IN_EXTERNAL_ID.sub("_", request_id).strip("_")
-    digest = hashlib.sha256(request_id.encode()).hexdigest()[:10]
-    return f"{EXTERNAL_ID_PREFIX}{readable[:80]}-{digest}"
+    """The record's external id: `OL-` and our request id in unpadded base32."""
+    return EXTERNAL_ID_PREFIX + base64.b32encode(request_id.encode()).decode().rstrip("=")
+
+
+def request_id_of(external: str | None) -> str | None:
+    """Our request id back from a record's external id; None for a record not entered by us."""
+    if not external or not external.startswith(EXTERNAL_ID_PREFIX):
+        return None
+    encoded = external[len(EXTERNAL_ID_PREFIX) :]
+    try:
+        return base64.b32decode(encoded + "=" * (-len(encoded) % 8)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
 
 
 def order_body(request: ShippingRequest, settings: NetSuiteSettings) -> dict[str, Any]:
@@ -204,6 +213,9 @@ class FulfillmentLine:
     location: int | None
     shipped_at: str | None
     tran_id: str | None
+    # The order it was created from (`transactionline.createdfrom`) and that order's external id.
+    order_id: int | None = None
+    order_ref: str | None = None
 
 
 def fulfillment_lines(rows: Iterable[Any]) -> list[FulfillmentLine]:
@@ -223,7 +235,8 @@ def fulfillment_lines(rows: Iterable[Any]) -> list[FulfillmentLine]:
                 text(row.get("trandate")),
                 text(row.get("tranid")),
             )
-            lines.append(FulfillmentLine(fid, sku, abs(quantity), location, tran_date, tran_id))
+            order, ref = integer(row.get("salesorder")), text(row.get("orderref"))
+            lines.append(FulfillmentLine(fid, sku, abs(quantity), location, tran_date, tran_id, order, ref))
     return lines
 
 
@@ -234,12 +247,26 @@ def by_fulfillment(lines: Iterable[FulfillmentLine]) -> dict[int, list[Fulfillme
     return dict(sorted(grouped.items()))
 
 
-def overshipped(request: ShippingRequest, lines: Iterable[FulfillmentLine]) -> tuple[set[int], list[str]]:
+def ordered_units(request: ShippingRequest) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for line in request.line_items:
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+    return units
+
+
+def record_units(lines: Iterable[OrderLine]) -> dict[str, int]:
+    """Units per SKU the record was entered with (closed lines included: what was ordered)."""
+    units: dict[str, int] = {}
+    for line in lines:
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+    return units
+
+
+def overshipped(ordered: Mapping[str, int], lines: Iterable[FulfillmentLine]) -> tuple[set[int], list[str]]:
     """The fulfillments (internal ids, in id order) that would ship an item or a quantity the
-    request did not have, and what each exceeds; the fulfillments before stay within it."""
-    left: dict[str, int] = {}
-    for ordered in request.line_items:
-        left[ordered.sku] = left.get(ordered.sku, 0) + ordered.quantity
+    order (`ordered`: units per SKU) did not have, and what each exceeds; the fulfillments before
+    stay within it."""
+    left = dict(ordered)
     refused: set[int] = set()
     reasons: list[str] = []
     for fid, group in by_fulfillment(lines).items():
@@ -285,21 +312,23 @@ def shipment_id(fulfillment_id: int) -> str:
 
 
 def shipment_of(
-    request: ShippingRequest,
+    request_id: str,
+    default_location: str | None,
     group: list[FulfillmentLine],
     record: Mapping[str, Any],
     settings: NetSuiteSettings,
     channel_id: str,
 ) -> Shipment:
-    """One item fulfillment (its SuiteQL lines and its record's packages) -> one shipment."""
+    """One item fulfillment (its SuiteQL lines and its record's packages) -> one shipment of
+    request `request_id`."""
     first = group[0]
     ship_method = record.get("shipMethod")
     carrier = text(ship_method.get("refName")) if isinstance(ship_method, Mapping) else None
     return Shipment(
         id=shipment_id(first.fulfillment_id),
-        shipping_request_id=request.id,
+        shipping_request_id=request_id,
         fulfillment_channel_id=channel_id,
-        location_id=settings.location_map.location_of(first.location) or request.location_id,
+        location_id=settings.location_map.location_of(first.location) or default_location,
         line_items=[ShipmentLine(sku=line.sku, quantity=line.quantity) for line in group],
         tracking_numbers=package_tracking(record),
         shipping_carrier=carrier,

@@ -35,6 +35,25 @@ def fulfillment_lines(order_id: int, modified_since: datetime) -> str:
     )
 
 
+def recent_fulfillment_lines(modified_since: datetime) -> str:
+    """The shipped item fulfillment lines of every order Orderloop entered (external id `OL-...`),
+    whose fulfillment was modified at or after `modified_since`, oldest first, with the order
+    each was created from and its external id (the channel-wide shipment poll)."""
+    return (
+        "SELECT t.id AS fulfillment, t.tranid AS tranid, t.trandate AS trandate, "
+        "t.lastmodifieddate AS lastmodified, i.itemid AS sku, tl.quantity AS quantity, tl.location AS location, "
+        "tl.createdfrom AS salesorder, so.externalid AS orderref "
+        "FROM transaction t "
+        "JOIN transactionline tl ON tl.transaction = t.id "
+        "JOIN item i ON i.id = tl.item "
+        "JOIN transaction so ON so.id = tl.createdfrom "
+        f"WHERE t.type = '{ITEM_FULFILLMENT}' AND t.status = '{SHIPPED}' AND tl.mainline = 'F' "
+        "AND so.externalid LIKE 'OL-%' "
+        f"AND t.lastmodifieddate >= {_time(modified_since)} "
+        "ORDER BY t.lastmodifieddate, t.id, tl.id"
+    )
+
+
 def inventory(locations: Iterable[int]) -> str:
     """On hand, committed and available per item at the given locations."""
     ids = ", ".join(str(int(location)) for location in sorted(set(locations)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -285,3 +286,30 @@ def test_connector_needs_a_customer_for_sales_orders(monkeypatch: pytest.MonkeyP
     fields["settings"] = {k: v for k, v in fields["settings"].items() if k != "customer"}
     with pytest.raises(Exception, match="customer"):
         NetSuiteConnector(ChannelConfig(**fields), http=httpx.AsyncClient())
+
+
+async def test_the_channel_wide_poll_finds_every_orders_new_fulfilments_once(harness: Harness) -> None:
+    first, second = shipping_request("2011"), shipping_request("2012")
+    one = await harness.connector.create_shipping_request(first)
+    two = await harness.connector.create_shipping_request(second)
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    await harness.control("POST", f"fulfil/{first.id}", json={"tracking": ["1ZPOLL0001"]})
+    await harness.control("POST", f"fulfil/{second.id}", json={"units": {"MUG-11OZ": 1}})
+    # An over-fulfilment of the second order: never a shipment.
+    await harness.control("POST", f"fulfil/{second.id}", json={"units": {"MUG-11OZ": 1}, "beyond_order": True})
+
+    polled = await harness.connector.poll_shipments(before)
+
+    assert sorted((s.shipping_request_id, s.id) for s in polled) == sorted(
+        (s.shipping_request_id, s.id)
+        for s in [
+            *await harness.connector.fetch_shipments(first, one.vendor_id),
+            *await harness.connector.fetch_shipments(second, two.vendor_id),
+        ]
+    )
+    assert {s.shipping_request_id: [(x.sku, x.quantity) for x in s.line_items] for s in polled} == {
+        first.id: [("TSHIRT-BLK-M", 2), ("MUG-11OZ", 1)],
+        second.id: [("MUG-11OZ", 1)],
+    }
+    # Later than every fulfilment: nothing new.
+    assert await harness.connector.poll_shipments(datetime.now(UTC) + timedelta(seconds=5)) == []

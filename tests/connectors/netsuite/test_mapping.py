@@ -31,9 +31,16 @@ def test_external_id_is_in_netsuites_alphabet_and_stable() -> None:
 
     assert re.fullmatch(r"[A-Za-z0-9_-]+", made)
     assert made == mapping.external_id(request_id)
-    assert made.startswith("OL-order_storefront_1001_sr1-")
-    # Two ids that differ only where NetSuite's alphabet folds them stay two records.
+    assert made.startswith("OL-")
+    # Read back by the channel-wide poll: the record names our request.
+    assert mapping.request_id_of(made) == request_id
     assert mapping.external_id("order/storefront/10_01/sr1") != mapping.external_id("order/storefront/10/01/sr1")
+
+
+def test_a_record_we_did_not_enter_names_no_request() -> None:
+    assert mapping.request_id_of("SHOPIFY-1001") is None
+    assert mapping.request_id_of("OL-not base32!") is None
+    assert mapping.request_id_of(None) is None
 
 
 def test_sales_order_body_references_customer_location_and_items() -> None:
@@ -98,9 +105,8 @@ def test_each_item_fulfillment_is_one_shipment_with_its_packages() -> None:
     lines = mapping.fulfillment_lines(fixture("suiteql_fulfillment_lines.json")["items"])
     groups = mapping.by_fulfillment(lines)
 
-    shipment = mapping.shipment_of(
-        request, groups[9001], fixture("item_fulfillment_record.json"), settings(), "netsuite"
-    )
+    record = fixture("item_fulfillment_record.json")
+    shipment = mapping.shipment_of(request.id, "east", groups[9001], record, settings(), "netsuite")
 
     assert list(groups) == [9001, 9002, 9003]
     assert shipment.id == "netsuite-if-9001"
@@ -117,7 +123,7 @@ def test_a_fulfilment_beyond_the_order_is_found_and_the_ones_before_kept() -> No
     request = shipping_request("1001")  # 2 tees, 1 mug
     lines = mapping.fulfillment_lines(fixture("suiteql_fulfillment_lines.json")["items"])  # 2 tees, 1 mug, 1 mug
 
-    refused, reasons = mapping.overshipped(request, lines)
+    refused, reasons = mapping.overshipped(mapping.ordered_units(request), lines)
 
     assert refused == {9003}
     assert reasons == ["item fulfillment 9003: MUG-11OZ: 1 fulfilled where 0 remain"]
@@ -126,7 +132,9 @@ def test_a_fulfilment_beyond_the_order_is_found_and_the_ones_before_kept() -> No
 def test_an_item_the_order_never_had_is_an_overshipment() -> None:
     rows = [{"fulfillment": "9100", "sku": "HOODIE-GRY-L", "quantity": "-1", "location": "3"}]
 
-    refused, reasons = mapping.overshipped(shipping_request("1001"), mapping.fulfillment_lines(rows))
+    ordered = mapping.record_units(mapping.order_lines(fixture("sales_order_record.json")))
+
+    refused, reasons = mapping.overshipped(ordered, mapping.fulfillment_lines(rows))
 
     assert refused == {9100} and "were never ordered" in reasons[0]
 
