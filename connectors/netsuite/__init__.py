@@ -11,7 +11,10 @@ Configuration (`orderloop.yaml`): credentials for token-based authentication (`c
 with `settings.auth: m2m`, OAuth 2.0 client credentials (`client_id`, `certificate_id`,
 `private_key`: the PEM of the certificate uploaded to NetSuite); settings as `NetSuiteSettings`
 (`account_id`, `locations` mapping our locations to NetSuite location internal ids, `customer`,
-`record`, `concurrency_limit`). NetSuite sends no webhooks: set `poll_shipments_every`.
+`record`, `concurrency_limit`). NetSuite sends no webhooks: set `poll_fulfillments_every` (the
+channel-wide poll: `poll_shipments`, one SuiteQL by last-modified time from the stored cursor)
+and `poll_shipments_every` (each waiting order asks for its own, and its request check reports an
+over-fulfilment).
 
 Channel-specific exceptions: NetSuite refusing the order for master data (an unknown item,
 customer or location: 400 `USER_ERROR` / `INVALID_KEY_OR_REF`) is `shipping_request_rejected`
