@@ -427,6 +427,13 @@ class FulfillmentConnector(Connector):
         """Stock levels at the vendor's location, for ledger snapshots."""
         return []
 
+    async def poll_shipments(self, since: datetime) -> list[Shipment]:
+        """Every shipment the channel recorded (or changed) since `since`, for all our requests at
+        once, each naming its `shipping_request_id`: for a channel that lists them by time and
+        sends no webhook (NetSuite), run by the shipment poll job (`poll_fulfillments_every`)
+        with a stored cursor. Default: none (such channels are asked per request instead)."""
+        return []
+
     async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck | None:
         """How the request stands at the vendor (`connectors.request_checks`), asked by the
         shipment poll before its shipments: a cancel or an edit made in the vendor's own UI sends

@@ -117,6 +117,10 @@ class ChannelConfig(Strict):
     # Fulfillment channels: how often an order waiting for a shipment asks the channel for it, in
     # case a webhook is late or lost (null: webhooks only).
     poll_shipments_every: Duration | None = None
+    # Fulfillment channels whose connector lists every request's shipments by time
+    # (`poll_shipments`: NetSuite): how often to read them all at once by a stored cursor
+    # (null: never; `poll_shipments_every` still asks per order).
+    poll_fulfillments_every: Duration | None = None
     # Fulfillment channels that report deliveries: how long a completed order of theirs stays
     # open to record them (null: the order closes once shipped and tracked).
     await_delivery: Duration | None = None

@@ -29,10 +29,12 @@ from orderloop.contracts.scheduled_jobs import (
     RECONCILE_EVERY,
     RECONCILIATION_WORKFLOW,
     RETURN_POLL_WORKFLOW,
+    SHIPMENT_POLL_WORKFLOW,
     SNAPSHOT_EVERY,
     STOCK_SNAPSHOT_WORKFLOW,
     PollOrdersInput,
     PollReturnsInput,
+    PollShipmentsInput,
     ReconcileInput,
     SnapshotInput,
 )
@@ -116,6 +118,17 @@ async def ensure_schedules(client: Client, config: OrderloopConfig, prefix: str)
             task_queue=orders_task_queue(prefix),
         )
         await _ensure_schedule(client, schedule_id, action, channel.poll_returns_every)
+    for channel in config.channels_with_role(ConnectorRole.FULFILLMENT):
+        if channel.poll_fulfillments_every is None:
+            continue
+        schedule_id = f"{prefix}/shipment-poll/{channel.id}"
+        action = ScheduleActionStartWorkflow(
+            SHIPMENT_POLL_WORKFLOW,
+            PollShipmentsInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
+            id=schedule_id,
+            task_queue=orders_task_queue(prefix),
+        )
+        await _ensure_schedule(client, schedule_id, action, channel.poll_fulfillments_every)
     schedule_id = f"{prefix}/inventory-reconciliation"
     action = ScheduleActionStartWorkflow(
         RECONCILIATION_WORKFLOW,

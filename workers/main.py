@@ -24,6 +24,7 @@ from activities.order_steps import OrderSteps
 from activities.restock import RestockWatch
 from activities.return_poll import ReturnPoll
 from activities.returns import ReturnCalls, ReturnSteps
+from activities.shipment_poll import ShipmentPoll
 from connectors.base import Connector
 from connectors.http import CALLS_AT_ONCE
 from connectors.notice_sinks.sender import NoticeSender
@@ -46,6 +47,7 @@ from workflows.scheduled_jobs import (
     OrderPollWorkflow,
     ReconciliationWorkflow,
     ReturnPollWorkflow,
+    ShipmentPollWorkflow,
     StockSnapshotWorkflow,
 )
 
@@ -59,6 +61,7 @@ WORKFLOWS: Sequence[type] = (
     RestockWatcherWorkflow,
     OrderPollWorkflow,
     ReturnPollWorkflow,
+    ShipmentPollWorkflow,
     ReturnWorkflow,
 )
 
@@ -91,6 +94,7 @@ def build_workers(
     restock = RestockWatch(ledger)
     poll = OrderPoll(ledger, connectors, prefix)
     return_poll = ReturnPoll(ledger, connectors, prefix)
+    shipment_poll = ShipmentPoll(ledger, connectors)
     return_steps = ReturnSteps(config, ledger, connectors, prefix, client)
     return_calls = ReturnCalls(connectors)
     workers = [
@@ -134,6 +138,7 @@ def build_workers(
                     jobs.pull_stock_snapshot,
                     poll.poll_channel_orders,
                     return_poll.poll_channel_returns,
+                    shipment_poll.poll_channel_shipments,
                     return_calls.create_expected_return,
                     return_calls.push_return_received,
                 ],

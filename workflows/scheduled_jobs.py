@@ -1,6 +1,7 @@
 """Scheduled jobs, run by Temporal schedules: pull each fulfillment channel's stock snapshot into
 the ledger, reconcile the ledger and the channels (report drift), and poll each selling channel
-for orders whose webhook never arrived and, where configured, for its return requests."""
+for orders whose webhook never arrived and, where configured, for its return requests, and poll a
+fulfillment channel without webhooks for the shipments it recorded since the last poll."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ with workflow.unsafe.imports_passed_through():
         ORDER_POLL_WORKFLOW,
         RECONCILIATION_WORKFLOW,
         RETURN_POLL_WORKFLOW,
+        SHIPMENT_POLL_WORKFLOW,
         STOCK_SNAPSHOT_WORKFLOW,
         PollOrdersInput,
         PollOrdersReport,
         PollReturnsInput,
         PollReturnsReport,
+        PollShipmentsInput,
+        PollShipmentsReport,
         ReconcileInput,
         ReconcileReport,
         SnapshotInput,
@@ -34,7 +38,9 @@ R = TypeVar("R", bound=BaseModel)
 
 
 async def _run_job(
-    activity: str, inp: SnapshotInput | ReconcileInput | PollOrdersInput | PollReturnsInput, result: type[R]
+    activity: str,
+    inp: SnapshotInput | ReconcileInput | PollOrdersInput | PollReturnsInput | PollShipmentsInput,
+    result: type[R],
 ) -> R:
     """One scheduled job is one activity on the queue its input names, heartbeating as it goes."""
     return await workflow.execute_activity(
@@ -79,3 +85,13 @@ class ReturnPollWorkflow:
     @workflow.run
     async def run(self, inp: PollReturnsInput) -> PollReturnsReport:
         return await _run_job(Activities.POLL_CHANNEL_RETURNS, inp, PollReturnsReport)
+
+
+@workflow.defn(name=SHIPMENT_POLL_WORKFLOW)
+class ShipmentPollWorkflow:
+    """Scheduled per fulfillment channel with `poll_fulfillments_every`: signal to their orders
+    the shipments the channel recorded since the last poll (NetSuite sends no webhook)."""
+
+    @workflow.run
+    async def run(self, inp: PollShipmentsInput) -> PollShipmentsReport:
+        return await _run_job(Activities.POLL_CHANNEL_SHIPMENTS, inp, PollShipmentsReport)

@@ -69,6 +69,7 @@ class Activities(StrEnum):
     POLL_CHANNEL_ORDERS = "orderloop.poll_channel_orders"
     # Return requests a channel has no webhook for (Amazon) or whose webhook was lost.
     POLL_CHANNEL_RETURNS = "orderloop.poll_channel_returns"
+    POLL_CHANNEL_SHIPMENTS = "orderloop.poll_channel_shipments"
     # Follows the outbox and wakes orders waiting for stock of a SKU whose availability rose.
     WATCH_RESTOCK = "orderloop.watch_restock"
 

@@ -12,6 +12,7 @@ STOCK_SNAPSHOT_WORKFLOW = "StockSnapshot"
 RECONCILIATION_WORKFLOW = "InventoryReconciliation"
 ORDER_POLL_WORKFLOW = "OrderPoll"
 RETURN_POLL_WORKFLOW = "ReturnPoll"
+SHIPMENT_POLL_WORKFLOW = "ShipmentPoll"
 
 
 # How often the scheduled jobs run (their Temporal schedules; the flow audit shows them too).
@@ -113,3 +114,26 @@ class PollReturnsReport(_Camel):
     already_known: int = 0
     # Fulfillment channels: the returns whose receipt the poll found and signalled.
     received: list[str] = Field(default_factory=list)
+
+
+class PollShipmentsInput(BaseModel):
+    """One poll of a fulfillment channel for the shipments it recorded since the last poll, for
+    every open request at once (the connector's `poll_shipments`: NetSuite's SuiteQL by
+    last-modified time), where the channel sends no webhook."""
+
+    channel_id: str
+    task_queue: str
+    first_lookback: timedelta = timedelta(days=1)
+    # Each poll starts this much before the last one ended: clocks and the channel's indexing lag.
+    overlap: timedelta = timedelta(minutes=5)
+
+
+class PollShipmentsReport(_Camel):
+    channel_id: str
+    polled_since: datetime
+    polled_until: datetime
+    seen: int = 0
+    # Shipments signalled to their order (the order counts each shipment id once).
+    delivered: int = 0
+    # Shipments of orders Orderloop no longer runs (closed) or never ran.
+    not_running: int = 0

@@ -107,6 +107,12 @@ class FulfillmentHarness(VendorHarness, Protocol):
     def location_id(self) -> str:
         """An Orderloop location this channel serves."""
 
+    @property
+    def pushes_shipments(self) -> bool:
+        """Whether the vendor reports shipments by webhook. One that does not (NetSuite: the
+        ERP's fulfilments are read by the shipment poll) skips the webhook cases, its `ship`
+        returns no webhooks, and the poll cases stand for it."""
+
     def shipping_request(self, ref: str) -> ShippingRequest:
         """A request of two lines from `location_id` that the vendor accepts; `ref` makes its id."""
 
@@ -118,7 +124,8 @@ class FulfillmentHarness(VendorHarness, Protocol):
 
     async def ship(self, request: ShippingRequest, *, redelivered: bool = False) -> list[ReceivedWebhook]:
         """Ship what the sandbox holds for the request now; the shipment webhooks as delivered,
-        then, with `redelivered`, the vendor's retry of the last one."""
+        then, with `redelivered`, the vendor's retry of the last one (none for a vendor that
+        does not push shipments)."""
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
         """Replace the sandbox's stock with `levels` (SKU -> on hand) at `location_id`."""

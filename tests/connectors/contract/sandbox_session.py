@@ -123,6 +123,7 @@ class KitFaults:
     retry_header = "Retry-After"
     signs_body = True
     refuses_in_body = False
+    pushes_shipments = True
 
     def throttle_delay(self, response: httpx.Response) -> float | None:
         return float(response.headers[self.retry_header]) if response.status_code == 429 else None

@@ -1,0 +1,73 @@
+"""The channel-wide shipment poll, for a fulfillment channel that sends no webhook but lists its
+shipments by time (NetSuite's item fulfillments by last-modified date): read every shipment the
+channel recorded since the last poll (a stored cursor, less an overlap) and signal each to the
+order it belongs to. The order counts each shipment id once, so a shipment read by two polls, or
+by this poll and the order's own per-request poll, ships once. The cursor is saved only after
+every shipment is handled, so a failed poll is repeated from the same point."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.vendor_errors import vendor_call
+from connectors.base import Connector
+from connectors.registry import fulfillment
+from orderloop.contracts import Activities, ErrorTypes, Signals
+from orderloop.contracts.scheduled_jobs import PollShipmentsInput, PollShipmentsReport
+from orderloop.ledger import Ledger
+from orderloop.model import Shipment, ShippingRequest
+
+log = structlog.get_logger("orderloop.shipment_poll")
+
+
+def shipment_poll_cursor(channel_id: str) -> str:
+    """The poll cursor a fulfillment channel's shipments are kept under."""
+    return f"shipments/{channel_id}"
+
+
+class ShipmentPoll:
+    def __init__(self, ledger: Ledger, connectors: dict[str, Connector]) -> None:
+        self.ledger = ledger
+        self.connectors = connectors
+
+    @activity.defn(name=Activities.POLL_CHANNEL_SHIPMENTS)
+    async def poll_channel_shipments(self, inp: PollShipmentsInput) -> PollShipmentsReport:
+        now = datetime.now(UTC)
+        cursor = shipment_poll_cursor(inp.channel_id)
+        last = await self.ledger.poll_cursor(cursor)
+        since = (last - inp.overlap) if last else now - inp.first_lookback
+        with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
+            polled = await fulfillment(self.connectors, inp.channel_id).poll_shipments(since)
+        report = PollShipmentsReport(channel_id=inp.channel_id, polled_since=since, polled_until=now, seen=len(polled))
+        client = activity.client()
+        for shipment in polled:
+            if await _deliver(client, shipment):
+                report.delivered += 1
+            else:
+                report.not_running += 1
+            activity.heartbeat(shipment.id)
+        await self.ledger.save_poll_cursor(cursor, now)
+        log.info("shipments.polled", **report.model_dump(mode="json", by_alias=False))
+        return report
+
+
+async def _deliver(client: Client, shipment: Shipment) -> bool:
+    """Signal the shipment to its order; False when that order is not running (closed, or not
+    Orderloop's)."""
+    try:
+        workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
+    except ValueError:
+        log.warning("shipment.not_ours", shipment_id=shipment.id, request_id=shipment.shipping_request_id)
+        return False
+    try:
+        await client.get_workflow_handle(workflow_id).signal(Signals.SHIPMENT, shipment)
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
