@@ -23,6 +23,7 @@ from orderloop.activity_models import ChannelExceptionReply, RequestCheck
 from orderloop.channel_requirements import ShippingRequirements as ShippingRequirements
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.contracts import ChannelException, FulfillmentUpdate
+from orderloop.edi_records import EdiRecords
 from orderloop.model import ConnectorRole, LineDecision, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
@@ -270,6 +271,11 @@ class Connector(abc.ABC):
         for a vendor whose refresh token rotates on each use (RyderShip), so the workers of
         one channel renew it in turn instead of revoking each other's. The default: nothing
         to share."""
+
+    def share_records(self, store: EdiRecords) -> None:  # noqa: B027 - optional hook
+        """Keep this connector's own records in the ledger database, for a connector that
+        speaks files and must remember what it received and sent across workers and restarts
+        (EDI: interchanges, control numbers, documents sent). The default: nothing to keep."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = load_connector_config(settings.config)
         ledger = await Ledger.open(settings.database_url)
         # The gateway's calls to a vendor (confirming an unsigned webhook) share the workers' tokens.
-        connectors = build_connectors(config.channels, token_store=ledger)
+        connectors = build_connectors(config.channels, token_store=ledger, records=ledger)
         app.state.gateway = GatewayState(
             settings=settings,
             config=config,

@@ -153,7 +153,7 @@ async def run_worker() -> None:
         [Product(sku=p.sku, name=p.name, components=dict(p.components)) for p in config.products]
     )
     # Rotating refresh tokens (RyderShip) live in the ledger, shared by the channel's workers.
-    connectors = build_connectors(config.channels, token_store=ledger)
+    connectors = build_connectors(config.channels, token_store=ledger, records=ledger)
     runtime = None
     if settings.temporal_metrics_port is not None:
         runtime = metrics.temporal_runtime(f"{settings.metrics_host}:{settings.temporal_metrics_port}")

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from orderloop.ledger.schema import (
+    EDI_TABLES,
     RETURN_TABLES,
     V1_TABLES,
     channel_holds,
@@ -77,6 +78,11 @@ def _v10_rollouts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[channel_rollouts, rollout_changes], checkfirst=False)
 
 
+def _v16_edi(conn: Connection) -> None:
+    # The indexes are declared on their tables, so create_all makes them too.
+    metadata.create_all(conn, tables=EDI_TABLES, checkfirst=False)
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
@@ -89,6 +95,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (8, "orders the selling channels hold back, until started or cancelled", _v8_channel_holds),
     (9, "operator credentials: token hashes, roles, revocations", _v9_operators),
     (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
+    (16, "EDI partners: interchanges, purchase orders, control numbers, documents sent, parcels", _v16_edi),
 ]
 
 LATEST = MIGRATIONS[-1][0]
