@@ -37,8 +37,6 @@ class InterchangeRecord(BaseModel):
     received_at: datetime
     # What was wrong (the 997's or TA1's errors, readable), None when accepted.
     detail: str | None = None
-    # The acknowledgement sent back (the file name), None when none was.
-    acknowledgement: str | None = None
 
 
 class InboundDocument(BaseModel):

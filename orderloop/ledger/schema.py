@@ -382,7 +382,6 @@ edi_interchanges = Table(
     Column("status", String(16), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("detail", Text, nullable=True),
-    Column("acknowledgement", String(1024), nullable=True),
     UniqueConstraint("channel_id", "sender", "control_number", name="uq_edi_interchanges_control"),
     CheckConstraint("status IN ('accepted', 'partial', 'rejected', 'unreadable')", name="ck_edi_interchanges_status"),
 )
