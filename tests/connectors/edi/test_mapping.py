@@ -138,7 +138,7 @@ def test_a_fractional_quantity_and_a_line_without_product_are_mapping_errors() -
         ["PO1", "1", "2.5", "EA", "7.50", "", "VN", "TSHIRT-BLK-M"] if s[0] == "PO1" and s[1] == "1" else s
         for s in raw["purchase_order"]
     ]
-    with pytest.raises(MappingError, match="line 1 quantity '2.5' is not a whole number"):
+    with pytest.raises(MappingError, match=r"line 1 quantity '2\.5' is not a whole number"):
         mapped(raw)
 
     [raw] = payloads("850_4010.x12")
