@@ -47,6 +47,7 @@ from connectors.edi.client import PartnerClient
 from connectors.edi.envelopes import OutboundSet, read_interchange
 from connectors.edi.settings import EdiSettings, edi_settings
 from connectors.file_exchange import FileExchange, LocalFolderExchange
+from connectors.sftp_exchange import SftpAccess, SftpExchange
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.documents.sscc import sscc_for_key
 from orderloop.edi_records import EdiRecords, InboundDocument
@@ -54,9 +55,27 @@ from orderloop.model import ConnectorRole, LineDecision, Order, Shipment
 
 
 def file_exchange(channel: ChannelConfig, settings: EdiSettings) -> FileExchange:
-    if settings.exchange.kind == "local":
-        return LocalFolderExchange(settings.exchange.root)
-    raise ConfigError(f"channel {channel.id!r}: the sftp exchange is not available in this build")
+    exchange = settings.exchange
+    if exchange.kind == "local":
+        return LocalFolderExchange(exchange.root)
+    assert exchange.host and exchange.username and exchange.known_host_key  # checked by the settings
+    password = channel.credential("sftp_password") if "sftp_password" in channel.credentials else None
+    key = channel.credential("sftp_private_key") if "sftp_private_key" in channel.credentials else None
+    if password is None and key is None:
+        raise ConfigError(
+            f"channel {channel.id!r}: an sftp exchange needs credentials sftp_password or sftp_private_key"
+        )
+    return SftpExchange(
+        SftpAccess(
+            host=exchange.host,
+            port=exchange.port,
+            username=exchange.username,
+            known_host_key=exchange.known_host_key,
+            password=password,
+            private_key=key,
+            root=exchange.root,
+        )
+    )
 
 
 class EdiConnector(SellingConnector):
@@ -78,6 +97,10 @@ class EdiConnector(SellingConnector):
                 f"channel {self.channel.id!r}: the EDI connector keeps its records in the ledger; none given"
             )
         return self._client
+
+    async def aclose(self) -> None:
+        if isinstance(self.exchange, SftpExchange):
+            await self.exchange.aclose()
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         raise PayloadError(

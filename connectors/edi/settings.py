@@ -31,7 +31,9 @@ class Folders(BaseModel):
 
 class Exchange(BaseModel):
     """Where the folders are: `local` (a mounted share or a test folder, `root`) or `sftp` (the
-    shared SFTP exchange; host, port, user and key or password from the channel's credentials)."""
+    partner's SFTP server or a VAN's: `host`, `port`, `username`, the server's public host key
+    as an OpenSSH line, and `root` on it; the password and/or private key are the channel's
+    credentials `sftp_password` / `sftp_private_key`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,6 +41,14 @@ class Exchange(BaseModel):
     root: str = "."
     host: str | None = None
     port: int = Field(default=22, gt=0, lt=65536)
+    username: str | None = None
+    known_host_key: str | None = None
+
+    @model_validator(mode="after")
+    def _sftp_complete(self) -> Exchange:
+        if self.kind == "sftp" and not (self.host and self.username and self.known_host_key):
+            raise ValueError("an sftp exchange needs host, username and known_host_key")
+        return self
 
 
 class EdiSettings(BaseModel):
