@@ -18,6 +18,8 @@ from orderloop.activity_models import (
     ChannelCancelResult,
     ChannelExceptionReplied,
     ChannelExceptionReply,
+    ConfirmAllocationInput,
+    ConfirmAllocationResult,
     FetchShipmentsInput,
     FetchShipmentsResult,
     PushTrackingInput,
@@ -143,3 +145,17 @@ class ChannelActivities:
             told = await connector.acknowledge_order(inp.order)
         log.info("order.acknowledged", workflow_id=inp.order.id, channel_id=inp.order.channel_id, told=told)
         return AcknowledgeResult(told=told)
+
+    @activity.defn(name=Activities.CONFIRM_ALLOCATION)
+    async def confirm_allocation(self, inp: ConfirmAllocationInput) -> ConfirmAllocationResult:
+        connector = selling(self.connectors, inp.order.channel_id)
+        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+            told = await connector.confirm_allocation(inp.order, inp.lines)
+        log.info(
+            "order.allocation_confirmed",
+            workflow_id=inp.order.id,
+            channel_id=inp.order.channel_id,
+            lines={line.line_id: str(line.status) for line in inp.lines},
+            told=told,
+        )
+        return ConfirmAllocationResult(told=told)

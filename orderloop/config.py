@@ -107,6 +107,9 @@ class ChannelConfig(Strict):
     ship_by_warning: Duration | None = None
     escalation_delay: Duration = timedelta(hours=4)
     out_of_stock_retry: Duration = timedelta(minutes=15)
+    # Wholesale orders: how long before the buyer's cancel-by date (`shipCancelByDate`) an order
+    # not shipped yet opens sla_breach, so there is time to act before the buyer cancels.
+    ship_cancel_lead: Duration = timedelta(days=1)
     # Selling channels: how often to poll for orders whose webhook never came (null: never).
     poll_orders_every: Duration | None = timedelta(minutes=10)
     # Selling channels whose connector carries returns: how often to poll for return requests

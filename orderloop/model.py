@@ -73,6 +73,8 @@ class OrderStatus(StrEnum):
 
     RECEIVED = "received"
     IN_HOLD_WINDOW = "in_hold_window"
+    # A wholesale order waiting for its ship window to open (`WholesaleTerms.ship_after_date`).
+    AWAITING_SHIP_DATE = "awaiting_ship_date"
     ALLOCATED = "allocated"
     SENT_TO_FULFILLMENT = "sent_to_fulfillment"
     PARTIALLY_SHIPPED = "partially_shipped"
@@ -104,6 +106,10 @@ class ExceptionKind(StrEnum):
     # A case the selling channel raised on the order (a dispute, a buyer's cancellation request,
     # an acknowledgement overdue): the connector's own kind is `OrderException.channel_kind`.
     CHANNEL_EXCEPTION = "channel_exception"
+    # A wholesale line whose quantity is not a multiple of its case pack (found at ingest, with
+    # each such line in the reason): the buyer amends the order (its edit re-maps it) or the
+    # order is cancelled.
+    CASE_PACK_VIOLATION = "case_pack_violation"
 
 
 class Address(OnxModel):

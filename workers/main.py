@@ -129,6 +129,7 @@ def build_workers(
                     calls.cancel_on_channel,
                     calls.resolve_channel_exception,
                     calls.acknowledge_on_channel,
+                    calls.confirm_allocation,
                     sync.sync_channel_inventory,
                     jobs.pull_stock_snapshot,
                     poll.poll_channel_orders,

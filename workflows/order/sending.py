@@ -121,6 +121,7 @@ class SendingSteps(ChannelCaseSteps):
                 await self.after_pre_send_wait(woke)
                 continue
             self._record_allocation(result.allocation)
+            await self.allocated(s.view.allocation or result.allocation)
             for assignment in result.allocation.assignments:
                 if not await self._send(assignment):
                     break
@@ -130,6 +131,10 @@ class SendingSteps(ChannelCaseSteps):
                 if s.ship_by is None or open_kind is not ExceptionKind.SLA_BREACH:
                     self.resolve_open("sent to fulfillment")
                 s.finish_action("sent to fulfillment")
+
+    async def allocated(self, allocation: Allocation) -> None:
+        """Called once an allocation is recorded, before its requests are sent (the wholesale
+        steps tell a channel that confirms allocations; see `workflows/order/wholesale.py`)."""
 
     async def apply_edit(self) -> None:
         """Map the next queued edit and apply it, or, once a fulfillment channel has the order,
