@@ -12,7 +12,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
 from connectors.registry import build_connectors, load_connector_config
-from gateway import codec_api, golive_api, holds_api, inventory_api, notices_api, operator_api, returns_api, webhooks
+from gateway import (
+    codec_api,
+    edi_api,
+    golive_api,
+    holds_api,
+    inventory_api,
+    notices_api,
+    operator_api,
+    returns_api,
+    webhooks,
+)
 from gateway.deps import State
 from gateway.errors import install_error_handlers
 from gateway.state import GatewayState, TemporalHolder, TemporalUnavailable
@@ -63,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inventory_api.router)
     app.include_router(notices_api.router)
     app.include_router(holds_api.router)
+    app.include_router(edi_api.router)
     app.include_router(golive_api.router)
     app.include_router(returns_api.router)
     app.include_router(codec_api.router)

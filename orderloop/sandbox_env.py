@@ -36,6 +36,7 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_AMAZON_CLIENT_SECRET": "amzn1.oa2-cs.v1.sandbox-amazon-client-secret",
     "ORDERLOOP_AMAZON_REFRESH_TOKEN": "Atzr|sandbox-amazon-refresh-token",
     "ORDERLOOP_AMAZON_NOTIFICATION_KEY": "sandbox-amazon-notification-key",
+    "ORDERLOOP_EDI_ACME_SFTP_PASSWORD": "sandbox-edi-acme-sftp-password",
 }
 
 

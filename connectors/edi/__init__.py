@@ -91,7 +91,7 @@ class EdiConnector(SellingConnector):
         self._client = PartnerClient(self.channel.id, self.settings, self.exchange, store)
 
     @property
-    def client(self) -> PartnerClient:
+    def partner_client(self) -> PartnerClient:
         if self._client is None:
             raise ConfigError(
                 f"channel {self.channel.id!r}: the EDI connector keeps its records in the ledger; none given"
@@ -122,7 +122,7 @@ class EdiConnector(SellingConnector):
     async def poll_orders(self, since: datetime) -> list[PolledOrder]:
         """Read the inbox (acknowledging and archiving each file), then every purchase order
         with a document received since `since`, as it stands with its changes."""
-        client = self.client
+        client = self.partner_client
         await client.read_inbox(datetime.now(UTC))
         numbers: list[str] = []
         for document in await client.records.edi_documents_since(self.channel.id, since):
@@ -139,7 +139,7 @@ class EdiConnector(SellingConnector):
         if "855" not in self.settings.documents:
             return None
         now = datetime.now(UTC)
-        sent = await self.client.send(
+        sent = await self.partner_client.send(
             f"855/{order.id}", "855", [OutboundSet("855", documents.po_acknowledgement(order, lines, now))], now
         )
         return f"855 interchange {sent.control_number}" if sent else None
@@ -149,7 +149,7 @@ class EdiConnector(SellingConnector):
         when no 855 is exchanged), send an 856 per shipping request (a carton per parcel) and
         the order's 810. Until then nothing is sent: a retailer wants one notice per shipment,
         with every carton."""
-        client = self.client
+        client = self.partner_client
         await client.records.record_edi_parcel(
             self.channel.id, order.id, shipment.id, shipment.shipping_request_id, shipment.model_dump(mode="json")
         )
@@ -176,7 +176,7 @@ class EdiConnector(SellingConnector):
 
     async def _accepted(self, order: Order) -> dict[str, int]:
         """Units per line the partner was told would ship (the 855's ACK02), else ordered."""
-        acknowledgement = await self.client.records.edi_outbound(self.channel.id, f"855/{order.id}")
+        acknowledgement = await self.partner_client.records.edi_outbound(self.channel.id, f"855/{order.id}")
         if acknowledgement is None:
             return {line.id: line.quantity for line in order.line_items}
         accepted: dict[str, int] = {}

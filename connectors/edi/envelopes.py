@@ -97,6 +97,8 @@ class Interchange:
     # 021 group count, 022 control structure, 023 end of file (no IEA), 024 content.
     errors: list[str] = field(default_factory=list)
     isa: Segment | None = None
+    # TA1 interchange acknowledgements it carries (they travel outside any group).
+    ta1: list[Segment] = field(default_factory=list)
 
 
 def read_interchange(data: bytes | str) -> Interchange:
@@ -128,6 +130,8 @@ def read_interchange(data: bytes | str) -> Interchange:
                 interchange.groups.append(_group(group))
                 group = []
             group.append(segment)
+        elif not group and segment.id == "TA1":
+            interchange.ta1.append(segment)
         elif not group:
             _note(interchange, "022")  # a segment outside any group
         else:

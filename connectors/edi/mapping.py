@@ -324,7 +324,6 @@ def map_purchase_order(
             line_items=lines,
             shipping_address=_address(ship_to),
             shipping_carrier=wholesale.requested_carrier,
-            ship_by_date=cancel_by,
             wholesale=wholesale,
             custom_fields=[CustomField(name="x12:purpose", value=po.purpose)],
         )

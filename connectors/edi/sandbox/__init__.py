@@ -84,6 +84,35 @@ def create_app(options: SandboxOptions) -> FastAPI:
             raise HTTPException(422, f"cannot place this purchase order: {exc}") from None
         return {"poNumber": placed.po_number, "controlNumber": placed.control_number, "file": placed.file_name}
 
+    @app.post("/_sandbox/orders")
+    async def demo_order(order: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        """an onX order (as `orderloop demo` places on every channel) placed as the partner's PO"""
+        address = order.get("shippingAddress") or {}
+        try:
+            placed = partner.place_order(
+                {
+                    "poNumber": str(order.get("externalId") or "")[-22:] or None,
+                    "lines": [
+                        {
+                            "sku": line["sku"],
+                            "quantity": line["quantity"],
+                            "price": str(line.get("unitPrice") or "10.00"),
+                        }
+                        for line in order.get("lineItems", [])
+                    ],
+                    "shipTo": {
+                        "name": " ".join(filter(None, [address.get("firstName"), address.get("lastName")])) or None,
+                        "street": address.get("address1"),
+                        "city": address.get("city"),
+                        "state": address.get("stateOrProvince"),
+                        "zip": address.get("zipCodeOrPostalCode"),
+                    },
+                }
+            )
+        except (ValueError, KeyError) as exc:
+            raise HTTPException(422, f"cannot place this order as a purchase order: {exc}") from None
+        return {"id": placed.po_number, "controlNumber": placed.control_number}
+
     @app.post("/_sandbox/purchase-orders/{po_number}/resend")
     async def resend(po_number: str) -> dict[str, Any]:
         """drop the PO's 850 interchange again, byte for byte (the same control numbers)"""

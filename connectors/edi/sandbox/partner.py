@@ -25,7 +25,7 @@ from typing import Any
 from connectors.edi import rules
 from connectors.edi.envelopes import OutboundSet, TransactionSet, read_interchange, write_interchange
 from connectors.edi.settings import EdiSettings
-from connectors.edi.x12 import Delimiters, Segment, X12SyntaxError, seg, tokenize
+from connectors.edi.x12 import Delimiters, Segment, X12SyntaxError, clean, seg
 from orderloop.documents.sscc import is_valid_sscc
 
 DELIVERED = "delivered"
@@ -116,12 +116,21 @@ class TradingPartner:
         if order.get("carrier"):
             body.append(seg("TD5", "O", "2", order["carrier"], "M", order.get("routing")))
         body.append(seg("N1", "BY", "SANDBOX RETAIL", "92", order.get("buyerAccount", "0045")))
-        ship_to = order.get("shipTo") or {}
-        body += [
-            seg("N1", "ST", ship_to.get("name", "SANDBOX RETAIL DC 12"), "92", ship_to.get("number", "DC12")),
-            seg("N3", ship_to.get("street", "100 LOGISTICS PKWY")),
-            seg("N4", ship_to.get("city", "COLUMBUS"), ship_to.get("state", "OH"), ship_to.get("zip", "43215"), "US"),
-        ]
+        ship_to = {k: v for k, v in (order.get("shipTo") or {}).items() if v}
+        body.append(
+            seg("N1", "ST", clean(ship_to.get("name", "SANDBOX RETAIL DC 12"), 60), "92", ship_to.get("number", "DC12"))
+        )
+        if ship_to.get("street", "100 LOGISTICS PKWY") != "-":
+            body.append(seg("N3", clean(ship_to.get("street", "100 LOGISTICS PKWY"), 55)))
+        body.append(
+            seg(
+                "N4",
+                clean(ship_to.get("city", "COLUMBUS"), 30),
+                ship_to.get("state", "OH"),
+                ship_to.get("zip", "43215"),
+                "US",
+            )
+        )
         if order.get("markFor"):
             body.append(seg("N1", "Z7", f"STORE {order['markFor']}", "92", order["markFor"]))
         for index, line in enumerate(lines, start=1):
@@ -203,10 +212,9 @@ class TradingPartner:
         self.last_control_read = max(self.last_control_read, control)
         kinds: list[str] = []
         summary: dict[str, Any] = {}
-        segments_of_ta1 = [s for s in _segments(text) if s.id == "TA1"]
-        if segments_of_ta1:
+        if interchange.ta1:
             kinds.append("TA1")
-            summary["ta1"] = list(segments_of_ta1[0].elements)
+            summary["ta1"] = list(interchange.ta1[0].elements)
         for group in interchange.groups:
             problems += [f"group {group.control_number}: AK9 code {c}" for c in group.errors]
             for transaction in group.transactions:
@@ -290,7 +298,3 @@ class TradingPartner:
             shipment=next((s.get(2) for s in body if s.id == "BSN"), None),
         )
         return problems
-
-
-def _segments(text: str) -> list[Segment]:
-    return tokenize(text)[1]

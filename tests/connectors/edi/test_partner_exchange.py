@@ -122,8 +122,9 @@ async def test_an_interchange_from_another_sender_is_rejected_with_a_ta1(
     assert await connector.poll_orders(datetime.now(UTC) - timedelta(minutes=5)) == []
 
     [ta1] = outbox(exchange, "TA1")
-    assert [s.elements for s in read_interchange(ta1).groups] == []
-    assert "TA1*000000905*261201*1253*R*006" in ta1
+    envelope = read_interchange(ta1)
+    assert envelope.groups == [] and envelope.errors == []  # IEA01 0: a TA1 travels without groups
+    assert "TA1*000000905*261201*1253*R*006" in ta1  # note 006: the sender is not the partner
 
 
 async def test_860_changes_and_cancels_reach_the_polled_order(

@@ -1,0 +1,134 @@
+"""A retail partner over EDI X12 through the real stack (issue 21's proof): the sandbox partner
+drops an 850 on its SFTP server's inbox; the order poll reads it (997 back), the order routes
+from East (the DC) under the `edi-acme-from-the-dc` rule, is acknowledged with an 855 once
+allocated, ships from the WMS in two cartons (parcels), and the partner's outbox holds one 856
+with two SSCCs and one 810, each once, every document passing the partner's checks (counts,
+rising control numbers, known PO, SSCC check digits, totals). The same interchange re-sent starts
+nothing and is not acknowledged again. The module runs a stack of its own: the SFTP server on a
+free port and folder, the channel polled only when the test says, the WMS splitting every
+request into two parcels."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from orderloop.contracts.scheduled_jobs import PollOrdersReport
+from orderloop.loopback_stack import free_port, make_stack
+from orderloop.stack import Stack
+from tests.integration.stack import Api, base_url, edit_config, run_schedule_now, started
+from tests.integration.test_order_loop import completed
+
+pytestmark = pytest.mark.integration
+
+CHANNEL = "edi-acme"
+
+
+def partner_on(port: int, poll: str) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        for channel in data["channels"]:
+            if channel["id"] == CHANNEL:
+                channel["settings"]["exchange"]["port"] = port
+                channel["poll_orders_every"] = poll
+
+    return change
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    home = tmp_path_factory.mktemp("edi")
+    built = make_stack(home, **{"wms.partial_ratio": "1", f"{CHANNEL}.root": str(home / "partner-sftp")})
+    edit_config(built.config_path, partner_on(free_port(), "1h"))
+    async with started(built) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def partner(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base_url(stack, CHANNEL), timeout=10) as http:
+        yield http
+
+
+@pytest_asyncio.fixture
+async def api(stack: Stack) -> AsyncIterator[Api]:
+    client = Api(stack)
+    yield client
+    await client.aclose()
+
+
+async def control(http: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Any:
+    response = await http.request(method, f"/_sandbox/{path}", **kwargs)
+    assert response.is_success, response.text
+    return response.json()
+
+
+async def test_an_850_on_the_partners_sftp_inbox_ships_from_the_dc_with_its_856_and_810_once(
+    stack: Stack, partner: httpx.AsyncClient, api: Api
+) -> None:
+    placed = await control(
+        partner,
+        "POST",
+        "purchase-orders",
+        json={
+            "poNumber": "4500090001",
+            "lines": [
+                {"sku": "TSHIRT-BLK-M", "quantity": 24, "price": "7.50", "casePack": 12},
+                {"sku": "MUG-11OZ", "quantity": 12, "price": "4.25", "casePack": 6},
+            ],
+            "shipNoLater": "2099-12-31",
+            "carrier": "UPSN",
+            "markFor": "0231",
+        },
+    )
+
+    report = await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+    assert report.started == [f"order/{CHANNEL}/4500090001"]
+    view = await api.wait_order(CHANNEL, "4500090001", completed, timeout=90)
+    assert view["order"]["orderType"] == "wholesale"
+    assert view["order"]["wholesale"]["customerPoNumber"] == "4500090001"
+    assert view["allocation"]["rule"] == "edi-acme-from-the-dc"
+    assert [r["request"]["locationId"] for r in view["shippingRequests"]] == ["east"]
+    assert len(view["shipments"]) == 2
+    read = await control(partner, "GET", "documents")
+    assert [d["kinds"] for d in read] == [["997"], ["855"], ["856"], ["810"]]
+    assert [d["problems"] for d in read] == [[], [], [], []]
+    ack, confirmation, notice, bill = (d["summary"] for d in read)
+    assert (ack["group"], ack["status"]) == (str(placed["controlNumber"]), "A")
+    assert (confirmation["po"], confirmation["type"], confirmation["lines"]) == (
+        "4500090001",
+        "AD",
+        [["IA", "24"], ["IA", "12"]],
+    )
+    assert notice["po"] == "4500090001" and notice["cartons"] == 2 and len(set(notice["ssccs"])) == 2
+    assert (bill["po"], bill["total_cents"]) == ("4500090001", str(24 * 750 + 12 * 425))
+
+    await control(partner, "POST", "purchase-orders/4500090001/resend")
+    again = await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+    assert again.started == [] and again.cancels_delivered == [] and again.edits_delivered == []
+    assert await control(partner, "GET", "documents") == read  # no second 997, 855, 856 or 810
+
+
+async def test_a_malformed_850_is_rejected_with_a_997_and_listed_and_starts_nothing(
+    stack: Stack, partner: httpx.AsyncClient, api: Api
+) -> None:
+    bad = (Path(__file__).parents[1] / "connectors" / "edi" / "fixtures" / "850_malformed.x12").read_bytes()
+    await control(partner, "POST", "files", params={"name": "malformed.x12"}, content=bad)
+
+    report = await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+    assert report.started == []
+    assert (await api.order(CHANNEL, "4500012399")).status_code == 404
+    [rejection] = [d for d in await control(partner, "GET", "documents") if d["summary"].get("group") == "907"]
+    assert rejection["summary"]["status"] == "R"
+    assert ["BEG", "2", "", "8"] in rejection["summary"]["errors"]
+    listed = await api.http.get("/api/edi/interchanges", params={"channel": CHANNEL, "status": "rejected"})
+    assert listed.status_code == 200, listed.text
+    [row] = [r for r in listed.json() if r["controlNumber"] == "000000907"]
+    assert "BEG at 2: AK3 8 (BEG05 AK4 8)" in row["detail"]
