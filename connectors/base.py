@@ -497,3 +497,7 @@ class ConnectorSpec:
     # The channel-specific exception kinds this connector raises on orders (name -> what it
     # means), beside the generic `ExceptionKind`s: playbooks may name them for its channels.
     exception_kinds: Mapping[str, str] = field(default_factory=dict)
+    # Documents travel as files on a `FileExchange` (EDI, flat files): no webhooks and no HTTP
+    # API of the vendor's, so the contract suite runs its file-exchange cases for the role
+    # (`open_file_selling` in the harness) instead of the webhook and HTTP ones.
+    speaks_files: bool = False

@@ -99,8 +99,9 @@ class EdiConnector(SellingConnector):
         return self._client
 
     async def aclose(self) -> None:
-        if isinstance(self.exchange, SftpExchange):
-            await self.exchange.aclose()
+        close = getattr(self.exchange, "aclose", None)  # an SFTP exchange holds a connection
+        if close is not None:
+            await close()
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         raise PayloadError(
@@ -250,4 +251,5 @@ SPEC = ConnectorSpec(
     roles=frozenset({ConnectorRole.SELLING}),
     selling=EdiConnector,
     sandbox="connectors.edi.sandbox:create_app",
+    speaks_files=True,
 )

@@ -18,16 +18,19 @@ nothing once it was.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 
+from connectors.base import PermanentError, RetryableError
 from connectors.edi.envelopes import OutboundSet, write_interchange
 from connectors.edi.inbound import Received, receive
 from connectors.edi.settings import EdiSettings
 from connectors.edi.x12 import Segment
-from connectors.file_exchange import FileExchange
+from connectors.file_exchange import FileExchange, FileExchangeError
 from orderloop.edi_records import EdiRecords, InterchangeStatus, OutboundDocument
 
 log = structlog.get_logger("orderloop.edi")
@@ -43,6 +46,18 @@ class InboxResult:
     received: Received
 
 
+@contextmanager
+def transport_errors() -> Iterator[None]:
+    """The exchange's failures as the connector error tree (Temporal retries the retryable ones:
+    a refused or lost connection; a refused login or a missing folder is permanent)."""
+    try:
+        yield
+    except FileExchangeError as exc:
+        if exc.retryable:
+            raise RetryableError(f"file exchange: {exc}") from exc
+        raise PermanentError(f"file exchange: {exc}") from exc
+
+
 class PartnerClient:
     def __init__(self, channel_id: str, settings: EdiSettings, exchange: FileExchange, records: EdiRecords) -> None:
         self.channel_id = channel_id
@@ -51,6 +66,10 @@ class PartnerClient:
         self.records = records
 
     async def read_inbox(self, now: datetime) -> list[InboxResult]:
+        with transport_errors():
+            return await self._read_inbox(now)
+
+    async def _read_inbox(self, now: datetime) -> list[InboxResult]:
         results = []
         for remote in await self.exchange.list(self.settings.folders.inbox):
             data = await self.exchange.read(remote.path)
@@ -123,7 +142,8 @@ class PartnerClient:
                     created_at=now,
                 )
             )
-        await self.exchange.write(document.path, document.content.encode())
+        with transport_errors():
+            await self.exchange.write(document.path, document.content.encode())
         await self.records.mark_edi_outbound_sent(self.channel_id, key, now)
         log.info("edi.document_sent", channel=self.channel_id, kind=kind, key=key, control=document.control_number)
         return document

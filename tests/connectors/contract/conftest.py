@@ -11,7 +11,7 @@ import pytest
 
 from orderloop.model import ConnectorRole
 from tests.connectors.contract.discovery import opener, packages_of
-from tests.connectors.contract.roles import FulfillmentHarness, SellingHarness
+from tests.connectors.contract.roles import FileSellingHarness, FulfillmentHarness, SellingHarness
 
 
 async def _opened(vendor: str, role: ConnectorRole, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
@@ -22,6 +22,14 @@ async def _opened(vendor: str, role: ConnectorRole, monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture(params=packages_of(ConnectorRole.SELLING))
 async def selling(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SellingHarness]:
+    async for harness in _opened(request.param, ConnectorRole.SELLING, monkeypatch):
+        yield harness
+
+
+@pytest.fixture(params=packages_of(ConnectorRole.SELLING, files=True))
+async def file_selling(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FileSellingHarness]:
     async for harness in _opened(request.param, ConnectorRole.SELLING, monkeypatch):
         yield harness
 

@@ -124,6 +124,43 @@ class FulfillmentHarness(VendorHarness, Protocol):
         """Replace the sandbox's stock with `levels` (SKU -> on hand) at `location_id`."""
 
 
+@runtime_checkable
+class FileHarness(Protocol):
+    """The moves of a connector whose documents travel as files (`ConnectorSpec.speaks_files`:
+    EDI, flat files) against its sandbox partner on a file exchange."""
+
+    @property
+    def connector(self) -> Connector: ...
+
+    async def arm_unavailable(self) -> None:
+        """Make the next exchange operation fail as an unreachable server does."""
+
+
+@runtime_checkable
+class FileSellingHarness(FileHarness, Protocol):
+    @property
+    def connector(self) -> SellingConnector: ...
+
+    async def drop_order(self) -> str:
+        """The partner places an order of two lines (its document lands in the inbox); its id."""
+
+    async def resend_last(self) -> None:
+        """The partner sends its last document again, byte for byte (the same control numbers)."""
+
+    async def drop_malformed(self) -> None:
+        """The partner drops a document the channel's standard refuses."""
+
+    async def acknowledgements(self) -> list[str]:
+        """What the partner was answered for each document it sent, in order ("accepted",
+        "rejected"), as it reads them from its outbox."""
+
+    async def shipment_notices(self, external_order_id: str) -> int:
+        """How many shipment notices (tracking) of the order the partner has read."""
+
+    async def rejections(self) -> int:
+        """How many rejected documents the connector kept for operators."""
+
+
 OpenSelling = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[SellingHarness]]
 OpenFulfillment = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[FulfillmentHarness]]
 
@@ -131,6 +168,10 @@ OpenFulfillment = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[Ful
 OPENERS: dict[ConnectorRole, tuple[str, type]] = {
     ConnectorRole.SELLING: ("open_selling", SellingHarness),
     ConnectorRole.FULFILLMENT: ("open_fulfillment", FulfillmentHarness),
+}
+# The same for the connectors that speak files; a fulfillment one comes with the flat-file 3PL.
+FILE_OPENERS: dict[ConnectorRole, tuple[str, type]] = {
+    ConnectorRole.SELLING: ("open_file_selling", FileSellingHarness),
 }
 
 
