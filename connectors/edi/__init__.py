@@ -58,7 +58,7 @@ def file_exchange(channel: ChannelConfig, settings: EdiSettings) -> FileExchange
     exchange = settings.exchange
     if exchange.kind == "local":
         return LocalFolderExchange(exchange.root)
-    assert exchange.host and exchange.username and exchange.known_host_key  # checked by the settings
+    assert exchange.known_host_key  # checked by the settings
     password = channel.credential("sftp_password") if "sftp_password" in channel.credentials else None
     key = channel.credential("sftp_private_key") if "sftp_private_key" in channel.credentials else None
     if password is None and key is None:
@@ -73,7 +73,7 @@ def file_exchange(channel: ChannelConfig, settings: EdiSettings) -> FileExchange
             known_host_key=exchange.known_host_key,
             password=password,
             private_key=key,
-            root=exchange.root,
+            root=exchange.remote_root,
         )
     )
 

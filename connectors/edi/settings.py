@@ -5,6 +5,7 @@ the file exchange), validated when the channel is built."""
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,24 +32,42 @@ class Folders(BaseModel):
 
 class Exchange(BaseModel):
     """Where the folders are: `local` (a mounted share or a test folder, `root`) or `sftp` (the
-    partner's SFTP server or a VAN's: `host`, `port`, `username`, the server's public host key
-    as an OpenSSH line, and `root` on it; the password and/or private key are the channel's
-    credentials `sftp_password` / `sftp_private_key`)."""
+    partner's SFTP server or a VAN's: `url` sftp://user@host:port/root, and the server's public
+    host key as an OpenSSH line; the password and/or private key are the channel's credentials
+    `sftp_password` / `sftp_private_key`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["local", "sftp"] = "local"
     root: str = "."
-    host: str | None = None
-    port: int = Field(default=22, gt=0, lt=65536)
-    username: str | None = None
+    url: str | None = None
     known_host_key: str | None = None
 
     @model_validator(mode="after")
     def _sftp_complete(self) -> Exchange:
-        if self.kind == "sftp" and not (self.host and self.username and self.known_host_key):
-            raise ValueError("an sftp exchange needs host, username and known_host_key")
+        if self.kind == "sftp":
+            if not (self.url and self.known_host_key):
+                raise ValueError("an sftp exchange needs url and known_host_key")
+            parts = urlsplit(self.url)
+            if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+                raise ValueError(f"url {self.url!r}: expected sftp://user@host[:port]/root")
         return self
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url or "").hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url or "").port or 22
+
+    @property
+    def username(self) -> str:
+        return urlsplit(self.url or "").username or ""
+
+    @property
+    def remote_root(self) -> str:
+        return urlsplit(self.url or "").path or "/"
 
 
 class EdiSettings(BaseModel):

@@ -4,9 +4,9 @@ from East (the DC) under the `edi-acme-from-the-dc` rule, is acknowledged with a
 allocated, ships from the WMS in two cartons (parcels), and the partner's outbox holds one 856
 with two SSCCs and one 810, each once, every document passing the partner's checks (counts,
 rising control numbers, known PO, SSCC check digits, totals). The same interchange re-sent starts
-nothing and is not acknowledged again. The module runs a stack of its own: the SFTP server on a
-free port and folder, the channel polled only when the test says, the WMS splitting every
-request into two parcels."""
+nothing and is not acknowledged again. The module runs a stack of its own (the SFTP server on a
+free port, its folders under the stack's home), the channel polled only when the test says, the
+WMS splitting every request into two parcels."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 
 from orderloop.contracts.scheduled_jobs import PollOrdersReport
-from orderloop.loopback_stack import free_port, make_stack
+from orderloop.loopback_stack import make_stack
 from orderloop.stack import Stack
 from tests.integration.stack import Api, base_url, edit_config, run_schedule_now, started
 from tests.integration.test_order_loop import completed
@@ -29,11 +29,10 @@ pytestmark = pytest.mark.integration
 CHANNEL = "edi-acme"
 
 
-def partner_on(port: int, poll: str) -> Any:
+def polled_every(poll: str) -> Any:
     def change(data: dict[str, Any]) -> None:
         for channel in data["channels"]:
             if channel["id"] == CHANNEL:
-                channel["settings"]["exchange"]["port"] = port
                 channel["poll_orders_every"] = poll
 
     return change
@@ -42,8 +41,8 @@ def partner_on(port: int, poll: str) -> Any:
 @pytest_asyncio.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     home = tmp_path_factory.mktemp("edi")
-    built = make_stack(home, **{"wms.partial_ratio": "1", f"{CHANNEL}.root": str(home / "partner-sftp")})
-    edit_config(built.config_path, partner_on(free_port(), "1h"))
+    built = make_stack(home, **{"wms.partial_ratio": "1"})
+    edit_config(built.config_path, polled_every("1h"))
     async with started(built) as running:
         yield running
 

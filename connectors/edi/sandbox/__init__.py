@@ -11,14 +11,15 @@ retailer's or a VAN's server, and the partner itself (`partner.TradingPartner`),
 - `POST /_sandbox/files?name=`: drop the body as a file, as it is (a malformed interchange);
 - `GET /_sandbox/documents`: read the outbox and list every document read, with its checks.
 
-The SFTP server listens on the channel's `settings.exchange.host:port` with the user and
+The SFTP server listens on the host and port of the channel's `settings.exchange.url`, for its user and
 password the channel's settings and credentials name, and a host key derived from the channel
 id (`host_key_from_seed`), so the configuration can name its public half. Knob `root`: the
-folder served (default `.orderloop/edi/<channel id>`).
+folder served (default `<ORDERLOOP_HOME or .orderloop>/edi/<channel id>`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,7 +47,8 @@ def create_app(options: SandboxOptions) -> FastAPI:
     channel = options.channel
     settings = edi_settings(channel)
     exchange = settings.exchange
-    root = Path(str(options.knobs.get("root") or Path(".orderloop") / "edi" / channel.id))
+    home = Path(os.environ.get("ORDERLOOP_HOME") or ".orderloop")
+    root = Path(str(options.knobs.get("root") or home / "edi" / channel.id))
     partner = TradingPartner(settings, root)
     app = create_sandbox_app(f"EDI trading partner sandbox ({settings.partner_name})", Recorder())
     app.state.partner = partner
@@ -56,7 +58,6 @@ def create_app(options: SandboxOptions) -> FastAPI:
     async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
         server = None
         if exchange.kind == "sftp":
-            assert exchange.username and exchange.host  # checked by the settings
             user = SftpUser(exchange.username, password=channel.credential("sftp_password"))
             server = await start_sftp_server(
                 root,

@@ -134,9 +134,7 @@ async def open_file_selling(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Ed
         channel_id,
         exchange={
             "kind": "sftp",
-            "host": "127.0.0.1",
-            "port": free_port(),
-            "username": "brand",
+            "url": f"sftp://brand@127.0.0.1:{free_port()}/",
             "known_host_key": sandbox_host_key(channel_id),
         },
     ).model_copy(update={"credentials": {"sftp_password": PASSWORD_VAR}})

@@ -34,11 +34,8 @@ def sftp_channel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ChannelConf
         "edi-sandbox-test",
         exchange={
             "kind": "sftp",
-            "host": "127.0.0.1",
-            "port": free_port(),
-            "username": "brand",
+            "url": f"sftp://brand@127.0.0.1:{free_port()}/",
             "known_host_key": sandbox_host_key("edi-sandbox-test"),
-            "root": "/",
         },
     )
     return base.model_copy(update={"credentials": {"sftp_password": PASSWORD_VAR}})
