@@ -95,7 +95,9 @@ async def prepare_namespace(
                 raise
         if create and not report.created:
             await client.workflow_service.register_namespace(
-                RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=_duration(retention))
+                RegisterNamespaceRequest(
+                    namespace=namespace, workflow_execution_retention_period=_duration(retention)
+                )
             )
             report.created = True
             progress(f"namespace {namespace} created")
