@@ -4,13 +4,16 @@ from East (the DC) under the `edi-acme-from-the-dc` rule, is acknowledged with a
 allocated, ships from the WMS in two cartons (parcels), and the partner's outbox holds one 856
 with two SSCCs and one 810, each once, every document passing the partner's checks (counts,
 rising control numbers, known PO, SSCC check digits, totals). The same interchange re-sent starts
-nothing and is not acknowledged again. The module runs a stack of its own (the SFTP server on a
+nothing and is not acknowledged again. A malformed 850 is rejected (997 with AK3/AK4), starts
+nothing and is listed for operators. An 860 before send changes the waiting order (its ship
+window not open yet) and its cancel cancels it; one after send opens `edit_after_release`. The module runs a stack of its own (the SFTP server on a
 free port, its folders under the stack's home), the channel polled only when the test says, the
 WMS splitting every request into two parcels."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,8 @@ import pytest_asyncio
 from orderloop.contracts.scheduled_jobs import PollOrdersReport
 from orderloop.loopback_stack import make_stack
 from orderloop.stack import Stack
-from tests.integration.stack import Api, base_url, edit_config, run_schedule_now, started
+from tests.integration.stack import Api, base_url, edit_config, open_exception, run_schedule_now, started
+from tests.integration.test_channel_paths import status_is
 from tests.integration.test_order_loop import completed
 
 pytestmark = pytest.mark.integration
@@ -131,3 +135,62 @@ async def test_a_malformed_850_is_rejected_with_a_997_and_listed_and_starts_noth
     assert listed.status_code == 200, listed.text
     [row] = [r for r in listed.json() if r["controlNumber"] == "000000907"]
     assert "BEG at 2: AK3 8 (BEG05 AK4 8)" in row["detail"]
+
+
+async def test_an_860_before_send_changes_the_order_and_its_cancel_cancels_it(
+    stack: Stack, partner: httpx.AsyncClient, api: Api
+) -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    po = {
+        "poNumber": "4500090002",
+        "lines": [
+            {"sku": "TSHIRT-WHT-M", "quantity": 24, "price": "7.50"},
+            {"sku": "MUG-11OZ", "quantity": 6, "price": "4.25"},
+        ],
+        "shipNotBefore": tomorrow,  # the order waits for its ship window: nothing is sent yet
+    }
+    await control(partner, "POST", "purchase-orders", json=po)
+    await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+    await api.wait_order(CHANNEL, "4500090002", status_is("awaiting_ship_date"))
+    await control(partner, "POST", "purchase-orders/4500090002/changes", json={"lines": [{"line": 1, "quantity": 12}]})
+
+    changed = await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+    assert changed.edits_delivered == [f"order/{CHANNEL}/4500090002"]
+    view = await api.wait_order(
+        CHANNEL, "4500090002", lambda v: [line["quantity"] for line in v["order"]["lineItems"]] == [12, 6]
+    )
+    assert view["shippingRequests"] == [] and view["status"] == "awaiting_ship_date"
+    await control(partner, "POST", "purchase-orders/4500090002/changes", json={"cancel": True})
+
+    cancelled = await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+    assert cancelled.cancels_delivered == [f"order/{CHANNEL}/4500090002"]
+    await api.wait_order(CHANNEL, "4500090002", status_is("cancelled"))
+
+
+async def test_an_860_after_send_opens_edit_after_release(stack: Stack, partner: httpx.AsyncClient, api: Api) -> None:
+    wms = base_url(stack, "wms")
+    async with httpx.AsyncClient(base_url=wms, timeout=10) as http:
+        await http.post("/_sandbox/config", json={"auto_ship": False})  # the warehouse holds the request
+        try:
+            po = {
+                "poNumber": "4500090003",
+                "lines": [
+                    {"sku": "TSHIRT-WHT-M", "quantity": 12, "price": "7.50"},
+                    {"sku": "MUG-11OZ", "quantity": 6, "price": "4.25"},
+                ],
+            }
+            await control(partner, "POST", "purchase-orders", json=po)
+            await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+            await api.wait_order(CHANNEL, "4500090003", status_is("sent_to_fulfillment"))
+            await control(
+                partner, "POST", "purchase-orders/4500090003/changes", json={"lines": [{"line": 2, "quantity": 0}]}
+            )
+
+            await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+            view = await api.wait_order(CHANNEL, "4500090003", open_exception("edit_after_release"))
+            assert [line["sku"] for line in view["order"]["lineItems"]] == ["TSHIRT-WHT-M", "MUG-11OZ"]  # not applied
+        finally:
+            await http.post("/_sandbox/config", json={"auto_ship": True})
