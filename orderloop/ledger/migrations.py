@@ -20,6 +20,8 @@ from orderloop.ledger.schema import (
     channel_holds_by_seen,
     channel_rollouts,
     events_by_kind_and_time,
+    exchange_files,
+    exchange_rows,
     metadata,
     notices,
     notices_due,
@@ -77,6 +79,10 @@ def _v10_rollouts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[channel_rollouts, rollout_changes], checkfirst=False)
 
 
+def _v13_exchange_files(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[exchange_files, exchange_rows], checkfirst=False)
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
@@ -89,6 +95,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (8, "orders the selling channels hold back, until started or cancelled", _v8_channel_holds),
     (9, "operator credentials: token hashes, roles, revocations", _v9_operators),
     (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
+    # 11 and 12 are taken by work merging beside this step (issue 20's NetSuite, issue 21).
+    (13, "inbound files of file-speaking channels and what each row applied", _v13_exchange_files),
 ]
 
 LATEST = MIGRATIONS[-1][0]
