@@ -76,7 +76,7 @@ def free_port() -> int:
 def loopback_config(directory: Path, hold_window: str = "0s") -> Path:
     """A copy of the shipped configuration in `directory` whose sandboxes listen on free ports."""
     text = SHIPPED_CONFIG.read_text()
-    for port in sorted(set(re.findall(r"http://127\.0\.0\.1:(\d+)", text))):
+    for port in sorted(set(re.findall(r"(?:http|sftp)://127\.0\.0\.1:(\d+)", text))):
         text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
     text = re.sub(r"hold_window: \S+", f"hold_window: {hold_window}", text)
     path = directory / "orderloop.yaml"

@@ -75,6 +75,8 @@ class InventoryColumns(_Strict):
 
 
 class FlatFileSettings(_Strict):
+    # The SFTP user (its password or key is a credential).
+    username: str
     format: FileFormat = FileFormat.CSV
     layout: Layout = Layout.UNWIND
     # The most lines a flat-layout row carries (its header has this many groups).
