@@ -94,7 +94,9 @@ def build_servers(config: OrderloopConfig, gateway_url: str, knobs: dict[str, di
         servers.append(
             _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on"))
         )
-        log.info("sandbox.serving", channel=channel.id, type=channel.type, url=channel.sandbox_base_url, knobs=options.knobs)
+        log.info(
+            "sandbox.serving", channel=channel.id, type=channel.type, url=channel.sandbox_base_url, knobs=options.knobs
+        )
     return servers
 
 
