@@ -10,8 +10,8 @@ shipment file for it in the inbound shipments folder (one row per line, one trac
 order). With `inventory_on_start` it drops one inventory snapshot file of the stock it holds.
 
 Controls on the channel's `sandbox_url`: `GET /_sandbox/health`, `GET /_sandbox/host-key`,
-`GET /_sandbox/files?folder=` (what is there), `GET /_sandbox/files/{path}` (a file's bytes),
-`PUT /_sandbox/files/{path}` (drop a file, atomically: the bytes go to a temporary name first),
+`GET /_sandbox/files?folder=` (what is there), `GET /_sandbox/file?path=` (a file's bytes),
+`PUT /_sandbox/file?path=` (drop a file, atomically: the bytes go to a temporary name first),
 `GET|POST /_sandbox/config` (knobs)."""
 
 from __future__ import annotations
@@ -225,17 +225,17 @@ def create_app(options: SandboxOptions) -> FastAPI:
         files = sorted(p for p in where.iterdir() if p.is_file() and not p.name.startswith(TEMPORARY_PREFIX))
         return {"folder": folder, "files": [{"name": p.name, "size": p.stat().st_size} for p in files]}
 
-    @app.get("/_sandbox/files/{path:path}")
+    @app.get("/_sandbox/file")
     async def read_file(path: str) -> Response:
-        """a file's bytes"""
+        """?path=: a file's bytes (a query parameter, since order files' names hold %2F)"""
         target = partner.folder(path)
         if not target.is_file():
             raise HTTPException(404, f"no file {path!r}")
         return Response(target.read_bytes(), media_type="application/octet-stream")
 
-    @app.put("/_sandbox/files/{path:path}", status_code=201)
+    @app.put("/_sandbox/file", status_code=201)
     async def drop_file(path: str, request: Request) -> dict[str, Any]:
-        """drop a file (the request body) at `path`, e.g. in the inbound shipments folder"""
+        """?path=: drop a file (the request body) there, e.g. in the inbound shipments folder"""
         target = partner.drop(path, await request.body())
         return {"path": path, "size": target.stat().st_size}
 

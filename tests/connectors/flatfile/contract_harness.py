@@ -1,6 +1,6 @@
 """The flat-file channel's moves for the fulfillment-channel contract (tests/connectors/contract/):
 the partner sandbox's real SFTP server, order files counted in its folders, shipments and stock
-left as files in its inbound folders (`PUT /_sandbox/files/...`), collected by `collect_reports`.
+left as files in its inbound folders (`PUT /_sandbox/file?path=`), collected by `collect_reports`.
 
 Cases that do not apply, and why (`not_applicable`): a file exchange sends no webhooks, so there
 is nothing to sign, tamper with or redeliver (the collected-reports cases prove the shipment path
@@ -97,16 +97,14 @@ class FlatFileHarness:
         )
         body = "request_id,sku,quantity,tracking_number,carrier\r\n" + rows
         name = f"SHIP-{quote(request.external_order_id, safe='')}.csv"
-        await self.session.control(
-            "PUT", f"/_sandbox/files/{self.connector.settings.shipments_folder}/{name}", content=body
-        )
+        path = f"{self.connector.settings.shipments_folder}/{name}"
+        await self.session.control("PUT", "/_sandbox/file", params={"path": path}, content=body)
         return []
 
     async def set_stock(self, levels: Mapping[str, int]) -> None:
         body = "sku,on_hand\r\n" + "".join(f"{sku},{units}\r\n" for sku, units in levels.items())
-        await self.session.control(
-            "PUT", f"/_sandbox/files/{self.connector.settings.inventory_folder}/INV-contract.csv", content=body
-        )
+        path = f"{self.connector.settings.inventory_folder}/INV-contract.csv"
+        await self.session.control("PUT", "/_sandbox/file", params={"path": path}, content=body)
 
     async def collected(self) -> list[str]:
         return [n for n in await self._names(self.connector.settings.archive_folder) if not n.endswith(".errors.csv")]
