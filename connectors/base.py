@@ -23,7 +23,9 @@ from orderloop.activity_models import ChannelExceptionReply, RequestCheck
 from orderloop.channel_requirements import ShippingRequirements as ShippingRequirements
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.contracts import ChannelException, FulfillmentUpdate
+from orderloop.contracts.scheduled_jobs import CollectReportsReport, SnapshotReport
 from orderloop.edi_records import EdiRecords
+from orderloop.file_journal import FileJournal
 from orderloop.model import ConnectorRole, LineDecision, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
@@ -405,6 +407,28 @@ class MappedReturns(SellingConnector):
         return self.returns_mapping.return_order_id(raw)
 
 
+class Delivery(StrEnum):
+    """What became of a shipment a connector handed to `ReportSink.shipment`."""
+
+    DELIVERED = "delivered"
+    # No order of Orderloop's has that shipping request.
+    UNKNOWN_ORDER = "unknown_order"
+    # The order is closed: it takes no more shipments.
+    ORDER_CLOSED = "order_closed"
+
+
+class ReportSink(Protocol):
+    """Where a fulfillment connector's collected reports go (`collect_reports`): a shipment to
+    its order (recognised by its id if it comes again), stock rows to the ledger's snapshots."""
+
+    async def shipment(self, shipment: Shipment) -> Delivery: ...
+
+    async def stock(self, rows: list[StockRow]) -> SnapshotReport: ...
+
+    def progress(self, detail: str) -> None:
+        """Called as work goes on (the activity heartbeats)."""
+
+
 class FulfillmentConnector(Connector):
     role = ConnectorRole.FULFILLMENT
 
@@ -432,6 +456,14 @@ class FulfillmentConnector(Connector):
     async def fetch_stock(self) -> list[StockRow]:
         """Stock levels at the vendor's location, for ledger snapshots."""
         return []
+
+    async def collect_reports(self, journal: FileJournal, sink: ReportSink) -> CollectReportsReport:
+        """Collect what the channel left for Orderloop since the last collection (files in an
+        inbox): hand each shipment and stock report to `sink`, record in `journal` what each
+        row did, so a collection cut short (a worker killed mid-file) resumes without applying
+        a row twice. Scheduled by the channel's `poll_reports_every`. The default: nothing to
+        collect (channels that send webhooks or answer `fetch_shipments`)."""
+        return CollectReportsReport(channel_id=self.channel.id)
 
     async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck | None:
         """How the request stands at the vendor (`connectors.request_checks`), asked by the

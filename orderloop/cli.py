@@ -91,7 +91,8 @@ def up(
         if stack.payload_key_file:
             console.print(f"  payload keys {stack.payload_key_file}   (local key file: back it up, keep it private)")
         for channel in cfg.channels:
-            console.print(f"  sandbox      {channel.id:<12} {channel.base_url}   ({channel.type}, {channel.role})")
+            where = channel.base_url if channel.sandbox_url is None else f"{channel.base_url} ({channel.sandbox_url})"
+            console.print(f"  sandbox      {channel.id:<12} {where}   ({channel.type}, {channel.role})")
         if demo_orders:
             token = get_settings().api_token
             summary = await run_demo(cfg, stack.gateway_url, token, demo_orders)

@@ -95,6 +95,9 @@ class ChannelConfig(Strict):
     type: Identifier
     role: ConnectorRole
     base_url: str
+    # Where the channel's sandbox serves its HTTP API (health, test controls) when `base_url` is
+    # not HTTP (an SFTP server: `sftp://host:port`); left out: `base_url` itself.
+    sandbox_url: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
     rate_limit_per_second: float | None = Field(default=None, gt=0)
@@ -118,6 +121,10 @@ class ChannelConfig(Strict):
     # Fulfillment channels: how often an order waiting for a shipment asks the channel for it, in
     # case a webhook is late or lost (null: webhooks only).
     poll_shipments_every: Duration | None = None
+    # Fulfillment channels that leave their reports (shipments, stock) for Orderloop to collect
+    # rather than sending them, such as files in an SFTP inbox: how often to collect them
+    # (null: never). See `FulfillmentConnector.collect_reports`.
+    poll_reports_every: Duration | None = None
     # Fulfillment channels that report deliveries: how long a completed order of theirs stays
     # open to record them (null: the order closes once shipped and tracked).
     await_delivery: Duration | None = None
@@ -136,6 +143,11 @@ class ChannelConfig(Strict):
         if self.requirements is None:
             return ShippingRequirements(channel_id=self.id, shipping_code=shipping_code)
         return self.requirements.for_order(self.id, shipping_code)
+
+    @property
+    def sandbox_base_url(self) -> str:
+        """The HTTP base URL of the channel's sandbox (`sandbox_url`, else `base_url`)."""
+        return self.sandbox_url or self.base_url
 
     def credential(self, name: str) -> str:
         """The secret named `name`, read from the environment variable the file names."""

@@ -21,6 +21,7 @@ SHIP_DELAYS = {
     "shipbob.ship_delay": "0.2",
     "logiwa.ship_delay": "0.2",
     "rydership.ship_delay": "0.2",
+    "files.ship_delay": "0.2",
 }
 
 

@@ -141,7 +141,7 @@ class Stack:
         self.spawn("gateway", "gateway")
         await self.wait_http(f"{self.gateway_url}/readyz")
         for channel in config.channels:
-            await self.wait_http(f"{channel.base_url.rstrip('/')}/_sandbox/health")
+            await self.wait_http(f"{channel.sandbox_base_url.rstrip('/')}/_sandbox/health")
         await self.wait_worker()
         return config
 

@@ -21,6 +21,7 @@ from activities.inventory_jobs import InventoryJobs
 from activities.inventory_sync import InventorySync
 from activities.order_poll import OrderPoll
 from activities.order_steps import OrderSteps
+from activities.report_poll import ReportPoll
 from activities.restock import RestockWatch
 from activities.return_poll import ReturnPoll
 from activities.returns import ReturnCalls, ReturnSteps
@@ -44,6 +45,7 @@ from workflows.returns import ReturnWorkflow
 from workflows.scheduled_jobs import (
     OrderPollWorkflow,
     ReconciliationWorkflow,
+    ReportPollWorkflow,
     ReturnPollWorkflow,
     StockSnapshotWorkflow,
 )
@@ -58,6 +60,7 @@ WORKFLOWS: Sequence[type] = (
     RestockWatcherWorkflow,
     OrderPollWorkflow,
     ReturnPollWorkflow,
+    ReportPollWorkflow,
     ReturnWorkflow,
 )
 
@@ -90,6 +93,7 @@ def build_workers(
     restock = RestockWatch(ledger)
     poll = OrderPoll(ledger, connectors, prefix)
     return_poll = ReturnPoll(ledger, connectors, prefix)
+    report_poll = ReportPoll(config, ledger, connectors)
     return_steps = ReturnSteps(config, ledger, connectors, prefix, client)
     return_calls = ReturnCalls(connectors)
     workers = [
@@ -134,6 +138,7 @@ def build_workers(
                     jobs.pull_stock_snapshot,
                     poll.poll_channel_orders,
                     return_poll.poll_channel_returns,
+                    report_poll.collect_fulfillment_reports,
                     return_calls.create_expected_return,
                     return_calls.push_return_received,
                 ],

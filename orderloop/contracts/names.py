@@ -74,6 +74,9 @@ class Activities(StrEnum):
     POLL_CHANNEL_RETURNS = "orderloop.poll_channel_returns"
     # Follows the outbox and wakes orders waiting for stock of a SKU whose availability rose.
     WATCH_RESTOCK = "orderloop.watch_restock"
+    # Reports a fulfillment channel leaves for Orderloop to collect (files in an inbox): its
+    # shipments signalled to their orders, its stock into the ledger's snapshots, once per row.
+    COLLECT_FULFILLMENT_REPORTS = "orderloop.collect_fulfillment_reports"
 
 
 class ReturnSignals(StrEnum):

@@ -12,6 +12,7 @@ STOCK_SNAPSHOT_WORKFLOW = "StockSnapshot"
 RECONCILIATION_WORKFLOW = "InventoryReconciliation"
 ORDER_POLL_WORKFLOW = "OrderPoll"
 RETURN_POLL_WORKFLOW = "ReturnPoll"
+REPORT_POLL_WORKFLOW = "FulfillmentReportPoll"
 
 
 class _Camel(BaseModel):
@@ -99,3 +100,24 @@ class PollReturnsReport(_Camel):
     seen: int = 0
     started: list[str] = Field(default_factory=list)
     already_known: int = 0
+
+
+class CollectReportsInput(BaseModel):
+    """One collection of the reports a fulfillment channel left for Orderloop (its
+    `poll_reports_every`): shipments and stock levels, each row applied once."""
+
+    channel_id: str
+    task_queue: str
+
+
+class CollectReportsReport(_Camel):
+    channel_id: str
+    # Files read to the end this run (archived, or moved to the error folder whole).
+    files: list[str] = Field(default_factory=list)
+    files_in_error: list[str] = Field(default_factory=list)
+    rows_applied: int = 0
+    rows_rejected: int = 0
+    # Rows applied by an earlier, interrupted run of the same file (skipped this time).
+    rows_already_applied: int = 0
+    shipments_delivered: list[str] = Field(default_factory=list)
+    stock: list[SnapshotReport] = Field(default_factory=list)

@@ -21,6 +21,8 @@ from orderloop.ledger.schema import (
     channel_holds_by_seen,
     channel_rollouts,
     events_by_kind_and_time,
+    exchange_files,
+    exchange_rows,
     metadata,
     notices,
     notices_due,
@@ -78,6 +80,10 @@ def _v10_rollouts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[channel_rollouts, rollout_changes], checkfirst=False)
 
 
+def _v13_exchange_files(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[exchange_files, exchange_rows], checkfirst=False)
+
+
 def _v16_edi(conn: Connection) -> None:
     # The indexes are declared on their tables, so create_all makes them too.
     metadata.create_all(conn, tables=EDI_TABLES, checkfirst=False)
@@ -95,6 +101,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (8, "orders the selling channels hold back, until started or cancelled", _v8_channel_holds),
     (9, "operator credentials: token hashes, roles, revocations", _v9_operators),
     (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
+    # 11 and 12 are taken by work merging beside this step (issue 20's NetSuite, issue 21).
+    (13, "inbound files of file-speaking channels and what each row applied", _v13_exchange_files),
     (16, "EDI partners: interchanges, purchase orders, control numbers, documents sent, parcels", _v16_edi),
 ]
 

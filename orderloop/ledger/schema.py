@@ -435,3 +435,35 @@ edi_parcels = Table(
 )
 edi_parcels_by_order = Index("ix_edi_parcels_order", edi_parcels.c.channel_id, edi_parcels.c.order_id)
 EDI_TABLES = [edi_interchanges, edi_documents_in, edi_control_numbers, edi_documents_out, edi_parcels]
+# Migration 13: the inbound files of file-speaking channels (flat files, EDI) and what each of
+# their rows did (orderloop.file_journal), so a file read again after a crash mid-file applies
+# only the rows it had not applied. A file is known by its name and a digest of its bytes.
+exchange_files = Table(
+    "exchange_files",
+    metadata,
+    Column("channel_id", String(128), nullable=False),
+    Column("file_key", String(96), nullable=False),
+    Column("name", String(1024), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("rows_applied", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("reason", String(2048), nullable=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("channel_id", "file_key"),
+    CheckConstraint("state IN ('reading', 'archived', 'error')", name="ck_exchange_files_state"),
+)
+
+exchange_rows = Table(
+    "exchange_rows",
+    metadata,
+    Column("channel_id", String(128), nullable=False),
+    Column("file_key", String(96), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", String(2048), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("channel_id", "file_key", "line"),
+    CheckConstraint("outcome IN ('delivering', 'applied', 'rejected')", name="ck_exchange_rows_outcome"),
+)

@@ -18,6 +18,7 @@ ledger, the availability outbox and inbound dedup records, on SQLite or PostgreS
 - orderloop.ledger.rollouts: selling channels' go-live rollouts, their audit, units reserved per SKU
 - orderloop.ledger.tokens: the shared store of rotating OAuth tokens (orderloop.tokens)
 - orderloop.ledger.edi: EDI partners' interchanges, control numbers, documents sent (orderloop.edi_records)
+- orderloop.ledger.exchange_files: inbound files of file-speaking channels, per row what applied
 
 Every change is one transaction whose correctness comes from conditional UPDATEs with checked
 row counts and the table's CHECK constraints, never from row locks (SQLite has none).
@@ -32,6 +33,7 @@ from sqlalchemy.engine import Connection
 from orderloop.ledger.audit import Audit
 from orderloop.ledger.dedup import InboundDedup
 from orderloop.ledger.edi import EdiPartnerRecords
+from orderloop.ledger.exchange_files import ExchangeFiles
 from orderloop.ledger.holds import ChannelHolds
 from orderloop.ledger.notices import Notices
 from orderloop.ledger.operators import Operators
@@ -61,6 +63,7 @@ class Ledger(
     Audit,
     TokenRecords,
     EdiPartnerRecords,
+    ExchangeFiles,
 ):
     """The ledger over one database; open it with `await Ledger.open(url)`."""
 

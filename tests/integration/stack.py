@@ -168,7 +168,7 @@ View = dict[str, Any]
 
 def base_url(stack: Stack, channel_id: str) -> str:
     """Where the stack runs the sandbox of `channel_id`."""
-    return load_config(stack.config_path).channel(channel_id).base_url
+    return load_config(stack.config_path).channel(channel_id).sandbox_base_url
 
 
 @asynccontextmanager

@@ -6,9 +6,10 @@ with two SSCCs and one 810, each once, every document passing the partner's chec
 rising control numbers, known PO, SSCC check digits, totals). The same interchange re-sent starts
 nothing and is not acknowledged again. A malformed 850 is rejected (997 with AK3/AK4), starts
 nothing and is listed for operators. An 860 before send changes the waiting order (its ship
-window not open yet) and its cancel cancels it; one after send opens `edit_after_release`. The module runs a stack of its own (the SFTP server on a
-free port, its folders under the stack's home), the channel polled only when the test says, the
-WMS splitting every request into two parcels."""
+window not open yet) and its cancel cancels it; one after send opens `edit_after_release`.
+The module runs a stack of its own (the SFTP server on a free port, its folders under the
+stack's home), the channel polled only when the test says, the WMS splitting every request into
+two parcels."""
 
 from __future__ import annotations
 

@@ -176,6 +176,17 @@ FILE_OPENERS: dict[ConnectorRole, tuple[str, type]] = {
 
 
 @runtime_checkable
+class ReportsFulfillmentHarness(Protocol):
+    """The moves the collected-reports cases need of a fulfillment connector whose channel
+    leaves its shipments and stock for Orderloop to collect (`collect_reports`: files in an
+    inbox). Its `ship` and `set_stock` leave those reports (and return no webhooks); a harness
+    may name in `not_applicable` (case name -> reason) the cases its vendor cannot take part in."""
+
+    async def collected(self) -> list[str]:
+        """The names of the reports the connector has collected (archived) so far."""
+
+
+@runtime_checkable
 class ReturnsFulfillmentHarness(Protocol):
     """The move the returns cases need of a fulfillment connector with `supports_returns`."""
 

@@ -144,9 +144,7 @@ def test_a_delivered_shipment_is_a_fulfillment_update_with_its_delivery_date(con
     assert event.fulfillment.at == datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    "topic", ["order.shipment.tracking.updated", "order.delivered", "return.created"]
-)
+@pytest.mark.parametrize("topic", ["order.shipment.tracking.updated", "order.delivered", "return.created"])
 def test_other_topics_are_ignored_but_verified(connector: ShipBobConnector, topic: str) -> None:
     body = fixture_bytes("order_shipped.json")
     event = connector.parse_webhook(signed(body, topic, msg_id="msg_other_topic"), body)
