@@ -31,6 +31,7 @@ from connectors.b2b.client import B2BPortalClient
 from connectors.base import ConnectorSpec, InboundEvent, PolledOrder, SellingConnector
 from connectors.json_values import utc_time
 from orderloop.config import ChannelConfig
+from orderloop.documents.pdf import invoice
 from orderloop.model import ConnectorRole, LineDecision, Order, Shipment
 
 
@@ -63,8 +64,19 @@ class B2BPortalConnector(SellingConnector):
         return f"acknowledged: {counts['accepted']} accepted, {counts['changed']} changed, {rejected} rejected"
 
     async def push_shipment(self, order: Order, shipment: Shipment) -> str | None:
+        """Tracking, then the shipment's invoice as a PDF for the buyer (both keyed by the
+        shipment id: a retried push records neither twice)."""
         result = await self.client.create_fulfillment(
             order.external_id, mapping.fulfillment_body(order, shipment), idempotency_key=shipment.id
+        )
+        number = invoice_number(order, shipment)
+        issued = shipment.shipped_at or order.updated_at
+        await self.client.upload_document(
+            order.external_id,
+            "invoice",
+            f"{number}.pdf",
+            invoice(order, shipment, number, issued),
+            idempotency_key=f"invoice/{shipment.id}",
         )
         fulfillment_id = result.get("id")
         return str(fulfillment_id) if fulfillment_id is not None else None
@@ -99,6 +111,11 @@ class B2BPortalConnector(SellingConnector):
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def invoice_number(order: Order, shipment: Shipment) -> str:
+    """One invoice per shipment: the order's id and the shipment's."""
+    return f"INV-{order.external_id}-{shipment.id.rsplit('/', 1)[-1]}"
 
 
 SPEC = ConnectorSpec(

@@ -5,10 +5,13 @@ buffer and share, and the portal's rate limit and outages become the errors Temp
 
 from __future__ import annotations
 
+import base64
+import io
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from connectors.b2b.mapping import map_order
 from connectors.base import PermanentError, RateLimitedError, RejectedError
@@ -158,3 +161,22 @@ async def test_poll_reads_every_page_and_marks_cancelled_orders(portal: Portal) 
     # Oldest update first: the cancelled order comes last.
     assert [o["externalId"] for o in paged] == ["B2B-P0", "B2B-P1", "B2B-P2", "B2B-P4", "B2B-P3"]
     assert len(await portal.recorded("GET", "/v1/orders")) == 1 + 3
+
+
+async def test_each_shipment_sends_its_invoice_pdf_to_the_buyer_once(portal: Portal) -> None:
+    order = await placed(portal)
+    parcel = Shipment(
+        id="order/b2b/B2B-10001/sr1/ship1",
+        shipping_request_id="order/b2b/B2B-10001/sr1",
+        line_items=[ShipmentLine(sku="TSHIRT-BLK-M", quantity=24, line_id="1")],
+        tracking_numbers=["1Z0001"],
+        shipped_at=datetime(2026, 12, 8, tzinfo=UTC),
+    )
+
+    await portal.connector.push_shipment(order, parcel)
+    await portal.connector.push_shipment(order, parcel)
+
+    [document] = (await portal.http.get("/_sandbox/documents", params={"order": "B2B-10001"})).json()
+    assert (document["kind"], document["filename"]) == ("invoice", "INV-B2B-10001-ship1.pdf")
+    text = PdfReader(io.BytesIO(base64.b64decode(document["content"]))).pages[0].extract_text()
+    assert "PO 4500012345" in text and "Due 2027-01-07" in text and "Total 234.00 USD" in text
