@@ -36,6 +36,8 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_AMAZON_CLIENT_SECRET": "amzn1.oa2-cs.v1.sandbox-amazon-client-secret",
     "ORDERLOOP_AMAZON_REFRESH_TOKEN": "Atzr|sandbox-amazon-refresh-token",
     "ORDERLOOP_AMAZON_NOTIFICATION_KEY": "sandbox-amazon-notification-key",
+    "ORDERLOOP_B2B_API_TOKEN": "sandbox-b2b-portal-api-token",
+    "ORDERLOOP_B2B_WEBHOOK_SECRET": "whsec_c2FuZGJveC1iMmItcG9ydGFsLXNpZ25pbmcta2V5",
 }
 
 
