@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from connectors.b2b.webhooks import TOLERANCE_SECONDS, parse_webhook
 from connectors.base import InboundKind, PayloadError, SignatureError
@@ -121,3 +122,17 @@ async def test_an_order_for_an_unknown_account_is_refused_by_the_portal(portal: 
     response = await portal.http.post("/_sandbox/orders", json=portal_order("B2B-4", account={"id": "nobody"}))
 
     assert response.status_code == 404 and "no account 'nobody'" in response.text
+
+
+async def test_the_sandboxs_deliveries_verify_with_the_standard_webhooks_library(
+    portal: Portal, receiver: WebhookReceiver
+) -> None:
+    """The spec's own verifier (standardwebhooks) accepts what the portal sandbox sends, so a
+    receiver written from the spec, not from our code, takes the portal's webhooks."""
+    await portal.http.post("/_sandbox/orders", json=portal_order("B2B-5"))
+    await portal.webhooks_sent()
+
+    [delivery] = receiver.received
+    verified = StandardWebhook(WEBHOOK_SECRET).verify(delivery.body, dict(delivery.headers))
+
+    assert verified["type"] == "order.created" and verified["data"]["externalId"] == "B2B-5"
