@@ -29,6 +29,7 @@ from orderloop.activity_models import (
 )
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
+from orderloop.documents.shipping import shipping_documents
 from orderloop.model import ShippingRequest
 
 log = structlog.get_logger("orderloop.activities")
@@ -45,6 +46,12 @@ class ChannelActivities:
     async def send_shipping_request(self, request: ShippingRequest) -> SendResult:
         connector = fulfillment(self.connectors, request.fulfillment_channel_id)
         requirements = self._requirements(request)
+        # A wholesale request goes with its packing slip and carton labels (rendered here, the
+        # same for every attempt); the connector carries them where its vendor takes documents.
+        prefix = self.config.documents.gs1_company_prefix if self.config is not None else None
+        documents = shipping_documents(request, prefix)
+        if documents:
+            request = request.model_copy(update={"documents": documents})
         with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
             receipt = await connector.create_shipping_request(request, requirements)
         log.info(
@@ -56,7 +63,9 @@ class ChannelActivities:
             attempt=activity.info().attempt,
             requirements=requirements.statement() or "packaging notes" if requirements else None,
         )
-        return SendResult(vendor_id=receipt.vendor_id, duplicate=receipt.duplicate)
+        return SendResult(
+            vendor_id=receipt.vendor_id, duplicate=receipt.duplicate, documents=[d.ref() for d in documents]
+        )
 
     def _requirements(self, request: ShippingRequest) -> ShippingRequirements | None:
         """What the order's selling channel requires of this request's parcel, looked up here

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from orderloop.contracts import OrderPolicy
 from orderloop.model import (
     Allocation,
+    DocumentRef,
     ExceptionKind,
     LineDecision,
     Order,
@@ -81,6 +82,8 @@ class CommitInput(BaseModel):
 class SendResult(BaseModel):
     vendor_id: str
     duplicate: bool = False
+    # The documents sent with the request (a wholesale order's packing slip and carton labels).
+    documents: list[DocumentRef] = Field(default_factory=list)
 
 
 class CancelShippingInput(BaseModel):

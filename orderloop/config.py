@@ -316,6 +316,14 @@ def _product_problems(products: list[ProductConfig]) -> list[tuple[tuple[Any, ..
     return problems
 
 
+class DocumentsConfig(Strict):
+    """The brand's documents for wholesale shipments (orderloop/documents/)."""
+
+    # The brand's GS1 company prefix (6 to 12 digits): the SSCC-18 of each carton label is
+    # built under it. Left out: wholesale requests go without carton labels or packing slip.
+    gs1_company_prefix: str | None = Field(default=None, pattern=r"^[0-9]{6,12}$")
+
+
 class OrderloopConfig(Strict):
     tenant_id: Identifier
     notifications: NotificationConfig = NotificationConfig()
@@ -325,6 +333,7 @@ class OrderloopConfig(Strict):
     products: list[ProductConfig] = Field(default_factory=list)
     # Exception playbooks (orderloop/playbooks.py), first covering one wins; none: the default.
     playbooks: list[Playbook] = Field(default_factory=list)
+    documents: DocumentsConfig = DocumentsConfig()
 
     @model_validator(mode="after")
     def _references(self) -> OrderloopConfig:

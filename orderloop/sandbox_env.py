@@ -40,6 +40,8 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_FILES_SFTP_PASSWORD": "sandbox-files-sftp-password",
     # The public half of the flat-file sandbox's fixed host key (connectors.flatfile.sandbox).
     "ORDERLOOP_FILES_SFTP_HOST_KEY": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDdrnih+usGtfBFqQ9ZFgcv5QAk6ZcZCz215sjFLyxaV",
+    "ORDERLOOP_B2B_API_TOKEN": "sandbox-b2b-portal-api-token",
+    "ORDERLOOP_B2B_WEBHOOK_SECRET": "whsec_c2FuZGJveC1iMmItcG9ydGFsLXNpZ25pbmcta2V5",
 }
 
 

@@ -205,6 +205,7 @@ class SendingSteps(ChannelCaseSteps):
         # else the order's, as for every order before multi-address orders.
         address = address_parts.request_address(order, [line.line_id for line in assignment.line_items])
         assert address is not None
+        packs = {line.id: line.case_pack for line in order.line_items if line.case_pack is not None}
         request = ShippingRequest(
             id=ShippingRequest.request_id(s.id, len(s.view.shipping_requests) + 1),
             idempotency_key=str(workflow.uuid4()),
@@ -214,12 +215,15 @@ class SendingSteps(ChannelCaseSteps):
             fulfillment_channel_id=assignment.fulfillment_channel_id,
             location_id=assignment.location_id,
             line_items=[
-                RequestLine(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
+                RequestLine(
+                    line_id=line.line_id, sku=line.sku, quantity=line.quantity, case_pack=packs.get(line.line_id)
+                )
                 for line in assignment.line_items
             ],
             shipping_address=address,
             shipping_code=order.shipping_code,
             created_at=workflow.now(),
+            wholesale=order.wholesale,
         )
         view = ShippingRequestView(request=request, state=ShippingRequestState.SENT)
         s.view.shipping_requests.append(view)
@@ -250,6 +254,7 @@ class SendingSteps(ChannelCaseSteps):
             await self.after_pre_send_wait(woke)
             return False
         view.vendor_id = result.vendor_id
+        view.documents = result.documents
         s.note("shipping request sent", f"{request.id} to {assignment.location_id} ({result.vendor_id})")
         s.set_phase(OrderStatus.SENT_TO_FULFILLMENT)
         return True
