@@ -19,6 +19,8 @@ from orderloop.activity_models import (
     ChannelCancelResult,
     ChannelExceptionReplied,
     ChannelExceptionReply,
+    ConfirmAllocationInput,
+    ConfirmAllocationResult,
     FetchShipmentsInput,
     FetchShipmentsResult,
     PushTrackingInput,
@@ -28,6 +30,7 @@ from orderloop.activity_models import (
 )
 from orderloop.config import OrderloopConfig
 from orderloop.contracts import Activities, ErrorTypes
+from orderloop.documents.shipping import shipping_documents
 from orderloop.ledger import Ledger
 from orderloop.ledger.base import utc_now
 from orderloop.model import ShippingRequest
@@ -50,6 +53,12 @@ class ChannelActivities:
     async def send_shipping_request(self, request: ShippingRequest) -> SendResult:
         connector = fulfillment(self.connectors, request.fulfillment_channel_id)
         requirements = self._requirements(request)
+        # A wholesale request goes with its packing slip and carton labels (rendered here, the
+        # same for every attempt); the connector carries them where its vendor takes documents.
+        prefix = self.config.documents.gs1_company_prefix if self.config is not None else None
+        documents = shipping_documents(request, prefix)
+        if documents:
+            request = request.model_copy(update={"documents": documents})
         with vendor_call(ErrorTypes.SHIPPING_REQUEST_REJECTED):
             receipt = await connector.create_shipping_request(request, requirements)
         log.info(
@@ -61,7 +70,9 @@ class ChannelActivities:
             attempt=activity.info().attempt,
             requirements=requirements.statement() or "packaging notes" if requirements else None,
         )
-        return SendResult(vendor_id=receipt.vendor_id, duplicate=receipt.duplicate)
+        return SendResult(
+            vendor_id=receipt.vendor_id, duplicate=receipt.duplicate, documents=[d.ref() for d in documents]
+        )
 
     def _requirements(self, request: ShippingRequest) -> ShippingRequirements | None:
         """What the order's selling channel requires of this request's parcel, looked up here
@@ -156,3 +167,17 @@ class ChannelActivities:
             told = await connector.acknowledge_order(inp.order)
         log.info("order.acknowledged", workflow_id=inp.order.id, channel_id=inp.order.channel_id, told=told)
         return AcknowledgeResult(told=told)
+
+    @activity.defn(name=Activities.CONFIRM_ALLOCATION)
+    async def confirm_allocation(self, inp: ConfirmAllocationInput) -> ConfirmAllocationResult:
+        connector = selling(self.connectors, inp.order.channel_id)
+        with vendor_call(ErrorTypes.CHANNEL_REJECTED):
+            told = await connector.confirm_allocation(inp.order, inp.lines)
+        log.info(
+            "order.allocation_confirmed",
+            workflow_id=inp.order.id,
+            channel_id=inp.order.channel_id,
+            lines={line.line_id: str(line.status) for line in inp.lines},
+            told=told,
+        )
+        return ConfirmAllocationResult(told=told)

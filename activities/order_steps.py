@@ -91,6 +91,7 @@ class OrderSteps:
             else:
                 # The channel's own orders are acknowledged to it where it wants that (Walmart).
                 policy.acknowledge_within = connector.acknowledge_within
+                policy.confirms_allocation = connector.confirms_allocation
                 order = connector.map_order(
                     inp.raw_payload,
                     order_id=inp.workflow_id,

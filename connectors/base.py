@@ -23,6 +23,9 @@ from orderloop.activity_models import ChannelExceptionReply, RequestCheck
 from orderloop.channel_requirements import ShippingRequirements as ShippingRequirements
 from orderloop.config import ChannelConfig, ConfigError
 from orderloop.contracts import ChannelException, FulfillmentUpdate
+from orderloop.contracts.scheduled_jobs import CollectReportsReport, SnapshotReport
+from orderloop.edi_records import EdiRecords
+from orderloop.file_journal import FileJournal
 from orderloop.model import ConnectorRole, LineDecision, Order, Shipment, ShippingRequest
 
 # Re-exported: connectors import the stock row from here, beside the roles that return it.
@@ -271,6 +274,11 @@ class Connector(abc.ABC):
         one channel renew it in turn instead of revoking each other's. The default: nothing
         to share."""
 
+    def share_records(self, store: EdiRecords) -> None:  # noqa: B027 - optional hook
+        """Keep this connector's own records in the ledger database, for a connector that
+        speaks files and must remember what it received and sent across workers and restarts
+        (EDI: interchanges, control numbers, documents sent). The default: nothing to keep."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""
 
@@ -399,6 +407,28 @@ class MappedReturns(SellingConnector):
         return self.returns_mapping.return_order_id(raw)
 
 
+class Delivery(StrEnum):
+    """What became of a shipment a connector handed to `ReportSink.shipment`."""
+
+    DELIVERED = "delivered"
+    # No order of Orderloop's has that shipping request.
+    UNKNOWN_ORDER = "unknown_order"
+    # The order is closed: it takes no more shipments.
+    ORDER_CLOSED = "order_closed"
+
+
+class ReportSink(Protocol):
+    """Where a fulfillment connector's collected reports go (`collect_reports`): a shipment to
+    its order (recognised by its id if it comes again), stock rows to the ledger's snapshots."""
+
+    async def shipment(self, shipment: Shipment) -> Delivery: ...
+
+    async def stock(self, rows: list[StockRow]) -> SnapshotReport: ...
+
+    def progress(self, detail: str) -> None:
+        """Called as work goes on (the activity heartbeats)."""
+
+
 class FulfillmentConnector(Connector):
     role = ConnectorRole.FULFILLMENT
 
@@ -433,6 +463,13 @@ class FulfillmentConnector(Connector):
         sends no webhook (NetSuite), run by the shipment poll job (`poll_fulfillments_every`)
         with a stored cursor. Default: none (such channels are asked per request instead)."""
         return []
+    async def collect_reports(self, journal: FileJournal, sink: ReportSink) -> CollectReportsReport:
+        """Collect what the channel left for Orderloop since the last collection (files in an
+        inbox): hand each shipment and stock report to `sink`, record in `journal` what each
+        row did, so a collection cut short (a worker killed mid-file) resumes without applying
+        a row twice. Scheduled by the channel's `poll_reports_every`. The default: nothing to
+        collect (channels that send webhooks or answer `fetch_shipments`)."""
+        return CollectReportsReport(channel_id=self.channel.id)
 
     async def check_shipping_request(self, request: ShippingRequest, vendor_id: str | None) -> RequestCheck | None:
         """How the request stands at the vendor (`connectors.request_checks`), asked by the
@@ -498,3 +535,7 @@ class ConnectorSpec:
     # The channel-specific exception kinds this connector raises on orders (name -> what it
     # means), beside the generic `ExceptionKind`s: playbooks may name them for its channels.
     exception_kinds: Mapping[str, str] = field(default_factory=dict)
+    # Documents travel as files on a `FileExchange` (EDI, flat files): no webhooks and no HTTP
+    # API of the vendor's, so the contract suite runs its file-exchange cases for the role
+    # (`open_file_selling` in the harness) instead of the webhook and HTTP ones.
+    speaks_files: bool = False

@@ -23,6 +23,7 @@ from orderloop.config import (
     located_messages,
     playbook_kinds,
 )
+from orderloop.edi_records import EdiRecords
 from orderloop.exchange_log import ExchangeRecorder
 from orderloop.model import ConnectorRole
 from orderloop.tokens import TokenStore
@@ -113,10 +114,12 @@ def build_connectors(
     channels: Iterable[ChannelConfig],
     token_store: TokenStore | None = None,
     exchange_log: ExchangeRecorder | None = None,
+    records: EdiRecords | None = None,
 ) -> dict[str, Connector]:
     """One connector per channel; with `token_store` (the ledger), connectors whose refresh
     token rotates keep it there (`Connector.share_tokens`); with `exchange_log`, every vendor
-    call of theirs is recorded in it (orderloop.exchange_log)."""
+    call of theirs is recorded in it (orderloop.exchange_log); with `records` (the ledger), the
+    file-speaking connectors keep what they received and sent there (`Connector.share_records`)."""
     built = {channel.id: build_connector(channel) for channel in channels}
     for channel_id, connector in built.items():
         client = getattr(connector, "client", None)
@@ -126,6 +129,9 @@ def build_connectors(
     if token_store is not None:
         for connector in built.values():
             connector.share_tokens(token_store)
+    if records is not None:
+        for connector in built.values():
+            connector.share_records(records)
     return built
 
 

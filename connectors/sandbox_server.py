@@ -64,9 +64,12 @@ def parse_knobs(items: Sequence[str], config: OrderloopConfig) -> dict[str, dict
 
 
 def bind_address(channel: ChannelConfig) -> tuple[str, int]:
-    url = urlsplit(channel.base_url)
+    url = urlsplit(channel.sandbox_base_url)
     if url.scheme != "http" or not url.hostname:
-        raise ConfigError(f"channel {channel.id!r}: a sandbox serves plain http, not {channel.base_url!r}")
+        raise ConfigError(
+            f"channel {channel.id!r}: a sandbox serves plain http, not {channel.sandbox_base_url!r} "
+            "(a channel whose base_url is not http names its sandbox's in sandbox_url)"
+        )
     return url.hostname, url.port or 80
 
 
@@ -91,7 +94,9 @@ def build_servers(config: OrderloopConfig, gateway_url: str, knobs: dict[str, di
         servers.append(
             _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on"))
         )
-        log.info("sandbox.serving", channel=channel.id, type=channel.type, url=channel.base_url, knobs=options.knobs)
+        log.info(
+            "sandbox.serving", channel=channel.id, type=channel.type, url=channel.sandbox_base_url, knobs=options.knobs
+        )
     return servers
 
 

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from connectors.registry import build_connectors, load_connector_config
 from gateway import (
     codec_api,
+    edi_api,
     exchanges_api,
     golive_api,
     holds_api,
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exchange_log = ExchangeRecorder(ledger)
         exchange_log.start()
         # The gateway's calls to a vendor (confirming an unsigned webhook) share the workers' tokens.
-        connectors = build_connectors(config.channels, token_store=ledger, exchange_log=exchange_log)
+        connectors = build_connectors(config.channels, token_store=ledger, exchange_log=exchange_log, records=ledger)
         app.state.gateway = GatewayState(
             settings=settings,
             config=config,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inventory_api.router)
     app.include_router(notices_api.router)
     app.include_router(holds_api.router)
+    app.include_router(edi_api.router)
     app.include_router(golive_api.router)
     app.include_router(operations_api.router)
     app.include_router(exchanges_api.router)

@@ -13,7 +13,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from orderloop.contracts import OrderPolicy
-from orderloop.model import Allocation, ExceptionKind, Order, RequestLine, Shipment, ShippingRequest
+from orderloop.model import (
+    Allocation,
+    DocumentRef,
+    ExceptionKind,
+    LineDecision,
+    Order,
+    RequestLine,
+    Shipment,
+    ShippingRequest,
+)
 from orderloop.playbooks import NoticeTarget
 from orderloop.returns_model import ReturnExceptionKind
 
@@ -73,6 +82,8 @@ class CommitInput(BaseModel):
 class SendResult(BaseModel):
     vendor_id: str
     duplicate: bool = False
+    # The documents sent with the request (a wholesale order's packing slip and carton labels).
+    documents: list[DocumentRef] = Field(default_factory=list)
 
 
 class CancelShippingInput(BaseModel):
@@ -166,6 +177,19 @@ class AcknowledgeInput(BaseModel):
 
 class AcknowledgeResult(BaseModel):
     # What the channel was told (None: it had the acknowledgement already).
+    told: str | None = None
+
+
+class ConfirmAllocationInput(BaseModel):
+    """Tell the selling channel each line's decision once the order is allocated
+    (`Activities.CONFIRM_ALLOCATION`)."""
+
+    order: Order
+    lines: list[LineDecision]
+
+
+class ConfirmAllocationResult(BaseModel):
+    # What the channel was told (None: it had this confirmation already).
     told: str | None = None
 
 

@@ -43,6 +43,8 @@ orders_app = typer.Typer(help="Find, inspect and resolve orders (through the gat
 app.add_typer(orders_app, name="orders")
 inventory_app = typer.Typer(help="Stock per location and what each selling channel is told (operator API).")
 app.add_typer(inventory_app, name="inventory")
+edi_app = typer.Typer(help="EDI partners: the interchanges they sent, the rejected ones first of all (operator API).")
+app.add_typer(edi_app, name="edi")
 notices_app = typer.Typer(help="Exception notices per sink: pending, delivered, dead-lettered (operator API).")
 app.add_typer(notices_app, name="notices")
 console = Console(soft_wrap=True)  # long messages (paths, reasons) stay whole for copying and grep
@@ -91,7 +93,8 @@ def up(
         if stack.payload_key_file:
             console.print(f"  payload keys {stack.payload_key_file}   (local key file: back it up, keep it private)")
         for channel in cfg.channels:
-            console.print(f"  sandbox      {channel.id:<12} {channel.base_url}   ({channel.type}, {channel.role})")
+            where = channel.base_url if channel.sandbox_url is None else f"{channel.base_url} ({channel.sandbox_url})"
+            console.print(f"  sandbox      {channel.id:<12} {where}   ({channel.type}, {channel.role})")
         if demo_orders:
             token = get_settings().api_token
             summary = await run_demo(cfg, stack.gateway_url, token, demo_orders)
@@ -296,6 +299,36 @@ def orders_held(
             row["firstSeenAt"],
             row["lastSeenAt"],
             str(row["timesSeen"]),
+        )
+    console.print(table)
+
+
+@edi_app.command("interchanges")
+def edi_interchanges(
+    channel: str | None = None,
+    status: Annotated[str | None, typer.Option(help="accepted, partial, rejected or unreadable")] = None,
+    limit: int = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Interchanges received from EDI partners, newest first, with what a rejection named (the
+    997's AK3/AK4 errors, the TA1's note): `--status rejected` lists what started nothing."""
+    params = {"channel": channel, "status": status, "limit": limit}
+    rows = _api("GET", "/api/edi/interchanges", params={k: v for k, v in params.items() if v is not None})
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="EDI interchanges")
+    for column in ("channel", "received", "sender", "control", "file", "status", "detail"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["channel"],
+            row["receivedAt"],
+            row["sender"],
+            row["controlNumber"],
+            escape(row["file"]),
+            row["status"],
+            escape(row["detail"] or ""),
         )
     console.print(table)
 

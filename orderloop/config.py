@@ -96,6 +96,9 @@ class ChannelConfig(Strict):
     type: Identifier
     role: ConnectorRole
     base_url: str
+    # Where the channel's sandbox serves its HTTP API (health, test controls) when `base_url` is
+    # not HTTP (an SFTP server: `sftp://host:port`); left out: `base_url` itself.
+    sandbox_url: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
     rate_limit_per_second: float | None = Field(default=None, gt=0)
@@ -108,6 +111,9 @@ class ChannelConfig(Strict):
     ship_by_warning: Duration | None = None
     escalation_delay: Duration = timedelta(hours=4)
     out_of_stock_retry: Duration = timedelta(minutes=15)
+    # Wholesale orders: how long before the buyer's cancel-by date (`shipCancelByDate`) an order
+    # not shipped yet opens sla_breach, so there is time to act before the buyer cancels.
+    ship_cancel_lead: Duration = timedelta(days=1)
     # Selling channels: how often to poll for orders whose webhook never came (null: never).
     poll_orders_every: Duration | None = timedelta(minutes=10)
     # Channels whose connector carries returns: how often to poll them (null: webhooks only).
@@ -121,6 +127,10 @@ class ChannelConfig(Strict):
     # (`poll_shipments`: NetSuite): how often to read them all at once by a stored cursor
     # (null: never; `poll_shipments_every` still asks per order).
     poll_fulfillments_every: Duration | None = None
+    # Fulfillment channels that leave their reports (shipments, stock) for Orderloop to collect
+    # rather than sending them, such as files in an SFTP inbox: how often to collect them
+    # (null: never). See `FulfillmentConnector.collect_reports`.
+    poll_reports_every: Duration | None = None
     # Fulfillment channels that report deliveries: how long a completed order of theirs stays
     # open to record them (null: the order closes once shipped and tracked).
     await_delivery: Duration | None = None
@@ -139,6 +149,11 @@ class ChannelConfig(Strict):
         if self.requirements is None:
             return ShippingRequirements(channel_id=self.id, shipping_code=shipping_code)
         return self.requirements.for_order(self.id, shipping_code)
+
+    @property
+    def sandbox_base_url(self) -> str:
+        """The HTTP base URL of the channel's sandbox (`sandbox_url`, else `base_url`)."""
+        return self.sandbox_url or self.base_url
 
     def credential(self, name: str) -> str:
         """The secret named `name`, read from the environment variable the file names."""
@@ -318,6 +333,14 @@ class ExchangeLogConfig(Strict):
         return timedelta(days=self.retention_days)
 
 
+class DocumentsConfig(Strict):
+    """The brand's documents for wholesale shipments (orderloop/documents/)."""
+
+    # The brand's GS1 company prefix (6 to 12 digits): the SSCC-18 of each carton label is
+    # built under it. Left out: wholesale requests go without carton labels or packing slip.
+    gs1_company_prefix: str | None = Field(default=None, pattern=r"^[0-9]{6,12}$")
+
+
 class OrderloopConfig(Strict):
     tenant_id: Identifier
     notifications: NotificationConfig = NotificationConfig()
@@ -330,6 +353,7 @@ class OrderloopConfig(Strict):
     playbooks: list[Playbook] = Field(default_factory=list)
     # The operations record's retention, operator cost and go-live readiness thresholds.
     operations: OperationsConfig = OperationsConfig()
+    documents: DocumentsConfig = DocumentsConfig()
 
     @model_validator(mode="after")
     def _references(self) -> OrderloopConfig:

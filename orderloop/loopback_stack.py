@@ -22,6 +22,7 @@ SHIP_DELAYS = {
     "logiwa.ship_delay": "0.2",
     "rydership.ship_delay": "0.2",
     "netsuite.fulfill_delay": "0.2",
+    "files.ship_delay": "0.2",
 }
 
 
@@ -77,7 +78,8 @@ def free_port() -> int:
 def loopback_config(directory: Path, hold_window: str = "0s") -> Path:
     """A copy of the shipped configuration in `directory` whose sandboxes listen on free ports."""
     text = SHIPPED_CONFIG.read_text()
-    for port in sorted(set(re.findall(r"http://127\.0\.0\.1:(\d+)", text))):
+    # Every loopback URL: the sandboxes' http ones and an SFTP sandbox's `sftp://user@127.0.0.1:port`.
+    for port in sorted(set(re.findall(r"(?:http|sftp)://(?:[\w.-]+@)?127\.0\.0\.1:(\d+)", text))):
         text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
     text = re.sub(r"hold_window: \S+", f"hold_window: {hold_window}", text)
     path = directory / "orderloop.yaml"

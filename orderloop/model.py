@@ -7,6 +7,7 @@ exported order or fulfillment validates against the onX schemas.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -73,6 +74,8 @@ class OrderStatus(StrEnum):
 
     RECEIVED = "received"
     IN_HOLD_WINDOW = "in_hold_window"
+    # A wholesale order waiting for its ship window to open (`WholesaleTerms.ship_after_date`).
+    AWAITING_SHIP_DATE = "awaiting_ship_date"
     ALLOCATED = "allocated"
     SENT_TO_FULFILLMENT = "sent_to_fulfillment"
     PARTIALLY_SHIPPED = "partially_shipped"
@@ -104,6 +107,10 @@ class ExceptionKind(StrEnum):
     # A case the selling channel raised on the order (a dispute, a buyer's cancellation request,
     # an acknowledgement overdue): the connector's own kind is `OrderException.channel_kind`.
     CHANNEL_EXCEPTION = "channel_exception"
+    # A wholesale line whose quantity is not a multiple of its case pack (found at ingest, with
+    # each such line in the reason): the buyer amends the order (its edit re-maps it) or the
+    # order is cancelled.
+    CASE_PACK_VIOLATION = "case_pack_violation"
 
 
 class Address(OnxModel):
@@ -317,6 +324,42 @@ class RequestLine(OnxModel):
     line_id: str
     sku: str
     quantity: int = Field(gt=0)
+    # A wholesale line's case pack (`OrderLine.case_pack`): each case is one carton.
+    case_pack: int | None = None
+
+
+class ShippingDocument(OnxModel):
+    """A document that goes with a shipping request (a wholesale order's packing slip and
+    GS1-128 carton labels), rendered by the send activity for the fulfillment connector to
+    carry; `content` is the PDF (base64 in JSON). The order keeps only its `DocumentRef`."""
+
+    model_config = ConfigDict(**OnxModel.model_config, ser_json_bytes="base64", val_json_bytes="base64")
+
+    kind: Literal["packing_slip", "carton_labels", "invoice"]
+    filename: str
+    content_type: str = "application/pdf"
+    content: bytes
+    # The cartons' SSCC-18s (carton labels and packing slip).
+    ssccs: list[str] = Field(default_factory=list)
+
+    def ref(self) -> DocumentRef:
+        return DocumentRef(
+            kind=self.kind,
+            filename=self.filename,
+            sha256=hashlib.sha256(self.content).hexdigest(),
+            size=len(self.content),
+            ssccs=self.ssccs,
+        )
+
+
+class DocumentRef(OnxModel):
+    """What the order view keeps of a document sent with a request (or to the buyer)."""
+
+    kind: str
+    filename: str
+    sha256: str
+    size: int
+    ssccs: list[str] = Field(default_factory=list)
 
 
 class ShippingRequest(OnxModel):
@@ -333,6 +376,12 @@ class ShippingRequest(OnxModel):
     shipping_address: Address
     shipping_code: str | None = None
     created_at: datetime
+    # A wholesale order's terms (PO number, mark-for, routing instructions), for its documents.
+    wholesale: WholesaleTerms | None = None
+    # Set by the send activity before the fulfillment connector sees the request (never by the
+    # workflow): the packing slip and carton labels of a wholesale order, for a connector that
+    # carries documents (the generic WMS sends them with the request).
+    documents: list[ShippingDocument] = Field(default_factory=list)
 
     @staticmethod
     def request_id(order_id: str, sequence: int) -> str:
@@ -476,6 +525,8 @@ class ShippingRequestView(OnxModel):
     request: ShippingRequest
     state: ShippingRequestState
     vendor_id: str | None = None
+    # The documents sent with the request (a wholesale order's packing slip and labels).
+    documents: list[DocumentRef] = Field(default_factory=list)
     # When the fulfillment channel reported the parcel(s) of this request delivered.
     delivered_at: datetime | None = None
 

@@ -17,6 +17,7 @@ def order_policy(config: OrderloopConfig, task_queue_prefix: str, channel_id: st
         ship_by_calendar=channel.ship_by_calendar,
         ship_by_warning=channel.ship_by_warning,
         escalation_delay=channel.escalation_delay,
+        ship_cancel_lead=channel.ship_cancel_lead,
         out_of_stock_retry=channel.out_of_stock_retry,
         orders_task_queue=orders_task_queue(task_queue_prefix),
         selling_task_queue=channel_task_queue(task_queue_prefix, channel.id),

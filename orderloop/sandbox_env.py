@@ -40,6 +40,12 @@ SANDBOX_ENV: dict[str, str] = {
     "ORDERLOOP_AMAZON_CLIENT_SECRET": "amzn1.oa2-cs.v1.sandbox-amazon-client-secret",
     "ORDERLOOP_AMAZON_REFRESH_TOKEN": "Atzr|sandbox-amazon-refresh-token",
     "ORDERLOOP_AMAZON_NOTIFICATION_KEY": "sandbox-amazon-notification-key",
+    "ORDERLOOP_EDI_ACME_SFTP_PASSWORD": "sandbox-edi-acme-sftp-password",
+    "ORDERLOOP_FILES_SFTP_PASSWORD": "sandbox-files-sftp-password",
+    # The public half of the flat-file sandbox's fixed host key (connectors.flatfile.sandbox).
+    "ORDERLOOP_FILES_SFTP_HOST_KEY": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDdrnih+usGtfBFqQ9ZFgcv5QAk6ZcZCz215sjFLyxaV",
+    "ORDERLOOP_B2B_API_TOKEN": "sandbox-b2b-portal-api-token",
+    "ORDERLOOP_B2B_WEBHOOK_SECRET": "whsec_c2FuZGJveC1iMmItcG9ydGFsLXNpZ25pbmcta2V5",
 }
 
 

@@ -86,6 +86,8 @@ class Stack:
                 "ORDERLOOP_GATEWAY_HOST": self.gateway_host,
                 "ORDERLOOP_GATEWAY_PORT": str(self.gateway_port),
                 "ORDERLOOP_LOG_FORMAT": "json",
+                # Where sandboxes that keep files (the EDI partner's SFTP folders) keep them.
+                "ORDERLOOP_HOME": str(self.home.resolve()),
             }
         )
         if self.worker_metrics_port is not None:
@@ -139,7 +141,7 @@ class Stack:
         self.spawn("gateway", "gateway")
         await self.wait_http(f"{self.gateway_url}/readyz")
         for channel in config.channels:
-            await self.wait_http(f"{channel.base_url.rstrip('/')}/_sandbox/health")
+            await self.wait_http(f"{channel.sandbox_base_url.rstrip('/')}/_sandbox/health")
         await self.wait_worker()
         return config
 

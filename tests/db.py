@@ -15,9 +15,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-POSTGRES_URL = os.environ.get(
-    "ORDERLOOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("ORDERLOOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 def postgres_url_or_skip() -> str:

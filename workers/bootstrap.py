@@ -28,10 +28,12 @@ from orderloop.contracts.scheduled_jobs import (
     ORDER_POLL_WORKFLOW,
     RECONCILE_EVERY,
     RECONCILIATION_WORKFLOW,
+    REPORT_POLL_WORKFLOW,
     RETURN_POLL_WORKFLOW,
     SHIPMENT_POLL_WORKFLOW,
     SNAPSHOT_EVERY,
     STOCK_SNAPSHOT_WORKFLOW,
+    CollectReportsInput,
     PollOrdersInput,
     PollReturnsInput,
     PollShipmentsInput,
@@ -92,6 +94,17 @@ async def ensure_schedules(client: Client, config: OrderloopConfig, prefix: str)
             task_queue=orders_task_queue(prefix),
         )
         await _ensure_schedule(client, schedule_id, action, SNAPSHOT_EVERY)
+    for channel in config.channels_with_role(ConnectorRole.FULFILLMENT):
+        if channel.poll_reports_every is None:
+            continue
+        schedule_id = f"{prefix}/report-poll/{channel.id}"
+        action = ScheduleActionStartWorkflow(
+            REPORT_POLL_WORKFLOW,
+            CollectReportsInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
+            id=schedule_id,
+            task_queue=orders_task_queue(prefix),
+        )
+        await _ensure_schedule(client, schedule_id, action, channel.poll_reports_every)
     for channel in config.channels_with_role(ConnectorRole.SELLING):
         if channel.poll_orders_every is None:
             continue

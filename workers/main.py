@@ -21,6 +21,7 @@ from activities.inventory_jobs import InventoryJobs
 from activities.inventory_sync import InventorySync
 from activities.order_poll import OrderPoll
 from activities.order_steps import OrderSteps
+from activities.report_poll import ReportPoll
 from activities.restock import RestockWatch
 from activities.return_poll import ReturnPoll
 from activities.returns import ReturnCalls, ReturnSteps
@@ -46,6 +47,7 @@ from workflows.returns import ReturnWorkflow
 from workflows.scheduled_jobs import (
     OrderPollWorkflow,
     ReconciliationWorkflow,
+    ReportPollWorkflow,
     ReturnPollWorkflow,
     ShipmentPollWorkflow,
     StockSnapshotWorkflow,
@@ -62,6 +64,7 @@ WORKFLOWS: Sequence[type] = (
     OrderPollWorkflow,
     ReturnPollWorkflow,
     ShipmentPollWorkflow,
+    ReportPollWorkflow,
     ReturnWorkflow,
 )
 
@@ -95,6 +98,7 @@ def build_workers(
     poll = OrderPoll(ledger, connectors, prefix)
     return_poll = ReturnPoll(ledger, connectors, prefix)
     shipment_poll = ShipmentPoll(ledger, connectors)
+    report_poll = ReportPoll(config, ledger, connectors)
     return_steps = ReturnSteps(config, ledger, connectors, prefix, client)
     return_calls = ReturnCalls(connectors)
     workers = [
@@ -134,11 +138,13 @@ def build_workers(
                     calls.cancel_on_channel,
                     calls.resolve_channel_exception,
                     calls.acknowledge_on_channel,
+                    calls.confirm_allocation,
                     sync.sync_channel_inventory,
                     jobs.pull_stock_snapshot,
                     poll.poll_channel_orders,
                     return_poll.poll_channel_returns,
                     shipment_poll.poll_channel_shipments,
+                    report_poll.collect_fulfillment_reports,
                     return_calls.create_expected_return,
                     return_calls.push_return_received,
                 ],
@@ -161,7 +167,7 @@ async def run_worker() -> None:
     # Rotating refresh tokens (RyderShip) live in the ledger, shared by the channel's workers.
     exchange_log = ExchangeRecorder(ledger)
     exchange_log.start()
-    connectors = build_connectors(config.channels, token_store=ledger, exchange_log=exchange_log)
+    connectors = build_connectors(config.channels, token_store=ledger, exchange_log=exchange_log, records=ledger)
     runtime = None
     if settings.temporal_metrics_port is not None:
         runtime = metrics.temporal_runtime(f"{settings.metrics_host}:{settings.temporal_metrics_port}")

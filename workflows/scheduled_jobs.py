@@ -1,7 +1,8 @@
 """Scheduled jobs, run by Temporal schedules: pull each fulfillment channel's stock snapshot into
-the ledger, reconcile the ledger and the channels (report drift), and poll each selling channel
-for orders whose webhook never arrived and, where configured, for its return requests, and poll a
-fulfillment channel without webhooks for the shipments it recorded since the last poll."""
+the ledger, reconcile the ledger and the channels (report drift), poll each selling channel
+for orders whose webhook never arrived and, where configured, for its return requests, poll a
+fulfillment channel without webhooks for the shipments it recorded since the last poll, and
+collect the reports (shipment and stock files) a fulfillment channel leaves for Orderloop."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.contracts.scheduled_jobs import (
         ORDER_POLL_WORKFLOW,
         RECONCILIATION_WORKFLOW,
+        REPORT_POLL_WORKFLOW,
         RETURN_POLL_WORKFLOW,
         SHIPMENT_POLL_WORKFLOW,
         STOCK_SNAPSHOT_WORKFLOW,
+        CollectReportsInput,
+        CollectReportsReport,
         PollOrdersInput,
         PollOrdersReport,
         PollReturnsInput,
@@ -39,8 +43,9 @@ R = TypeVar("R", bound=BaseModel)
 
 async def _run_job(
     activity: str,
-    inp: SnapshotInput | ReconcileInput | PollOrdersInput | PollReturnsInput | PollShipmentsInput,
+    inp: SnapshotInput | ReconcileInput | PollOrdersInput | PollReturnsInput | PollShipmentsInput | CollectReportsInput,
     result: type[R],
+    heartbeat_timeout: timedelta = timedelta(minutes=2),
 ) -> R:
     """One scheduled job is one activity on the queue its input names, heartbeating as it goes."""
     return await workflow.execute_activity(
@@ -49,7 +54,7 @@ async def _run_job(
         result_type=result,
         task_queue=inp.task_queue,
         start_to_close_timeout=timedelta(minutes=10),
-        heartbeat_timeout=timedelta(minutes=2),
+        heartbeat_timeout=heartbeat_timeout,
         retry_policy=_RETRY,
     )
 
@@ -95,3 +100,16 @@ class ShipmentPollWorkflow:
     @workflow.run
     async def run(self, inp: PollShipmentsInput) -> PollShipmentsReport:
         return await _run_job(Activities.POLL_CHANNEL_SHIPMENTS, inp, PollShipmentsReport)
+
+
+@workflow.defn(name=REPORT_POLL_WORKFLOW)
+class ReportPollWorkflow:
+    """Scheduled per fulfillment channel with `poll_reports_every`: collect the shipment and stock
+    files it left. It heartbeats per row, so a worker killed mid-file is noticed within 15 s and
+    the retry resumes the file where the ledger's journal says it stopped."""
+
+    @workflow.run
+    async def run(self, inp: CollectReportsInput) -> CollectReportsReport:
+        return await _run_job(
+            Activities.COLLECT_FULFILLMENT_REPORTS, inp, CollectReportsReport, heartbeat_timeout=timedelta(seconds=15)
+        )

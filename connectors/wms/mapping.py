@@ -7,6 +7,7 @@ fulfillments, so a shipment maps back to order lines even when two lines share a
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,9 @@ TRACKING_URL_FIELD = "trackingUrl"
 def request_body(request: ShippingRequest, requirements: ShippingRequirements | None = None) -> dict[str, Any]:
     """The body of `POST /shipping-requests`: our request id is the WMS's `externalId`; the
     selling channel's requirements, when it has any, as `requirements{carriers, shippingMethod,
-    packagingNotes}` for the packers."""
+    packagingNotes}` for the packers; a wholesale request's PO number, mark-for and routing
+    instructions, and its documents (`documents[]{kind, filename, contentType, content: base64
+    PDF, ssccs}`: packing slip and GS1-128 carton labels)."""
     body: dict[str, Any] = {
         "externalId": request.id,
         "orderId": request.order_id,
@@ -44,6 +47,25 @@ def request_body(request: ShippingRequest, requirements: ShippingRequirements | 
             "packagingNotes": requirements.packaging_notes,
         }
         body["requirements"] = {key: value for key, value in wanted.items() if value is not None}
+    if request.wholesale is not None:
+        terms = request.wholesale
+        body["customerPONumber"] = terms.customer_po_number
+        if terms.mark_for is not None:
+            body["markforAddress"] = {"locationIdentifier": terms.mark_for.location_identifier}
+        if terms.routing_instructions:
+            body["routingInstructions"] = terms.routing_instructions
+    if request.documents:
+        # A wholesale request's packing slip and carton labels, for the packers to print.
+        body["documents"] = [
+            {
+                "kind": doc.kind,
+                "filename": doc.filename,
+                "contentType": doc.content_type,
+                "content": base64.b64encode(doc.content).decode(),
+                "ssccs": doc.ssccs,
+            }
+            for doc in request.documents
+        ]
     return body
 
 

@@ -12,6 +12,8 @@ answer `{"error": ...}`. `GET /_sandbox` lists the routes and controls.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
 import string
@@ -124,6 +126,17 @@ class WmsRequest:
             "shippingAddress": self.body.get("shippingAddress"),
             "shippingCode": self.body.get("shippingCode"),
             "requirements": self.body.get("requirements"),
+            "customerPONumber": self.body.get("customerPONumber"),
+            # What the packers print: each document's kind, file name, size and carton SSCCs.
+            "documents": [
+                {
+                    "kind": doc.get("kind"),
+                    "filename": doc.get("filename"),
+                    "bytes": len(base64.b64decode(str(doc.get("content")))),
+                    "ssccs": doc.get("ssccs") or [],
+                }
+                for doc in self.body.get("documents") or []
+            ],
             "createdAt": self.created_at,
             "shipmentIds": [s["id"] for s in self.shipments],
             "hold": self.hold,
@@ -151,6 +164,24 @@ def split_lines(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list
     return first, second
 
 
+def _documents_refusal(documents: Any) -> str | None:
+    """Why the documents sent with a request cannot be printed (each a base64 PDF)."""
+    if documents is None:
+        return None
+    if not isinstance(documents, list):
+        return "documents must be an array"
+    for i, doc in enumerate(documents):
+        if not isinstance(doc, dict) or doc.get("contentType") != "application/pdf":
+            return f"documents[{i}] must be a PDF (contentType application/pdf)"
+        try:
+            content = base64.b64decode(str(doc.get("content")), validate=True)
+        except (binascii.Error, ValueError):
+            return f"documents[{i}].content is not base64"
+        if not content.startswith(b"%PDF-"):
+            return f"documents[{i}].content is not a PDF"
+    return None
+
+
 def _refusal(body: dict[str, Any]) -> str | None:
     """Why a request body is not a shipping request the WMS can work on."""
     if not isinstance(body.get("externalId"), str) or not body["externalId"]:
@@ -169,6 +200,9 @@ def _refusal(body: dict[str, Any]) -> str | None:
         why = _requirements_refusal(wanted)
         if why:
             return why
+    why = _documents_refusal(body.get("documents"))
+    if why:
+        return why
     address = body.get("shippingAddress")
     if not isinstance(address, dict):
         return "shippingAddress is missing"

@@ -61,6 +61,9 @@ class Activities(StrEnum):
     RESOLVE_CHANNEL_EXCEPTION = "orderloop.resolve_channel_exception"
     # An accepted order acknowledged to a selling channel that wants it (Walmart's purchase orders).
     ACKNOWLEDGE_ON_CHANNEL = "orderloop.acknowledge_on_channel"
+    # Each line's decision once the order is allocated, for a channel that wants it (a
+    # wholesale partner's 855, a B2B portal's line status).
+    CONFIRM_ALLOCATION = "orderloop.confirm_allocation"
     # Inventory: the long-running, heartbeating outbox drain of one selling channel.
     SYNC_CHANNEL_INVENTORY = "orderloop.sync_channel_inventory"
     PULL_STOCK_SNAPSHOT = "orderloop.pull_stock_snapshot"
@@ -72,6 +75,9 @@ class Activities(StrEnum):
     POLL_CHANNEL_SHIPMENTS = "orderloop.poll_channel_shipments"
     # Follows the outbox and wakes orders waiting for stock of a SKU whose availability rose.
     WATCH_RESTOCK = "orderloop.watch_restock"
+    # Reports a fulfillment channel leaves for Orderloop to collect (files in an inbox): its
+    # shipments signalled to their orders, its stock into the ledger's snapshots, once per row.
+    COLLECT_FULFILLMENT_REPORTS = "orderloop.collect_fulfillment_reports"
 
 
 class ReturnSignals(StrEnum):

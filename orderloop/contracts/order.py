@@ -113,6 +113,12 @@ class OrderPolicy(BaseModel):
     # The selling channel wants each accepted order acknowledged within this long of its
     # creation (Walmart: 4 hours); None: it takes no acknowledgement.
     acknowledge_within: timedelta | None = None
+    # The selling channel wants each line's decision once the order is allocated (a wholesale
+    # partner: EDI 855, a B2B portal's line status; `SellingConnector.confirms_allocation`).
+    confirms_allocation: bool = False
+    # A wholesale order not shipped this long before the buyer's cancel-by date opens
+    # sla_breach (its ship-by deadline is `ship_cancel_by_date - ship_cancel_lead`).
+    ship_cancel_lead: timedelta = timedelta(days=1)
 
 
 # What the order workflow may rely on from whoever started it. 0: histories from before the

@@ -18,6 +18,7 @@ SHIPMENT_POLL_WORKFLOW = "ShipmentPoll"
 # How often the scheduled jobs run (their Temporal schedules; the flow audit shows them too).
 SNAPSHOT_EVERY = timedelta(minutes=5)
 RECONCILE_EVERY = timedelta(minutes=15)
+REPORT_POLL_WORKFLOW = "FulfillmentReportPoll"
 
 
 class _Camel(BaseModel):
@@ -137,3 +138,24 @@ class PollShipmentsReport(_Camel):
     delivered: int = 0
     # Shipments of orders Orderloop no longer runs (closed) or never ran.
     not_running: int = 0
+
+
+class CollectReportsInput(BaseModel):
+    """One collection of the reports a fulfillment channel left for Orderloop (its
+    `poll_reports_every`): shipments and stock levels, each row applied once."""
+
+    channel_id: str
+    task_queue: str
+
+
+class CollectReportsReport(_Camel):
+    channel_id: str
+    # Files read to the end this run (archived, or moved to the error folder whole).
+    files: list[str] = Field(default_factory=list)
+    files_in_error: list[str] = Field(default_factory=list)
+    rows_applied: int = 0
+    rows_rejected: int = 0
+    # Rows applied by an earlier, interrupted run of the same file (skipped this time).
+    rows_already_applied: int = 0
+    shipments_delivered: list[str] = Field(default_factory=list)
+    stock: list[SnapshotReport] = Field(default_factory=list)

@@ -14,12 +14,15 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from orderloop.ledger.schema import (
+    EDI_TABLES,
     RETURN_TABLES,
     V1_TABLES,
     channel_holds,
     channel_holds_by_seen,
     channel_rollouts,
     events_by_kind_and_time,
+    exchange_files,
+    exchange_rows,
     exchanges,
     metadata,
     notices,
@@ -87,6 +90,15 @@ def _v12_exchanges(conn: Connection) -> None:
     exchanges.create(conn, checkfirst=False)
 
 
+def _v13_exchange_files(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[exchange_files, exchange_rows], checkfirst=False)
+
+
+def _v14_edi(conn: Connection) -> None:
+    # The indexes are declared on their tables, so create_all makes them too.
+    metadata.create_all(conn, tables=EDI_TABLES, checkfirst=False)
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
@@ -101,6 +113,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (10, "selling channels' go-live rollouts (stage, SKUs) and their audit", _v10_rollouts),
     (11, "the operations record: order events per channel and time", _v11_operations),
     (12, "the exchange log: vendor calls, polls and webhooks with the vendor's answer", _v12_exchanges),
+    (13, "inbound files of file-speaking channels and what each row applied", _v13_exchange_files),
+    (14, "EDI partners: interchanges, purchase orders, control numbers, documents sent, parcels", _v14_edi),
 ]
 
 LATEST = MIGRATIONS[-1][0]

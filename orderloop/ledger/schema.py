@@ -421,3 +421,104 @@ exchanges = Table(
     Index("ix_exchanges_order", "order_id", "at"),
     Index("ix_exchanges_at", "at"),
 )
+
+# Migration 14: EDI trading partners (orderloop.edi_records): the interchanges received (one per
+# sender and control number, rejected ones kept for operators), the purchase orders and changes
+# they carried, the control numbers sent with, the documents sent (one per key) and the parcels
+# reported per order for the ship notice.
+edi_interchanges = Table(
+    "edi_interchanges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel_id", String(128), nullable=False),
+    Column("sender", String(255), nullable=False),
+    Column("control_number", String(32), nullable=False),
+    Column("file_name", String(1024), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("detail", Text, nullable=True),
+    UniqueConstraint("channel_id", "sender", "control_number", name="uq_edi_interchanges_control"),
+    CheckConstraint("status IN ('accepted', 'partial', 'rejected', 'unreadable')", name="ck_edi_interchanges_status"),
+)
+edi_documents_in = Table(
+    "edi_documents_in",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel_id", String(128), nullable=False),
+    Column("po_number", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("envelope", JSON, nullable=False),
+    Column("segments", JSON, nullable=False),
+)
+edi_documents_in_by_po = Index("ix_edi_documents_in_po", edi_documents_in.c.channel_id, edi_documents_in.c.po_number)
+edi_documents_in_by_time = Index(
+    "ix_edi_documents_in_received", edi_documents_in.c.channel_id, edi_documents_in.c.received_at
+)
+edi_control_numbers = Table(
+    "edi_control_numbers",
+    metadata,
+    Column("channel_id", String(128), primary_key=True),
+    Column("last_value", BigInteger, nullable=False),
+    # ISA13 is nine digits.
+    CheckConstraint("last_value > 0 AND last_value < 1000000000", name="ck_edi_control_numbers_range"),
+)
+edi_documents_out = Table(
+    "edi_documents_out",
+    metadata,
+    Column("channel_id", String(128), nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("control_number", BigInteger, nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("channel_id", "key"),
+    UniqueConstraint("channel_id", "control_number", name="uq_edi_documents_out_control"),
+)
+edi_parcels = Table(
+    "edi_parcels",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel_id", String(128), nullable=False),
+    Column("order_id", String(512), nullable=False),
+    Column("shipment_id", String(512), nullable=False),
+    Column("shipping_request_id", String(512), nullable=False),
+    Column("parcel", JSON, nullable=False),
+    UniqueConstraint("channel_id", "shipment_id", name="uq_edi_parcels_shipment"),
+)
+edi_parcels_by_order = Index("ix_edi_parcels_order", edi_parcels.c.channel_id, edi_parcels.c.order_id)
+EDI_TABLES = [edi_interchanges, edi_documents_in, edi_control_numbers, edi_documents_out, edi_parcels]
+# Migration 13: the inbound files of file-speaking channels (flat files, EDI) and what each of
+# their rows did (orderloop.file_journal), so a file read again after a crash mid-file applies
+# only the rows it had not applied. A file is known by its name and a digest of its bytes.
+exchange_files = Table(
+    "exchange_files",
+    metadata,
+    Column("channel_id", String(128), nullable=False),
+    Column("file_key", String(96), nullable=False),
+    Column("name", String(1024), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("rows_applied", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("reason", String(2048), nullable=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("channel_id", "file_key"),
+    CheckConstraint("state IN ('reading', 'archived', 'error')", name="ck_exchange_files_state"),
+)
+
+exchange_rows = Table(
+    "exchange_rows",
+    metadata,
+    Column("channel_id", String(128), nullable=False),
+    Column("file_key", String(96), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", String(2048), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("channel_id", "file_key", "line"),
+    CheckConstraint("outcome IN ('delivering', 'applied', 'rejected')", name="ck_exchange_rows_outcome"),
+)

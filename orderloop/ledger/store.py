@@ -19,6 +19,8 @@ ledger, the availability outbox and inbound dedup records, on SQLite or PostgreS
 - orderloop.ledger.rollouts: selling channels' go-live rollouts, their audit, units reserved per SKU
 - orderloop.ledger.tokens: the shared store of rotating OAuth tokens (orderloop.tokens)
 - orderloop.ledger.exchanges: the exchange log (vendor calls, polls, webhooks; orderloop.exchange_log)
+- orderloop.ledger.edi: EDI partners' interchanges, control numbers, documents sent (orderloop.edi_records)
+- orderloop.ledger.exchange_files: inbound files of file-speaking channels, per row what applied
 
 Every change is one transaction whose correctness comes from conditional UPDATEs with checked
 row counts and the table's CHECK constraints, never from row locks (SQLite has none).
@@ -33,6 +35,8 @@ from sqlalchemy.engine import Connection
 
 from orderloop.ledger.audit import Audit
 from orderloop.ledger.dedup import InboundDedup
+from orderloop.ledger.edi import EdiPartnerRecords
+from orderloop.ledger.exchange_files import ExchangeFiles
 from orderloop.ledger.exchanges import Exchanges
 from orderloop.ledger.holds import ChannelHolds
 from orderloop.ledger.notices import Notices
@@ -66,6 +70,8 @@ class Ledger(
     Audit,
     TokenRecords,
     Exchanges,
+    EdiPartnerRecords,
+    ExchangeFiles,
 ):
     """The ledger over one database; open it with `await Ledger.open(url)`."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orderloop.address_parts import address_parts, has_line_addresses, part_order
@@ -164,6 +164,8 @@ def _run(
     any_eligible = False
     entry: dict[str, Any] = {}
     for step in steps:
+        if step.split is not SplitPolicy.NEVER and facts.ship_complete:
+            step = _whole(step, trace)
         split, entry, eligible = _try(step, facts, stock, ctx, excluded)
         trace["steps"].append(entry)
         if step.by_distance and trace["geo"] is None:
@@ -185,6 +187,13 @@ def _run(
         if unmet is not None:
             reason = f"rule {rule}: {unmet}; no candidate location ships it"
     return _finish(Decision(outcome, rule=rule, reason=reason + (f" ({quoted})" if quoted else "")), trace)
+
+
+def _whole(step: Step, trace: dict[str, Any]) -> Step:
+    """The step as it routes a wholesale order that must ship complete: never split, whatever
+    the rule card's split policy (a partial-allowed order keeps it)."""
+    trace["notes"].append(f"{step.label}: split {step.split_name} overridden: the order must ship complete")
+    return replace(step, split=SplitPolicy.NEVER, splitter=SPLITS[SplitPolicy.NEVER])
 
 
 def _try(

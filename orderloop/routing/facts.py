@@ -42,6 +42,8 @@ class OrderFacts:
         self.order = order
         self.channel = order.channel_id
         self.order_type: str = order.order_type.value
+        # A wholesale order the buyer wants in one shipment: no step splits it.
+        self.ship_complete = order.wholesale is not None and order.wholesale.ship_complete
         self.tags = frozenset(tag.strip().lower() for tag in order.tags) if order.tags else _NO_TAGS
         self.lines: tuple[Line, ...] = tuple(order.line_items)
         needs: dict[str, int] = {}

@@ -30,7 +30,8 @@ class ReceivedWebhook:
             document = json.loads(self.body)
         except ValueError:
             document = None
-        for key in ("webhook_type", "event_name", "scope", "NotificationType"):
+        # The B2B portal's Standard Webhooks envelope: `type`.
+        for key in ("webhook_type", "event_name", "scope", "NotificationType", "type"):
             if isinstance(document, dict) and isinstance(document.get(key), str):
                 return str(document[key])
         # Walmart's notifications: `source.eventType` (ORDER_UPDATES).

@@ -45,7 +45,5 @@ async def test_no_stock_update_is_lost_when_the_worker_dies(stack: Stack, api: A
                 break
             await asyncio.sleep(0.5)
     assert {sku: levels.get(sku) for sku in skus} == expected
-    preview = (
-        await api.http.get("/api/inventory/channels/storefront/preview", params={"sku": skus})
-    ).json()
+    preview = (await api.http.get("/api/inventory/channels/storefront/preview", params={"sku": skus})).json()
     assert all(row["published"] == row["wouldPublish"] == expected[row["sku"]] for row in preview["skus"])

@@ -14,6 +14,7 @@ import httpx
 import yaml
 from pydantic import BaseModel
 from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleOverlapPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from orderloop.config import load_config
 from orderloop.ledger import Ledger, OperatorRole
@@ -128,9 +129,16 @@ async def run_schedule_now(stack: Stack, schedule: str, result_type: type[R], ti
             if isinstance(a, ScheduleActionExecutionStartWorkflow)
         ]
 
-    seen = set(await runs())
-    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
     deadline = time.monotonic() + timeout
+    while True:  # the worker creates its schedules as it starts: a fresh stack may not have it yet
+        try:
+            seen = set(await runs())
+            break
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
     while time.monotonic() < deadline:
         new = [run for run in await runs() if run not in seen]
         if new:
@@ -160,7 +168,7 @@ View = dict[str, Any]
 
 def base_url(stack: Stack, channel_id: str) -> str:
     """Where the stack runs the sandbox of `channel_id`."""
-    return load_config(stack.config_path).channel(channel_id).base_url
+    return load_config(stack.config_path).channel(channel_id).sandbox_base_url
 
 
 @asynccontextmanager

@@ -107,9 +107,7 @@ async def test_a_sale_on_the_storefront_reaches_the_shopify_shop(stack: Stack, a
             return next(iter(levels.values()), None)
 
         async def expected() -> int:
-            preview = (
-                await api.http.get("/api/inventory/channels/shopify/preview", params={"sku": [sku]})
-            ).json()
+            preview = (await api.http.get("/api/inventory/channels/shopify/preview", params={"sku": [sku]})).json()
             return int(preview["skus"][0]["wouldPublish"])
 
         for _ in range(50):  # the shop has caught up with the ledger

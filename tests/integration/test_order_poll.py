@@ -51,9 +51,7 @@ async def test_an_order_whose_webhook_was_lost_is_started_by_the_poll_once(stack
         # A second poll sees both orders again and starts neither.
         await run_poll_now(handle)
         await asyncio.sleep(1)
-        requests = (
-            await http.get(f"{base_url(stack, 'wms')}/_sandbox/requests", params={"method": "POST"})
-        ).json()
+        requests = (await http.get(f"{base_url(stack, 'wms')}/_sandbox/requests", params={"method": "POST"})).json()
     for external_id in (lost, delivered):
         sent = [r for r in requests if r["path"] == "/shipping-requests" and external_id in json.dumps(r["body"])]
         assert len(sent) == 1, external_id

@@ -17,9 +17,7 @@ DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest_asyncio.fixture(scope="module", params=DATABASES, loop_scope="session")
-async def ledger(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Ledger]:
+async def ledger(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("ledger") / "ledger.db"
         opened = await Ledger.open(f"sqlite:///{path}")

@@ -81,16 +81,12 @@ def test_a_channel_configures_its_inventory_rules() -> None:
         }
     )
     assert channel.inventory == InventoryRules(buffer=2, percent=80, locations=["east"])
-    assert ChannelConfig.model_validate({**channel.model_dump(), "inventory": {}}).inventory == (
-        InventoryRules()
-    )
+    assert ChannelConfig.model_validate({**channel.model_dump(), "inventory": {}}).inventory == (InventoryRules())
     with pytest.raises(ValidationError):
         ChannelConfig.model_validate({**channel.model_dump(), "buffer": 2})
 
 
-async def test_channel_quantities_read_the_ledger_for_many_skus(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_channel_quantities_read_the_ledger_for_many_skus(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     mug, lid, kit, hidden, unknown = (uid(n) for n in ("mug", "lid", "kit", "hidden", "unknown"))
     await ledger.define_products([Product(sku=kit, components={mug: 1, lid: 1})])
     await ledger.receive(mug, "east", 20, cause)

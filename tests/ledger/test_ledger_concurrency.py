@@ -70,9 +70,7 @@ async def test_two_processes_sharing_a_sqlite_file_never_oversell(tmp_path: Path
         await worker.close()
 
 
-async def test_concurrent_retries_of_one_reservation_reserve_once(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_concurrent_retries_of_one_reservation_reserve_once(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     lines = [ReservationLine(line_id="1", sku=sku, location_id="east", quantity=3)]
@@ -82,9 +80,7 @@ async def test_concurrent_retries_of_one_reservation_reserve_once(
     assert (await ledger.stock(sku))[0].reserved == 3
 
 
-async def test_concurrent_retries_of_one_shipment_commit_once(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_concurrent_retries_of_one_shipment_commit_once(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.reserve(order, one_unit(sku), cause)
@@ -121,9 +117,7 @@ async def test_snapshots_running_beside_orders_neither_deadlock_nor_break_invari
         for n in range(60)
     ]
     snapshots = [
-        ledger.apply_snapshot(
-            "east", [SnapshotRow(sku=sku, on_hand=8 + k % 3) for sku in skus], cause
-        )
+        ledger.apply_snapshot("east", [SnapshotRow(sku=sku, on_hand=8 + k % 3) for sku in skus], cause)
         for k in range(4)
     ]
     await asyncio.gather(*orders, *snapshots)

@@ -11,9 +11,7 @@ from orderloop.ledger import InboundSeen, Ledger
 Uid = Callable[[str], str]
 
 
-async def test_an_order_is_accepted_once_and_remembers_its_workflow(
-    ledger: Ledger, uid: Uid
-) -> None:
+async def test_an_order_is_accepted_once_and_remembers_its_workflow(ledger: Ledger, uid: Uid) -> None:
     external = uid("1001")
     assert await ledger.accepted_order("shop", external) is None
     assert await ledger.record_accepted_order("shop", external, f"order/shop/{external}") is True
@@ -21,9 +19,7 @@ async def test_an_order_is_accepted_once_and_remembers_its_workflow(
     assert await ledger.accepted_order("shop", external) == f"order/shop/{external}"
 
 
-async def test_the_same_external_id_on_another_channel_is_another_order(
-    ledger: Ledger, uid: Uid
-) -> None:
+async def test_the_same_external_id_on_another_channel_is_another_order(ledger: Ledger, uid: Uid) -> None:
     external = uid("1001")
     assert await ledger.record_accepted_order("shop", external, "a")
     assert await ledger.record_accepted_order("marketplace", external, "b")
@@ -44,9 +40,7 @@ async def test_delivery_seen_only_after_it_is_recorded(ledger: Ledger, uid: Uid)
     assert not await ledger.delivery_seen("other", event)
 
 
-async def test_inbound_seen_reads_the_delivery_and_the_accepted_order_together(
-    ledger: Ledger, uid: Uid
-) -> None:
+async def test_inbound_seen_reads_the_delivery_and_the_accepted_order_together(ledger: Ledger, uid: Uid) -> None:
     delivery, external, workflow = uid("evt"), uid("ext"), uid("order/shop")
     assert await ledger.inbound_seen("shop", delivery, external) == InboundSeen()
     await ledger.record_accepted_order("shop", external, workflow, delivery)

@@ -47,21 +47,15 @@ reserve = st.tuples(
         max_size=2,
     ),
 )
-release = st.tuples(
-    st.just("release"), order, st.none() | st.lists(st.sampled_from(LINE_IDS), max_size=2)
-)
+release = st.tuples(st.just("release"), order, st.none() | st.lists(st.sampled_from(LINE_IDS), max_size=2))
 # Mostly line "1", which every reserved order has, so that shipments often apply.
 ship = st.tuples(
     st.just("ship"),
     order,
     st.integers(0, 2),
-    st.lists(
-        st.tuples(st.sampled_from(["1", "1", "1", "2"]), st.integers(1, 3)), min_size=1, max_size=2
-    ),
+    st.lists(st.tuples(st.sampled_from(["1", "1", "1", "2"]), st.integers(1, 3)), min_size=1, max_size=2),
 )
-snapshot = st.tuples(
-    st.just("snapshot"), location, st.dictionaries(plain, st.integers(0, 8), min_size=1)
-)
+snapshot = st.tuples(st.just("snapshot"), location, st.dictionaries(plain, st.integers(0, 8), min_size=1))
 operations = st.one_of(receive, adjust, reserve, reserve, release, ship, ship, ship, snapshot)
 
 
@@ -110,9 +104,7 @@ class Run:
         elif kind == "ship":
             before = await self.stock()
             try:
-                shipped = await ledger.commit_shipment(
-                    self.orders[op[1]], f"s{op[2]}", op[3], OPERATOR
-                )
+                shipped = await ledger.commit_shipment(self.orders[op[1]], f"s{op[2]}", op[3], OPERATOR)
             except UnknownReservation:
                 assert await self.stock() == before
                 return

@@ -31,9 +31,7 @@ async def reserved_at(ledger: Ledger, sku: str, location: str = "east") -> int:
     return next(s.reserved for s in await ledger.stock(sku) if s.location_id == location)
 
 
-async def test_an_order_reserves_every_line_in_one_go(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_an_order_reserves_every_line_in_one_go(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     a, b, order = uid("a"), uid("b"), uid("order")
     await ledger.receive(a, "east", 5, cause)
     await ledger.receive(b, "west", 5, cause)
@@ -49,16 +47,12 @@ async def test_an_order_reserves_every_line_in_one_go(
     assert [(e.kind, e.delta) for e in await ledger.events(a)][-1] == (EventKind.RESERVE, 2)
 
 
-async def test_a_shortage_on_one_line_reserves_nothing(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_shortage_on_one_line_reserves_nothing(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     a, b, order = uid("a"), uid("b"), uid("order")
     await ledger.receive(a, "east", 5, cause)
     await ledger.receive(b, "east", 1, cause)
     missing = uid("missing")
-    result = await ledger.reserve(
-        order, [line("1", a, 2), line("2", b, 3), line("3", missing, 1)], cause
-    )
+    result = await ledger.reserve(order, [line("1", a, 2), line("2", b, 3), line("3", missing, 1)], cause)
     assert not result.reserved
     assert sorted(result.shortages, key=lambda s: s.sku) == sorted(
         [
@@ -71,20 +65,14 @@ async def test_a_shortage_on_one_line_reserves_nothing(
     assert await ledger.reservations(order) == []
 
 
-async def test_lines_of_the_same_sku_are_checked_together(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_lines_of_the_same_sku_are_checked_together(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 3, cause)
     result = await ledger.reserve(order, [line("1", sku, 2), line("2", sku, 2)], cause)
-    assert result.shortages == [
-        Shortage(sku=sku, location_id="east", requested=4, available=3, line_ids=["1", "2"])
-    ]
+    assert result.shortages == [Shortage(sku=sku, location_id="east", requested=4, available=3, line_ids=["1", "2"])]
 
 
-async def test_reserving_the_same_lines_again_changes_nothing(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_reserving_the_same_lines_again_changes_nothing(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     lines = [line("1", sku, 2)]
@@ -96,9 +84,7 @@ async def test_reserving_the_same_lines_again_changes_nothing(
     assert len(await ledger.events(sku)) == events_before
 
 
-async def test_a_retry_with_a_new_line_reserves_only_the_new_line(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_retry_with_a_new_line_reserves_only_the_new_line(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.reserve(order, [line("1", sku, 2)], cause)
@@ -107,9 +93,7 @@ async def test_a_retry_with_a_new_line_reserves_only_the_new_line(
     assert await reserved_at(ledger, sku) == 3
 
 
-async def test_reserving_a_held_line_differently_is_a_conflict(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_reserving_a_held_line_differently_is_a_conflict(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.receive(sku, "west", 5, cause)
@@ -120,9 +104,7 @@ async def test_reserving_a_held_line_differently_is_a_conflict(
         await ledger.reserve(order, [line("1", sku, 3)], cause)
 
 
-async def test_a_released_line_can_be_reserved_again_elsewhere(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_released_line_can_be_reserved_again_elsewhere(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.receive(sku, "west", 5, cause)
@@ -132,9 +114,7 @@ async def test_a_released_line_can_be_reserved_again_elsewhere(
     assert (result.reserved, result.already_reserved) == (True, False)
     assert await reserved_at(ledger, sku) == 0
     assert await reserved_at(ledger, sku, "west") == 2
-    assert [(r.location_id, r.state) for r in await ledger.reservations(order)] == [
-        ("west", ReservationState.OPEN)
-    ]
+    assert [(r.location_id, r.state) for r in await ledger.reservations(order)] == [("west", ReservationState.OPEN)]
 
 
 async def test_release_frees_open_units_once(ledger: Ledger, uid: Uid, cause: Cause) -> None:
@@ -152,15 +132,11 @@ async def test_release_frees_open_units_once(ledger: Ledger, uid: Uid, cause: Ca
     assert releases == [-1, -2]
 
 
-async def test_release_of_an_unknown_order_releases_nothing(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_release_of_an_unknown_order_releases_nothing(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     assert await ledger.release(uid("order"), None, cause) == 0
 
 
-async def test_commit_ships_reserved_units_once_per_shipment(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_commit_ships_reserved_units_once_per_shipment(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.reserve(order, [line("1", sku, 3)], cause)
@@ -178,7 +154,6 @@ async def test_commit_ships_reserved_units_once_per_shipment(
     assert ships == [-2, -1]
 
 
-
 async def test_commit_leaves_availability_as_it_was_and_writes_no_outbox_row(
     ledger: Ledger, uid: Uid, cause: Cause
 ) -> None:
@@ -192,9 +167,8 @@ async def test_commit_leaves_availability_as_it_was_and_writes_no_outbox_row(
     assert await ledger.available([sku]) == available == {(sku, "east"): 3}
     assert [row.sku for row in await ledger.outbox_after(cursor, 100) if row.sku == sku] == []
 
-async def test_a_partly_shipped_line_releases_only_the_rest(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+
+async def test_a_partly_shipped_line_releases_only_the_rest(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.reserve(order, [line("1", sku, 3)], cause)
@@ -247,9 +221,7 @@ async def test_shipping_more_than_reserved_commits_the_reservation_and_records_t
     assert tail == [(EventKind.SHIP, -2), (EventKind.OVERSHIP, -1)]
 
 
-async def test_a_shipment_after_cancellation_is_recorded_not_applied(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_shipment_after_cancellation_is_recorded_not_applied(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 4, cause)
     await ledger.reserve(order, [line("1", sku, 2)], cause)
@@ -260,9 +232,7 @@ async def test_a_shipment_after_cancellation_is_recorded_not_applied(
     assert (await ledger.events(sku, limit=1))[0].kind is EventKind.OVERSHIP
 
 
-async def test_committing_a_line_that_was_never_reserved_is_refused(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_committing_a_line_that_was_never_reserved_is_refused(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, order = uid("sku"), uid("order")
     await ledger.receive(sku, "east", 4, cause)
     await ledger.reserve(order, [line("1", sku, 2)], cause)
@@ -272,9 +242,7 @@ async def test_committing_a_line_that_was_never_reserved_is_refused(
     assert await ledger.commit_shipment(order, "s1", [("1", 1)], cause)
 
 
-async def test_a_bundle_line_reserves_ships_and_releases_its_components(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_bundle_line_reserves_ships_and_releases_its_components(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     mug, lid, kit, order = uid("mug"), uid("lid"), uid("kit"), uid("order")
     await ledger.define_products([Product(sku=kit, components={mug: 2, lid: 1})])
     await ledger.receive(mug, "east", 10, cause)
@@ -297,23 +265,17 @@ async def test_a_bundle_line_reserves_ships_and_releases_its_components(
     assert (await reserved_at(ledger, mug), await reserved_at(ledger, lid)) == (0, 0)
 
 
-async def test_a_bundle_short_of_one_component_reserves_nothing(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_bundle_short_of_one_component_reserves_nothing(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     mug, lid, kit, order = uid("mug"), uid("lid"), uid("kit"), uid("order")
     await ledger.define_products([Product(sku=kit, components={mug: 2, lid: 1})])
     await ledger.receive(mug, "east", 10, cause)
     await ledger.receive(lid, "east", 1, cause)
     result = await ledger.reserve(order, [line("1", kit, 2)], cause)
-    assert result.shortages == [
-        Shortage(sku=lid, location_id="east", requested=2, available=1, line_ids=["1"])
-    ]
+    assert result.shortages == [Shortage(sku=lid, location_id="east", requested=2, available=1, line_ids=["1"])]
     assert await reserved_at(ledger, mug) == 0
 
 
-async def test_a_line_id_twice_in_one_request_is_refused(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_line_id_twice_in_one_request_is_refused(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku = uid("sku")
     with pytest.raises(ReservationConflict, match="twice"):
         await ledger.reserve(uid("order"), [line("1", sku, 1), line("1", sku, 2)], cause)

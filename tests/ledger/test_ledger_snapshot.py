@@ -30,9 +30,7 @@ async def outbox_end(ledger: Ledger) -> int:
     return max([row.id for row in await ledger.outbox_after(0, 1_000_000)], default=0)
 
 
-async def test_a_snapshot_sets_on_hand_and_inbound_absolutely(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_snapshot_sets_on_hand_and_inbound_absolutely(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     kept, lowered, new = uid("kept"), uid("lowered"), uid("new")
     await ledger.receive(kept, "east", 5, cause)
     await ledger.receive(lowered, "east", 9, cause)
@@ -90,9 +88,7 @@ async def test_a_snapshot_below_reserved_keeps_reservations_and_reports_the_drif
     reserve = [ReservationLine(line_id="1", sku=sku, location_id="east", quantity=4)]
     await ledger.reserve(order, reserve, cause)
     result = await ledger.apply_snapshot("east", [SnapshotRow(sku=sku, on_hand=1)], WMS)
-    assert result.oversold == [
-        OversoldRow(sku=sku, location_id="east", reported_on_hand=1, reserved=4)
-    ]
+    assert result.oversold == [OversoldRow(sku=sku, location_id="east", reported_on_hand=1, reserved=4)]
     assert result.oversold[0].shortfall == 3
     [level] = await ledger.stock(sku)
     assert (level.on_hand, level.reserved, level.available) == (4, 4, 0)
@@ -112,9 +108,7 @@ async def test_bundle_skus_in_a_snapshot_are_ignored(ledger: Ledger, uid: Uid) -
     assert await ledger.available([kit]) == {(kit, "east"): 2}
 
 
-async def test_a_snapshot_touches_the_bundles_of_changed_components(
-    ledger: Ledger, uid: Uid
-) -> None:
+async def test_a_snapshot_touches_the_bundles_of_changed_components(ledger: Ledger, uid: Uid) -> None:
     kit, part = uid("kit"), uid("part")
     await ledger.define_products([Product(sku=kit, components={part: 1})])
     cursor = await outbox_end(ledger)
@@ -125,9 +119,7 @@ async def test_a_snapshot_touches_the_bundles_of_changed_components(
 async def test_a_snapshot_listing_a_sku_twice_is_refused(ledger: Ledger, uid: Uid) -> None:
     sku = uid("sku")
     with pytest.raises(InvalidQuantity, match="twice"):
-        await ledger.apply_snapshot(
-            "east", [SnapshotRow(sku=sku, on_hand=1), SnapshotRow(sku=sku, on_hand=2)], WMS
-        )
+        await ledger.apply_snapshot("east", [SnapshotRow(sku=sku, on_hand=1), SnapshotRow(sku=sku, on_hand=2)], WMS)
 
 
 async def test_a_large_snapshot_applies_in_bulk(ledger: Ledger, uid: Uid) -> None:
@@ -135,10 +127,7 @@ async def test_a_large_snapshot_applies_in_bulk(ledger: Ledger, uid: Uid) -> Non
     rows = [SnapshotRow(sku=f"bulk-{i:05d}", on_hand=i % 17) for i in range(12_000)]
     first = await ledger.apply_snapshot(location, rows, WMS)
     assert (first.changed, first.unchanged) == (12_000, 0)
-    changed = [
-        SnapshotRow(sku=r.sku, on_hand=r.on_hand + 1) if i % 10 == 0 else r
-        for i, r in enumerate(rows)
-    ]
+    changed = [SnapshotRow(sku=r.sku, on_hand=r.on_hand + 1) if i % 10 == 0 else r for i, r in enumerate(rows)]
     second = await ledger.apply_snapshot(location, changed, WMS)
     assert (second.changed, second.unchanged) == (1_200, 10_800)
     available = await ledger.available([r.sku for r in changed], [location])

@@ -56,9 +56,7 @@ async def test_dialect_names_the_database(ledger: Ledger) -> None:
     assert ledger.dialect in {"sqlite", "postgresql"}
 
 
-async def test_receive_adds_on_hand_and_records_an_event(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_receive_adds_on_hand_and_records_an_event(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku = uid("sku")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.receive(sku, "east", 3, cause)
@@ -77,9 +75,7 @@ async def test_receive_adds_on_hand_and_records_an_event(
     assert moves[0].at.tzinfo is not None
 
 
-async def test_receive_refuses_a_non_positive_quantity(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_receive_refuses_a_non_positive_quantity(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     with pytest.raises(InvalidQuantity):
         await ledger.receive(uid("sku"), "east", 0, cause)
 
@@ -124,9 +120,7 @@ async def test_set_inbound_records_the_change_only(ledger: Ledger, uid: Uid, cau
     assert (await ledger.stock(sku))[0].on_hand == 0
 
 
-async def test_available_is_on_hand_minus_reserved_per_location(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_available_is_on_hand_minus_reserved_per_location(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku, other = uid("sku"), uid("other")
     await ledger.receive(sku, "east", 5, cause)
     await ledger.receive(sku, "west", 2, cause)
@@ -141,9 +135,7 @@ async def test_available_is_on_hand_minus_reserved_per_location(
     assert await ledger.available([sku], ["west", "north"]) == {(sku, "west"): 2}
 
 
-async def test_a_bundle_is_available_as_the_minimum_over_its_components(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_a_bundle_is_available_as_the_minimum_over_its_components(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     mug, lid, kit = uid("mug"), uid("lid"), uid("kit")
     await ledger.define_products([Product(sku=kit, name="Kit", components={mug: 2, lid: 1})])
     await ledger.receive(mug, "east", 7, cause)
@@ -165,9 +157,7 @@ async def test_stock_cannot_be_moved_on_a_bundle(ledger: Ledger, uid: Uid, cause
         await ledger.adjust(kit, "east", 1, cause)
 
 
-async def test_events_filter_by_sku_and_keep_the_latest(
-    ledger: Ledger, uid: Uid, cause: Cause
-) -> None:
+async def test_events_filter_by_sku_and_keep_the_latest(ledger: Ledger, uid: Uid, cause: Cause) -> None:
     sku = uid("sku")
     for quantity in range(1, 6):
         await ledger.receive(sku, "east", quantity, cause)

@@ -127,3 +127,67 @@ def test_the_new_channel_routes_by_its_own_rules() -> None:
     decision = decide(order, config, {("TEE", "reno"): 3, ("TEE", "newark"): 3})
     assert decision.rule == "tiktok-everything-west"
     assert [a.location_id for a in decision.assignments] == ["reno"]
+
+
+# A wholesale channel with its own rule card: only from the DCs, split only where the buyer
+# allows a partial shipment (the engine keeps a ship-complete order whole at every step).
+WHOLESALE_CHANNEL_RULES: list[dict[str, Any]] = [
+    {
+        "name": "portal-dc",
+        "when": {"channels": ["portal"], "order_types": ["wholesale"]},
+        "locations": ["chicago", "dallas"],
+        "split": "never",
+        "fallback": [{"split": "minimise"}],
+    },
+]
+
+
+def with_wholesale_channel(position: int) -> OrderloopConfig:
+    rules = [*EXISTING_RULES]
+    rules[position:position] = WHOLESALE_CHANNEL_RULES
+    channels = [channel("storefront"), channel("b2b"), channel("portal"), channel("wms", "fulfillment")]
+    return make_config(LOCATIONS, rules, channels=channels, sku_tags={"hazmat": ["AERO-*"]})
+
+
+def wholesale_order(external_id: str, *, ship_complete: bool, channel_id: str = "portal") -> Any:
+    terms = {"customerPoNumber": f"PO-{external_id}", "buyerAccount": "acme", "shipComplete": ship_complete}
+    return make_order(
+        [("TEE", 24), ("MUG", 12)],
+        channel_id=channel_id,
+        external_id=external_id,
+        orderType="wholesale",
+        wholesale=terms,
+    )
+
+
+# TEE only at chicago, MUG only at dallas: the order ships complete from nowhere.
+SPLIT_STOCK = {("TEE", "chicago"): 100, ("MUG", "dallas"): 100, ("TEE", "newark"): 100, ("MUG", "newark"): 100}
+
+
+@pytest.mark.parametrize("position", [0, 3, len(EXISTING_RULES)], ids=["first", "middle", "last"])
+def test_adding_a_wholesale_channel_changes_no_existing_decision(position: int) -> None:
+    golden = json.loads(GOLDEN.read_text())
+    assert json.loads(json.dumps(decisions(with_wholesale_channel(position)))) == golden
+
+
+def test_a_wholesale_order_routes_by_its_own_rule_only_from_the_dcs() -> None:
+    config = with_wholesale_channel(0)
+    stock = {**SPLIT_STOCK, ("MUG", "chicago"): 100}
+    decision = decide(wholesale_order("w1", ship_complete=True), config, stock)
+    assert decision.rule == "portal-dc"
+    # newark has everything too, but the rule card names only the DCs.
+    assert [a.location_id for a in decision.assignments] == ["chicago"]
+
+
+def test_a_ship_complete_wholesale_order_is_never_split() -> None:
+    decision = decide(wholesale_order("w2", ship_complete=True), with_wholesale_channel(0), SPLIT_STOCK)
+    assert decision.out_of_stock
+    assert [step["split"] for step in decision.trace["steps"]] == ["never", "never"]
+    assert any("must ship complete" in note for note in decision.trace["notes"])
+
+
+def test_a_partial_allowed_wholesale_order_may_split() -> None:
+    decision = decide(wholesale_order("w3", ship_complete=False), with_wholesale_channel(0), SPLIT_STOCK)
+    assert decision.routed
+    assert sorted(a.location_id for a in decision.assignments) == ["chicago", "dallas"]
+    assert not decision.trace["notes"]

@@ -39,4 +39,3 @@ def test_a_file_from_an_earlier_version_keeps_the_default_partitions(tmp_path: P
     assert server.partitions is None
     assert partition_config(server) == []
     assert not (tmp_path / "temporal.db.partitions").exists()
-

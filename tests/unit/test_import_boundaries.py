@@ -44,7 +44,6 @@ def test_connectors_do_not_load_the_sql_ledger(module: str) -> None:
     assert "orderloop.ledger" not in loaded
 
 
-
 def test_routing_package_does_not_load_the_ledger() -> None:
     files = (ROOT / "orderloop" / "routing").glob("*.py")
     modules = sorted(f"orderloop.routing.{path.stem}" for path in files if path.stem != "__init__")

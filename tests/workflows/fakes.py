@@ -29,6 +29,8 @@ from orderloop.activity_models import (
     ChannelExceptionReplied,
     ChannelExceptionReply,
     CommitInput,
+    ConfirmAllocationInput,
+    ConfirmAllocationResult,
     FetchShipmentsInput,
     FetchShipmentsResult,
     IngestInput,
@@ -62,6 +64,7 @@ from orderloop.model import (
     Shipment,
     ShipmentLine,
     ShippingRequest,
+    WholesaleTerms,
 )
 from orderloop.playbooks import Playbook
 from orderloop.sla import ShipByCalendar
@@ -129,6 +132,10 @@ class FakeWorld:
     # and the acknowledgement's refusals, consumed in order.
     acknowledge_within: timedelta | None = None
     ack_failures: list[ApplicationError] = field(default_factory=list)
+    # The selling channel wants each line's decision once the order is allocated, and how long
+    # before a wholesale order's cancel-by date it opens sla_breach.
+    confirms_allocation: bool = False
+    ship_cancel_lead: timedelta = timedelta(days=1)
     calls: list[tuple[str, Any]] = field(default_factory=list)
     handles: list[WorkflowHandle[Any, OrderView]] = field(default_factory=list)
 
@@ -161,6 +168,8 @@ class FakeWorld:
             await_delivery={"wms": self.await_delivery} if self.await_delivery else {},
             playbooks=list(self.playbooks),
             acknowledge_within=self.acknowledge_within,
+            confirms_allocation=self.confirms_allocation,
+            ship_cancel_lead=self.ship_cancel_lead,
         )
 
     def activities(self) -> list[Any]:
@@ -184,6 +193,8 @@ class FakeWorld:
                 ship_by_date=raw.get("shipByDate"),
                 total_price=raw.get("totalPrice"),
                 tags=raw.get("tags", []),
+                order_type=raw.get("orderType", "standard"),
+                wholesale=WholesaleTerms.model_validate(raw["wholesale"]) if "wholesale" in raw else None,
             )
             return IngestResult(order=order, policy=world.policy())
 
@@ -285,8 +296,14 @@ class FakeWorld:
                 raise world.ack_failures.pop(0)
             return AcknowledgeResult(told=f"{inp.order.external_id} acknowledged")
 
+        @activity.defn(name=Activities.CONFIRM_ALLOCATION)
+        async def confirm_allocation(inp: ConfirmAllocationInput) -> ConfirmAllocationResult:
+            world.calls.append((Activities.CONFIRM_ALLOCATION, inp))
+            return ConfirmAllocationResult(told=f"{len(inp.lines)} line(s) confirmed")
+
         return [
             acknowledge_on_channel,
+            confirm_allocation,
             ingest,
             allocate,
             release,

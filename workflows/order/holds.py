@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.model import ExceptionKind, Order, OrderException, OrderStatus
     from orderloop.playbooks import AutoResolveRule, NoticeTarget, Playbook, RuleAction, playbook_for
     from orderloop.sla import ship_by_deadline, warning_at
+    from orderloop.wholesale import WHOLESALE_PATCH, ship_after, ship_cancel_deadline
 
 from workflows.order import bookkeeping, playbook
 from workflows.order.options import (
@@ -297,12 +298,19 @@ class ExceptionSteps:
         s = self.s
         if s.input.revision < 2:
             return
-        deadline = ship_by_deadline(
-            workflow.info().start_time,
-            self.policy.ship_by_sla,
-            self.policy.ship_by_calendar,
-            order.ship_by_date if order else None,
-        )
+        channel_date = order.ship_by_date if order else None
+        accepted_at = workflow.info().start_time
+        # A wholesale order's cancel-by date, less the channel's lead, is its deadline; without
+        # one, the channel's SLA counts from when its ship window opens.
+        cancel_by = ship_cancel_deadline(order, self.policy.ship_cancel_lead)
+        opens = ship_after(order)
+        later = opens is not None and opens > accepted_at
+        if (cancel_by is not None or later) and workflow.patched(WHOLESALE_PATCH):
+            if cancel_by is not None:
+                channel_date = cancel_by
+            elif opens is not None:
+                accepted_at = opens
+        deadline = ship_by_deadline(accepted_at, self.policy.ship_by_sla, self.policy.ship_by_calendar, channel_date)
         warn_at = warning_at(deadline, self.policy.ship_by_warning)
         if s.ship_by is None:
             s.ship_by = ShipByClock(deadline, warn_at)
@@ -340,11 +348,17 @@ class ExceptionSteps:
             await self.notify(NotificationLevel.EXCEPTION, ExceptionKind.SLA_BREACH, message, targets, name)
             return
         clock.raised = True
-        await self.open_exception(
-            ExceptionKind.SLA_BREACH,
-            f"not shipped by its ship-by deadline {deadline}",
-            {"shipByDeadline": clock.deadline.isoformat(), "openUnits": bookkeeping.open_units(s.view)},
-        )
+        detail: dict[str, object] = {
+            "shipByDeadline": clock.deadline.isoformat(),
+            "openUnits": bookkeeping.open_units(s.view),
+        }
+        message = f"not shipped by its ship-by deadline {deadline}"
+        terms = s.view.order.wholesale if s.view.order is not None else None
+        if terms is not None and terms.ship_cancel_by_date is not None:
+            cancel_by = terms.ship_cancel_by_date
+            detail["shipCancelByDate"] = cancel_by.isoformat()
+            message += f"; the buyer cancels if not shipped by {cancel_by:%Y-%m-%d %H:%M}"
+        await self.open_exception(ExceptionKind.SLA_BREACH, message, detail)
 
     async def notify(
         self,

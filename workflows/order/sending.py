@@ -121,6 +121,7 @@ class SendingSteps(ChannelCaseSteps):
                 await self.after_pre_send_wait(woke)
                 continue
             self._record_allocation(result.allocation)
+            await self.allocated(s.view.allocation or result.allocation)
             for assignment in result.allocation.assignments:
                 if not await self._send(assignment):
                     break
@@ -130,6 +131,10 @@ class SendingSteps(ChannelCaseSteps):
                 if s.ship_by is None or open_kind is not ExceptionKind.SLA_BREACH:
                     self.resolve_open("sent to fulfillment")
                 s.finish_action("sent to fulfillment")
+
+    async def allocated(self, allocation: Allocation) -> None:
+        """Called once an allocation is recorded, before its requests are sent (the wholesale
+        steps tell a channel that confirms allocations; see `workflows/order/wholesale.py`)."""
 
     async def apply_edit(self) -> None:
         """Map the next queued edit and apply it, or, once a fulfillment channel has the order,
@@ -200,6 +205,7 @@ class SendingSteps(ChannelCaseSteps):
         # else the order's, as for every order before multi-address orders.
         address = address_parts.request_address(order, [line.line_id for line in assignment.line_items])
         assert address is not None
+        packs = {line.id: line.case_pack for line in order.line_items if line.case_pack is not None}
         request = ShippingRequest(
             id=ShippingRequest.request_id(s.id, len(s.view.shipping_requests) + 1),
             idempotency_key=str(workflow.uuid4()),
@@ -209,12 +215,15 @@ class SendingSteps(ChannelCaseSteps):
             fulfillment_channel_id=assignment.fulfillment_channel_id,
             location_id=assignment.location_id,
             line_items=[
-                RequestLine(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
+                RequestLine(
+                    line_id=line.line_id, sku=line.sku, quantity=line.quantity, case_pack=packs.get(line.line_id)
+                )
                 for line in assignment.line_items
             ],
             shipping_address=address,
             shipping_code=order.shipping_code,
             created_at=workflow.now(),
+            wholesale=order.wholesale,
         )
         view = ShippingRequestView(request=request, state=ShippingRequestState.SENT)
         s.view.shipping_requests.append(view)
@@ -245,6 +254,7 @@ class SendingSteps(ChannelCaseSteps):
             await self.after_pre_send_wait(woke)
             return False
         view.vendor_id = result.vendor_id
+        view.documents = result.documents
         s.note("shipping request sent", f"{request.id} to {assignment.location_id} ({result.vendor_id})")
         s.set_phase(OrderStatus.SENT_TO_FULFILLMENT)
         return True

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.order import bookkeeping
 from workflows.order.channel_cases import GOES_ON
-from workflows.order.fulfillment_updates import FulfillmentUpdateSteps
 from workflows.order.mailbox import Action
 from workflows.order.options import (
     CALL_TIMEOUT,
@@ -40,6 +39,7 @@ from workflows.order.options import (
     PUSH_GIVE_UP,
     failure_message,
 )
+from workflows.order.wholesale import WholesaleSteps
 
 _PATCH_SHIPMENT_POLL = "shipment-poll"
 # The exceptions after send that `retry` acts on: ask for the cancel again, push tracking again.
@@ -53,7 +53,7 @@ _RETRYABLE_AFTER_SEND = (
 )
 
 
-class OrderSteps(FulfillmentUpdateSteps):
+class OrderSteps(WholesaleSteps):
     """Every step of an order after ingest, built with the policy the ingest handed out."""
 
     async def await_shipments(self) -> None:

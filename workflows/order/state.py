@@ -97,6 +97,8 @@ class OrderState:
         self.tell_channel = False
         # Also the replies to the channel's cases (`ChannelExceptionReplied`), drained the same way.
         self.notices: list[ActivityHandle[Any]] = []
+        # A channel that confirms allocations was told the line decisions (once per order).
+        self.allocation_confirmed = False
         if inp.revision >= 1:
             # The starter set these search attributes (an absent one is unset): not upserted
             # again unless they change.

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Updates,
     )
     from orderloop.model import ExceptionKind, OrderView, Shipment
+    from orderloop.wholesale import WHOLESALE_PATCH, case_pack_violations
 
 from workflows.order.options import map_payload
 from workflows.order.shipping import OrderSteps
@@ -60,6 +61,7 @@ class OrderWorkflow:
         if steps is not None:
             await steps.acknowledge()
             await steps.hold_window()
+            await steps.ship_window()
             await steps.fulfil()
             await steps.await_shipments()
             await steps.await_deliveries()
@@ -82,24 +84,43 @@ class OrderWorkflow:
                 self._steps.policy = result.policy
             steps = self._steps
             steps.arm_ship_by(result.order)
-            if result.order is not None:
-                s.set_order(result.order)
+            order = result.order
+            violations = case_pack_violations(order) if order is not None else []
+            if order is not None and (not violations or not workflow.patched(WHOLESALE_PATCH)):
+                s.set_order(order)
                 steps.resolve_open("payload mapped")
                 return steps
-            woke = await steps.hold_for(
-                ExceptionKind.INVALID_ORDER,
-                f"the order payload cannot be mapped: {result.error}",
-                accepts={Updates.RETRY},
-                wake=lambda: bool(s.edits),
-            )
+            if order is not None:
+                # Wholesale: a line that breaks its case pack waits for the buyer's amended order
+                # (its edit), an operator's retry (ship the quantities as ordered) or a cancel.
+                s.set_order(order)
+                woke = await steps.hold_for(
+                    ExceptionKind.CASE_PACK_VIOLATION,
+                    "; ".join(violations),
+                    accepts={Updates.RETRY},
+                    detail={"lines": violations},
+                    wake=lambda: bool(s.edits),
+                )
+            else:
+                woke = await steps.hold_for(
+                    ExceptionKind.INVALID_ORDER,
+                    f"the order payload cannot be mapped: {result.error}",
+                    accepts={Updates.RETRY},
+                    wake=lambda: bool(s.edits),
+                )
             if woke is Woke.CANCEL:
                 await steps.close_cancelled()
                 return None
             if woke is Woke.EDIT:
                 s.view.raw_payload = s.edits.pop(0).raw_payload
                 s.note("edit received", "re-mapping the corrected payload")
-            else:
-                s.mailbox.consume()
+                continue
+            action = s.mailbox.consume()
+            if order is not None:
+                who = getattr(action.request, "operator", "")
+                s.note(f"operator {action.name}", f"{who}: the quantities ship as ordered")
+                steps.resolve_open("case packs overridden: the quantities ship as ordered")
+                return steps
 
     # --- operator actions (updates) -----------------------------------------------------------
 

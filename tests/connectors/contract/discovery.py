@@ -11,7 +11,7 @@ import pytest
 
 from connectors.registry import connector_spec, connector_types
 from orderloop.model import ConnectorRole
-from tests.connectors.contract.roles import OPENERS
+from tests.connectors.contract.roles import FILE_OPENERS, OPENERS
 
 
 def connector_packages() -> list[str]:
@@ -19,17 +19,28 @@ def connector_packages() -> list[str]:
     return connector_types()
 
 
-def packages_of(role: ConnectorRole) -> list[str]:
-    return [vendor for vendor in connector_packages() if role in connector_spec(vendor).roles]
+def packages_of(role: ConnectorRole, *, files: bool = False) -> list[str]:
+    """The packages of `role` that speak HTTP (webhooks, an API), or with `files` those whose
+    documents travel as files (`ConnectorSpec.speaks_files`): each kind has its own cases."""
+    return [
+        vendor
+        for vendor in connector_packages()
+        if role in connector_spec(vendor).roles and connector_spec(vendor).speaks_files is files
+    ]
 
 
 def harness_module_name(vendor: str) -> str:
     return f"tests.connectors.{vendor}.contract_harness"
 
 
+def opener_of(vendor: str, role: ConnectorRole) -> tuple[str, type]:
+    """The opener's name and the harness Protocol of `vendor` in `role`."""
+    return (FILE_OPENERS if connector_spec(vendor).speaks_files else OPENERS)[role]
+
+
 def opener(vendor: str, role: ConnectorRole) -> Any:
     """The harness opener of `vendor` for `role`; a missing harness fails the test saying what to add."""
-    name, protocol = OPENERS[role]
+    name, protocol = opener_of(vendor, role) if vendor in connector_packages() else OPENERS[role]
     module_name = harness_module_name(vendor)
     what = (
         f"tests/connectors/{vendor}/contract_harness.py defining `{name}(monkeypatch)`, an async "

@@ -131,6 +131,43 @@ class FulfillmentHarness(VendorHarness, Protocol):
         """Replace the sandbox's stock with `levels` (SKU -> on hand) at `location_id`."""
 
 
+@runtime_checkable
+class FileHarness(Protocol):
+    """The moves of a connector whose documents travel as files (`ConnectorSpec.speaks_files`:
+    EDI, flat files) against its sandbox partner on a file exchange."""
+
+    @property
+    def connector(self) -> Connector: ...
+
+    async def arm_unavailable(self) -> None:
+        """Make the next exchange operation fail as an unreachable server does."""
+
+
+@runtime_checkable
+class FileSellingHarness(FileHarness, Protocol):
+    @property
+    def connector(self) -> SellingConnector: ...
+
+    async def drop_order(self) -> str:
+        """The partner places an order of two lines (its document lands in the inbox); its id."""
+
+    async def resend_last(self) -> None:
+        """The partner sends its last document again, byte for byte (the same control numbers)."""
+
+    async def drop_malformed(self) -> None:
+        """The partner drops a document the channel's standard refuses."""
+
+    async def acknowledgements(self) -> list[str]:
+        """What the partner was answered for each document it sent, in order ("accepted",
+        "rejected"), as it reads them from its outbox."""
+
+    async def shipment_notices(self, external_order_id: str) -> int:
+        """How many shipment notices (tracking) of the order the partner has read."""
+
+    async def rejections(self) -> int:
+        """How many rejected documents the connector kept for operators."""
+
+
 OpenSelling = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[SellingHarness]]
 OpenFulfillment = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[FulfillmentHarness]]
 
@@ -139,6 +176,21 @@ OPENERS: dict[ConnectorRole, tuple[str, type]] = {
     ConnectorRole.SELLING: ("open_selling", SellingHarness),
     ConnectorRole.FULFILLMENT: ("open_fulfillment", FulfillmentHarness),
 }
+# The same for the connectors that speak files; a fulfillment one comes with the flat-file 3PL.
+FILE_OPENERS: dict[ConnectorRole, tuple[str, type]] = {
+    ConnectorRole.SELLING: ("open_file_selling", FileSellingHarness),
+}
+
+
+@runtime_checkable
+class ReportsFulfillmentHarness(Protocol):
+    """The moves the collected-reports cases need of a fulfillment connector whose channel
+    leaves its shipments and stock for Orderloop to collect (`collect_reports`: files in an
+    inbox). Its `ship` and `set_stock` leave those reports (and return no webhooks); a harness
+    may name in `not_applicable` (case name -> reason) the cases its vendor cannot take part in."""
+
+    async def collected(self) -> list[str]:
+        """The names of the reports the connector has collected (archived) so far."""
 
 
 @runtime_checkable

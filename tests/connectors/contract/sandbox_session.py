@@ -108,7 +108,7 @@ async def open_sandbox(
         app = create_app(SandboxOptions(channel=channel, webhook_url=receiver.url, knobs=knobs))
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=channel.base_url) as http,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=channel.sandbox_base_url) as http,
         ):
             yield SandboxSession(app=app, http=http, receiver=receiver)
 

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from activities.channel_calls import ChannelActivities
-from connectors.base import Connector, InboundEvent, InboundKind, SignatureError
-from orderloop.model import Order, Shipment, ShipmentLine
+from connectors.base import Connector, Delivery, InboundEvent, InboundKind, SignatureError
+from orderloop.contracts.scheduled_jobs import SnapshotReport
+from orderloop.model import Order, Shipment, ShipmentLine, StockRow
 from tests.connectors.contract.roles import (
     PolledReturnsSellingHarness,
     ReturnsSellingHarness,
@@ -103,3 +104,22 @@ async def requested_return(selling: SellingHarness, order: Order) -> tuple[str, 
     polled = [p for p in await connector.poll_returns(since) if p.external_order_id == order.external_id]
     assert len(polled) == 1, f"the poll found {len(polled)} returns of order {order.external_id}"
     return polled[0].external_id, polled[0].payload
+
+
+class RecordingSink:
+    """The `ReportSink` of a contract case: what a connector's `collect_reports` hands over."""
+
+    def __init__(self) -> None:
+        self.shipments: list[Shipment] = []
+        self.stock_rows: list[StockRow] = []
+
+    async def shipment(self, shipment: Shipment) -> Delivery:
+        self.shipments.append(shipment)
+        return Delivery.DELIVERED
+
+    async def stock(self, rows: list[StockRow]) -> SnapshotReport:
+        self.stock_rows.extend(rows)
+        return SnapshotReport(channel_id="contract")
+
+    def progress(self, detail: str) -> None:
+        pass

@@ -7,8 +7,8 @@ import pytest
 
 from connectors.registry import connector_spec
 from orderloop.model import ConnectorRole
-from tests.connectors.contract.discovery import connector_packages, opener, packages_of
-from tests.connectors.contract.roles import OPENERS, VendorHarness
+from tests.connectors.contract.discovery import connector_packages, opener, opener_of, packages_of
+from tests.connectors.contract.roles import FileHarness, VendorHarness
 
 ROLES_OF_PACKAGES = [(vendor, role) for vendor in connector_packages() for role in connector_spec(vendor).roles]
 
@@ -16,16 +16,17 @@ ROLES_OF_PACKAGES = [(vendor, role) for vendor in connector_packages() for role 
 def test_every_connector_package_is_in_the_suite_of_each_of_its_roles() -> None:
     assert {"storefront", "shopify", "wms", "shipbob"} <= set(connector_packages())
     for vendor, role in ROLES_OF_PACKAGES:
-        assert vendor in packages_of(role)
+        assert vendor in packages_of(role, files=connector_spec(vendor).speaks_files)
 
 
 @pytest.mark.parametrize(("vendor", "role"), ROLES_OF_PACKAGES, ids=[f"{v}-{r}" for v, r in ROLES_OF_PACKAGES])
 async def test_every_connector_package_has_a_harness_for_each_of_its_roles(
     vendor: str, role: ConnectorRole, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, protocol = OPENERS[role]
+    _, protocol = opener_of(vendor, role)
     async with opener(vendor, role)(monkeypatch) as harness:
-        assert isinstance(harness, protocol) and isinstance(harness, VendorHarness)
+        assert isinstance(harness, protocol)
+        assert isinstance(harness, FileHarness if connector_spec(vendor).speaks_files else VendorHarness)
         assert role in connector_spec(vendor).roles and harness.connector.role is role
         await harness.connector.aclose()
 

@@ -4,21 +4,28 @@ create is idempotent under retry, a cancel after the vendor shipped is `AlreadyS
 redelivery to the same shipment, a tampered one not at all; skipped for a vendor that pushes no
 shipments), polling finds the same shipments (and the same ones when polled again),
 and stock reads match the sandbox's stock; a connector with returns creates one expected return
-under retry (our return id its reference), one without says so."""
+under retry (our return id its reference), one without says so; a connector whose channel leaves
+its reports to be collected (files) hands each shipment and stock level over once, and one whose
+channel sends them collects nothing."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from temporalio.testing import ActivityEnvironment
 
 from connectors.base import AlreadyShippedError, InboundKind, ReturnsNotSupported
 from orderloop.activity_models import CancelShippingInput
+from orderloop.ledger import Ledger
 from orderloop.model import Shipment, ShippingRequest
 from orderloop.returns_model import ExpectedReturn, ReturnLine
-from tests.connectors.contract.roles import FulfillmentHarness, ReturnsFulfillmentHarness
+from tests.connectors.contract.roles import FulfillmentHarness, ReportsFulfillmentHarness, ReturnsFulfillmentHarness
 from tests.connectors.contract.steps import (
+    RecordingSink,
     activities_of,
     assert_tampered_webhooks_are_refused,
     parsed,
@@ -203,3 +210,48 @@ async def test_create_return_is_idempotent_under_retry(fulfillment: FulfillmentH
     assert retried.duplicate
     assert retried.vendor_id == first.vendor_id
     assert await fulfillment.vendor_returns(expected.return_id) == 1
+
+
+@pytest_asyncio.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[Ledger]:
+    """The ledger's file journal, on a SQLite file of the case's own."""
+    opened = await Ledger.open(f"sqlite:///{tmp_path / 'journal.db'}")
+    yield opened
+    await opened.close()
+
+
+async def test_collected_shipments_map_to_our_request_once(fulfillment: FulfillmentHarness, journal: Ledger) -> None:
+    sink = RecordingSink()
+    if not isinstance(fulfillment, ReportsFulfillmentHarness):
+        # Its channel sends its reports (webhooks, or answers fetch_shipments): nothing to collect.
+        report = await fulfillment.connector.collect_reports(journal, sink)
+        assert (report.files, sink.shipments, sink.stock_rows) == ([], [], [])
+        return
+    request = fulfillment.shipping_request("C9")
+    await fulfillment.connector.create_shipping_request(request)
+    assert await fulfillment.vendor_orders(request.id) == 1
+    await fulfillment.ship(request)
+
+    first = await fulfillment.connector.collect_reports(journal, sink)
+    again = await fulfillment.connector.collect_reports(journal, sink)
+
+    assert {s.shipping_request_id for s in sink.shipments} == {request.id}
+    assert shipped(sink.shipments) == requested(request)
+    assert first.rows_applied == len(request.line_items) and first.rows_rejected == 0
+    assert again.files == [] and len(first.files) == 1
+    assert await fulfillment.collected() == first.files
+
+
+async def test_collected_stock_matches_the_partners_stock(fulfillment: FulfillmentHarness, journal: Ledger) -> None:
+    if not isinstance(fulfillment, ReportsFulfillmentHarness):
+        pytest.skip("its stock is read by fetch_stock (test_stock_read_matches_the_sandbox_stock)")
+    request = fulfillment.shipping_request("C10")
+    levels = {line.sku: 23 + n for n, line in enumerate(request.line_items)}
+    await fulfillment.set_stock(levels)
+    sink = RecordingSink()
+
+    await fulfillment.connector.collect_reports(journal, sink)
+
+    assert {(r.location_ref or fulfillment.location_id, r.sku): r.on_hand for r in sink.stock_rows} == {
+        (fulfillment.location_id, sku): on_hand for sku, on_hand in levels.items()
+    }

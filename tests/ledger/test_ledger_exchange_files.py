@@ -1,0 +1,46 @@
+"""The record of inbound files and their rows, on both databases: a file is begun once, a row
+delivering moves to applied or rejected and a final outcome never changes, and a finished file
+counts its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from orderloop.file_journal import FileState, RowOutcome
+from orderloop.ledger import Ledger
+
+Uid = Callable[[str], str]
+
+
+async def test_a_file_is_begun_once_and_its_rows_keep_their_final_outcome(ledger: Ledger, uid: Uid) -> None:
+    channel, key = uid("files"), uid("SHIP-1.csv@ab12")
+
+    first = await ledger.begin_exchange_file(channel, key, "SHIP-1.csv", "shipments")
+    again = await ledger.begin_exchange_file(channel, key, "SHIP-1.csv", "shipments")
+    assert first == again and first.state is FileState.READING
+
+    await ledger.record_exchange_rows(channel, key, [2, 3], RowOutcome.DELIVERING, "SR-1/parcel/1Z1")
+    await ledger.record_exchange_rows(channel, key, [2, 3], RowOutcome.APPLIED, "SR-1/parcel/1Z1")
+    await ledger.record_exchange_rows(channel, key, [4], RowOutcome.REJECTED, "bad quantity")
+    # A second reading of the file delivers row 2 again: its applied record stays.
+    await ledger.record_exchange_rows(channel, key, [2], RowOutcome.DELIVERING, "SR-1/parcel/1Z1")
+    rows = await ledger.exchange_rows(channel, key)
+    assert {line: r.outcome for line, r in rows.items()} == {
+        2: RowOutcome.APPLIED,
+        3: RowOutcome.APPLIED,
+        4: RowOutcome.REJECTED,
+    }
+    assert rows[4].detail == "bad quantity"
+
+    done = await ledger.finish_exchange_file(channel, key, FileState.ARCHIVED)
+    assert (done.state, done.rows_applied, done.rows_rejected) == (FileState.ARCHIVED, 2, 1)
+    assert done.finished_at is not None
+    assert [f.file_key for f in await ledger.exchange_files_of(channel)] == [key]
+
+
+async def test_files_of_two_channels_stay_apart(ledger: Ledger, uid: Uid) -> None:
+    key = uid("INV.csv@00")
+    await ledger.begin_exchange_file(uid("a"), key, "INV.csv", "inventory")
+    await ledger.record_exchange_rows(uid("a"), key, [2], RowOutcome.APPLIED, "SKU-1=4")
+    assert await ledger.exchange_rows(uid("b"), key) == {}
+    assert await ledger.exchange_file(uid("b"), key) is None
