@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench.bench_http_clients",
     "bench.bench_routing",
     "bench.bench_payload_codec",
+    "bench.bench_flatfile",
 ]
 
 
