@@ -4,7 +4,9 @@ counts its rows."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 from orderloop.file_journal import FileState, RowOutcome
 from orderloop.ledger import Ledger
@@ -44,3 +46,21 @@ async def test_files_of_two_channels_stay_apart(ledger: Ledger, uid: Uid) -> Non
     await ledger.record_exchange_rows(uid("a"), key, {2: "SKU-1=4"}, RowOutcome.APPLIED)
     assert await ledger.exchange_rows(uid("b"), key) == {}
     assert await ledger.exchange_file(uid("b"), key) is None
+
+
+async def test_a_database_from_before_migration_13_gains_the_file_journal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    await (await Ledger.open(url)).close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # as a ledger of step 10 left it
+        conn.execute("DROP TABLE exchange_rows")
+        conn.execute("DROP TABLE exchange_files")
+        conn.execute("DELETE FROM schema_version WHERE version = 13")
+    reopened = await Ledger.open(url)
+    try:
+        await reopened.begin_exchange_file("files", "k", "SHIP.csv", "shipments")
+        await reopened.record_exchange_rows("files", "k", {2: "parcel"}, RowOutcome.APPLIED)
+        assert (await reopened.exchange_rows("files", "k"))[2].outcome is RowOutcome.APPLIED
+    finally:
+        await reopened.close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (13,)
