@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench.bench_exchange_log",
     "bench.bench_routing",
     "bench.bench_payload_codec",
+    "bench.bench_flatfile",
 ]
 
 

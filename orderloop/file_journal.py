@@ -10,7 +10,7 @@ by being absolute), so each row takes effect once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -59,8 +59,9 @@ class FileJournal(Protocol):
     async def exchange_rows(self, channel_id: str, file_key: str) -> dict[int, RowRecord]: ...
 
     async def record_exchange_rows(
-        self, channel_id: str, file_key: str, lines: Sequence[int], outcome: RowOutcome, detail: str
-    ) -> None: ...
+        self, channel_id: str, file_key: str, rows: Mapping[int, str], outcome: RowOutcome
+    ) -> None:
+        """Record `outcome` for each line of `rows` (line -> its detail), in one transaction."""
 
     async def finish_exchange_file(
         self, channel_id: str, file_key: str, state: FileState, reason: str | None = None

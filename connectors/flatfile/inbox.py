@@ -6,14 +6,16 @@ digest of its bytes (`file_key`); a file not in the configured format goes whole
 folder with `<name>.reason.txt` beside it. Otherwise each row is checked on its own: a bad row is
 recorded `rejected` with its reason; the good rows take effect, a parcel (one request, one
 tracking number, any number of rows) as one shipment signalled to its order, an inventory file's
-rows as one snapshot. Each row is recorded `delivering` before its effect and `applied` after,
-so a run cut short resumes at the first row not applied (and a row caught delivering is sent
-again, recognised by the receiver). Last the rejected rows go to `<name>.errors.csv` (line,
+rows as one snapshot. Each row is recorded `delivering` before its effect and `applied` after
+(parcels in batches of `PARCELS_PER_BATCH`, one journal write per batch and state), so a run cut
+short resumes at the first row not applied (and a row caught delivering is sent again,
+recognised by the receiver). Last the rejected rows go to `<name>.errors.csv` (line,
 reason) in the archive folder and the file is moved beside it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import posixpath
 from enum import StrEnum
@@ -21,12 +23,15 @@ from enum import StrEnum
 from connectors.base import Delivery, ReportSink
 from connectors.file_exchange import FileExchange, RemoteFile
 from connectors.flatfile import mapping
-from connectors.flatfile.mapping import FileFormatError, RowError
+from connectors.flatfile.mapping import FileFormatError, ParcelRows, RowError
 from connectors.flatfile.settings import FlatFileSettings
 from orderloop.contracts.scheduled_jobs import CollectReportsReport
 from orderloop.file_journal import FileJournal, FileState, RowOutcome, RowRecord
 
 ERRORS_SUFFIX = ".errors.csv"
+# Parcels signalled together, between two journal writes: fewer transactions per row, and what a
+# crash inside a batch sends again.
+PARCELS_PER_BATCH = 20
 REASON_SUFFIX = ".reason.txt"
 
 
@@ -94,12 +99,9 @@ class Inbox:
         return mapping.read_rows(data, self.settings, required)
 
     async def _reject(self, key: str, errors: list[RowError], done: dict[int, RowRecord]) -> None:
-        for error in errors:
-            if error.line not in done:
-                await self.journal.record_exchange_rows(
-                    self.channel_id, key, [error.line], RowOutcome.REJECTED, error.reason
-                )
-                self.report.rows_rejected += 1
+        fresh = {e.line: e.reason for e in errors if e.line not in done}
+        await self.journal.record_exchange_rows(self.channel_id, key, fresh, RowOutcome.REJECTED)
+        self.report.rows_rejected += len(fresh)
 
     @staticmethod
     def _open(lines: list[int], done: dict[int, RowRecord]) -> list[int]:
@@ -108,29 +110,41 @@ class Inbox:
     async def _shipments(self, rows: list[mapping.FileRow], key: str, done: dict[int, RowRecord]) -> None:
         good, bad = mapping.shipment_rows(rows, self.settings)
         await self._reject(key, bad, done)
+        pending: list[tuple[ParcelRows, list[int]]] = []
         for parcel in mapping.parcels(good, self.channel_id):
             todo = self._open(parcel.lines, done)
             self.report.rows_already_applied += len(parcel.lines) - len(todo)
-            if not todo:
-                continue
-            sent_before = any(line in done for line in todo)
+            if todo:
+                pending.append((parcel, todo))
+        for start in range(0, len(pending), PARCELS_PER_BATCH):
+            await self._deliver(key, pending[start : start + PARCELS_PER_BATCH], done)
+
+    async def _deliver(self, key: str, batch: list[tuple[ParcelRows, list[int]]], done: dict[int, RowRecord]) -> None:
+        """One batch of parcels: recorded delivering, signalled together, recorded as they went.
+        A crash inside the batch sends the batch again on the next run (recognised by id)."""
+        delivering = {line: parcel.shipment.id for parcel, todo in batch for line in todo}
+        await self.journal.record_exchange_rows(self.channel_id, key, delivering, RowOutcome.DELIVERING)
+        deliveries = await asyncio.gather(*(self.sink.shipment(parcel.shipment) for parcel, _ in batch))
+        applied: dict[int, str] = {}
+        rejected: dict[int, str] = {}
+        for (parcel, todo), delivery in zip(batch, deliveries, strict=True):
             shipment = parcel.shipment
-            await self.journal.record_exchange_rows(self.channel_id, key, todo, RowOutcome.DELIVERING, shipment.id)
-            delivery = await self.sink.shipment(shipment)
+            sent_before = any(line in done for line in todo)
             if delivery is Delivery.DELIVERED or (delivery is Delivery.ORDER_CLOSED and sent_before):
                 # A parcel caught delivering whose order has closed since was delivered before.
-                await self.journal.record_exchange_rows(self.channel_id, key, todo, RowOutcome.APPLIED, shipment.id)
-                self.report.rows_applied += len(todo)
+                applied.update(dict.fromkeys(todo, shipment.id))
                 self.report.shipments_delivered.append(shipment.id)
+            elif delivery is Delivery.UNKNOWN_ORDER:
+                reason = f"unknown order: no order has shipping request {shipment.shipping_request_id!r}"
+                rejected.update(dict.fromkeys(todo, reason))
             else:
-                reason = (
-                    f"unknown order: no order has shipping request {shipment.shipping_request_id!r}"
-                    if delivery is Delivery.UNKNOWN_ORDER
-                    else f"order of {shipment.shipping_request_id!r} is closed: it takes no more shipments"
-                )
-                await self.journal.record_exchange_rows(self.channel_id, key, todo, RowOutcome.REJECTED, reason)
-                self.report.rows_rejected += len(todo)
-            self.sink.progress(shipment.id)
+                reason = f"order of {shipment.shipping_request_id!r} is closed: it takes no more shipments"
+                rejected.update(dict.fromkeys(todo, reason))
+        await self.journal.record_exchange_rows(self.channel_id, key, applied, RowOutcome.APPLIED)
+        await self.journal.record_exchange_rows(self.channel_id, key, rejected, RowOutcome.REJECTED)
+        self.report.rows_applied += len(applied)
+        self.report.rows_rejected += len(rejected)
+        self.sink.progress(f"{len(applied) + len(rejected)} rows")
 
     async def _inventory(self, rows: list[mapping.FileRow], key: str, done: dict[int, RowRecord]) -> None:
         good, bad = mapping.inventory_rows(rows, self.settings)
@@ -140,11 +154,13 @@ class Inbox:
         if not todo:
             return
         wanted = set(todo)
-        await self.journal.record_exchange_rows(self.channel_id, key, todo, RowOutcome.DELIVERING, "stock snapshot")
+        await self.journal.record_exchange_rows(
+            self.channel_id, key, dict.fromkeys(todo, "stock snapshot"), RowOutcome.DELIVERING
+        )
         # Levels are absolute: a snapshot applied again (after a crash) changes nothing more.
         snapshot = await self.sink.stock([row for line, row in good if line in wanted])
         detail = f"stock snapshot: {sum(loc.changed for loc in snapshot.locations)} level(s) changed"
-        await self.journal.record_exchange_rows(self.channel_id, key, todo, RowOutcome.APPLIED, detail)
+        await self.journal.record_exchange_rows(self.channel_id, key, dict.fromkeys(todo, detail), RowOutcome.APPLIED)
         self.report.rows_applied += len(todo)
         self.report.stock.append(snapshot)
 

@@ -8,7 +8,7 @@ when it is finished, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -77,9 +77,9 @@ class ExchangeFiles(LedgerBase):
         return await self._read(tx)
 
     async def record_exchange_rows(
-        self, channel_id: str, file_key: str, lines: Sequence[int], outcome: RowOutcome, detail: str
+        self, channel_id: str, file_key: str, rows: Mapping[int, str], outcome: RowOutcome
     ) -> None:
-        if not lines:
+        if not rows:
             return
 
         def tx(conn: Connection) -> None:
@@ -93,7 +93,7 @@ class ExchangeFiles(LedgerBase):
                     "detail": detail[:2048],
                     "recorded_at": now,
                 }
-                for line in lines
+                for line, detail in sorted(rows.items())
             ]
             insert = self._insert(exchange_rows).values(values)
             conn.execute(

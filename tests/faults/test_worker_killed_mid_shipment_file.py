@@ -25,7 +25,7 @@ from tests.integration.test_order_loop import completed
 pytestmark = pytest.mark.integration
 
 ORDERS = 4
-UNITS = 15  # per order, each unit its own parcel: ORDERS * UNITS rows in the file
+UNITS = 20  # per order, each unit its own parcel: ORDERS * UNITS rows in the file
 FILE = "SHIP-drill.csv"
 
 
@@ -91,5 +91,5 @@ async def test_every_row_applies_exactly_once_when_the_worker_dies_mid_file(stac
         assert sorted(pushed) == sorted(parcels)  # one tracking push per parcel
     stock = (await api.http.get("/api/inventory/MUG-11OZ")).json()
     [here] = [loc for loc in stock["locations"] if loc["location"] == LOCATION]
-    # Seeded 80; each of the 60 units committed once (a second commit would take it below 20).
+    # Seeded 80; each of the 80 units committed once (a second commit would fail or go negative).
     assert here["onHand"] == 80 - total and here["reserved"] == 0

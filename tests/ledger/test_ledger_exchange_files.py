@@ -4,7 +4,9 @@ counts its rows."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 from orderloop.file_journal import FileState, RowOutcome
 from orderloop.ledger import Ledger
@@ -19,11 +21,11 @@ async def test_a_file_is_begun_once_and_its_rows_keep_their_final_outcome(ledger
     again = await ledger.begin_exchange_file(channel, key, "SHIP-1.csv", "shipments")
     assert first == again and first.state is FileState.READING
 
-    await ledger.record_exchange_rows(channel, key, [2, 3], RowOutcome.DELIVERING, "SR-1/parcel/1Z1")
-    await ledger.record_exchange_rows(channel, key, [2, 3], RowOutcome.APPLIED, "SR-1/parcel/1Z1")
-    await ledger.record_exchange_rows(channel, key, [4], RowOutcome.REJECTED, "bad quantity")
+    await ledger.record_exchange_rows(channel, key, dict.fromkeys([2, 3], "SR-1/parcel/1Z1"), RowOutcome.DELIVERING)
+    await ledger.record_exchange_rows(channel, key, dict.fromkeys([2, 3], "SR-1/parcel/1Z1"), RowOutcome.APPLIED)
+    await ledger.record_exchange_rows(channel, key, {4: "bad quantity"}, RowOutcome.REJECTED)
     # A second reading of the file delivers row 2 again: its applied record stays.
-    await ledger.record_exchange_rows(channel, key, [2], RowOutcome.DELIVERING, "SR-1/parcel/1Z1")
+    await ledger.record_exchange_rows(channel, key, {2: "SR-1/parcel/1Z1"}, RowOutcome.DELIVERING)
     rows = await ledger.exchange_rows(channel, key)
     assert {line: r.outcome for line, r in rows.items()} == {
         2: RowOutcome.APPLIED,
@@ -41,6 +43,24 @@ async def test_a_file_is_begun_once_and_its_rows_keep_their_final_outcome(ledger
 async def test_files_of_two_channels_stay_apart(ledger: Ledger, uid: Uid) -> None:
     key = uid("INV.csv@00")
     await ledger.begin_exchange_file(uid("a"), key, "INV.csv", "inventory")
-    await ledger.record_exchange_rows(uid("a"), key, [2], RowOutcome.APPLIED, "SKU-1=4")
+    await ledger.record_exchange_rows(uid("a"), key, {2: "SKU-1=4"}, RowOutcome.APPLIED)
     assert await ledger.exchange_rows(uid("b"), key) == {}
     assert await ledger.exchange_file(uid("b"), key) is None
+
+
+async def test_a_database_from_before_migration_13_gains_the_file_journal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    await (await Ledger.open(url)).close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # as a ledger of step 10 left it
+        conn.execute("DROP TABLE exchange_rows")
+        conn.execute("DROP TABLE exchange_files")
+        conn.execute("DELETE FROM schema_version WHERE version = 13")
+    reopened = await Ledger.open(url)
+    try:
+        await reopened.begin_exchange_file("files", "k", "SHIP.csv", "shipments")
+        await reopened.record_exchange_rows("files", "k", {2: "parcel"}, RowOutcome.APPLIED)
+        assert (await reopened.exchange_rows("files", "k"))[2].outcome is RowOutcome.APPLIED
+    finally:
+        await reopened.close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (13,)

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from connectors.base import Delivery
 from connectors.file_exchange import LocalFolderExchange
-from connectors.flatfile.inbox import Inbox, file_key
+from connectors.flatfile.inbox import PARCELS_PER_BATCH, Inbox, file_key
 from connectors.flatfile.settings import FlatFileSettings
 from orderloop.contracts.scheduled_jobs import LocationSnapshot, SnapshotReport
 from orderloop.file_journal import FileState, RowOutcome
@@ -81,26 +81,42 @@ def shipment_file(orders: int) -> str:
 
 
 async def test_a_run_cut_short_mid_file_applies_every_row_once_after_the_restart(root: Path, ledger: Ledger) -> None:
-    body = shipment_file(5)
+    parcels = 2 * PARCELS_PER_BATCH + 5
+    body = shipment_file(parcels)
     (root / "inbound/shipments/SHIP-1.csv").write_text(body)
-    first = RecordingSink(die_at=3)
+    key = file_key("SHIP-1.csv", body.encode())
+    # The worker dies in the second batch: the first is applied, the second caught delivering.
+    first = RecordingSink(die_at=PARCELS_PER_BATCH + 10)
     with pytest.raises(Crash):
         await inbox(root, ledger, first).collect()
-    assert [s.tracking_numbers[0] for s in first.shipments] == ["1Z0001", "1Z0002"]
+    rows = await ledger.exchange_rows("files", key)
+    applied = sorted(line for line, r in rows.items() if r.outcome is RowOutcome.APPLIED)
+    assert applied == list(range(2, PARCELS_PER_BATCH + 2))
+    assert {r.outcome for line, r in rows.items() if line not in applied} == {RowOutcome.DELIVERING}
     assert (root / "inbound/shipments/SHIP-1.csv").exists()  # still in the inbox
 
     second = RecordingSink()
     report = await inbox(root, ledger, second).collect()
-    # Rows 2 and 3 were applied before the crash; row 4 was caught delivering and is sent again.
-    assert [s.tracking_numbers[0] for s in second.shipments] == ["1Z0003", "1Z0004", "1Z0005"]
-    assert (report.rows_applied, report.rows_already_applied, report.rows_rejected) == (3, 2, 0)
-    key = file_key("SHIP-1.csv", body.encode())
+    # The applied batch is skipped; the batch caught delivering is sent again, then the rest.
+    resent = [int(s.tracking_numbers[0][2:]) for s in second.shipments]
+    assert resent == list(range(PARCELS_PER_BATCH + 1, parcels + 1))
+    assert (report.rows_applied, report.rows_already_applied, report.rows_rejected) == (
+        parcels - PARCELS_PER_BATCH,
+        PARCELS_PER_BATCH,
+        0,
+    )
+    # Every parcel reached its order; none was sent twice except those in flight at the crash,
+    # which the order recognises by the shipment's id.
+    delivered = [s.id for s in first.shipments + second.shipments]
+    assert set(delivered) == {f"order/storefront/{n}/sr1/parcel/1Z{n:04d}" for n in range(1, parcels + 1)}
+    twice = {i for i in delivered if delivered.count(i) > 1}
+    assert all(PARCELS_PER_BATCH < int(i.rsplit("1Z", 1)[1]) <= 2 * PARCELS_PER_BATCH for i in twice)
     rows = await ledger.exchange_rows("files", key)
-    assert {line: r.outcome for line, r in rows.items()} == dict.fromkeys(range(2, 7), RowOutcome.APPLIED)
+    assert {line: r.outcome for line, r in rows.items()} == dict.fromkeys(range(2, parcels + 2), RowOutcome.APPLIED)
     assert (root / "archive/SHIP-1.csv").read_bytes() == body.encode()
     assert not (root / "archive/SHIP-1.csv.errors.csv").exists()
     record = await ledger.exchange_file("files", key)
-    assert record is not None and (record.state, record.rows_applied) == (FileState.ARCHIVED, 5)
+    assert record is not None and (record.state, record.rows_applied) == (FileState.ARCHIVED, parcels)
 
 
 async def test_two_bad_rows_go_to_the_error_report_and_the_rest_apply(root: Path, ledger: Ledger) -> None:
@@ -171,7 +187,7 @@ async def test_a_parcel_caught_delivering_whose_order_closed_since_counts_as_app
     (root / "inbound/shipments/SHIP-5.csv").write_text(body)
     key = file_key("SHIP-5.csv", body.encode())
     await ledger.begin_exchange_file("files", key, "SHIP-5.csv", "shipments")
-    await ledger.record_exchange_rows("files", key, [2], RowOutcome.DELIVERING, "order/storefront/1/sr1/parcel/1Z0001")
+    await ledger.record_exchange_rows("files", key, {2: "order/storefront/1/sr1/parcel/1Z0001"}, RowOutcome.DELIVERING)
     report = await inbox(root, ledger, RecordingSink(closed=frozenset({"order/storefront/1/sr1"}))).collect()
     assert report.rows_applied == 1
     assert (await ledger.exchange_rows("files", key))[2].outcome is RowOutcome.APPLIED
