@@ -31,7 +31,6 @@ import math
 import time
 import uuid
 from collections import deque
-from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -54,6 +53,7 @@ from connectors.sandbox_kit import (
     offset_page,
     sandbox_app,
 )
+from connectors.sandbox_kit.onx_bodies import fulfillment_problem, inventory_items, new_order_id, now_text, parse_time
 from connectors.signing import json_type, standard_webhook_signature
 
 _STATUSES = {"accepted", "changed", "rejected"}
@@ -70,18 +70,6 @@ class PortalKnobs(BaseModel):
     reject_fulfillments: bool = False
     # Seconds before each webhook is delivered.
     webhook_delay: float = 0.0
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(value: Any) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _no_order(external_id: Any) -> SandboxError:
@@ -110,23 +98,6 @@ def _line_problem(body: Any, order: dict[str, Any]) -> str | None:
             return f"lineItems[{i}].accepted must be a non-negative integer"
         if accepted > ordered[str(item["lineId"])]:
             return f"lineItems[{i}].accepted ({accepted}) is more than was ordered"
-    return None
-
-
-def _fulfillment_problem(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return f"the fulfillment must be a JSON object, not {json_type(body)}"
-    items = body.get("lineItems")
-    if not isinstance(items, list) or not items:
-        return "lineItems must be a non-empty array"
-    for i, item in enumerate(items):
-        quantity = item.get("quantity") if isinstance(item, dict) else None
-        if not isinstance(item, dict) or not item.get("sku"):
-            return f"lineItems[{i}].sku is missing"
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            return f"lineItems[{i}].quantity must be a positive integer"
-    if not isinstance(body.get("trackingNumbers"), list):
-        return "trackingNumbers must be an array"
     return None
 
 
@@ -180,7 +151,7 @@ class PortalSandbox(SandboxState[PortalKnobs]):
         """Sign and send `event` (the Standard Webhooks envelope around the order); its
         `webhook-id` is kept across retries and redeliveries."""
         webhook_id = f"msg_{uuid.uuid4().hex}"
-        body = json.dumps({"type": event.value, "timestamp": _now(), "data": order}).encode()
+        body = json.dumps({"type": event.value, "timestamp": now_text(), "data": order}).encode()
         secret = "whsec_" + base64.b64encode(b"not-the-portal-secret").decode() if flags.get("bad_signature") else None
         self.sender.emit(
             self.options.webhook_url,
@@ -225,7 +196,7 @@ class PortalSandbox(SandboxState[PortalKnobs]):
         order = self.orders.find(external_id)
         if self.knobs.value.reject_fulfillments:
             raise SandboxError(422, "fulfillment refused (sandbox knob reject_fulfillments)")
-        problem = _fulfillment_problem(body)
+        problem = fulfillment_problem(body)
         if problem:
             raise SandboxError(422, problem)
         if order["status"] == "cancelled":
@@ -237,7 +208,7 @@ class PortalSandbox(SandboxState[PortalKnobs]):
             shipped[line] = shipped.get(line, 0) + item["quantity"]
         ordered = {str(line["id"]): line["quantity"] for line in order["lineItems"]}
         done = all(shipped.get(line, 0) >= qty for line, qty in ordered.items())
-        order.update(status="shipped" if done else "partially_shipped", updatedAt=_now())
+        order.update(status="shipped" if done else "partially_shipped", updatedAt=now_text())
         answer = {"id": fulfillment_id, "orderId": external_id, "trackingNumbers": body["trackingNumbers"]}
         self.fulfillments.add({"id": fulfillment_id, "orderId": external_id, "idempotencyKey": key, "body": body})
         return self._remember("fulfillment", key, answer)
@@ -255,10 +226,10 @@ class PortalSandbox(SandboxState[PortalKnobs]):
         decisions = {str(item["lineId"]): item for item in body["lineItems"]}
         for line in order["lineItems"]:
             line["decision"] = decisions.get(str(line["id"]))
-        order.setdefault("acknowledgements", []).append({"idempotencyKey": key, "body": body, "at": _now()})
+        order.setdefault("acknowledgements", []).append({"idempotencyKey": key, "body": body, "at": now_text()})
         if order["status"] == "open":
             order["status"] = "acknowledged"
-        order["updatedAt"] = _now()
+        order["updatedAt"] = now_text()
         return self._remember("acknowledgement", key, {"orderId": external_id, "status": order["status"]})
 
     def cancel_by_seller(self, external_id: str, key: str | None, body: Any) -> JSONResponse:
@@ -269,7 +240,7 @@ class PortalSandbox(SandboxState[PortalKnobs]):
         if order["status"] in ("shipped", "partially_shipped"):
             raise SandboxError(409, f"order {external_id!r} has shipped")
         reason = body.get("reason") if isinstance(body, dict) else None
-        order.update(status="cancelled", cancelReason=reason or "cancelled by the seller", updatedAt=_now())
+        order.update(status="cancelled", cancelReason=reason or "cancelled by the seller", updatedAt=now_text())
         return self._remember("cancellation", key, {"orderId": external_id, "status": "cancelled"})
 
     def add_document(self, external_id: str, key: str | None, body: Any) -> JSONResponse:
@@ -301,16 +272,8 @@ class PortalSandbox(SandboxState[PortalKnobs]):
 
     def set_inventory(self, account: str, body: Any) -> dict[str, Any]:
         self.accounts.find(account)
-        items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise SandboxError(422, 'expected {"items": [{"sku": ..., "available": ...}]}')
-        for i, item in enumerate(items):
-            available = item.get("available") if isinstance(item, dict) else None
-            if not isinstance(item, dict) or not isinstance(item.get("sku"), str) or not item["sku"]:
-                raise SandboxError(422, f"items[{i}].sku is missing")
-            if isinstance(available, bool) or not isinstance(available, int) or available < 0:
-                raise SandboxError(422, f"items[{i}].available must be a non-negative integer")
-        at = _now()
+        items = inventory_items(body)
+        at = now_text()
         levels = self.inventory.setdefault(account, {})
         for item in items:
             levels[item["sku"]] = {"sku": item["sku"], "available": item["available"], "receivedAt": at}
@@ -318,8 +281,8 @@ class PortalSandbox(SandboxState[PortalKnobs]):
         return {"account": account, "updated": len(items)}
 
     def list_orders(self, updated_since: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
-        since = _parse_time(updated_since) if updated_since else None
-        rows = self.orders.updated_since(since, lambda o: _parse_time(o.get("updatedAt")))
+        since = parse_time(updated_since) if updated_since else None
+        rows = self.orders.updated_since(since, lambda o: parse_time(o.get("updatedAt")))
         page, next_cursor = offset_page(rows, cursor, limit)
         return {"orders": page, "nextCursor": next_cursor}
 
@@ -333,13 +296,7 @@ class PortalSandbox(SandboxState[PortalKnobs]):
         return self.accounts.add({"id": body["id"], "name": body.get("name") or body["id"]})
 
     def place(self, order: Any, **flags: bool) -> dict[str, Any]:
-        if not isinstance(order, dict):
-            raise SandboxError(422, f"the order must be a JSON object, not {json_type(order)}")
-        external_id = order.get("externalId")
-        if not isinstance(external_id, str) or not external_id:
-            raise SandboxError(422, "externalId is missing")
-        if external_id in self.orders:
-            raise SandboxError(409, f"order {external_id!r} exists", hint="amend it with /_sandbox/orders/{id}/edit")
+        external_id = new_order_id(order, self.orders, "amend it with /_sandbox/orders/{id}/edit")
         account = order.get("account")
         if account is None and self.accounts:
             # Placed by a control that names no buyer (the demo): the first account's buyer,
@@ -349,7 +306,7 @@ class PortalSandbox(SandboxState[PortalKnobs]):
             order.setdefault("customerPONumber", f"PO-{external_id}")
         else:
             self.accounts.find(account.get("id") if isinstance(account, dict) else None)
-        now = _now()
+        now = now_text()
         stored = self.orders.add({"createdAt": now, "updatedAt": now, "status": "open", **order})
         webhook_id = self.deliver(PortalEvent.ORDER_CREATED, stored, duplicate=flags.pop("duplicate", False), **flags)
         return {"externalId": external_id, "event": PortalEvent.ORDER_CREATED, "deliveryIds": [webhook_id]}
@@ -358,14 +315,14 @@ class PortalSandbox(SandboxState[PortalKnobs]):
         order = self.orders.find(external_id)
         if not isinstance(changes, dict):
             raise SandboxError(422, "send the amended order fields as a JSON object")
-        order.update({k: v for k, v in changes.items() if k != "externalId"}, updatedAt=_now())
+        order.update({k: v for k, v in changes.items() if k != "externalId"}, updatedAt=now_text())
         webhook_id = self.deliver(PortalEvent.ORDER_UPDATED, order, deliver=deliver)
         return {"externalId": external_id, "event": PortalEvent.ORDER_UPDATED, "deliveryIds": [webhook_id]}
 
     def cancel_by_buyer(self, external_id: str, body: Any, deliver: bool) -> dict[str, Any]:
         order = self.orders.find(external_id)
         reason = body.get("reason") if isinstance(body, dict) else None
-        order.update(status="cancelled", cancelReason=reason or "cancelled by the buyer", updatedAt=_now())
+        order.update(status="cancelled", cancelReason=reason or "cancelled by the buyer", updatedAt=now_text())
         webhook_id = self.deliver(PortalEvent.ORDER_CANCELLED, order, deliver=deliver)
         return {"externalId": external_id, "event": PortalEvent.ORDER_CANCELLED, "deliveryIds": [webhook_id]}
 

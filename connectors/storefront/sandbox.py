@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
@@ -37,6 +36,7 @@ from connectors.sandbox_kit import (
     offset_page,
     sandbox_app,
 )
+from connectors.sandbox_kit.onx_bodies import fulfillment_problem, inventory_items, new_order_id, now_text, parse_time
 from connectors.signing import json_type, orderloop_webhook_headers
 from connectors.storefront.webhooks import StorefrontEvent
 
@@ -51,18 +51,6 @@ class StorefrontKnobs(BaseModel):
     reject_unknown_orders: bool = False
     # Seconds before each webhook is delivered.
     webhook_delay: float = 0.0
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(value: Any) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _no_order(external_id: Any) -> SandboxError:
@@ -91,23 +79,6 @@ def _notice_problem(body: Any) -> str | None:
         condition = (item.get("inspection") or {}).get("conditionCategory")
         if condition not in _CONDITIONS:
             return f"returnLineItems[{i}].inspection.conditionCategory must be one of {', '.join(sorted(_CONDITIONS))}"
-    return None
-
-
-def _fulfillment_problem(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return f"the fulfillment must be a JSON object, not {json_type(body)}"
-    items = body.get("lineItems")
-    if not isinstance(items, list) or not items:
-        return "lineItems must be a non-empty array"
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not item.get("sku"):
-            return f"lineItems[{i}].sku is missing"
-        quantity = item.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            return f"lineItems[{i}].quantity must be a positive integer"
-    if not isinstance(body.get("trackingNumbers"), list):
-        return "trackingNumbers must be an array"
     return None
 
 
@@ -169,7 +140,7 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
             raise SandboxError(404, f"no order {external_id!r}")
         if knobs.reject_fulfillments:
             raise SandboxError(422, "fulfillment refused (sandbox knob reject_fulfillments)")
-        problem = _fulfillment_problem(body)
+        problem = fulfillment_problem(body)
         if problem:
             raise SandboxError(422, problem)
         fulfillment_id = self.fulfillments.new_id()
@@ -178,7 +149,7 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
             "orderId": external_id,
             "status": "success",
             "trackingNumbers": body["trackingNumbers"],
-            "createdAt": _now(),
+            "createdAt": now_text(),
         }
         record = {"id": fulfillment_id, "orderId": external_id, "idempotencyKey": key, "body": body}
         stored = self.fulfillments.add(record | {"response": response, "receivedAt": response["createdAt"]})
@@ -190,16 +161,8 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
         return JSONResponse(response, status_code=201)
 
     def set_inventory(self, body: Any) -> dict[str, Any]:
-        items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise SandboxError(422, 'expected {"items": [{"sku": ..., "available": ...}]}')
-        for i, item in enumerate(items):
-            available = item.get("available") if isinstance(item, dict) else None
-            if not isinstance(item, dict) or not isinstance(item.get("sku"), str) or not item["sku"]:
-                raise SandboxError(422, f"items[{i}].sku is missing")
-            if isinstance(available, bool) or not isinstance(available, int) or available < 0:
-                raise SandboxError(422, f"items[{i}].available must be a non-negative integer")
-        at = _now()
+        items = inventory_items(body)
+        at = now_text()
         for item in items:
             previous = self.inventory.get(item["sku"], {})
             self.inventory[item["sku"]] = {
@@ -212,22 +175,16 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
         return {"updated": len(items)}
 
     def list_orders(self, updated_since: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
-        since = _parse_time(updated_since) if updated_since else None
-        rows = self.orders.updated_since(since, lambda o: _parse_time(o.get("updatedAt")))
+        since = parse_time(updated_since) if updated_since else None
+        rows = self.orders.updated_since(since, lambda o: parse_time(o.get("updatedAt")))
         page, next_cursor = offset_page(rows, cursor, limit)
         return {"orders": page, "next_cursor": next_cursor}
 
     # --- controls ---
 
     def place(self, order: Any, duplicate: bool, bad_signature: bool, deliver: bool = True) -> dict[str, Any]:
-        if not isinstance(order, dict):
-            raise SandboxError(422, f"the order must be a JSON object, not {json_type(order)}")
-        external_id = order.get("externalId")
-        if not isinstance(external_id, str) or not external_id:
-            raise SandboxError(422, "externalId is missing")
-        if external_id in self.orders:
-            raise SandboxError(409, f"order {external_id!r} exists", hint="edit it with /_sandbox/orders/{id}/edit")
-        now = _now()
+        external_id = new_order_id(order, self.orders, "edit it with /_sandbox/orders/{id}/edit")
+        now = now_text()
         stored = {"createdAt": now, "updatedAt": now, "status": "open", **order}
         self.orders.add(stored)
         ids = self.deliver(
@@ -239,14 +196,14 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
         order = self.order(external_id)
         if not isinstance(changes, dict):
             raise SandboxError(422, "send the changed order fields as a JSON object")
-        order.update({k: v for k, v in changes.items() if k != "externalId"}, updatedAt=_now())
+        order.update({k: v for k, v in changes.items() if k != "externalId"}, updatedAt=now_text())
         ids = self.deliver(StorefrontEvent.ORDER_UPDATED, order, send=deliver)
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_UPDATED, "deliveryIds": ids}
 
     def cancel(self, external_id: str, body: Any, deliver: bool = True) -> dict[str, Any]:
         order = self.order(external_id)
         reason = body.get("reason") if isinstance(body, dict) else None
-        order.update(status="cancelled", cancelReason=reason or "customer", updatedAt=_now())
+        order.update(status="cancelled", cancelReason=reason or "customer", updatedAt=now_text())
         ids = self.deliver(StorefrontEvent.ORDER_CANCELLED, order, send=deliver)
         return {"externalId": external_id, "event": StorefrontEvent.ORDER_CANCELLED, "deliveryIds": ids}
 
@@ -262,7 +219,7 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
             raise SandboxError(409, f"return {external_id!r} exists")
         if not isinstance(body.get("orderId"), str):
             raise SandboxError(422, "orderId (the storefront's order id) is missing")
-        now = _now()
+        now = now_text()
         stored = {"createdAt": now, "updatedAt": now, "status": "requested", "outcome": "refund", **body}
         self.returns.add(stored)
         ids = self.deliver(StorefrontEvent.RETURN_REQUESTED, stored, duplicate=duplicate)
@@ -271,15 +228,15 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
     def ship_return(self, external_id: str, body: Any) -> dict[str, Any]:
         found = self.returns.find(external_id)
         label = body if isinstance(body, dict) and body.get("trackingNumber") else None
-        label = {"carrier": "UPS", "trackingNumber": f"1ZRET{external_id}", **(label or {}), "createdAt": _now()}
-        found.update(status="in_transit", labels=[label], updatedAt=_now())
+        label = {"carrier": "UPS", "trackingNumber": f"1ZRET{external_id}", **(label or {}), "createdAt": now_text()}
+        found.update(status="in_transit", labels=[label], updatedAt=now_text())
         ids = self.deliver(StorefrontEvent.RETURN_IN_TRANSIT, found)
         return {"externalId": external_id, "event": StorefrontEvent.RETURN_IN_TRANSIT, "deliveryIds": ids}
 
     def cancel_return(self, external_id: str, body: Any) -> dict[str, Any]:
         found = self.returns.find(external_id)
         reason = body.get("reason") if isinstance(body, dict) else None
-        found.update(status="cancelled", cancelReason=reason or "customer", updatedAt=_now())
+        found.update(status="cancelled", cancelReason=reason or "customer", updatedAt=now_text())
         ids = self.deliver(StorefrontEvent.RETURN_CANCELLED, found)
         return {"externalId": external_id, "event": StorefrontEvent.RETURN_CANCELLED, "deliveryIds": ids}
 
@@ -294,7 +251,7 @@ class StorefrontSandbox(SandboxState[StorefrontKnobs]):
         notice_id = f"rcv_{len(self.return_notices) + 1:06d}"
         response = {"id": notice_id, "returnId": external_id, "status": "received", "refund": "pending"}
         found.setdefault("receivedNotices", []).append({"id": notice_id, "idempotencyKey": key, "body": body})
-        found.update(status="received", updatedAt=_now())
+        found.update(status="received", updatedAt=now_text())
         self.return_notices[key or notice_id] = {"response": response}
         return JSONResponse(response, status_code=201)
 
