@@ -44,7 +44,7 @@ from orderloop.order_policy import order_policy
 log = structlog.get_logger("orderloop.activities")
 
 # What revision 4 added to a notification, for its sinks (never in the legacy webhook's body).
-_PLAYBOOK_FIELDS = {"targets", "event_id", "playbook", "resolved_by"}
+_PLAYBOOK_FIELDS = {"targets", "event_id", "playbook", "resolved_by", "record_only"}
 
 
 def validation_reason(exc: ValidationError) -> str:

@@ -21,7 +21,7 @@ from orderloop.exchange_records import ExchangeDirection, ExchangeOutcome
 from orderloop.ledger import ExchangeFilter, ExchangeRow
 
 router = APIRouter(prefix="/api/exchanges", tags=["operators"])
-ExchangeId = Annotated[int, Path(ge=1)]
+ExchangeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, wrong or revoked bearer token"},

@@ -15,7 +15,7 @@ from orderloop.ledger import Cause, CauseKind, EventKind, Ledger
 from orderloop.loopback_stack import SHIPPED_CONFIG
 
 # The ledger's files may not grow past this: its empty schema fits, a 20,000-row snapshot not.
-LIMIT = 256 * 1024
+LIMIT = 512 * 1024
 
 
 async def test_a_full_disk_fails_the_write_clearly_and_leaves_nothing_half_written(tmp_path: Path) -> None:

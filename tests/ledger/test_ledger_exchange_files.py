@@ -10,6 +10,8 @@ from pathlib import Path
 
 from orderloop.file_journal import FileState, RowOutcome
 from orderloop.ledger import Ledger
+from orderloop.ledger.migrations import LATEST
+from orderloop.ledger.schema import EDI_TABLES
 
 Uid = Callable[[str], str]
 
@@ -51,10 +53,10 @@ async def test_files_of_two_channels_stay_apart(ledger: Ledger, uid: Uid) -> Non
 async def test_a_database_from_before_migration_13_gains_the_file_journal(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     await (await Ledger.open(url)).close()
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # as a ledger of step 10 left it
-        conn.execute("DROP TABLE exchange_rows")
-        conn.execute("DROP TABLE exchange_files")
-        conn.execute("DELETE FROM schema_version WHERE version = 13")
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # as a ledger of step 12 left it
+        for table in [*(t.name for t in EDI_TABLES), "exchange_rows", "exchange_files"]:
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM schema_version WHERE version >= 13")
     reopened = await Ledger.open(url)
     try:
         await reopened.begin_exchange_file("files", "k", "SHIP.csv", "shipments")
@@ -63,4 +65,4 @@ async def test_a_database_from_before_migration_13_gains_the_file_journal(tmp_pa
     finally:
         await reopened.close()
     with sqlite3.connect(tmp_path / "old.db") as conn:
-        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (13,)
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (LATEST,)

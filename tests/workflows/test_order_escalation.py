@@ -77,6 +77,14 @@ def payload(without: str | None = None) -> dict[str, Any]:
     return order
 
 
+def case_pack_broken() -> dict[str, Any]:
+    """A wholesale order whose line of 10 is sold in cases of 12."""
+    order = onx_order("1020", [("MUG-12", 10)])
+    order["lineItems"][0]["casePack"] = 12
+    terms = {"customerPoNumber": "PO-1020", "buyerAccount": "acme-retail"}
+    return {**order, "orderType": "wholesale", "wholesale": terms}
+
+
 # exception kind -> the scripted world, the order's payload, what drives the order into it
 Drive = Callable[[Order, FakeWorld, WorkflowEnvironment], Awaitable[None]]
 CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Drive]] = {
@@ -101,6 +109,7 @@ CASES: dict[ExceptionKind, tuple[dict[str, Any], dict[str, Any], Drive]] = {
     ExceptionKind.FULFILLMENT_HOLD: ({}, payload(), held_at_the_3pl),
     ExceptionKind.FULFILLMENT_CHANGED: ({"shipment_poll_every": timedelta(minutes=30)}, payload(), changed_at_the_3pl),
     ExceptionKind.CHANNEL_EXCEPTION: ({}, payload(), disputed),
+    ExceptionKind.CASE_PACK_VIOLATION: ({}, case_pack_broken(), nothing),
 }
 
 

@@ -33,6 +33,7 @@ from tests.connectors.webhook_receiver import ReceivedWebhook
 
 _NO_WEBHOOKS = "a file exchange sends no webhooks (its shipments are collected from files: test_collected_*)"
 _NO_HTTP = "SFTP answers no HTTP status (its errors are tested in tests/connectors/sftp_exchange)"
+_COLLECTED = "shipments are collected from the inbox, not read per request"
 NOT_APPLICABLE = {
     "test_shipment_webhook_verifies_and_maps_to_our_request": _NO_WEBHOOKS,
     "test_redelivered_shipment_webhook_maps_to_the_same_shipment": _NO_WEBHOOKS,
@@ -40,8 +41,8 @@ NOT_APPLICABLE = {
     "test_cancel_after_the_vendor_shipped_is_already_shipped": (
         "a cancel is a cancel file, which has no answer saying it came too late"
     ),
-    "test_shipments_poll_finds_what_the_vendor_shipped": "shipments are collected from the inbox, not read per request",
-    "test_shipments_polled_again_are_the_same_shipments": "shipments are collected from the inbox, not read per request",
+    "test_shipments_poll_finds_what_the_vendor_shipped": _COLLECTED,
+    "test_shipments_polled_again_are_the_same_shipments": _COLLECTED,
     "test_stock_read_matches_the_sandbox_stock": "stock comes in inventory files (test_collected_stock_*)",
     "test_fulfillment_429_becomes_the_retry_delay_of_its_header": _NO_HTTP,
     "test_fulfillment_5xx_is_retryable": _NO_HTTP,
