@@ -45,5 +45,15 @@ async def test_no_stock_update_is_lost_when_the_worker_dies(stack: Stack, api: A
                 break
             await asyncio.sleep(0.5)
     assert {sku: levels.get(sku) for sku in skus} == expected
-    preview = (await api.http.get("/api/inventory/channels/storefront/preview", params={"sku": skus})).json()
+    # The channel has the figures once the push lands; the ledger records them as published just
+    # after the channel answered, so the preview may trail the channel by a moment.
+    deadline = time.monotonic() + 30
+    while True:
+        preview = (await api.http.get("/api/inventory/channels/storefront/preview", params={"sku": skus})).json()
+        rows = preview["skus"]
+        if all(row["published"] == row["wouldPublish"] == expected[row["sku"]] for row in rows):
+            break
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)
     assert all(row["published"] == row["wouldPublish"] == expected[row["sku"]] for row in preview["skus"])
