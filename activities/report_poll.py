@@ -11,16 +11,16 @@ from __future__ import annotations
 import structlog
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
+from activities.shipment_delivery import deliver_shipment
 from activities.vendor_errors import vendor_call
 from connectors.base import Connector, Delivery
 from connectors.registry import fulfillment
 from orderloop.config import OrderloopConfig
-from orderloop.contracts import Activities, ErrorTypes, Signals
+from orderloop.contracts import Activities, ErrorTypes
 from orderloop.contracts.scheduled_jobs import CollectReportsInput, CollectReportsReport, SnapshotReport
 from orderloop.ledger import Ledger
-from orderloop.model import Shipment, ShippingRequest, StockRow
+from orderloop.model import Shipment, StockRow
 from orderloop.stock_reports import apply_stock_rows
 
 log = structlog.get_logger("orderloop.report_poll")
@@ -36,24 +36,7 @@ class _Sink:
         self.channel_id = channel_id
 
     async def shipment(self, shipment: Shipment) -> Delivery:
-        try:
-            workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
-        except ValueError:
-            return Delivery.UNKNOWN_ORDER
-        handle = self.client.get_workflow_handle(workflow_id)
-        try:
-            await handle.signal(Signals.SHIPMENT, shipment)
-        except RPCError as err:
-            if err.status is not RPCStatusCode.NOT_FOUND:
-                raise
-            try:
-                await handle.describe()
-            except RPCError as missing:
-                if missing.status is RPCStatusCode.NOT_FOUND:
-                    return Delivery.UNKNOWN_ORDER
-                raise
-            return Delivery.ORDER_CLOSED
-        return Delivery.DELIVERED
+        return await deliver_shipment(self.client, shipment)
 
     async def stock(self, rows: list[StockRow]) -> SnapshotReport:
         return await apply_stock_rows(self.config, self.ledger, self.channel_id, rows)

@@ -11,16 +11,14 @@ from datetime import UTC, datetime
 
 import structlog
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
+from activities.shipment_delivery import deliver_shipment
 from activities.vendor_errors import vendor_call
-from connectors.base import Connector
+from connectors.base import Connector, Delivery
 from connectors.registry import fulfillment
-from orderloop.contracts import Activities, ErrorTypes, Signals
+from orderloop.contracts import Activities, ErrorTypes
 from orderloop.contracts.scheduled_jobs import PollShipmentsInput, PollShipmentsReport
 from orderloop.ledger import Ledger
-from orderloop.model import Shipment, ShippingRequest
 
 log = structlog.get_logger("orderloop.shipment_poll")
 
@@ -46,28 +44,13 @@ class ShipmentPoll:
         report = PollShipmentsReport(channel_id=inp.channel_id, polled_since=since, polled_until=now, seen=len(polled))
         client = activity.client()
         for shipment in polled:
-            if await _deliver(client, shipment):
+            delivery = await deliver_shipment(client, shipment)
+            if delivery is Delivery.DELIVERED:
                 report.delivered += 1
             else:
                 report.not_running += 1
+                log.info("shipment.not_delivered", shipment_id=shipment.id, outcome=delivery.value)
             activity.heartbeat(shipment.id)
         await self.ledger.save_poll_cursor(cursor, now)
         log.info("shipments.polled", **report.model_dump(mode="json", by_alias=False))
         return report
-
-
-async def _deliver(client: Client, shipment: Shipment) -> bool:
-    """Signal the shipment to its order; False when that order is not running (closed, or not
-    Orderloop's)."""
-    try:
-        workflow_id = ShippingRequest.order_id_of(shipment.shipping_request_id)
-    except ValueError:
-        log.warning("shipment.not_ours", shipment_id=shipment.id, request_id=shipment.shipping_request_id)
-        return False
-    try:
-        await client.get_workflow_handle(workflow_id).signal(Signals.SHIPMENT, shipment)
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
