@@ -27,6 +27,8 @@ def _event(n: int, kind: OperationKind, order: str, at: datetime, **detail: obje
 
 
 def _record(client: TestClient, now: datetime) -> None:
+    """The rows of four orders received at `now` - 5 h, their exceptions 1-3 minutes later,
+    resolutions up to 32 minutes later, shipments an hour and a breach two hours later."""
     t0 = now - timedelta(hours=5)
     events = [
         _event(i, OperationKind.RECEIVED, f"o{i}", t0, units=2, revenue="100.00", currency="USD") for i in range(4)
@@ -91,8 +93,14 @@ def test_report_figures_match_what_was_recorded(client: TestClient) -> None:
     assert quiet and all(c["orders"] == 0 and c["costPerOrder"] is None for c in quiet)
 
 
+def _hour_start(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
 def test_series_has_every_bucket(client: TestClient) -> None:
-    _record(client, datetime.now(UTC))
+    # The orders 10 minutes into an hour, so their exceptions and resolutions fall in the same
+    # hourly bucket whatever the time of day the test runs at.
+    _record(client, _hour_start(datetime.now(UTC)) + timedelta(minutes=10))
     answer = client.get("/api/channels/shopify/report/series?since=24h&bucket=1h", headers=AUTH)
     assert answer.status_code == 200, answer.text
     points = answer.json()["points"]
@@ -105,6 +113,17 @@ def test_series_has_every_bucket(client: TestClient) -> None:
     busy = [p for p in points if p["orders"]]
     assert busy[0]["exceptionsPer100"] == 75.0
     assert client.get("/api/channels/shopify/report/series?bucket=1w", headers=AUTH).status_code == 422
+
+
+def test_series_counts_each_row_in_the_hour_it_happened(client: TestClient) -> None:
+    # The orders at 58 minutes past: the first exception (1 minute later) is in their hour, the
+    # other two (2 and 3 minutes later) in the next, which has no orders of its own.
+    _record(client, _hour_start(datetime.now(UTC)) + timedelta(minutes=58))
+    answer = client.get("/api/channels/shopify/report/series?since=24h&bucket=1h", headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    busy = [p for p in answer.json()["points"] if p["orders"] or p["exceptions"]]
+    assert [(p["orders"], p["exceptions"], p["exceptionsPer100"]) for p in busy] == [(4, 1, 25.0), (0, 2, None)]
+    assert datetime.fromisoformat(busy[1]["start"]) - datetime.fromisoformat(busy[0]["start"]) == timedelta(hours=1)
 
 
 def test_open_exceptions_link_to_the_temporal_ui(client: TestClient) -> None:
