@@ -4,6 +4,7 @@ the channel's rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import datetime
@@ -26,6 +27,9 @@ log = structlog.get_logger("orderloop.inventory")
 
 BATCH = 500
 CURSOR_SAVE_EVERY = 5.0
+# A paced channel's wait for its next push is slept in slices this long, each heartbeated (the
+# sync's heartbeat timeout is 10 s).
+PACE_SLICE = 2.0
 
 
 class InventorySync:
@@ -40,7 +44,8 @@ class InventorySync:
         progress = InventorySyncProgress(cursor=int(details[0]) if details else inp.cursor)
         channel = self.config.channel(inp.channel_id)
         rate_gap = 1 / channel.rate_limit_per_second if channel.rate_limit_per_second else 0.0
-        gap = max(rate_gap, inp.coalesce.total_seconds())
+        cadence = channel.inventory_push_every.total_seconds() if channel.inventory_push_every else 0.0
+        gap = max(rate_gap, inp.coalesce.total_seconds(), cadence)
         bound = log.bind(channel=channel.id)
         if progress.cursor < 0:
             progress.cursor = await self.ledger.outbox_head()
@@ -49,8 +54,20 @@ class InventorySync:
             bound.info("inventory.full_sync", skus=progress.skus_pushed, cursor=progress.cursor)
         deadline = time.monotonic() + inp.run_for.total_seconds()
         last_push = time.monotonic() if progress.pushes else 0.0
+        if cadence and not progress.pushes:
+            # A paced channel keeps its pace across runs (each run is shorter than a day's
+            # cadence): the last push, wherever it was made, counts.
+            pushed_at = await self.ledger.last_pushed_at(channel.id)
+            if pushed_at is not None:
+                last_push = time.monotonic() - max(0.0, (utc_now() - pushed_at).total_seconds())
         last_saved = 0.0
         while time.monotonic() < deadline:
+            if last_push + gap - time.monotonic() > PACE_SLICE:
+                # A paced channel's next push is a while off: wait for it in slices, heartbeating,
+                # and never past the run's end (the next run keeps the pace).
+                await asyncio.sleep(min(PACE_SLICE, max(0.0, deadline - time.monotonic())))
+                activity.heartbeat(progress.cursor)
+                continue
             rows = await self.ledger.next_outbox_rows(
                 progress.cursor, BATCH, not_before=last_push + gap, poll_interval=inp.poll_interval
             )

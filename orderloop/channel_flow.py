@@ -96,8 +96,12 @@ def _shipped(f: ChannelFigures) -> str:
 def _inventory(channel: ChannelConfig, f: ChannelFigures) -> FlowStep:
     sync = InventorySyncInput(channel_id=channel.id, task_queue="-")
     rate = f"; at most {channel.rate_limit_per_second:g}/s" if channel.rate_limit_per_second else ""
+    if channel.inventory_push_every:
+        coalesced = f"at most one push every {channel.inventory_push_every.total_seconds():g} s"
+    else:
+        coalesced = f"changes coalesced {sync.coalesce.total_seconds():g} s"
     configured = (
-        f"outbox-driven push (changes coalesced {sync.coalesce.total_seconds():g} s, other processes' "
+        f"outbox-driven push ({coalesced}, other processes' "
         f"polled every {sync.poll_interval.total_seconds():g} s{rate}); "
         f"reconciliation every {RECONCILE_EVERY}"
     )

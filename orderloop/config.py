@@ -134,6 +134,10 @@ class ChannelConfig(Strict):
     # Fulfillment channels that report deliveries: how long a completed order of theirs stays
     # open to record them (null: the order closes once shipped and tracked).
     await_delivery: Duration | None = None
+    # Selling channels: at most one inventory push per this long, each SKU with its newest
+    # quantity (an EDI partner's 846 hourly, say); null: as the changes come (coalesced within
+    # a tenth of a second, and never faster than `rate_limit_per_second`).
+    inventory_push_every: Duration | None = None
     # Available-to-sell rules (buffer, percent, maximum, floor, serving locations).
     inventory: InventoryRules = InventoryRules()
     skus: list[str] | None = None

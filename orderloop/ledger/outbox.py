@@ -65,6 +65,17 @@ class Outbox(LedgerBase):
 
         return await self._read(tx)
 
+    async def last_pushed_at(self, channel_id: str) -> datetime | None:
+        """When a selling channel was last told any quantity (None: never), so a sync that paces
+        its pushes keeps the pace across its runs."""
+
+        def tx(conn: Connection) -> datetime | None:
+            return conn.execute(
+                select(func.max(published_table.c.pushed_at)).where(published_table.c.channel_id == channel_id)
+            ).scalar()
+
+        return await self._read(tx)
+
     async def published_for(self, sku: str) -> list[tuple[str, int, datetime]]:
         """(channel id, quantity, pushed at) for one SKU on every channel it was pushed to."""
 

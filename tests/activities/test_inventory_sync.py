@@ -14,6 +14,7 @@ import pytest_asyncio
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities import inventory_sync
 from activities.inventory_sync import InventorySync
 from connectors.base import InboundEvent, RetryableError, SellingConnector
 from orderloop.config import OrderloopConfig, parse_config
@@ -29,6 +30,7 @@ class RecordingChannel(SellingConnector):
     def __init__(self, config: OrderloopConfig, channel_id: str) -> None:
         super().__init__(config.channel(channel_id))
         self.pushes: list[dict[str, int]] = []
+        self.pushed = asyncio.Event()
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         raise NotImplementedError
@@ -41,6 +43,7 @@ class RecordingChannel(SellingConnector):
 
     async def push_inventory(self, quantities: Mapping[str, int]) -> None:
         self.pushes.append(dict(quantities))
+        self.pushed.set()
 
 
 def config_with(skus: list[str] | None, buffer: int = 0) -> OrderloopConfig:
@@ -145,10 +148,11 @@ async def test_a_burst_of_sales_goes_out_as_one_push_with_the_newest_quantities(
     await ledger.receive("TEE", "east", 10, CAUSE)
     await ledger.receive("MUG", "east", 10, CAUSE)
     activity = InventorySync(config, ledger, {"storefront": channel})
-    inp = sync_input(run_for=1.5).model_copy(update={"coalesce": timedelta(milliseconds=500)})
+    # A window wide enough for six sales on a loaded machine.
+    inp = sync_input(run_for=3.0).model_copy(update={"coalesce": timedelta(seconds=1.5)})
 
     async def burst() -> None:
-        await asyncio.sleep(0.1)  # after the first full push, inside its coalescing window
+        await channel.pushed.wait()  # after the first full push, inside its coalescing window
         for n in range(1, 7):
             sku = "TEE" if n % 2 else "MUG"
             await ledger.reserve(
@@ -158,6 +162,68 @@ async def test_a_burst_of_sales_goes_out_as_one_push_with_the_newest_quantities(
     await asyncio.gather(ActivityEnvironment().run(activity.sync_channel_inventory, inp), burst())
     # The full sync, then the six sales together: each SKU once, at what is left after all six.
     assert channel.pushes == [{"TEE": 10, "MUG": 10}, {"TEE": 7, "MUG": 7}]
+
+
+def paced(config: OrderloopConfig, every: timedelta) -> OrderloopConfig:
+    channel = config.channel("storefront").model_copy(update={"inventory_push_every": every})
+    return config.model_copy(update={"channels": [channel if c.id == "storefront" else c for c in config.channels]})
+
+
+async def test_a_paced_channel_gets_no_second_push_within_its_cadence_and_keeps_it_across_runs(
+    ledger: Ledger,
+) -> None:
+    config = paced(config_with(None), timedelta(hours=1))
+    channel = RecordingChannel(config, "storefront")
+    await ledger.receive("TEE", "east", 10, CAUSE)
+    activity = InventorySync(config, ledger, {"storefront": channel})
+    heartbeats: list[Any] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: heartbeats.append(details[0])
+
+    async def sell_one_tee() -> None:
+        await channel.pushed.wait()
+        await ledger.reserve(
+            "order-1", [ReservationLine(line_id="1", sku="TEE", location_id="east", quantity=3)], CAUSE
+        )
+
+    progress, _ = await asyncio.gather(
+        env.run(activity.sync_channel_inventory, sync_input(run_for=2.5)), sell_one_tee()
+    )
+    # The full sync went out; the sale waits for the next push an hour later, the run meanwhile
+    # heartbeating where it stands.
+    assert channel.pushes == [{"TEE": 10}]
+    assert heartbeats and heartbeats[-1] == progress.cursor < await ledger.outbox_head()
+
+    # The next run (the workflow continued as new) keeps the pace set by the last push.
+    await ActivityEnvironment().run(activity.sync_channel_inventory, sync_input(cursor=progress.cursor, run_for=0.3))
+    assert channel.pushes == [{"TEE": 10}]
+
+    # Without the cadence the same run pushes the sale at once.
+    unpaced = InventorySync(config_with(None), ledger, {"storefront": channel})
+    await ActivityEnvironment().run(unpaced.sync_channel_inventory, sync_input(cursor=progress.cursor, run_for=0.3))
+    assert channel.pushes == [{"TEE": 10}, {"TEE": 7}]
+
+
+async def test_a_paced_channel_last_pushed_longer_ago_than_its_cadence_is_pushed_at_once(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = paced(config_with(None), timedelta(hours=1))
+    channel = RecordingChannel(config, "storefront")
+    await ledger.receive("TEE", "east", 10, CAUSE)
+    await ledger.record_published("storefront", {"TEE": 10})
+    cursor = await ledger.outbox_head()
+    await ledger.reserve("order-1", [ReservationLine(line_id="1", sku="TEE", location_id="east", quantity=3)], CAUSE)
+    activity = InventorySync(config, ledger, {"storefront": channel})
+    assert await ledger.last_pushed_at("amazon") is None
+
+    await ActivityEnvironment().run(activity.sync_channel_inventory, sync_input(cursor=cursor, run_for=0.3))
+    assert channel.pushes == []  # pushed a moment ago: the sale waits for the hour
+
+    pushed_at = await ledger.last_pushed_at("storefront")
+    assert pushed_at is not None
+    monkeypatch.setattr(inventory_sync, "utc_now", lambda: pushed_at + timedelta(hours=2))
+    await ActivityEnvironment().run(activity.sync_channel_inventory, sync_input(cursor=cursor, run_for=0.3))
+    assert channel.pushes == [{"TEE": 7}]
 
 
 class FailingChannel(RecordingChannel):

@@ -21,6 +21,19 @@ async def test_published_quantities_are_upserted_per_channel(ledger: Ledger, uid
     assert all(at.tzinfo is not None for _, _, at in rows)
 
 
+async def test_last_pushed_at_is_the_channels_newest_push(ledger: Ledger, uid: Callable[[str], str]) -> None:
+    channel, other = uid("shop"), uid("other")
+    assert await ledger.last_pushed_at(channel) is None
+    await ledger.record_published(channel, {uid("a"): 5})
+    first = await ledger.last_pushed_at(channel)
+    await ledger.record_published(channel, {uid("b"): 1})
+    newest = await ledger.last_pushed_at(channel)
+    assert first is not None and newest is not None and newest.tzinfo is not None
+    assert newest >= first
+    assert [at for c, _, at in await ledger.published_for(uid("b")) if c == channel] == [newest]
+    assert await ledger.last_pushed_at(other) is None
+
+
 async def test_outbox_head_follows_changes_and_all_skus_lists_stocked_ones(
     ledger: Ledger, uid: Callable[[str], str], cause: Cause
 ) -> None:
