@@ -3,7 +3,9 @@ purchase orders come in as files, one order per PO (`WholesaleTerms`); each inte
 answered with a 997 (or a TA1 when its envelope is broken); an allocated order is acknowledged
 with an 855, each shipping request announced with an 856 (one carton per parcel the 3PL
 reported, each with its SSCC-18) and invoiced with an 810 at the PO's terms once it shipped;
-860 changes and cancels reach the order through its edit and cancel path.
+860 changes and cancels reach the order through its edit and cancel path. Where the partner
+takes it (`documents` lists 846), the inventory sync's pushes go out as 846 inventory advice,
+at most one per the channel's `inventory_push_every`.
 
 X12 library: evaluated on PyPI (December 2026) -- pyx12 4.0 (a HIPAA validator: its maps are the
 healthcare sets 270-278, 820, 834, 835, 837 and 997/999, none of 850/855/856/810/860), badx12
@@ -144,6 +146,21 @@ class EdiConnector(SellingConnector):
             f"855/{order.id}", "855", [OutboundSet("855", documents.po_acknowledgement(order, lines, now))], now
         )
         return f"855 interchange {sent.control_number}" if sent else None
+
+    async def push_inventory(self, quantities: Mapping[str, int]) -> None:
+        """Advise the partner of what it may order (an 846, where the partner exchanges it).
+        Each push is an advice of its own (a new report number and control number): the levels
+        are absolute, so a push repeated after a failure only says the same thing again. How
+        often the partner gets one is the channel's `inventory_push_every`."""
+        if "846" not in self.settings.documents or not quantities:
+            return
+        now = datetime.now(UTC)
+        report = f"{now:%Y%m%d%H%M%S%f}"
+        sets = [
+            OutboundSet("846", body)
+            for body in documents.inventory_advice(quantities, self.settings.inventory_report_type, report, now)
+        ]
+        await self.partner_client.send(f"846/{report}", "846", sets, now)
 
     async def push_shipment(self, order: Order, shipment: Shipment) -> str | None:
         """Keep the parcel; once the parcels cover what the 855 accepted (the order's lines

@@ -35,7 +35,7 @@ from orderloop.edi_records import EdiRecords, InterchangeStatus, OutboundDocumen
 
 log = structlog.get_logger("orderloop.edi")
 
-KIND_NAMES = {"997": "997", "855": "855", "856": "856", "810": "810", "TA1": "TA1"}
+KIND_NAMES = {"997": "997", "855": "855", "856": "856", "810": "810", "846": "846", "TA1": "TA1"}
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,16 @@
   (its SSCC-18); under it one item level per line in the carton (LIN, SN1). CTT counts the HLs.
 - 810 invoice: BIG (invoice date and number, the PO's number and date), ITD with the PO's terms,
   DTM 011, an IT1 per shipped line at the PO's unit price, TDS (the total in cents), CTT.
+- 846 inventory advice: BIA (00 original, the report type the partner's guide names, a report
+  number, date and time), then per SKU a LIN with our SKU as the vendor's part number (VN) and
+  QTY 33 (quantity available for sale) in eaches, CTT counting the LIN loops. The quantities are
+  the channel's available-to-sell (its inventory rules applied), absolute, so an advice sent
+  twice says the same thing twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -196,3 +202,24 @@ def invoice(order: Order, invoice_number: str, parcels: list[Shipment], at: date
     body.append(seg("TDS", int((total * 100).to_integral_value())))
     body.append(seg("CTT", len(shipped)))
     return body
+
+
+# The 846's LIN loop repeats at most 10,000 times in a transaction set (X12 4010 and 5010).
+ADVICE_LINES_PER_SET = 10_000
+
+
+def inventory_advice(
+    quantities: Mapping[str, int], report_type: str, report_number: str, at: datetime
+) -> list[list[Segment]]:
+    """The 846 sets (one per 10,000 SKUs, in SKU order) advising `quantities` available."""
+    skus = sorted(quantities)
+    sets = []
+    for start in range(0, len(skus), ADVICE_LINES_PER_SET):
+        chunk = skus[start : start + ADVICE_LINES_PER_SET]
+        body = [seg("BIA", "00", report_type, clean(report_number, 30), at.strftime("%Y%m%d"), at.strftime("%H%M"))]
+        for sku in chunk:
+            body.append(seg("LIN", None, "VN", clean(sku, 48)))
+            body.append(seg("QTY", "33", max(quantities[sku], 0), "EA"))
+        body.append(seg("CTT", len(chunk)))
+        sets.append(body)
+    return sets

@@ -19,7 +19,7 @@ ISA_VERSIONS = {"00401": "004010", "00501": "005010"}
 GS_OF_ISA = {gs: isa for isa, gs in ISA_VERSIONS.items()}
 
 # GS01 functional identifier code of each transaction set (X12 element 479).
-FUNCTIONAL_IDS = {"850": "PO", "855": "PR", "856": "SH", "810": "IN", "860": "PC", "997": "FA"}
+FUNCTIONAL_IDS = {"850": "PO", "855": "PR", "856": "SH", "810": "IN", "846": "IB", "860": "PC", "997": "FA"}
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The syntax rules of the segments Orderloop reads from a partner (850, 860) and checks in what
-it writes (855, 856, 810, 997), from the X12 4010/5010 segment dictionaries: each element's data
+it writes (855, 856, 810, 846, 997), from the X12 4010/5010 segment dictionaries: each element's data
 element number, requirement (M mandatory, O optional, X conditional: checked where it is given),
 type (ID code, AN text, DT date, TM time, N0 integer, R decimal) and length; codes where the
 connector acts on them. A transaction set's rules name its mandatory segments.
@@ -136,6 +136,14 @@ SEGMENTS: dict[str, dict[int, Element]] = {
         4: e("212", "M", "R", "1/17"),
     },
     "TDS": {1: e("610", "M", "N0", "1/15")},
+    "BIA": {
+        1: e("353", "M", "ID", "2/2", "00 05"),
+        2: e("755", "M", "ID", "2/2"),
+        3: e("127", "M", "AN", "1/30"),
+        4: e("373", "M", "DT", "8/8"),
+        5: e("337", "O", "TM", "4/8"),
+    },
+    "QTY": {1: e("673", "M", "ID", "2/2"), 2: e("380", "O", "R", "1/15"), 3: e("355", "O", "ID", "2/2")},
     "AK1": {1: e("479", "M", "ID", "2/2"), 2: e("28", "M", "N0", "1/9")},
     "AK2": {1: e("143", "M", "ID", "3/3"), 2: e("329", "M", "AN", "4/9")},
     "AK5": {1: e("717", "M", "ID", "1/1", "A E M R W X")},
@@ -154,6 +162,7 @@ MANDATORY: dict[str, tuple[str, ...]] = {
     "855": ("BAK",),
     "856": ("BSN", "HL"),
     "810": ("BIG", "IT1", "TDS"),
+    "846": ("BIA", "LIN", "QTY"),
     "997": ("AK1", "AK9"),
 }
 

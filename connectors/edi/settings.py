@@ -14,8 +14,10 @@ from connectors.edi.envelopes import Party
 from connectors.edi.x12 import Delimiters
 from orderloop.config import ChannelConfig
 
-Document = Literal["850", "860", "855", "856", "810", "997"]
-ALL_DOCUMENTS: tuple[Document, ...] = ("850", "860", "855", "856", "810", "997")
+Document = Literal["850", "860", "855", "856", "810", "846", "997"]
+# Exchanged unless the channel lists its own: the 846 inventory advice only where the partner's
+# guide asks for it (not every retailer takes one, and those that do want it at their cadence).
+DEFAULT_DOCUMENTS: tuple[Document, ...] = ("850", "860", "855", "856", "810", "997")
 
 
 class Folders(BaseModel):
@@ -84,7 +86,10 @@ class EdiSettings(BaseModel):
     version: Literal["004010", "005010"] = "004010"
     # The documents exchanged with this partner; an inbound set not listed is rejected (AK5 1),
     # an outbound one not listed is not sent.
-    documents: set[Document] = Field(default_factory=lambda: set(ALL_DOCUMENTS))
+    documents: set[Document] = Field(default_factory=lambda: set(DEFAULT_DOCUMENTS))
+    # The 846's BIA02 (X12 element 755), as the partner's guide names it: MM material
+    # management, DD distributor inventory report, MB manufacturer or distributor report ...
+    inventory_report_type: str = Field(default="MM", pattern=r"^[A-Z0-9]{2}$")
     element_separator: str = "*"
     component_separator: str = ">"
     segment_terminator: str = "~"

@@ -139,8 +139,14 @@ def create_app(options: SandboxOptions) -> FastAPI:
 
     @app.get("/_sandbox/documents")
     async def documents() -> list[dict[str, Any]]:
-        """read the brand's outbox (997, TA1, 855, 856, 810) and list every document read, with its checks"""
+        """read the brand's outbox (997, TA1, 855, 856, 810, 846) and list every document read, with its checks"""
         partner.read_outbox()
         return [d.as_json() for d in partner.read]
+
+    @app.get("/_sandbox/inventory")
+    async def inventory() -> dict[str, Any]:
+        """read the brand's outbox; the units per SKU its 846s advised, the newest advice last"""
+        partner.read_outbox()
+        return {"advised": partner.advised, "advices": sum(1 for d in partner.read if "846" in d.kinds)}
 
     return app

@@ -1,6 +1,6 @@
 """The sandbox's trading partner: a retailer that drops 850 purchase orders and 860 changes into
 the brand's inbox on its SFTP server and reads what the brand writes to the outbox (997, TA1,
-855, 856, 810), checking each document as a retailer's EDI system does:
+855, 856, 810, 846), checking each document as a retailer's EDI system does:
 
 - the envelope: ISA/IEA, GS/GE and ST/SE counts and control numbers agree, the ISA is from the
   brand to this partner, and every ISA13 is new and greater than the one before (monotonic);
@@ -8,7 +8,9 @@ the brand's inbox on its SFTP server and reads what the brand writes to the outb
 - what it answers: a 997's AK1 names a group the partner sent, an 855's BAK03 and an 856's PRF01
   and an 810's BIG04 name a PO it placed, an 855 acknowledges each line once, an 856's HL
   parents exist and its TD1 counts its pack levels, each carton's MAN GM is a valid SSCC-18, CTT
-  counts the HLs, and an 810's TDS is the sum of its IT1 lines in cents.
+  counts the HLs, and an 810's TDS is the sum of its IT1 lines in cents; an 846 advises each
+  item once (a LIN with the vendor's part number, then its QTY 33 available) and its CTT counts
+  the LIN loops. What the 846s advised, newest last, is the partner's view of the brand's stock.
 
 Read files move to `delivered/`, as a partner's mailbox client does; what it found is kept for
 `GET /_sandbox/documents`.
@@ -68,6 +70,8 @@ class TradingPartner:
         self.orders: dict[str, PlacedOrder] = {}
         self.sent_groups: set[str] = set()
         self.read: list[ReadDocument] = []
+        # Units per SKU the brand last advised (846 QTY 33), by vendor part number.
+        self.advised: dict[str, int] = {}
         self.last_control_read = 0
         # The partner writes with its own delimiters, as partners do; the brand reads them from the ISA.
         repetition = "^" if settings.version >= "005010" else None
@@ -253,6 +257,8 @@ class TradingPartner:
             )
         elif transaction.code == "856":
             problems += self._ship_notice(body, summary)
+        elif transaction.code == "846":
+            problems += self._inventory_advice(body, summary)
         elif transaction.code == "810":
             po = first["BIG"].get(4) if "BIG" in first else ""
             problems += self._known_po("810 BIG04", po)
@@ -266,6 +272,34 @@ class TradingPartner:
                 total_cents=tds,
                 terms=list(first["ITD"].elements) if "ITD" in first else None,
             )
+        return problems
+
+    def _inventory_advice(self, body: list[Segment], summary: dict[str, Any]) -> list[str]:
+        problems: list[str] = []
+        advised: dict[str, int] = {}
+        item: str | None = None
+        for segment in body:
+            if segment.id == "LIN":
+                if item is not None:
+                    problems.append(f"846 LIN {item}: no QTY 33 before the next item")
+                item = segment.get(3) if segment.get(2) == "VN" else None
+                if item is None:
+                    problems.append(f"846 LIN qualifier {segment.get(2)!r}: the partner reads VN part numbers")
+                elif item in advised:
+                    problems.append(f"846 advises {item} twice")
+            elif segment.id == "QTY" and segment.get(1) == "33" and item is not None:
+                advised[item] = int(Decimal(segment.get(2) or "0"))
+                item = None
+        if item is not None:
+            problems.append(f"846 LIN {item}: no QTY 33")
+        lins = sum(1 for s in body if s.id == "LIN")
+        ctt = next((s.get(1) for s in body if s.id == "CTT"), "")
+        if ctt != str(lins):
+            problems.append(f"846 CTT {ctt} is not the number of LIN loops ({lins})")
+        if not problems:
+            self.advised.update(advised)
+        header = next((s for s in body if s.id == "BIA"), None)
+        summary.update(report=header.get(3) if header else None, items=len(advised))
         return problems
 
     def _known_po(self, where: str, po: str) -> list[str]:

@@ -167,6 +167,13 @@ class FileSellingHarness(FileHarness, Protocol):
     async def rejections(self) -> int:
         """How many rejected documents the connector kept for operators."""
 
+    @property
+    def inventory_skus(self) -> tuple[str, ...]:
+        """SKUs the partner carries, so an inventory push has something to advise."""
+
+    async def advised_quantities(self) -> dict[str, int]:
+        """Units per SKU the partner was last told it may order, as it reads them."""
+
 
 OpenSelling = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[SellingHarness]]
 OpenFulfillment = Callable[[pytest.MonkeyPatch], AbstractAsyncContextManager[FulfillmentHarness]]

@@ -3,8 +3,8 @@
 dropped in the inbox polls to one order that maps to a valid onX order and is acknowledged; the
 same document re-sent yields nothing new and no second acknowledgement; a malformed one yields
 no order, is answered with a rejection and kept for operators; every document in the inbox is
-read, each order once; tracking is told once per shipment; an unreachable exchange is retryable
-and loses nothing."""
+read, each order once; tracking is told once per shipment; an inventory push reaches the partner
+(a sold-out SKU as 0); an unreachable exchange is retryable and loses nothing."""
 
 from __future__ import annotations
 
@@ -104,3 +104,13 @@ async def test_an_unreachable_exchange_is_retryable_and_loses_nothing(file_selli
 
     [polled] = await file_selling.connector.poll_orders(since())  # the exchange is back
     assert polled.external_id == external_id
+
+
+async def test_an_inventory_push_reaches_the_partner(file_selling: FileSellingHarness) -> None:
+    quantities = {sku: 7 + n for n, sku in enumerate(file_selling.inventory_skus)}
+    await file_selling.connector.push_inventory(quantities)
+    assert await file_selling.advised_quantities() == quantities
+
+    sold_out = {file_selling.inventory_skus[0]: 0}
+    await file_selling.connector.push_inventory(sold_out)
+    assert await file_selling.advised_quantities() == quantities | sold_out

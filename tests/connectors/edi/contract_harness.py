@@ -122,6 +122,14 @@ class EdiHarness:
     async def rejections(self) -> int:
         return len(await self.ledger.edi_interchanges(self.connector.channel.id, InterchangeStatus.REJECTED))
 
+    @property
+    def inventory_skus(self) -> tuple[str, ...]:
+        return ("TSHIRT-BLK-M", "MUG-11OZ")
+
+    async def advised_quantities(self) -> dict[str, int]:
+        advised = await self._control("GET", "inventory")
+        return {sku: int(units) for sku, units in advised["advised"].items()}
+
     async def arm_unavailable(self) -> None:
         self.faults.failing = True
 
@@ -132,6 +140,7 @@ async def open_file_selling(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Ed
     channel_id = "edi-contract"
     channel = partner_channel(
         channel_id,
+        documents=["850", "860", "997", "855", "856", "810", "846"],
         exchange={
             "kind": "sftp",
             "url": f"sftp://brand@127.0.0.1:{free_port()}/",
