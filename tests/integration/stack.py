@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,12 +26,52 @@ from orderloop.temporal_client import connect
 R = TypeVar("R", bound=BaseModel)
 
 
+# Schedules this slow are paused once a test stack is up: no test waits for one to fire, and one
+# firing by itself in the middle of a test (interval schedules fire at fixed clock times: a 10m
+# poll at :00, :10 ...) races the run the test triggers with `run_schedule_now`, which works on a
+# paused schedule all the same. The faster ones (report polls every few seconds) keep running.
+PAUSE_SCHEDULES_FROM = timedelta(minutes=5)
+# The schedule the worker creates last (workers/bootstrap.py `ensure_schedules`).
+LAST_SCHEDULE = "inventory-reconciliation"
+
+
+async def pause_slow_schedules(stack: Stack, timeout: float = 60) -> list[str]:
+    """Pause the stack's schedules that fire every `PAUSE_SCHEDULES_FROM` or less often, once
+    the worker has created them all; the ids paused."""
+    client = await connect(stack.address)
+    prefix = f"{stack.task_queue_prefix}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await client.get_schedule_handle(prefix + LAST_SCHEDULE).describe()
+            break
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+    while True:  # the list is the server's visibility store, which may lag a moment
+        ids = [listed.id async for listed in await client.list_schedules() if listed.id.startswith(prefix)]
+        if prefix + LAST_SCHEDULE in ids or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    paused = []
+    for schedule_id in ids:
+        handle = client.get_schedule_handle(schedule_id)
+        intervals = (await handle.describe()).schedule.spec.intervals
+        if intervals and min(i.every for i in intervals) >= PAUSE_SCHEDULES_FROM:
+            await handle.pause(note="paused by the test stack: a test runs it with run_schedule_now")
+            paused.append(schedule_id)
+    return paused
+
+
 @asynccontextmanager
 async def running_stack(directory: Path) -> AsyncIterator[Stack]:
-    """A started stack in `directory`, stopped (every process) however the block ends."""
+    """A started stack in `directory` (its slow schedules paused), stopped (every process)
+    however the block ends."""
     stack = make_stack(directory)
     try:
         await stack.start()
+        await pause_slow_schedules(stack)
         yield stack
     finally:
         stack.stop()
@@ -106,9 +147,11 @@ def set_channel(**fields: Any) -> Callable[[dict[str, Any]], None]:
 @asynccontextmanager
 async def started(stack: Stack) -> AsyncIterator[Stack]:
     """`stack` started, stopped (every process) however the block ends: for a test module that
-    needs its own configuration, ledger database or knobs (`make_stack`, then `edit_config`)."""
+    needs its own configuration, ledger database or knobs (`make_stack`, then `edit_config`);
+    its slow schedules paused, as `running_stack`'s."""
     try:
         await stack.start()
+        await pause_slow_schedules(stack)
         yield stack
     finally:
         stack.stop()

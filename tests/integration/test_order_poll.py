@@ -86,3 +86,13 @@ async def test_a_cancel_and_an_edit_whose_webhooks_were_lost_reach_the_order_by_
     assert workflow_id not in second.cancels_delivered and edited_view["workflowId"] not in second.edits_delivered
     # The edit came after the release: it reached the order (which says what it did with it).
     assert any("edit" in entry["event"] for entry in edited_view["timeline"])
+
+
+async def test_the_test_stack_pauses_the_slow_schedules_and_keeps_the_fast_ones(stack: Stack) -> None:
+    client = await connect(stack.address)
+    poll = await client.get_schedule_handle(f"{stack.task_queue_prefix}/order-poll/storefront").describe()
+    reports = await client.get_schedule_handle(f"{stack.task_queue_prefix}/report-poll/files").describe()
+
+    # The 10-minute order poll would fire by itself at :00, :10 ... in the middle of a test.
+    assert poll.schedule.state.paused and "run_schedule_now" in (poll.schedule.state.note or "")
+    assert not reports.schedule.state.paused  # every 5 s: tests wait for it
