@@ -141,14 +141,16 @@ async def test_a_malformed_850_is_rejected_with_a_997_and_listed_and_starts_noth
 async def test_an_860_before_send_changes_the_order_and_its_cancel_cancels_it(
     stack: Stack, partner: httpx.AsyncClient, api: Api
 ) -> None:
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    # Two days on: tomorrow's date opens the window at 00:00 UTC, which is seconds away when the
+    # test runs just before midnight.
+    later = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     po = {
         "poNumber": "4500090002",
         "lines": [
             {"sku": "TSHIRT-WHT-M", "quantity": 24, "price": "7.50"},
             {"sku": "MUG-11OZ", "quantity": 6, "price": "4.25"},
         ],
-        "shipNotBefore": tomorrow,  # the order waits for its ship window: nothing is sent yet
+        "shipNotBefore": later,  # the order waits for its ship window: nothing is sent yet
     }
     await control(partner, "POST", "purchase-orders", json=po)
     await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
