@@ -84,12 +84,14 @@ async def test_first_run_publishes_everything_then_follows_the_outbox(ledger: Le
     env.on_heartbeat = lambda *details: heartbeats.append(details[0])
 
     async def sell_one_tee() -> None:
-        await asyncio.sleep(0.2)
+        await channel.pushed.wait()  # after the full sync
         await ledger.reserve(
             "order-1", [ReservationLine(line_id="1", sku="TEE", location_id="east", quantity=3)], CAUSE
         )
 
-    progress, _ = await asyncio.gather(env.run(activity.sync_channel_inventory, sync_input()), sell_one_tee())
+    progress, _ = await asyncio.gather(
+        env.run(activity.sync_channel_inventory, sync_input(run_for=1.5)), sell_one_tee()
+    )
     assert channel.pushes[0] == {"TEE": 9, "MUG": 3}
     assert channel.pushes[-1] == {"TEE": 6}
     assert progress.cursor == await ledger.outbox_head() and heartbeats[-1] == progress.cursor
@@ -243,12 +245,12 @@ async def test_each_push_is_in_the_operations_record_the_failed_ones_too(ledger:
     up = InventorySync(config, ledger, {"storefront": channel})
 
     async def sell_one_tee() -> None:
-        await asyncio.sleep(0.2)
+        await channel.pushed.wait()  # after the full sync
         await ledger.reserve(
             "order-1", [ReservationLine(line_id="1", sku="TEE", location_id="east", quantity=1)], CAUSE
         )
 
-    await asyncio.gather(ActivityEnvironment().run(up.sync_channel_inventory, sync_input()), sell_one_tee())
+    await asyncio.gather(ActivityEnvironment().run(up.sync_channel_inventory, sync_input(run_for=1.5)), sell_one_tee())
     rows = await ledger.operations_between(
         datetime.now(UTC) - timedelta(hours=1), kinds=[OperationKind.INVENTORY_PUSHED]
     )
