@@ -100,7 +100,7 @@ async def list_exchanges(
     status: ExchangeOutcome | None = None,
     since: Annotated[str | None, Query(max_length=64)] = "30d",
     until: Annotated[str | None, Query(max_length=64)] = None,
-    before: Annotated[int | None, Query(ge=1, description="the next page: ids below this one")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="the next page: ids below this one")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
