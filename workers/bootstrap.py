@@ -1,12 +1,16 @@
 """Long-lived work the worker makes sure exists at start: one inventory sync workflow per
-selling channel, the restock watcher, and the schedules of the stock snapshots, the
-reconciliation and each selling channel's order poll."""
+selling channel, the restock watcher, and the schedules: per channel, its stock snapshots,
+report collection, order poll, return poll and shipment poll (where configured); then the
+reconciliation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     Schedule,
@@ -20,7 +24,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
-from orderloop.config import OrderloopConfig
+from orderloop.config import ChannelConfig, OrderloopConfig
 from orderloop.contracts import channel_task_queue, orders_task_queue
 from orderloop.contracts.inventory_sync import INVENTORY_SYNC_WORKFLOW, InventorySyncInput, inventory_sync_workflow_id
 from orderloop.contracts.restock import RESTOCK_WATCHER_WORKFLOW, RestockWatchInput, restock_watcher_workflow_id
@@ -84,64 +88,80 @@ async def _ensure_schedule(
     log.info("schedule.created", schedule_id=schedule_id, every=str(every))
 
 
-async def ensure_schedules(client: Client, config: OrderloopConfig, prefix: str) -> None:
-    for channel in config.channels_with_role(ConnectorRole.FULFILLMENT):
-        schedule_id = f"{prefix}/stock-snapshot/{channel.id}"
-        action = ScheduleActionStartWorkflow(
-            STOCK_SNAPSHOT_WORKFLOW,
-            SnapshotInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
-            id=schedule_id,
-            task_queue=orders_task_queue(prefix),
-        )
-        await _ensure_schedule(client, schedule_id, action, SNAPSHOT_EVERY)
-    for channel in config.channels_with_role(ConnectorRole.FULFILLMENT):
-        if channel.poll_reports_every is None:
-            continue
-        schedule_id = f"{prefix}/report-poll/{channel.id}"
-        action = ScheduleActionStartWorkflow(
-            REPORT_POLL_WORKFLOW,
-            CollectReportsInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
-            id=schedule_id,
-            task_queue=orders_task_queue(prefix),
-        )
-        await _ensure_schedule(client, schedule_id, action, channel.poll_reports_every)
-    for channel in config.channels_with_role(ConnectorRole.SELLING):
-        if channel.poll_orders_every is None:
-            continue
-        schedule_id = f"{prefix}/order-poll/{channel.id}"
-        action = ScheduleActionStartWorkflow(
-            ORDER_POLL_WORKFLOW,
-            PollOrdersInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
-            id=schedule_id,
-            task_queue=orders_task_queue(prefix),
-        )
-        await _ensure_schedule(client, schedule_id, action, channel.poll_orders_every)
+@dataclass(frozen=True)
+class _ChannelJob:
+    """One scheduled job per channel: its schedule is `<prefix>/<name>/<channel id>`, for the
+    channels of `role` (every channel: None) whose `every` is set."""
+
+    name: str
+    workflow: str
+    role: ConnectorRole | None
+    every: Callable[[ChannelConfig], timedelta | None]
+    job_input: Callable[[OrderloopConfig, ChannelConfig, str], BaseModel]
+
+
+def _served(config: OrderloopConfig, channel: ChannelConfig) -> list[str]:
+    return [loc.id for loc in config.locations if loc.fulfillment_channel == channel.id]
+
+
+# In the order they are created (the test stacks wait for the reconciliation, made last).
+_CHANNEL_JOBS = (
+    _ChannelJob(
+        "stock-snapshot",
+        STOCK_SNAPSHOT_WORKFLOW,
+        ConnectorRole.FULFILLMENT,
+        lambda _: SNAPSHOT_EVERY,
+        lambda _, channel, queue: SnapshotInput(channel_id=channel.id, task_queue=queue),
+    ),
+    _ChannelJob(
+        "report-poll",
+        REPORT_POLL_WORKFLOW,
+        ConnectorRole.FULFILLMENT,
+        lambda channel: channel.poll_reports_every,
+        lambda _, channel, queue: CollectReportsInput(channel_id=channel.id, task_queue=queue),
+    ),
+    _ChannelJob(
+        "order-poll",
+        ORDER_POLL_WORKFLOW,
+        ConnectorRole.SELLING,
+        lambda channel: channel.poll_orders_every,
+        lambda _, channel, queue: PollOrdersInput(channel_id=channel.id, task_queue=queue),
+    ),
     # Return requests of selling channels; receipts of the returns expected at fulfillment ones.
-    for channel in config.channels:
-        if channel.poll_returns_every is None:
-            continue
-        served = [loc.id for loc in config.locations if loc.fulfillment_channel == channel.id]
-        schedule_id = f"{prefix}/return-poll/{channel.id}"
-        action = ScheduleActionStartWorkflow(
-            RETURN_POLL_WORKFLOW,
-            PollReturnsInput(
-                channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id), locations=served
-            ),
-            id=schedule_id,
-            task_queue=orders_task_queue(prefix),
-        )
-        await _ensure_schedule(client, schedule_id, action, channel.poll_returns_every)
-    for channel in config.channels_with_role(ConnectorRole.FULFILLMENT):
-        if channel.poll_fulfillments_every is None:
-            continue
-        schedule_id = f"{prefix}/shipment-poll/{channel.id}"
-        action = ScheduleActionStartWorkflow(
-            SHIPMENT_POLL_WORKFLOW,
-            PollShipmentsInput(channel_id=channel.id, task_queue=channel_task_queue(prefix, channel.id)),
-            id=schedule_id,
-            task_queue=orders_task_queue(prefix),
-        )
-        await _ensure_schedule(client, schedule_id, action, channel.poll_fulfillments_every)
+    _ChannelJob(
+        "return-poll",
+        RETURN_POLL_WORKFLOW,
+        None,
+        lambda channel: channel.poll_returns_every,
+        lambda config, channel, queue: PollReturnsInput(
+            channel_id=channel.id, task_queue=queue, locations=_served(config, channel)
+        ),
+    ),
+    _ChannelJob(
+        "shipment-poll",
+        SHIPMENT_POLL_WORKFLOW,
+        ConnectorRole.FULFILLMENT,
+        lambda channel: channel.poll_fulfillments_every,
+        lambda _, channel, queue: PollShipmentsInput(channel_id=channel.id, task_queue=queue),
+    ),
+)
+
+
+async def ensure_schedules(client: Client, config: OrderloopConfig, prefix: str) -> None:
+    for job in _CHANNEL_JOBS:
+        channels = config.channels if job.role is None else config.channels_with_role(job.role)
+        for channel in channels:
+            every = job.every(channel)
+            if every is None:
+                continue
+            schedule_id = f"{prefix}/{job.name}/{channel.id}"
+            action = ScheduleActionStartWorkflow(
+                job.workflow,
+                job.job_input(config, channel, channel_task_queue(prefix, channel.id)),
+                id=schedule_id,
+                task_queue=orders_task_queue(prefix),
+            )
+            await _ensure_schedule(client, schedule_id, action, every)
     schedule_id = f"{prefix}/inventory-reconciliation"
     action = ScheduleActionStartWorkflow(
         RECONCILIATION_WORKFLOW,
