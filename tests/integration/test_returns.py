@@ -98,16 +98,23 @@ async def test_a_shipped_order_returned_restocks_every_channel_and_the_storefron
         async def ledger() -> dict[str, Any]:
             return dict((await api.http.get(f"/api/inventory/{SKU}")).json())
 
-        def caught_up(stock: dict[str, Any]) -> Callable[[dict[str, int | None]], bool]:
-            expected = {c["channel"]: c["availableToSell"] for c in stock["channels"]}
-            return lambda levels: levels == expected
+        async def ledger_and_channels() -> tuple[dict[str, Any], dict[str, int | None]]:
+            stock = await ledger()
+            return stock, await channel_levels()
+
+        def in_step(seen: tuple[dict[str, Any], dict[str, int | None]]) -> bool:
+            # Against the ledger read with the levels, not one read before: an earlier test's
+            # order (an out-of-stock retry, say) may still move the stock while this one starts.
+            stock, levels = seen
+            return levels == {c["channel"]: c["availableToSell"] for c in stock["channels"]}
 
         placed = await http.post(f"{storefront}/_sandbox/orders", json=order_body(order_id, sku=SKU, quantity=2))
         assert placed.status_code == 202, placed.text
         order = await api.wait_order("storefront", order_id, completed)
         location = order["shippingRequests"][0]["request"]["locationId"]
-        before = await ledger()
-        before_levels = await eventually(channel_levels, caught_up(before), "every channel caught up before the return")
+        before, before_levels = await eventually(
+            ledger_and_channels, in_step, "every channel caught up with the ledger before the return"
+        )
         on_hand = {row["location"]: (row["onHand"], row["available"]) for row in before["locations"]}
 
         # The customer asks to return both units; the storefront delivers its webhook twice.
