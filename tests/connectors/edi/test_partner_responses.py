@@ -8,12 +8,16 @@ moved to the error folder, and a TA1 alone was rejected as holding no transactio
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from connectors.edi import EdiConnector
 from connectors.edi.envelopes import read_interchange
 from connectors.edi.responses import functional_acknowledgements
+from connectors.edi.settings import edi_settings
 from connectors.file_exchange import LocalFolderExchange
+from orderloop.config import ConfigError
 from orderloop.edi_records import AcknowledgementStatus, InterchangeStatus, OutboundDocument, OutboundStatus
 from orderloop.ledger import Ledger
 from tests.connectors.edi.conftest import FIXTURES, drop, partner_channel
@@ -161,3 +165,11 @@ async def test_a_re_sent_997_adds_nothing(
 
     assert again.status is None  # a duplicate interchange
     assert len(await ledger.edi_acknowledgements("edi-acme")) == 1
+
+
+def test_the_partners_acknowledgement_deadline_defaults_to_24h_and_is_validated() -> None:
+    assert edi_settings(partner_channel()).acknowledgement_within == timedelta(hours=24)
+    assert edi_settings(partner_channel(acknowledgement_within="2h")).acknowledgement_within == timedelta(hours=2)
+    for bad in ("0s", "soon"):
+        with pytest.raises(ConfigError, match="acknowledgement_within"):
+            edi_settings(partner_channel(acknowledgement_within=bad))
