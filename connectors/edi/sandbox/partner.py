@@ -11,7 +11,8 @@ the brand's inbox on its SFTP server and reads what the brand writes to the outb
   counts the HLs, and an 810's TDS is the sum of its IT1 lines in cents.
 
 Read files move to `delivered/`, as a partner's mailbox client does; what it found is kept for
-`GET /_sandbox/documents`.
+`GET /_sandbox/documents`. Each 855, 856 and 810 read is answered with a 997 in the brand's
+inbox (`answers`: accepted, or the rejection armed for its kind).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from connectors.edi import rules
-from connectors.edi.envelopes import OutboundSet, TransactionSet, read_interchange, write_interchange
+from connectors.edi.acknowledgements import functional_acknowledgement
+from connectors.edi.envelopes import FunctionalGroup, OutboundSet, TransactionSet, read_interchange, write_interchange
+from connectors.edi.sandbox.answers import Answering
 from connectors.edi.settings import EdiSettings
 from connectors.edi.x12 import Delimiters, Segment, X12SyntaxError, clean, seg
 from orderloop.documents.sscc import is_valid_sscc
@@ -69,6 +72,7 @@ class TradingPartner:
         self.sent_groups: set[str] = set()
         self.read: list[ReadDocument] = []
         self.last_control_read = 0
+        self.answering = Answering()
         # The partner writes with its own delimiters, as partners do; the brand reads them from the ISA.
         repetition = "^" if settings.version >= "005010" else None
         self.delimiters = Delimiters(element="*", component=":", segment="~", repetition=repetition, suffix="\n")
@@ -175,6 +179,11 @@ class TradingPartner:
     def drop_raw(self, name: str, data: bytes) -> None:
         self._drop(name, data.decode("utf-8", errors="replace"))
 
+    def answer_group(self, group: FunctionalGroup) -> tuple[int, str]:
+        """The 997 interchange acknowledging one of the brand's groups (its control number, text)."""
+        answer = functional_acknowledgement(group)
+        return self._interchange("997", answer.body, datetime.now(UTC))
+
     # --- what the partner reads ------------------------------------------------------------
 
     def read_outbox(self) -> list[ReadDocument]:
@@ -227,6 +236,7 @@ class TradingPartner:
                     for e in transaction.segment_errors
                 ]
                 problems += self._answers(transaction, summary)
+        summary["answered"] = self.answering.answer(self, interchange)
         return ReadDocument(name, kinds, interchange.control_number, problems, summary)
 
     def _answers(self, transaction: TransactionSet, summary: dict[str, Any]) -> list[str]:
