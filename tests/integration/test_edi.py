@@ -7,6 +7,10 @@ rising control numbers, known PO, SSCC check digits, totals). The same interchan
 nothing and is not acknowledged again. A malformed 850 is rejected (997 with AK3/AK4), starts
 nothing and is listed for operators. An 860 before send changes the waiting order (its ship
 window not open yet) and its cancel cancels it; one after send opens `edit_after_release`.
+The partner answers the 855, 856 and 810 with 997s; when it rejects the 856 (AK5 R with AK3/AK4),
+the next poll raises `edi_document_rejected` on the order (completed, kept open for deliveries:
+the case is reported on its timeline) and the operator API lists the 856 rejected, first, with
+its codes.
 The module runs a stack of its own (the SFTP server on a free port, its folders under the
 stack's home), the channel polled only when the test says, the WMS splitting every request into
 two parcels."""
@@ -25,7 +29,15 @@ import pytest_asyncio
 from orderloop.contracts.scheduled_jobs import PollOrdersReport
 from orderloop.loopback_stack import make_stack
 from orderloop.stack import Stack
-from tests.integration.stack import Api, base_url, edit_config, open_exception, run_schedule_now, started
+from tests.integration.stack import (
+    Api,
+    base_url,
+    edit_config,
+    open_exception,
+    run_schedule_now,
+    set_channel,
+    started,
+)
 from tests.integration.test_channel_paths import status_is
 from tests.integration.test_order_loop import completed
 
@@ -48,6 +60,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     home = tmp_path_factory.mktemp("edi")
     built = make_stack(home, **{"wms.partial_ratio": "1"})
     edit_config(built.config_path, polled_every("1h"))
+    # A completed order stays open for its deliveries (the WMS reports none unless told): a case
+    # the partner raises after the 856 reaches the running order.
+    edit_config(built.config_path, set_channel(wms={"await_delivery": "1h"}))
     async with started(built) as running:
         yield running
 
@@ -195,3 +210,44 @@ async def test_an_860_after_send_opens_edit_after_release(stack: Stack, partner:
             assert [line["sku"] for line in view["order"]["lineItems"]] == ["TSHIRT-WHT-M", "MUG-11OZ"]  # not applied
         finally:
             await http.post("/_sandbox/config", json={"auto_ship": True})
+
+
+async def test_a_partner_rejecting_the_856_raises_it_on_the_order_and_lists_it_rejected(
+    stack: Stack, partner: httpx.AsyncClient, api: Api
+) -> None:
+    po = {
+        "poNumber": "4500090004",
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 12, "price": "7.50"}],
+        "shipNoLater": "2099-12-31",
+    }
+    await control(partner, "POST", "purchase-orders", json=po)
+    await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+    await api.wait_order(CHANNEL, "4500090004", completed, timeout=90)
+    ak3 = [
+        {"segment": "TD1", "position": 4, "code": "8", "elements": [{"position": 2, "reference": "80", "code": "1"}]}
+    ]
+    await control(partner, "POST", "rejections", json={"kind": "856", "ak5": ["5"], "ak3": ak3})
+    read = await control(partner, "GET", "documents")  # the partner reads the outbox and answers with 997s
+    [notice] = [d for d in read if d["kinds"] == ["856"] and d["summary"]["po"] == "4500090004"]
+    assert len(notice["summary"]["answered"]) == 1
+
+    await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+    def reported(view: dict[str, Any]) -> bool:
+        return any(
+            e["event"] == "channel exception reported" and "edi_document_rejected" in (e.get("detail") or "")
+            for e in view["timeline"]
+        )
+
+    view = await api.wait_order(CHANNEL, "4500090004", reported)
+    [entry] = [e for e in view["timeline"] if e["event"] == "channel exception reported"]
+    assert f"856 ship notice sent in interchange {notice['controlNumber']}" in entry["detail"]
+    assert "AK5 5" in entry["detail"] and "TD102: AK4 1 (mandatory data element missing)" in entry["detail"]
+    listed = await api.http.get("/api/edi/documents", params={"channel": CHANNEL})
+    assert listed.status_code == 200, listed.text
+    mine = [d for d in listed.json() if "4500090004" in d["key"]]
+    assert [(d["kind"], d["status"]) for d in mine] == [("856", "rejected"), ("810", "accepted"), ("855", "accepted")]
+    assert mine[0]["controlNumber"] == int(notice["controlNumber"])
+    assert mine[0]["codes"] == ["AK9 R", "AK5 R", "AK5 5", "AK3 TD1 4 8", "AK4 TD102 1"]
+    rejected = await api.http.get("/api/edi/documents", params={"channel": CHANNEL, "status": "rejected"})
+    assert [d["key"] for d in rejected.json()] == [mine[0]["key"]]
