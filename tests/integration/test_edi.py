@@ -17,7 +17,9 @@ two parcels."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,12 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from typer.testing import CliRunner
 
+from orderloop.cli import app
 from orderloop.contracts.scheduled_jobs import PollOrdersReport
-from orderloop.loopback_stack import make_stack
+from orderloop.loopback_stack import TOKEN, make_stack
+from orderloop.settings import get_settings
 from orderloop.stack import Stack
 from tests.integration.stack import (
     Api,
@@ -78,6 +83,15 @@ async def api(stack: Stack) -> AsyncIterator[Api]:
     client = Api(stack)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def cli(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("ORDERLOOP_GATEWAY_URL", stack.gateway_url)
+    monkeypatch.setenv("ORDERLOOP_API_TOKEN", TOKEN)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 async def control(http: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -213,7 +227,7 @@ async def test_an_860_after_send_opens_edit_after_release(stack: Stack, partner:
 
 
 async def test_a_partner_rejecting_the_856_raises_it_on_the_order_and_lists_it_rejected(
-    stack: Stack, partner: httpx.AsyncClient, api: Api
+    stack: Stack, partner: httpx.AsyncClient, api: Api, cli: CliRunner
 ) -> None:
     po = {
         "poNumber": "4500090004",
@@ -251,3 +265,12 @@ async def test_a_partner_rejecting_the_856_raises_it_on_the_order_and_lists_it_r
     assert mine[0]["codes"] == ["AK9 R", "AK5 R", "AK5 5", "AK3 TD1 4 8", "AK4 TD102 1"]
     rejected = await api.http.get("/api/edi/documents", params={"channel": CHANNEL, "status": "rejected"})
     assert [d["key"] for d in rejected.json()] == [mine[0]["key"]]
+    shown = await asyncio.to_thread(
+        cli.invoke, app, ["edi", "documents", "--channel", CHANNEL, "--status", "rejected", "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert [(d["kind"], d["status"], d["codes"]) for d in json.loads(shown.output)] == [
+        ("856", "rejected", mine[0]["codes"])
+    ]
+    table = await asyncio.to_thread(cli.invoke, app, ["edi", "documents", "--channel", CHANNEL])
+    assert table.exit_code == 0 and "EDI documents sent" in table.output and "TD102" in table.output, table.output
