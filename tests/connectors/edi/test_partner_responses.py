@@ -173,3 +173,18 @@ def test_the_partners_acknowledgement_deadline_defaults_to_24h_and_is_validated(
     for bad in ("0s", "soon"):
         with pytest.raises(ConfigError, match="acknowledgement_within"):
             edi_settings(partner_channel(acknowledgement_within=bad))
+
+
+async def test_a_malformed_997_is_listed_rejected_in_the_error_folder_and_not_answered(
+    connector: EdiConnector, exchange: LocalFolderExchange, ledger: Ledger
+) -> None:
+    await sent(ledger, "855/order/edi-acme/4500012345", "855", 1)
+    text = (FIXTURES / "997_accepted_4010.x12").read_text()
+    (exchange.root / "in" / "bad997.x12").write_text(text.replace("AK9*A*1*1*1~\n", "").replace("SE*6", "SE*5"))
+
+    [result] = await connector.partner_client.read_inbox(AT)
+
+    assert result.status is InterchangeStatus.REJECTED
+    assert folder(exchange, "out") == [] and len(folder(exchange, "error")) == 1
+    assert result.received.record.detail is not None and "AK9 at 5: AK3 3" in result.received.record.detail
+    assert (await statuses(ledger))["855/order/edi-acme/4500012345"].acknowledgement is None
