@@ -221,6 +221,17 @@ class PolledOrder:
 
 
 @dataclass(frozen=True)
+class PolledCase:
+    """A case the channel raised on an order, found by polling (a channel with no webhooks for
+    it: an EDI partner's 997 rejecting an 856): delivered by the order poll as a webhook's
+    `ORDER_EXCEPTION` is, to the running order or, closed or never received, to its playbook's
+    sinks."""
+
+    external_order_id: str
+    case: ChannelException
+
+
+@dataclass(frozen=True)
 class PolledReturn:
     """A return request read by polling the channel."""
 
@@ -340,6 +351,16 @@ class SellingConnector(Connector):
         for missed-webhook recovery: new orders, and cancels and edits of accepted ones.
         Channels that cannot be polled return none."""
         return []
+
+    async def poll_channel_cases(self) -> list[PolledCase]:
+        """Cases raised on orders that the channel reports only by being read (the order poll
+        asks right after `poll_orders`), each until `channel_cases_delivered` is told of it; a
+        case delivered twice is recognised by its kind and reference. None by default."""
+        return []
+
+    async def channel_cases_delivered(self, cases: list[PolledCase]) -> None:
+        """The order poll delivered `cases` (to their orders, or reported them)."""
+        return None
 
     # --- returns (selling side); the defaults say "not supported" --------------------------
 
@@ -463,6 +484,7 @@ class FulfillmentConnector(Connector):
         sends no webhook (NetSuite), run by the shipment poll job (`poll_fulfillments_every`)
         with a stored cursor. Default: none (such channels are asked per request instead)."""
         return []
+
     async def collect_reports(self, journal: FileJournal, sink: ReportSink) -> CollectReportsReport:
         """Collect what the channel left for Orderloop since the last collection (files in an
         inbox): hand each shipment and stock report to `sink`, record in `journal` what each

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
@@ -16,7 +15,6 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from connectors.base import ConnectorError, InboundEvent, InboundKind
-from connectors.notice_sinks.outbox import queued_notices
 from gateway.deps import Inbound, Orders, Returns, State, Stock
 from gateway.errors import GatewayError
 from gateway.exchange_intake import WebhookExchange
@@ -24,7 +22,7 @@ from gateway.order_service import OrderService, WorkflowMissing
 from gateway.return_service import ReturnService
 from gateway.state import GatewayState
 from gateway.stock_service import StockService
-from orderloop.activity_models import Notification, NotificationLevel
+from orderloop.channel_cases import unmatched_case_notices
 from orderloop.contracts import (
     ChannelCancel,
     ChannelEdit,
@@ -34,9 +32,8 @@ from orderloop.contracts import (
     order_workflow_id,
 )
 from orderloop.contracts.names import ReturnSignals
-from orderloop.model import ExceptionKind, ShippingRequest
+from orderloop.model import ShippingRequest
 from orderloop.order_intake import Intake, OrderEvent, Outcome
-from orderloop.playbooks import playbook_for
 
 log = structlog.get_logger("orderloop.gateway")
 router = APIRouter(tags=["webhooks"])
@@ -256,21 +253,8 @@ async def _report_unmatched(hook: Webhook, workflow_id: str, case: ChannelExcept
     closed = await hook.orders.exists(workflow_id)
     where = "is already closed" if closed else "was never received by Orderloop"
     state = hook.orders.state
-    book = playbook_for(state.config.playbooks, hook.channel_id, case.kind)
-    note = Notification(
-        workflow_id=workflow_id,
-        channel_id=hook.channel_id,
-        external_id=hook.event.external_order_id or "",
-        level=NotificationLevel.EXCEPTION,
-        kind=ExceptionKind.CHANNEL_EXCEPTION,
-        channel_kind=case.kind,
-        message=f"{case.message} (order {workflow_id} {where})",
-        at=datetime.now(UTC),
-        targets=book.notify if book else [],
-        event_id=f"{workflow_id}#channel.{case.kind}.{case.reference or case.event_id or 'case'}",
-        playbook=book.name if book else None,
-    )
-    queued = queued_notices(note, state.config.notifications)
+    external_id = hook.event.external_order_id or ""
+    queued = unmatched_case_notices(state.config, hook.channel_id, workflow_id, external_id, case, closed)
     await state.ledger.queue_notices(queued)
     hook.log.warning(
         "webhook.channel_exception_unmatched",

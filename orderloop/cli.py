@@ -333,6 +333,75 @@ def edi_interchanges(
     console.print(table)
 
 
+@edi_app.command("documents")
+def edi_documents(
+    channel: str | None = None,
+    status: Annotated[str | None, typer.Option(help="accepted, accepted_with_errors or rejected")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="only those unacknowledged past the partner's acknowledgement_within")
+    ] = False,
+    limit: int = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Documents sent to EDI partners (855, 856, 810) with the partner's 997 or TA1 answer, the
+    rejected ones first with the codes the partner named; `--overdue` lists what is still
+    unacknowledged past the partner's deadline."""
+    params: dict[str, Any] = {"channel": channel, "status": status, "limit": limit}
+    if overdue:
+        params["overdue"] = "true"
+    rows = _api("GET", "/api/edi/documents", params={k: v for k, v in params.items() if v is not None})
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="EDI documents sent")
+    for column in ("channel", "kind", "control", "key", "sent", "status", "codes", "detail"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["channel"],
+            row["kind"],
+            str(row["controlNumber"]),
+            escape(row["key"]),
+            row["sentAt"] or "not sent",
+            row["status"],
+            " ".join(row["codes"]),
+            escape(row["detail"] or ""),
+        )
+    console.print(table)
+
+
+@edi_app.command("acknowledgements")
+def edi_acknowledgements(
+    channel: str | None = None,
+    unmatched: Annotated[bool, typer.Option("--unmatched", help="only those naming nothing Orderloop sent")] = False,
+    limit: int = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """997s and TA1s received from EDI partners, newest first; `--unmatched` lists those naming a
+    group or interchange Orderloop never sent."""
+    params: dict[str, Any] = {"channel": channel, "limit": limit}
+    if unmatched:
+        params["unmatched"] = "true"
+    rows = _api("GET", "/api/edi/acknowledgements", params={k: v for k, v in params.items() if v is not None})
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="EDI acknowledgements received")
+    for column in ("channel", "received", "kind", "group", "status", "document", "detail"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["channel"],
+            row["receivedAt"],
+            row["kind"],
+            row["groupControl"],
+            row["status"],
+            escape(row["document"] or "unmatched"),
+            escape(row["detail"]),
+        )
+    console.print(table)
+
+
 def _act(channel: str, external_id: str, action: str, body: dict[str, Any]) -> None:
     result = _api("POST", f"/api/orders/{channel}/{external_id}/{action}", body=body)
     console.print(f"[green]{action}:[/green] {result['message']} (status now {result['view']['status']})")

@@ -3,7 +3,8 @@ interchanges received from each partner (deduplicated by the sender's ISA id and
 number, the rejected ones kept for operators), the purchase orders and changes they carried,
 the interchange control numbers Orderloop sends with (per partner, monotonic), the documents
 sent (one per key: a retried 855, 856 or 810 is the same file with the same control number) and
-the parcels reported per order (the cartons of the 856).
+the parcels reported per order (the cartons of the 856), and the partner's 997s and TA1s about
+Orderloop's documents (each matched to the document it acknowledges, or kept as unmatched).
 
 Lives outside `connectors` and `orderloop.ledger` so that both use it without a connector
 loading the SQL ledger (as `orderloop.tokens` does for rotating tokens).
@@ -63,10 +64,79 @@ class OutboundDocument(BaseModel):
     sent_at: datetime | None = None
 
 
+class AcknowledgementStatus(StrEnum):
+    """What the partner said of one of Orderloop's documents (997 AK5/AK9, TA1-04)."""
+
+    ACCEPTED = "accepted"
+    # Accepted, with errors noted (AK5/AK9 E, AK9 P, TA1 E).
+    ACCEPTED_WITH_ERRORS = "accepted_with_errors"
+    # Rejected (AK5/AK9 R, M, W, X; TA1 R): the partner did not take the document.
+    REJECTED = "rejected"
+
+
+# The more severe answer wins when a document is acknowledged twice (a TA1, then its 997).
+SEVERITY = {
+    AcknowledgementStatus.ACCEPTED: 0,
+    AcknowledgementStatus.ACCEPTED_WITH_ERRORS: 1,
+    AcknowledgementStatus.REJECTED: 2,
+}
+
+
+class AcknowledgementRecord(BaseModel):
+    """A partner's 997 functional group response (one AK1 loop) or TA1, about an interchange
+    Orderloop sent: our GS06 (the 997's AK1-02) or ISA13 (TA1-01), both the interchange control
+    number `PartnerClient.send` reserved."""
+
+    channel_id: str
+    # ISA05:ISA06 and ISA13 of the interchange that carried the acknowledgement.
+    sender: str
+    interchange_control: str
+    kind: str  # "997" or "TA1"
+    functional_id: str = ""  # AK1-01 (e.g. "SH" for an 856); "" for a TA1
+    group_control: str  # AK1-02, or TA1-01
+    status: AcknowledgementStatus
+    # The partner's codes, each with the segment that carried it: "AK9 R", "AK5 5", "AK3 BSN 2 8",
+    # "AK4 BSN03 7", "TA1 006".
+    codes: list[str] = Field(default_factory=list)
+    # The codes spelled out for operators ("set 856 0001 rejected: AK5 5 one or more segments in error ...").
+    detail: str = ""
+    # Each AK2 loop: code, control, status, codes and its AK3/AK4 errors.
+    sets: list[dict[str, Any]] = Field(default_factory=list)
+    # The outbound document it acknowledges (its key and kind); None when Orderloop never sent
+    # that group (an unmatched acknowledgement, kept and logged).
+    document_key: str | None = None
+    document_kind: str | None = None
+    received_at: datetime
+    # When the rejection was raised on its order as a channel exception (856 and 810).
+    case_delivered_at: datetime | None = None
+    id: int | None = None
+
+
+class OutboundStatus(BaseModel):
+    """An outbound document (without its content) and the partner's acknowledgement of it."""
+
+    channel_id: str
+    key: str
+    kind: str
+    control_number: int
+    path: str
+    created_at: datetime
+    sent_at: datetime | None = None
+    # None while unacknowledged.
+    acknowledgement: AcknowledgementRecord | None = None
+
+
 class EdiRecords(Protocol):
-    async def record_edi_interchange(self, record: InterchangeRecord, documents: list[InboundDocument]) -> bool:
-        """Record a received interchange and its accepted documents in one transaction; False
-        (nothing recorded) when the same sender's control number was recorded before."""
+    async def record_edi_interchange(
+        self,
+        record: InterchangeRecord,
+        documents: list[InboundDocument],
+        acknowledgements: list[AcknowledgementRecord] | None = None,
+    ) -> bool:
+        """Record a received interchange, its accepted documents and the acknowledgements it
+        carried in one transaction (each matched one becoming its document's status, the more
+        severe kept); False (nothing recorded) when the same sender's control number was
+        recorded before."""
         ...
 
     async def edi_interchange(self, channel_id: str, sender: str, control_number: str) -> InterchangeRecord | None: ...
@@ -94,6 +164,35 @@ class EdiRecords(Protocol):
         ...
 
     async def edi_outbound(self, channel_id: str, key: str) -> OutboundDocument | None: ...
+
+    async def edi_outbound_by_control(self, channel_id: str, control_number: int) -> OutboundDocument | None:
+        """The document sent under an interchange control number (its GS06 too)."""
+        ...
+
+    async def edi_outbound_statuses(
+        self,
+        channel_id: str | None = None,
+        status: AcknowledgementStatus | None = None,
+        unacknowledged_before: dict[str, datetime] | None = None,
+        limit: int = 100,
+    ) -> list[OutboundStatus]:
+        """The documents sent that a partner acknowledges (not 997s or TA1s), rejected first,
+        then accepted with errors, unacknowledged, accepted; newest first within each. With
+        `unacknowledged_before` (a cut-off per channel), only those sent before their channel's
+        cut-off and still unacknowledged."""
+        ...
+
+    async def edi_acknowledgements(
+        self, channel_id: str | None = None, unmatched: bool = False, limit: int = 100
+    ) -> list[AcknowledgementRecord]:
+        """Acknowledgements received, newest first; `unmatched`: only those naming no document sent."""
+        ...
+
+    async def edi_rejections_to_raise(self, channel_id: str) -> list[AcknowledgementRecord]:
+        """Rejections of 856s and 810s not yet raised on their order, oldest first."""
+        ...
+
+    async def mark_edi_rejection_raised(self, channel_id: str, acknowledgement_id: int, at: datetime) -> None: ...
 
     async def mark_edi_outbound_sent(self, channel_id: str, key: str, sent_at: datetime) -> None: ...
 

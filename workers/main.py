@@ -95,7 +95,7 @@ def build_workers(
     sync = InventorySync(config, ledger, connectors)
     jobs = InventoryJobs(config, ledger, connectors)
     restock = RestockWatch(ledger)
-    poll = OrderPoll(ledger, connectors, prefix)
+    poll = OrderPoll(ledger, connectors, prefix, config)
     return_poll = ReturnPoll(ledger, connectors, prefix)
     shipment_poll = ShipmentPoll(ledger, connectors)
     report_poll = ReportPoll(config, ledger, connectors)

@@ -5,7 +5,9 @@ with an 855, each shipping request announced with an 856 (one carton per parcel 
 reported, each with its SSCC-18) and invoiced with an 810 at the PO's terms once it shipped;
 860 changes and cancels reach the order through its edit and cancel path. Where the partner
 takes it (`documents` lists 846), the inventory sync's pushes go out as 846 inventory advice,
-at most one per the channel's `inventory_push_every`.
+at most one per the channel's `inventory_push_every`. The partner's 997s and TA1s about
+Orderloop's documents are read and matched to what was sent; a rejected 856 or 810 is raised
+on its order as the channel exception `edi_document_rejected` (`rejections`).
 
 X12 library: evaluated on PyPI (December 2026) -- pyx12 4.0 (a HIPAA validator: its maps are the
 healthcare sets 270-278, 820, 834, 835, 837 and 997/999, none of 850/855/856/810/860), badx12
@@ -41,10 +43,11 @@ from connectors.base import (
     ConnectorSpec,
     InboundEvent,
     PayloadError,
+    PolledCase,
     PolledOrder,
     SellingConnector,
 )
-from connectors.edi import documents, mapping
+from connectors.edi import documents, mapping, rejections
 from connectors.edi.client import PartnerClient
 from connectors.edi.envelopes import OutboundSet, read_interchange
 from connectors.edi.settings import EdiSettings, edi_settings
@@ -137,6 +140,17 @@ class EdiConnector(SellingConnector):
             if order is not None:
                 polled.append(order)
         return polled
+
+    async def poll_channel_cases(self) -> list[PolledCase]:
+        """The partner's rejections of 856s and 810s not yet raised on their orders."""
+        found = await self.partner_client.records.edi_rejections_to_raise(self.channel.id)
+        return [rejections.rejection_case(rejection) for rejection in found]
+
+    async def channel_cases_delivered(self, cases: list[PolledCase]) -> None:
+        now = datetime.now(UTC)
+        for found in cases:
+            acknowledgement_id = int(found.case.detail["acknowledgementId"])
+            await self.partner_client.records.mark_edi_rejection_raised(self.channel.id, acknowledgement_id, now)
 
     async def confirm_allocation(self, order: Order, lines: list[LineDecision]) -> str | None:
         if "855" not in self.settings.documents:
@@ -269,4 +283,5 @@ SPEC = ConnectorSpec(
     selling=EdiConnector,
     sandbox="connectors.edi.sandbox:create_app",
     speaks_files=True,
+    exception_kinds={rejections.KIND: rejections.DESCRIPTION},
 )

@@ -13,6 +13,12 @@ control number from the ledger (per partner, monotonic; GS06 repeats it, each se
 is 0001, 0002 ...), records the rendered interchange under the key and writes it; a retry of a
 recorded key writes the same bytes again (same control number) if it was never marked sent, and
 nothing once it was.
+
+Acknowledgements of what Orderloop sent (the partner's 997s and TA1s in the inbox) are matched
+to the outbound document sent under the control number they name (a 997's AK1-02 is our GS06,
+a TA1's TA1-01 our ISA13: both the one control number `send` reserved) and of the functional id
+its kind travels under; one naming nothing Orderloop sent is kept as unmatched and logged, and
+the file is archived like any other (it never blocks the inbox).
 """
 
 from __future__ import annotations
@@ -26,12 +32,18 @@ from datetime import datetime
 import structlog
 
 from connectors.base import PermanentError, RetryableError
-from connectors.edi.envelopes import OutboundSet, write_interchange
+from connectors.edi.envelopes import FUNCTIONAL_IDS, OutboundSet, write_interchange
 from connectors.edi.inbound import Received, receive
 from connectors.edi.settings import EdiSettings
 from connectors.edi.x12 import Segment
 from connectors.file_exchange import FileExchange, FileExchangeError
-from orderloop.edi_records import EdiRecords, InterchangeStatus, OutboundDocument
+from orderloop.edi_records import (
+    AcknowledgementRecord,
+    AcknowledgementStatus,
+    EdiRecords,
+    InterchangeStatus,
+    OutboundDocument,
+)
 
 log = structlog.get_logger("orderloop.edi")
 
@@ -75,7 +87,10 @@ class PartnerClient:
             data = await self.exchange.read(remote.path)
             received = receive(data, channel_id=self.channel_id, file_name=remote.name, settings=self.settings, at=now)
             record = received.record
-            fresh = await self.records.record_edi_interchange(record, received.documents)
+            answers = [await self._match(r) for r in received.responses]
+            fresh = await self.records.record_edi_interchange(record, received.documents, answers)
+            if fresh:
+                self._log_answers(answers, remote.name)
             if not fresh:
                 log.warning(
                     "edi.interchange_duplicate",
@@ -99,6 +114,35 @@ class PartnerClient:
             await self.exchange.move(remote.path, target)
             results.append(InboxResult(remote.name, record.status if fresh else None, target, received))
         return results
+
+    async def _match(self, answer: AcknowledgementRecord) -> AcknowledgementRecord:
+        """The acknowledgement with the outbound document it names, when Orderloop sent one."""
+        control = answer.group_control.lstrip("0") or "0"
+        if not control.isdigit():
+            return answer
+        document = await self.records.edi_outbound_by_control(self.channel_id, int(control))
+        if document is None or (document.kind in {"997", "TA1"} and answer.kind == "997"):
+            return answer
+        if answer.kind == "997" and FUNCTIONAL_IDS.get(document.kind) != answer.functional_id:
+            return answer
+        return answer.model_copy(update={"document_key": document.key, "document_kind": document.kind})
+
+    def _log_answers(self, answers: list[AcknowledgementRecord], file_name: str) -> None:
+        for answer in answers:
+            fields = {
+                "channel": self.channel_id,
+                "kind": answer.kind,
+                "group": answer.group_control,
+                "status": str(answer.status),
+                "file": file_name,
+                "detail": answer.detail,
+            }
+            if answer.document_key is None:
+                log.warning("edi.acknowledgement_unmatched", functional_id=answer.functional_id, **fields)
+            elif answer.status is AcknowledgementStatus.REJECTED:
+                log.error("edi.document_rejected", document=answer.document_key, **fields)
+            else:
+                log.info("edi.document_acknowledged", document=answer.document_key, **fields)
 
     async def _acknowledge(self, received: Received, now: datetime) -> None:
         if received.interchange is None:

@@ -1,6 +1,7 @@
 """What one file from a partner's inbox becomes: the interchange's record, the 850 and 860 sets it
-accepted, and the acknowledgement to send back (a 997 per functional group; a TA1 when the
-envelope itself is broken, so no group can be acknowledged).
+accepted, the partner's 997s and TA1s about Orderloop's interchanges it carried (`responses`),
+and the acknowledgement to send back (a 997 per functional group, but never for a group of
+997s; a TA1 when the envelope itself is broken, so no group can be acknowledged).
 
 Nothing of a rejected set starts: a group whose envelope is wrong (GE count or control number,
 a version other than the partner's) rejects all its sets; a set with a segment or element error
@@ -10,17 +11,19 @@ partner, or addressed to another receiver, is rejected whole (TA1 note 006 / 008
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from connectors.edi import rules
+from connectors.edi import responses, rules
 from connectors.edi.acknowledgements import functional_acknowledgement, interchange_acknowledgement
-from connectors.edi.envelopes import Interchange, OutboundSet, TransactionSet, read_interchange
+from connectors.edi.envelopes import FunctionalGroup, Interchange, OutboundSet, TransactionSet, read_interchange
 from connectors.edi.settings import EdiSettings
 from connectors.edi.x12 import Segment, X12SyntaxError
-from orderloop.edi_records import InboundDocument, InterchangeRecord, InterchangeStatus
+from orderloop.edi_records import AcknowledgementRecord, InboundDocument, InterchangeRecord, InterchangeStatus
 
 INBOUND_SETS = {"850", "860"}
+# The partner's acknowledgement of a group Orderloop sent: read, never acknowledged itself.
+ACKNOWLEDGEMENT_SET = "997"
 
 
 @dataclass
@@ -31,6 +34,8 @@ class Received:
     acknowledgements: list[OutboundSet] = field(default_factory=list)
     ta1: Segment | None = None
     interchange: Interchange | None = None
+    # The partner's 997s (per AK1 loop) and TA1s about Orderloop's interchanges, not yet matched.
+    responses: list[AcknowledgementRecord] = field(default_factory=list)
 
 
 def receive(data: bytes, *, channel_id: str, file_name: str, settings: EdiSettings, at: datetime) -> Received:
@@ -64,11 +69,12 @@ def receive(data: bytes, *, channel_id: str, file_name: str, settings: EdiSettin
         record.detail = f"interchange rejected, TA1 note codes {', '.join(interchange.errors)}"
         received.ta1 = interchange_acknowledgement(interchange, at)
         return received
+    received.responses = responses.interchange_acknowledgements(interchange, channel_id, at)
     received.acknowledgements, problems, accepted, total = _groups(interchange, settings, received, channel_id, at)
     if problems:
         record.detail = "; ".join(problems)
         record.status = InterchangeStatus.REJECTED if accepted == 0 else InterchangeStatus.PARTIAL
-    if total == 0:
+    if total == 0 and not interchange.ta1:
         record.status = InterchangeStatus.REJECTED
         record.detail = record.detail or "the interchange holds no transaction set"
     return received
@@ -94,19 +100,30 @@ def _groups(
             group.errors.append("2")
         for transaction in group.transactions:
             total += 1
-            if transaction.code not in INBOUND_SETS or transaction.code not in settings.documents:
+            known = INBOUND_SETS | {ACKNOWLEDGEMENT_SET}
+            if transaction.code not in known or transaction.code not in settings.documents:
                 transaction.errors.append("1")
             else:
                 rules.check_transaction(transaction)
             if transaction.accepted and not group.errors:
                 accepted += 1
-                received.documents.append(_document(transaction, interchange, group.control_number, channel_id, at))
+                if transaction.code == ACKNOWLEDGEMENT_SET:
+                    received.responses.extend(
+                        responses.functional_acknowledgements(_alone(group, transaction), interchange, channel_id, at)
+                    )
+                else:
+                    received.documents.append(_document(transaction, interchange, group.control_number, channel_id, at))
             else:
                 problems.append(_describe(group.control_number, transaction, group.errors))
         if not group.transactions:
             problems.append(f"group {group.control_number} holds no transaction set")
-        acks.append(functional_acknowledgement(group))
+        if group.functional_id != "FA" and all(t.code != ACKNOWLEDGEMENT_SET for t in group.transactions):
+            acks.append(functional_acknowledgement(group))
     return acks, problems, accepted, total
+
+
+def _alone(group: FunctionalGroup, transaction: TransactionSet) -> FunctionalGroup:
+    return replace(group, transactions=[transaction])
 
 
 def _document(

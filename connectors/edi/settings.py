@@ -4,6 +4,7 @@ the file exchange), validated when the channel is built."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from connectors.base import channel_settings
 from connectors.edi.envelopes import Party
 from connectors.edi.x12 import Delimiters
 from orderloop.config import ChannelConfig
+from orderloop.config_values import Duration
 
 Document = Literal["850", "860", "855", "856", "810", "846", "997"]
 # Exchanged unless the channel lists its own: the 846 inventory advice only where the partner's
@@ -103,6 +105,9 @@ class EdiSettings(BaseModel):
     gs1_company_prefix: str = Field(pattern=r"^\d{6,12}$")
     folders: Folders = Folders()
     exchange: Exchange = Exchange()
+    # How long the partner has to acknowledge what Orderloop sends (997, or TA1): a document sent
+    # longer ago and still unacknowledged is listed as overdue (`orderloop edi documents --overdue`).
+    acknowledgement_within: Duration = Field(default=timedelta(hours=24), gt=timedelta(0))
 
     @model_validator(mode="after")
     def _delimiters_valid(self) -> EdiSettings:

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from orderloop.ledger.schema import (
+    EDI_ACK_TABLES,
     EDI_TABLES,
     RETURN_TABLES,
     V1_TABLES,
@@ -99,6 +100,10 @@ def _v14_edi(conn: Connection) -> None:
     metadata.create_all(conn, tables=EDI_TABLES, checkfirst=False)
 
 
+def _v15_edi_acknowledgements(conn: Connection) -> None:
+    metadata.create_all(conn, tables=EDI_ACK_TABLES, checkfirst=False)
+
+
 # Append only: a released step never changes, a schema change is a new step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "stock, reservations, events, outbox, order and delivery dedup", _v1_initial),
@@ -115,6 +120,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (12, "the exchange log: vendor calls, polls and webhooks with the vendor's answer", _v12_exchanges),
     (13, "inbound files of file-speaking channels and what each row applied", _v13_exchange_files),
     (14, "EDI partners: interchanges, purchase orders, control numbers, documents sent, parcels", _v14_edi),
+    (15, "EDI partners' 997s and TA1s about Orderloop's documents, each document's status", _v15_edi_acknowledgements),
 ]
 
 LATEST = MIGRATIONS[-1][0]

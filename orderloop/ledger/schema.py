@@ -490,6 +490,45 @@ edi_parcels = Table(
 )
 edi_parcels_by_order = Index("ix_edi_parcels_order", edi_parcels.c.channel_id, edi_parcels.c.order_id)
 EDI_TABLES = [edi_interchanges, edi_documents_in, edi_control_numbers, edi_documents_out, edi_parcels]
+# Migration 15: the partner's 997s and TA1s about Orderloop's documents (one row per 997 AK1 loop
+# or TA1, `document_key` None when it names nothing Orderloop sent), and each document's
+# acknowledgement status (the most severe answer, `severity` 0 accepted, 1 with errors, 2 rejected).
+edi_acknowledgements = Table(
+    "edi_acknowledgements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel_id", String(128), nullable=False),
+    Column("sender", String(255), nullable=False),
+    Column("interchange_control", String(32), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("functional_id", String(8), nullable=False),
+    Column("group_control", String(32), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("codes", JSON, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("sets", JSON, nullable=False),
+    Column("document_key", String(512), nullable=True),
+    Column("document_kind", String(8), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("case_delivered_at", UTCDateTime, nullable=True),
+    CheckConstraint(
+        "status IN ('accepted', 'accepted_with_errors', 'rejected')", name="ck_edi_acknowledgements_status"
+    ),
+    Index("ix_edi_acknowledgements_channel", "channel_id", "received_at"),
+    Index("ix_edi_acknowledgements_document", "channel_id", "document_key"),
+)
+edi_document_acks = Table(
+    "edi_document_acks",
+    metadata,
+    Column("channel_id", String(128), nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("acknowledgement_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("channel_id", "key"),
+    CheckConstraint("severity BETWEEN 0 AND 2", name="ck_edi_document_acks_severity"),
+)
+EDI_ACK_TABLES = [edi_acknowledgements, edi_document_acks]
 # Migration 13: the inbound files of file-speaking channels (flat files, EDI) and what each of
 # their rows did (orderloop.file_journal), so a file read again after a crash mid-file applies
 # only the rows it had not applied. A file is known by its name and a digest of its bytes.

@@ -7,13 +7,19 @@ rising control numbers, known PO, SSCC check digits, totals). The same interchan
 nothing and is not acknowledged again. A malformed 850 is rejected (997 with AK3/AK4), starts
 nothing and is listed for operators. An 860 before send changes the waiting order (its ship
 window not open yet) and its cancel cancels it; one after send opens `edit_after_release`.
+The partner answers the 855, 856 and 810 with 997s; when it rejects the 856 (AK5 R with AK3/AK4),
+the next poll raises `edi_document_rejected` on the order (completed, kept open for deliveries:
+the case is reported on its timeline) and the operator API lists the 856 rejected, first, with
+its codes.
 The module runs a stack of its own (the SFTP server on a free port, its folders under the
 stack's home), the channel polled only when the test says, the WMS splitting every request into
 two parcels."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,11 +27,22 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from typer.testing import CliRunner
 
+from orderloop.cli import app
 from orderloop.contracts.scheduled_jobs import PollOrdersReport
-from orderloop.loopback_stack import make_stack
+from orderloop.loopback_stack import TOKEN, make_stack
+from orderloop.settings import get_settings
 from orderloop.stack import Stack
-from tests.integration.stack import Api, base_url, edit_config, open_exception, run_schedule_now, started
+from tests.integration.stack import (
+    Api,
+    base_url,
+    edit_config,
+    open_exception,
+    run_schedule_now,
+    set_channel,
+    started,
+)
 from tests.integration.test_channel_paths import status_is
 from tests.integration.test_order_loop import completed
 
@@ -48,6 +65,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     home = tmp_path_factory.mktemp("edi")
     built = make_stack(home, **{"wms.partial_ratio": "1"})
     edit_config(built.config_path, polled_every("1h"))
+    # A completed order stays open for its deliveries (the WMS reports none unless told): a case
+    # the partner raises after the 856 reaches the running order.
+    edit_config(built.config_path, set_channel(wms={"await_delivery": "1h"}))
     async with started(built) as running:
         yield running
 
@@ -63,6 +83,15 @@ async def api(stack: Stack) -> AsyncIterator[Api]:
     client = Api(stack)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def cli(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("ORDERLOOP_GATEWAY_URL", stack.gateway_url)
+    monkeypatch.setenv("ORDERLOOP_API_TOKEN", TOKEN)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 async def control(http: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -197,3 +226,53 @@ async def test_an_860_after_send_opens_edit_after_release(stack: Stack, partner:
             assert [line["sku"] for line in view["order"]["lineItems"]] == ["TSHIRT-WHT-M", "MUG-11OZ"]  # not applied
         finally:
             await http.post("/_sandbox/config", json={"auto_ship": True})
+
+
+async def test_a_partner_rejecting_the_856_raises_it_on_the_order_and_lists_it_rejected(
+    stack: Stack, partner: httpx.AsyncClient, api: Api, cli: CliRunner
+) -> None:
+    po = {
+        "poNumber": "4500090004",
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 12, "price": "7.50"}],
+        "shipNoLater": "2099-12-31",
+    }
+    await control(partner, "POST", "purchase-orders", json=po)
+    await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+    await api.wait_order(CHANNEL, "4500090004", completed, timeout=90)
+    ak3 = [
+        {"segment": "TD1", "position": 4, "code": "8", "elements": [{"position": 2, "reference": "80", "code": "1"}]}
+    ]
+    await control(partner, "POST", "rejections", json={"kind": "856", "ak5": ["5"], "ak3": ak3})
+    read = await control(partner, "GET", "documents")  # the partner reads the outbox and answers with 997s
+    [notice] = [d for d in read if d["kinds"] == ["856"] and d["summary"]["po"] == "4500090004"]
+    assert len(notice["summary"]["answered"]) == 1
+
+    await run_schedule_now(stack, f"order-poll/{CHANNEL}", PollOrdersReport)
+
+    def reported(view: dict[str, Any]) -> bool:
+        return any(
+            e["event"] == "channel exception reported" and "edi_document_rejected" in (e.get("detail") or "")
+            for e in view["timeline"]
+        )
+
+    view = await api.wait_order(CHANNEL, "4500090004", reported)
+    [entry] = [e for e in view["timeline"] if e["event"] == "channel exception reported"]
+    assert f"856 ship notice sent in interchange {notice['controlNumber']}" in entry["detail"]
+    assert "AK5 5" in entry["detail"] and "TD102: AK4 1 (mandatory data element missing)" in entry["detail"]
+    listed = await api.http.get("/api/edi/documents", params={"channel": CHANNEL})
+    assert listed.status_code == 200, listed.text
+    mine = [d for d in listed.json() if "4500090004" in d["key"]]
+    assert [(d["kind"], d["status"]) for d in mine] == [("856", "rejected"), ("810", "accepted"), ("855", "accepted")]
+    assert mine[0]["controlNumber"] == int(notice["controlNumber"])
+    assert mine[0]["codes"] == ["AK9 R", "AK5 R", "AK5 5", "AK3 TD1 4 8", "AK4 TD102 1"]
+    rejected = await api.http.get("/api/edi/documents", params={"channel": CHANNEL, "status": "rejected"})
+    assert [d["key"] for d in rejected.json()] == [mine[0]["key"]]
+    shown = await asyncio.to_thread(
+        cli.invoke, app, ["edi", "documents", "--channel", CHANNEL, "--status", "rejected", "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert [(d["kind"], d["status"], d["codes"]) for d in json.loads(shown.output)] == [
+        ("856", "rejected", mine[0]["codes"])
+    ]
+    table = await asyncio.to_thread(cli.invoke, app, ["edi", "documents", "--channel", CHANNEL])
+    assert table.exit_code == 0 and "EDI documents sent" in table.output and "TD102" in table.output, table.output

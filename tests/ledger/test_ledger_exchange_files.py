@@ -11,7 +11,7 @@ from pathlib import Path
 from orderloop.file_journal import FileState, RowOutcome
 from orderloop.ledger import Ledger
 from orderloop.ledger.migrations import LATEST
-from orderloop.ledger.schema import EDI_TABLES
+from orderloop.ledger.schema import EDI_ACK_TABLES, EDI_TABLES
 
 Uid = Callable[[str], str]
 
@@ -54,7 +54,7 @@ async def test_a_database_from_before_migration_13_gains_the_file_journal(tmp_pa
     url = f"sqlite:///{tmp_path / 'old.db'}"
     await (await Ledger.open(url)).close()
     with sqlite3.connect(tmp_path / "old.db") as conn:  # as a ledger of step 12 left it
-        for table in [*(t.name for t in EDI_TABLES), "exchange_rows", "exchange_files"]:
+        for table in [*(t.name for t in EDI_ACK_TABLES + EDI_TABLES), "exchange_rows", "exchange_files"]:
             conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM schema_version WHERE version >= 13")
     reopened = await Ledger.open(url)

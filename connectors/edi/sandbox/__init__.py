@@ -9,7 +9,14 @@ retailer's or a VAN's server, and the partner itself (`partner.TradingPartner`),
 - `POST /_sandbox/purchase-orders/{po}/resend`: drop its interchange again, same control numbers;
 - `POST /_sandbox/purchase-orders/{po}/changes`: an 860 (lines with new quantities; `cancel`);
 - `POST /_sandbox/files?name=`: drop the body as a file, as it is (a malformed interchange);
-- `GET /_sandbox/documents`: read the outbox and list every document read, with its checks.
+- `GET /_sandbox/documents`: read the outbox and list every document read, with its checks;
+  each 855, 856 and 810 read is answered with a 997 dropped in the brand's inbox (accepted,
+  or its syntax errors), its file named in the document's `summary.answered`;
+- `POST /_sandbox/rejections`: reject the next document of a kind in its 997, e.g.
+  `{"kind": "856", "ak5": ["5"], "ak9": [], "ak3": [{"segment": "TD1", "position": 4, "code": "8",
+  "elements": [{"position": 2, "reference": "80", "code": "1"}]}]}` (AK5 R with the `ak5`
+  codes, default `5`; the AK3/AK4 errors, default AK3 8 / AK4 7 on the set's first segment; AK9 R
+  with the `ak9` codes); `GET /_sandbox/rejections` lists what is armed.
 
 The SFTP server listens on the host and port of the channel's `settings.exchange.url`, for its user and
 password the channel's settings and credentials name, and a host key derived from the channel
@@ -28,6 +35,7 @@ from typing import Any
 from fastapi import Body, FastAPI, HTTPException, Request
 
 from connectors.base import SandboxOptions
+from connectors.edi.sandbox.answers import Rejection
 from connectors.edi.sandbox.partner import TradingPartner
 from connectors.edi.settings import edi_settings
 from connectors.sandbox_kit import Recorder, create_sandbox_app
@@ -136,6 +144,21 @@ def create_app(options: SandboxOptions) -> FastAPI:
             raise HTTPException(422, "name a plain file")
         partner.drop_raw(name, await request.body())
         return {"file": name}
+
+    @app.post("/_sandbox/rejections")
+    async def reject_next(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        """reject the next document of a kind in its 997: {"kind": "856", "ak5": ["5"], "ak3": [...], "ak9": []}"""
+        try:
+            rejection = Rejection.from_json(body)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HTTPException(422, f"cannot arm this rejection: {exc}") from None
+        partner.answering.arm(rejection)
+        return {"armed": sorted(partner.answering.armed)}
+
+    @app.get("/_sandbox/rejections")
+    async def armed() -> dict[str, Any]:
+        """the kinds whose next document the partner rejects"""
+        return {"armed": sorted(partner.answering.armed)}
 
     @app.get("/_sandbox/documents")
     async def documents() -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ the brand's inbox on its SFTP server and reads what the brand writes to the outb
   the LIN loops. What the 846s advised, newest last, is the partner's view of the brand's stock.
 
 Read files move to `delivered/`, as a partner's mailbox client does; what it found is kept for
-`GET /_sandbox/documents`.
+`GET /_sandbox/documents`. Each 855, 856 and 810 read is answered with a 997 in the brand's
+inbox (`answers`: accepted, or the rejection armed for its kind).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from connectors.edi import rules
-from connectors.edi.envelopes import OutboundSet, TransactionSet, read_interchange, write_interchange
+from connectors.edi.acknowledgements import functional_acknowledgement
+from connectors.edi.envelopes import FunctionalGroup, OutboundSet, TransactionSet, read_interchange, write_interchange
+from connectors.edi.sandbox.answers import Answering
 from connectors.edi.settings import EdiSettings
 from connectors.edi.x12 import Delimiters, Segment, X12SyntaxError, clean, seg
 from orderloop.documents.sscc import is_valid_sscc
@@ -73,6 +76,7 @@ class TradingPartner:
         # Units per SKU the brand last advised (846 QTY 33), by vendor part number.
         self.advised: dict[str, int] = {}
         self.last_control_read = 0
+        self.answering = Answering()
         # The partner writes with its own delimiters, as partners do; the brand reads them from the ISA.
         repetition = "^" if settings.version >= "005010" else None
         self.delimiters = Delimiters(element="*", component=":", segment="~", repetition=repetition, suffix="\n")
@@ -179,6 +183,11 @@ class TradingPartner:
     def drop_raw(self, name: str, data: bytes) -> None:
         self._drop(name, data.decode("utf-8", errors="replace"))
 
+    def answer_group(self, group: FunctionalGroup) -> tuple[int, str]:
+        """The 997 interchange acknowledging one of the brand's groups (its control number, text)."""
+        answer = functional_acknowledgement(group)
+        return self._interchange("997", answer.body, datetime.now(UTC))
+
     # --- what the partner reads ------------------------------------------------------------
 
     def read_outbox(self) -> list[ReadDocument]:
@@ -231,6 +240,7 @@ class TradingPartner:
                     for e in transaction.segment_errors
                 ]
                 problems += self._answers(transaction, summary)
+        summary["answered"] = self.answering.answer(self, interchange)
         return ReadDocument(name, kinds, interchange.control_number, problems, summary)
 
     def _answers(self, transaction: TransactionSet, summary: dict[str, Any]) -> list[str]:

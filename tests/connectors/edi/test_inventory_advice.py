@@ -18,6 +18,7 @@ from connectors.edi.sandbox.partner import TradingPartner
 from connectors.edi.settings import edi_settings
 from connectors.file_exchange import LocalFolderExchange
 from orderloop.config import ConfigError
+from orderloop.edi_records import AcknowledgementStatus
 from orderloop.ledger import Ledger
 from tests.connectors.edi.conftest import partner_channel
 
@@ -123,3 +124,17 @@ def test_the_partner_finds_an_item_advised_without_a_quantity(tmp_path: Path) ->
 
     assert problems == ["846 LIN POSTER-A2: no QTY 33"]
     assert partner.advised == {}  # an advice with problems changes nothing
+
+
+async def test_the_partners_997_for_an_advice_marks_it_accepted(exchange: LocalFolderExchange, ledger: Ledger) -> None:
+    connector = advising(exchange, ledger)
+    partner = partner_of(connector, exchange.root)
+    await connector.push_inventory({"MUG-11OZ": 5})
+
+    [read] = partner.read_outbox()  # the partner answers the IB group with a 997 in the inbox
+    await connector.partner_client.read_inbox(datetime.now(UTC))
+
+    [advice] = [s for s in await ledger.edi_outbound_statuses(connector.channel.id) if s.kind == "846"]
+    assert advice.control_number == int(read.control_number)
+    assert advice.acknowledgement is not None and advice.acknowledgement.status is AcknowledgementStatus.ACCEPTED
+    assert list((exchange.root / "out").iterdir()) == []  # a 997 is not answered with a 997

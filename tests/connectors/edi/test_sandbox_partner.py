@@ -152,3 +152,66 @@ async def test_a_malformed_file_is_rejected_with_segment_and_element_errors(
     ]["errors"]
     # The partner never sent group 907 (the file was hand-made): its check says so.
     assert rejected["problems"] == ["997 AK1 names group 907, which the partner never sent"]
+
+
+async def test_the_partner_answers_each_document_with_a_997_and_rejects_the_armed_kind(
+    partner: httpx.AsyncClient, connector: EdiConnector
+) -> None:
+    await control(partner, "POST", "purchase-orders", json=PO | {"poNumber": "4500077002"})
+    [polled] = await connector.poll_orders(datetime.now(UTC) - timedelta(minutes=1))
+    order = connector.map_order(
+        polled.payload, order_id="order/edi-sandbox-test/4500077002", tenant_id="t", received_at=datetime.now(UTC)
+    )
+    await connector.confirm_allocation(
+        order,
+        [
+            LineDecision(
+                line_id=line.id, sku=line.sku, ordered=line.quantity, accepted=line.quantity, status="accepted"
+            )
+            for line in order.line_items
+        ],
+    )
+    parcel = Shipment(
+        id="parcel-1",
+        shipping_request_id="order/edi-sandbox-test/4500077002/sr1",
+        line_items=[ShipmentLine(sku=line.sku, quantity=line.quantity, line_id=line.id) for line in order.line_items],
+        tracking_numbers=["1Z00000000000009"],
+        shipping_carrier="UPSN",
+    )
+    await connector.push_shipment(order, parcel)
+    ak3 = [
+        {"segment": "TD1", "position": 4, "code": "8", "elements": [{"position": 2, "reference": "80", "code": "1"}]}
+    ]
+    assert await control(partner, "POST", "rejections", json={"kind": "856", "ak5": ["5"], "ak3": ak3}) == {
+        "armed": ["856"]
+    }
+
+    read = await control(partner, "GET", "documents")
+    await connector.poll_orders(datetime.now(UTC))  # reads the partner's three 997s
+
+    assert [len(d["summary"]["answered"]) for d in read] == [0, 1, 1, 1]  # no 997 for the brand's 997
+    assert await control(partner, "GET", "rejections") == {"armed": []}
+    statuses = {
+        s.kind: s.acknowledgement
+        for s in await connector.partner_client.records.edi_outbound_statuses("edi-sandbox-test")
+    }
+    assert {kind: a.status if a else None for kind, a in statuses.items()} == {
+        "856": "rejected",
+        "855": "accepted",
+        "810": "accepted",
+    }
+    assert statuses["856"] is not None and statuses["856"].codes == [
+        "AK9 R",
+        "AK5 R",
+        "AK5 5",
+        "AK3 TD1 4 8",
+        "AK4 TD102 1",
+    ]
+    [case] = await connector.poll_channel_cases()
+    assert case.external_order_id == "4500077002" and case.case.kind == "edi_document_rejected"
+    control_number = case.case.detail["controlNumber"]
+    assert f"856 ship notice sent in interchange {control_number}" in case.case.message
+    assert "AK5 5" in case.case.message and "TD102: AK4 1 (mandatory data element missing)" in case.case.message
+    await connector.channel_cases_delivered([case])
+    assert await connector.poll_channel_cases() == []
+    assert await control(partner, "GET", "documents") == read  # the brand answers no 997
