@@ -7,7 +7,10 @@ token endpoint of the client credentials grant, every API call authenticated (`a
 signatures checked over the OAuth base string, nonces once, a timestamp window; bearer tokens)
 and governed by the account's concurrency limit (429 `CONCURRENCY_LIMIT_EXCEEDED`), errors in
 NetSuite's `o:errorDetails` body. The warehouse's side is controls: fulfil an order (with its
-packages), close it in the UI, set inventory. `GET /_sandbox` lists routes and controls."""
+packages), close it in the UI, set inventory. For a selling instance (`role: selling`, its own
+sandbox on its own port) the ERP's users enter sales orders (`POST /_sandbox/orders`) and cancel
+them, and the integration records shipments by `POST .../salesOrder/{id}/!transform/
+itemFulfillment` (`sales`). `GET /_sandbox` lists routes and controls."""
 
 from __future__ import annotations
 
