@@ -24,7 +24,9 @@ Written: a shipment becomes one item fulfillment transformed from the sales orde
 (`POST /record/v1/salesOrder/{id}/!transform/itemFulfillment`: its lines by `orderLine`, one
 package per tracking number, status shipped) with an external id derived from our shipment id.
 NetSuite takes no idempotency key, so the push first reads `itemFulfillment/eid:<that id>` and
-answers the fulfillment found (a retry, or an answer lost after NetSuite made it); the upsert
+answers the fulfillment found (a retry, or an answer lost after NetSuite made it), and reads it
+again when the transform is refused (a push of the same shipment made it in between: NetSuite
+refuses a second record with one external id); the upsert
 (`PUT .../eid:`) cannot be used here because a fulfillment must be made from its order, which
 only the transform does. Cancel (`cancel_order`): the open lines are closed (`isClosed`), as
 the fulfillment role closes its own orders; the ERP then shows the order closed.
@@ -128,6 +130,21 @@ class NetSuiteSellingConnector(SellingConnector):
         existing = await self.client.get_record(FULFILLMENT, f"eid:{eid}", f"find NetSuite item fulfillment {eid}")
         if existing is not None:
             return str(existing["id"])
+        try:
+            internal = await self._fulfil(order, shipment)
+        except RejectedError:
+            # Refused: made meanwhile by another push of the same shipment (the order has no
+            # units left for it, or NetSuite refuses a second record with that external id),
+            # or refused on its own grounds.
+            made = await self.client.get_record(FULFILLMENT, f"eid:{eid}", f"find NetSuite item fulfillment {eid}")
+            if made is None:
+                raise
+            return str(made["id"])
+        log.info("netsuite.fulfillment_recorded", order=order.external_id, shipment=shipment.id, fulfillment=internal)
+        return internal
+
+    async def _fulfil(self, order: Order, shipment: Shipment) -> str:
+        """The transform of the order into the shipment's item fulfillment; its internal id."""
         what = f"read NetSuite sales order {order.external_id}"
         record = await self.client.get_record(SALES_ORDER, order.external_id, what)
         if record is None:
@@ -136,11 +153,9 @@ class NetSuiteSellingConnector(SellingConnector):
             body = sales_orders.fulfillment_body(order, shipment, record)
         except MappingError as exc:
             raise RejectedError(f"record shipment {shipment.id} in NetSuite: {exc}", body=record) from None
-        internal = await self.client.transform(
+        return await self.client.transform(
             SALES_ORDER, order.external_id, FULFILLMENT, body, f"fulfil NetSuite sales order {order.external_id}"
         )
-        log.info("netsuite.fulfillment_recorded", order=order.external_id, shipment=shipment.id, fulfillment=internal)
-        return internal
 
     async def push_inventory(self, quantities: Mapping[str, int]) -> None:
         """Nothing: NetSuite is the ERP holding the stock, and has no channel quantity to set

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -141,3 +142,30 @@ async def test_cancel_closes_the_open_lines(erp: NetSuiteSellingHarness) -> None
     assert all(line["isClosed"] for line in record["item"]["items"])
     patches = (await erp.http.get("/_sandbox/requests", params={"method": "PATCH"})).json()
     assert len(patches) == 1
+
+
+async def test_a_push_racing_another_of_the_same_shipment_answers_the_fulfillment_made(
+    erp: NetSuiteSellingHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = await order_of(erp, await erp.enter_polled_order())
+    parcel = shipment_of(order, "S1", slice(None))
+    first = await erp.connector.push_shipment(order, parcel)
+    # The second push looks before the first one's fulfillment is there (a race), then transforms.
+    read = erp.connector.client.get_record
+    looked: list[str] = []
+
+    async def stale_first_look(record: str, key: str, what: str) -> dict[str, Any] | None:
+        looked.append(key)
+        return None if len(looked) == 1 else await read(record, key, what)
+
+    monkeypatch.setattr(erp.connector.client, "get_record", stale_first_look)
+
+    assert await erp.connector.push_shipment(order, parcel) == first
+    assert len(await erp.session.control("GET", f"/_sandbox/fulfillments/{order.external_id}")) == 1
+    transforms = (
+        await erp.http.get(
+            "/_sandbox/requests",
+            params={"path_prefix": f"{RECORD}/salesOrder/{order.external_id}/!transform/itemFulfillment"},
+        )
+    ).json()
+    assert [r["status"] for r in transforms] == [204]  # the second found nothing left to fulfil
