@@ -1,4 +1,6 @@
-"""NetSuite as an ERP-managed fulfillment channel: the warehouse works from the ERP, so Orderloop
+"""NetSuite as an ERP-managed fulfillment channel (and, configured as a second channel with
+`role: selling`, as the selling channel of the orders entered in the ERP: `selling`): the
+warehouse works from the ERP, so Orderloop
 enters each shipping request as a sales order (or a transfer order to the fulfilment location,
 where the brand's setup says so) through NetSuite's REST record service, upserted by an external
 id derived from our request id (`PUT /record/v1/salesOrder/eid:<id>`), so a retried create is
@@ -87,6 +89,7 @@ from connectors.base import (
 from connectors.json_values import integer
 from connectors.netsuite import mapping, queries
 from connectors.netsuite.client import NetSuiteClient
+from connectors.netsuite.selling import NetSuiteSellingConnector
 from orderloop.activity_models import RequestCheck, RequestCondition
 from orderloop.config import ChannelConfig
 from orderloop.model import ConnectorRole, Shipment, ShippingRequest
@@ -275,7 +278,8 @@ class NetSuiteConnector(FulfillmentConnector):
 
 SPEC = ConnectorSpec(
     type="netsuite",
-    roles=frozenset({ConnectorRole.FULFILLMENT}),
+    roles=frozenset({ConnectorRole.FULFILLMENT, ConnectorRole.SELLING}),
     fulfillment=NetSuiteConnector,
+    selling=NetSuiteSellingConnector,
     sandbox="connectors.netsuite.sandbox:create_app",
 )

@@ -31,7 +31,7 @@ from oauthlib import oauth1
 
 from connectors.base import PermanentError, RateLimitedError, RejectedError, RetryableError
 from connectors.http import VendorClient, body_of, retry_after_seconds
-from connectors.netsuite.mapping import AuthMethod, NetSuiteSettings
+from connectors.netsuite.mapping import AuthMethod, NetSuiteAccess
 from connectors.tokens import Token, TokenHolder, token_from_answer
 
 REST = "/services/rest"
@@ -76,13 +76,21 @@ def error_codes(body: Any) -> set[str]:
     return {code for code, _ in error_details(body) if code}
 
 
+def located(response: httpx.Response, what: str) -> str:
+    """The internal id of the record a create answered with (`Location: .../{record}/{id}`)."""
+    internal = response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
+    if not internal.isdigit():
+        raise RetryableError(f"{what}: NetSuite answered {response.status_code} without the record's Location")
+    return internal
+
+
 class NetSuiteClient(VendorClient):
     """One per connector instance; credentials are read per signature (`credential(name)`)."""
 
     def __init__(
         self,
         base_url: str,
-        settings: NetSuiteSettings,
+        settings: NetSuiteAccess,
         credential: Callable[[str], str],
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
@@ -218,11 +226,14 @@ class NetSuiteClient(VendorClient):
         """`PUT .../{record}/eid:{external_id}`: created, or updated when NetSuite has it;
         the internal id from the `Location` header of the 204."""
         response = await self.call("PUT", f"{RECORD}/{record}/eid:{external_id}", what, json=body)
-        location = response.headers.get("Location", "")
-        internal = location.rstrip("/").rsplit("/", 1)[-1]
-        if not internal.isdigit():
-            raise RetryableError(f"{what}: NetSuite answered {response.status_code} without the record's Location")
-        return internal
+        return located(response, what)
+
+    async def transform(self, record: str, internal_id: str, target: str, body: dict[str, Any], what: str) -> str:
+        """`POST .../{record}/{id}/!transform/{target}`: a new `target` record made from the
+        record (an item fulfillment from a sales order), `body` setting its fields and lines;
+        the new record's internal id from the `Location` header of the 204."""
+        response = await self.call("POST", f"{RECORD}/{record}/{internal_id}/!transform/{target}", what, json=body)
+        return located(response, what)
 
     async def patch(self, record: str, internal_id: str, body: dict[str, Any], what: str) -> None:
         await self.call("PATCH", f"{RECORD}/{record}/{internal_id}", what, json=body)

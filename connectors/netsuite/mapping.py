@@ -43,14 +43,28 @@ class AuthMethod(StrEnum):
     M2M = "m2m"  # OAuth 2.0 client credentials with a JWT assertion signed by a certificate key
 
 
-class NetSuiteSettings(BaseModel):
-    """`channels[].settings` of a NetSuite channel in `orderloop.yaml`."""
+class NetSuiteAccess(BaseModel):
+    """How one NetSuite account is reached, whichever role the channel plays: the account,
+    the authentication, the governance limit, the SuiteQL page size (the client's settings)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # The account id: the realm of TBA signatures, `1234567` or `1234567_SB1` for a sandbox.
     account_id: str = Field(min_length=1)
     auth: AuthMethod = AuthMethod.TBA
+    # The account's concurrency limit (governance): calls one worker has in flight at once.
+    concurrency_limit: int = Field(default=5, ge=1, le=100)
+    # SuiteQL page size (`limit`, at most 1000).
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    # The M2M token endpoint when it is not `{base_url}/services/rest/auth/oauth2/v1/token`.
+    token_url: str | None = None
+    # M2M scopes (`rest_webservices` is what the record and query services need).
+    scopes: list[str] = Field(default_factory=lambda: ["rest_webservices"])
+
+
+class NetSuiteSettings(NetSuiteAccess):
+    """`channels[].settings` of a NetSuite fulfillment channel in `orderloop.yaml`."""
+
     # Orderloop location id -> NetSuite location internal id.
     locations: dict[str, int] = Field(min_length=1)
     # The record a request becomes; a transfer order moves stock from `transfer_from` to the
@@ -60,14 +74,6 @@ class NetSuiteSettings(BaseModel):
     customer: int | None = None
     subsidiary: int | None = None
     transfer_from: int | None = None
-    # The account's concurrency limit (governance): calls one worker has in flight at once.
-    concurrency_limit: int = Field(default=5, ge=1, le=100)
-    # SuiteQL page size (`limit`, at most 1000).
-    page_size: int = Field(default=1000, ge=1, le=1000)
-    # The M2M token endpoint when it is not `{base_url}/services/rest/auth/oauth2/v1/token`.
-    token_url: str | None = None
-    # M2M scopes (`rest_webservices` is what the record and query services need).
-    scopes: list[str] = Field(default_factory=lambda: ["rest_webservices"])
     # Orderloop shipping code -> NetSuite ship method (item internal id).
     ship_methods: dict[str, int] = Field(default_factory=dict)
 

@@ -65,3 +65,37 @@ def inventory(locations: Iterable[int]) -> str:
         f"WHERE iil.location IN ({ids}) "
         "ORDER BY iil.location, i.itemid"
     )
+
+
+# `transaction.type` of a sales order.
+SALES_ORDER = "SalesOrd"
+
+
+def entered_sales_orders(modified_since: datetime, statuses: Iterable[str], own_prefix: str) -> str:
+    """The sales orders modified at or after `modified_since` whose status is one of `statuses`
+    (letters: B pending fulfillment, C cancelled, H closed ...), oldest first, with their
+    currency's ISO code, leaving out every order whose external id starts with `own_prefix`:
+    those are the ones Orderloop itself entered as the fulfillment role. `statuses` and the
+    prefix come from our own settings (letters, and `OL-`), checked before they are spliced."""
+    letters = sorted(set(statuses))
+    if not letters or not all(len(s) == 1 and s.isalpha() and s.isupper() for s in letters):
+        raise ValueError(f"sales order statuses are single capital letters, got {letters!r}")
+    if not own_prefix.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"an external id prefix is letters, digits, '-' and '_', got {own_prefix!r}")
+    status_list = ", ".join(f"'{s}'" for s in letters)
+    return (
+        "SELECT t.id AS id, t.tranid AS tranid, t.status AS status, t.externalid AS externalid, "
+        "c.symbol AS currency "
+        "FROM transaction t "
+        "LEFT JOIN currency c ON c.id = t.currency "
+        f"WHERE t.type = '{SALES_ORDER}' AND t.status IN ({status_list}) "
+        f"AND (t.externalid IS NULL OR t.externalid NOT LIKE '{own_prefix}%') "
+        f"AND t.lastmodifieddate >= {_time(modified_since)} "
+        "ORDER BY t.lastmodifieddate, t.id"
+    )
+
+
+def item_names(item_ids: Iterable[int]) -> str:
+    """The `itemid` (the item's name: our SKU) of each item internal id."""
+    ids = ", ".join(str(int(item)) for item in sorted(set(item_ids)))
+    return f"SELECT i.id AS id, i.itemid AS itemid FROM item i WHERE i.id IN ({ids}) ORDER BY i.id"

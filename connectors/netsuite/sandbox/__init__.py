@@ -7,7 +7,10 @@ token endpoint of the client credentials grant, every API call authenticated (`a
 signatures checked over the OAuth base string, nonces once, a timestamp window; bearer tokens)
 and governed by the account's concurrency limit (429 `CONCURRENCY_LIMIT_EXCEEDED`), errors in
 NetSuite's `o:errorDetails` body. The warehouse's side is controls: fulfil an order (with its
-packages), close it in the UI, set inventory. `GET /_sandbox` lists routes and controls."""
+packages), close it in the UI, set inventory. For a selling instance (`role: selling`, its own
+sandbox on its own port) the ERP's users enter sales orders (`POST /_sandbox/orders`) and cancel
+them, and the integration records shipments by `POST .../salesOrder/{id}/!transform/
+itemFulfillment` (`sales`). `GET /_sandbox` lists routes and controls."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from connectors.netsuite.client import RECORD, SUITEQL, TOKEN_PATH
 from connectors.netsuite.mapping import external_id
 from connectors.netsuite.sandbox.account import Account, FulfillmentStatus, SbOrder
 from connectors.netsuite.sandbox.auth import error
+from connectors.netsuite.sandbox.sales import EnteredOrder, cancel, enter_order, transform
 from connectors.sandbox_kit import Call, Route, RouteTable, sandbox_app
 
 __all__ = ["Account", "create_app"]
@@ -60,6 +64,15 @@ def api_routes(acc: Account) -> RouteTable:
             raise error(504, "Gateway Timeout", "The request timed out.", "UNEXPECTED_ERROR")
         return no_content(href(order))
 
+    def make_fulfillment(call: Call) -> Any:
+        order = acc.find(acc.record_type(call.path["record"]), call.path["key"])
+        made = transform(acc, order, call.path["target"], call.body)
+        lost = acc.knobs.value.lose_create_answers
+        if lost:
+            acc.knobs.update({"lose_create_answers": lost - 1})
+            raise error(504, "Gateway Timeout", "The request timed out.", "UNEXPECTED_ERROR")
+        return no_content(f"{acc.base_url}{RECORD}/itemFulfillment/{made.id}")
+
     def patch(call: Call) -> Any:
         order = acc.find(acc.record_type(call.path["record"]), call.path["key"])
         acc.patch(order, call.body)
@@ -84,6 +97,12 @@ def api_routes(acc: Account) -> RouteTable:
             Route("GET", f"{RECORD}/{{record}}/{{key}}", get, "a record (internal id or eid:), with its sublists"),
             Route("PUT", f"{RECORD}/{{record}}/{{key}}", put, "upsert by eid: (204, Location of the record)"),
             Route("PATCH", f"{RECORD}/{{record}}/{{key}}", patch, "update: close item lines (isClosed)"),
+            Route(
+                "POST",
+                f"{RECORD}/{{record}}/{{key}}/!transform/{{target}}",
+                make_fulfillment,
+                "salesOrder -> itemFulfillment (204, Location of the fulfillment)",
+            ),
             Route("POST", SUITEQL, query, "SuiteQL (Prefer: transient; limit, offset)"),
         ),
     )
@@ -117,7 +136,7 @@ def control_routes(acc: Account) -> RouteTable:
     def order_of(ref: str) -> SbOrder:
         """An order by internal id, external id, or our request id."""
         for order in acc.orders.values():
-            if order.external_id in (ref, external_id(ref)) or str(order.id) == ref:
+            if (order.external_id is not None and order.external_id in (ref, external_id(ref))) or str(order.id) == ref:
                 return order
         raise error(404, "Not Found", f"no order {ref!r}", "NONEXISTENT_ID")
 
@@ -127,6 +146,12 @@ def control_routes(acc: Account) -> RouteTable:
         given = body or FulfilBody()
         found = acc.fulfil(order_of(ref), given.units, given.tracking, given.status, given.beyond_order)
         return {"shipments": [acc.fulfillment_json(str(found.id))] if found else []}
+
+    async def enter(body: EnteredOrder) -> dict[str, Any]:
+        """{"externalId" (the customer's PO), "currency", "customer", "shippingAddress",
+        "lineItems": [{"sku", "quantity", "unitPrice"}], "netsuiteExternalId"}: a sales rep
+        enters a sales order in the ERP (Pending Fulfillment); the record, `id` its internal id"""
+        return acc.order_json(enter_order(acc, body))
 
     async def set_inventory(body: InventoryBody) -> dict[str, Any]:
         """{"inventory": {location internal id: {sku: on hand}}}: replace the inventory"""
@@ -144,6 +169,23 @@ def control_routes(acc: Account) -> RouteTable:
                 "close every line of the order in NetSuite's UI",
             ),
             Route("GET", "/orders", lambda _: [acc.order_json(o) for o in acc.orders.values()], "every order"),
+            Route("POST", "/orders", endpoint=enter),
+            Route(
+                "GET",
+                "/fulfillments/{ref:path}",
+                lambda c: [
+                    acc.fulfillment_json(str(f.id))
+                    for f in acc.fulfillments.values()
+                    if f.order is order_of(c.path["ref"])
+                ],
+                "the item fulfillments of an order",
+            ),
+            Route(
+                "POST",
+                "/cancel/{ref:path}",
+                lambda c: acc.order_json(cancel(order_of(c.path["ref"]))),
+                "cancel the sales order in NetSuite's UI (status C)",
+            ),
             Route("POST", "/inventory", endpoint=set_inventory),
             Route("POST", "/tokens/expire", lambda _: {"expired": acc.gatekeeper.expire_tokens()}, "expire tokens"),
             Route(

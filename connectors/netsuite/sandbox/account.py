@@ -22,15 +22,22 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import SandboxOptions
-from connectors.netsuite.mapping import AuthMethod, NetSuiteSettings, RecordType
+from connectors.netsuite.mapping import AuthMethod, NetSuiteAccess, NetSuiteSettings, RecordType
+from connectors.netsuite.sales_orders import NetSuiteSellingSettings
 from connectors.netsuite.sandbox import suiteql
 from connectors.netsuite.sandbox.auth import Gatekeeper, M2mCredentials, TbaCredentials, error, public_key_of
 from connectors.sandbox_kit import SandboxState
+from orderloop.model import ConnectorRole
 
 SEED_STOCK = {"TSHIRT-BLK-M": 200, "TSHIRT-WHT-M": 200, "MUG-11OZ": 120, "POSTER-A2": 40, "HOODIE-GRY-L": 60}
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _TRANSACTION_TYPES = {RecordType.SALES_ORDER: "SalesOrd", RecordType.TRANSFER_ORDER: "TrnfrOrd"}
 _PREFIXES = {RecordType.SALES_ORDER: "SO", RecordType.TRANSFER_ORDER: "TO"}
+# A selling instance's account: the customer and the location the ERP's own orders are entered
+# for and at (its settings name none: Orderloop enters nothing there), and its currency.
+ERP_CUSTOMER = 1301
+ERP_LOCATION = 1
+CURRENCIES = {1: "USD", 2: "CAD", 3: "EUR", 4: "GBP"}
 
 
 class FulfillmentStatus(StrEnum):
@@ -81,6 +88,7 @@ class SbLine:
     closed: bool = False
     description: str | None = None
     line_id: int = 0
+    rate: float | None = None
 
     @property
     def remaining(self) -> int:
@@ -91,15 +99,21 @@ class SbLine:
 class SbOrder:
     id: int
     record: RecordType
-    external_id: str
+    # None for an order entered in the ERP by its users (no integration's key).
+    external_id: str | None
     tran_id: str
     body: dict[str, Any]
     lines: list[SbLine]
     location: int | None
     created: str = field(default_factory=now_text)
     modified: str = field(default_factory=now_text)
+    # Cancelled in the ERP (status C), and the currency's internal id.
+    cancelled: bool = False
+    currency: int = 1
 
     def status(self) -> tuple[str, str]:
+        if self.cancelled:
+            return "C", "Cancelled"
         if all(line.closed or line.remaining == 0 for line in self.lines):
             if any(line.fulfilled for line in self.lines):
                 return "G", "Billed" if self.record is RecordType.SALES_ORDER else "Received"
@@ -120,13 +134,19 @@ class SbFulfillment:
     ship_method: str
     tran_date: str
     modified: str = field(default_factory=now_text)
+    external_id: str | None = None
 
 
 class Account(SandboxState[NetSuiteKnobs]):
     def __init__(self, options: SandboxOptions, webhook_transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(options, NetSuiteKnobs, webhook_transport=webhook_transport)
         channel = options.channel
-        self.settings = NetSuiteSettings.model_validate(channel.settings)
+        model = NetSuiteSellingSettings if channel.role is ConnectorRole.SELLING else NetSuiteSettings
+        self.settings: NetSuiteAccess = model.model_validate(channel.settings)
+        fulfilment = self.settings if isinstance(self.settings, NetSuiteSettings) else None
+        self.customer = fulfilment.customer if fulfilment is not None else ERP_CUSTOMER
+        self.location_ids = dict(fulfilment.locations) if fulfilment is not None else {}
+        transfer_from = fulfilment.transfer_from if fulfilment is not None else None
         self.base_url = channel.base_url.rstrip("/")
         if "concurrency_limit" not in options.knobs:
             self.knobs.update({"concurrency_limit": self.settings.concurrency_limit})
@@ -140,22 +160,21 @@ class Account(SandboxState[NetSuiteKnobs]):
         self.ids = itertools.count(8_001)
         self.line_ids = itertools.count(1)
         self.items: dict[str, int] = {}
-        self.customers = {self.settings.customer} if self.settings.customer is not None else set()
-        self.locations = set(self.settings.locations.values()) | (
-            {self.settings.transfer_from} if self.settings.transfer_from is not None else set()
+        self.customers = {self.customer} if self.customer is not None else set()
+        self.locations = (set(self.location_ids.values()) or {ERP_LOCATION}) | (
+            {transfer_from} if transfer_from is not None else set()
         )
         self.orders: dict[int, SbOrder] = {}
         self.by_external: dict[tuple[RecordType, str], int] = {}
         self.fulfillments: dict[int, SbFulfillment] = {}
+        self.fulfillments_by_external: dict[str, int] = {}
         self.on_hand: dict[tuple[int, int], int] = {}
         self.in_flight = 0
         self.concurrency_refused = 0
         seeded: dict[int, dict[str, int]] = {
-            self.settings.locations[loc]: dict(levels)
-            for loc, levels in options.stock.items()
-            if loc in self.settings.locations
+            self.location_ids[loc]: dict(levels) for loc, levels in options.stock.items() if loc in self.location_ids
         }
-        self.set_inventory(seeded or {loc: dict(SEED_STOCK) for loc in self.settings.locations.values()})
+        self.set_inventory(seeded or {loc: dict(SEED_STOCK) for loc in self.locations})
 
     def _tba(self) -> TbaCredentials | None:
         names = ("consumer_key", "consumer_secret", "token_id", "token_secret")
@@ -396,7 +415,7 @@ class Account(SandboxState[NetSuiteKnobs]):
             "links": [{"rel": "self", "href": href}],
             **header,
             "id": str(order.id),
-            "externalId": order.external_id,
+            **({"externalId": order.external_id} if order.external_id else {}),
             "tranId": order.tran_id,
             "status": {"id": status, "refName": name},
             "createdDate": order.created.replace(" ", "T") + "Z",
@@ -410,6 +429,7 @@ class Account(SandboxState[NetSuiteKnobs]):
                         "item": {"id": str(line.item), "refName": line.sku},
                         "quantity": line.quantity,
                         "quantityFulfilled": line.fulfilled,
+                        **({"rate": line.rate} if line.rate is not None else {}),
                         "isClosed": line.closed,
                         "location": {"id": str(line.location)} if line.location is not None else None,
                         "description": line.description,
@@ -447,8 +467,24 @@ class Account(SandboxState[NetSuiteKnobs]):
                     f"You can not fulfill more than the remaining quantity of {sku} on {order.tran_id}.",
                     "USER_ERROR",
                 )
-            location = line.location if line is not None else order.location
-            lines.append((next(self.line_ids), line, self.item_id(sku), sku, qty, location))
+            lines.append((line, sku, qty))
+        return self.record_fulfillment(order, lines, tracking, status)
+
+    def record_fulfillment(
+        self,
+        order: SbOrder,
+        picks: list[tuple[SbLine | None, str, int]],
+        tracking: list[str] | None,
+        status: FulfillmentStatus,
+        external_id: str | None = None,
+        tran_date: str | None = None,
+    ) -> SbFulfillment:
+        """An item fulfillment of `picks` (order line, or None for an item beyond the order;
+        SKU; units) on the order: the lines' fulfilled units and the stock move with it."""
+        lines = [
+            (next(self.line_ids), line, self.item_id(sku), sku, qty, line.location if line else order.location)
+            for line, sku, qty in picks
+        ]
         internal = next(self.ids)
         for _, line, item, _, qty, location in lines:
             if line is not None:
@@ -464,14 +500,18 @@ class Account(SandboxState[NetSuiteKnobs]):
             numbers,
             status,
             self.knobs.value.carrier,
-            datetime.now(UTC).date().isoformat(),
+            tran_date or datetime.now(UTC).date().isoformat(),
+            external_id=external_id,
         )
         self.fulfillments[internal] = fulfillment
+        if external_id is not None:
+            self.fulfillments_by_external[external_id] = internal
         order.modified = now_text()
         return fulfillment
 
     def fulfillment_json(self, key: str) -> dict[str, Any]:
-        found = self.fulfillments.get(int(key)) if key.isdigit() else None
+        internal = self.fulfillments_by_external.get(key[4:]) if key.startswith("eid:") else None
+        found = self.fulfillments.get(internal or (int(key) if key.isdigit() else -1))
         if found is None:
             raise error(
                 404,
@@ -484,6 +524,7 @@ class Account(SandboxState[NetSuiteKnobs]):
         return {
             "links": [{"rel": "self", "href": href}],
             "id": str(found.id),
+            **({"externalId": found.external_id} if found.external_id else {}),
             "tranId": found.tran_id,
             "tranDate": found.tran_date,
             "createdFrom": {"id": str(found.order.id), "refName": found.order.tran_id},
@@ -529,7 +570,8 @@ class Account(SandboxState[NetSuiteKnobs]):
                     "trandate": order.created[:10],
                     "status": status,
                     "externalid": order.external_id,
-                    "entity": self.settings.customer,
+                    "currency": order.currency,
+                    "entity": self.customer,
                     "createddate": order.created,
                     "lastmodifieddate": order.modified,
                 }
@@ -563,9 +605,10 @@ class Account(SandboxState[NetSuiteKnobs]):
                     "id": found.id,
                     "type": "ItemShip",
                     "tranid": found.tran_id,
+                    "externalid": found.external_id,
                     "trandate": found.tran_date,
                     "status": str(found.status),
-                    "entity": self.settings.customer,
+                    "entity": self.customer,
                     "createddate": found.modified,
                     "lastmodifieddate": found.modified,
                 }
@@ -607,7 +650,9 @@ class Account(SandboxState[NetSuiteKnobs]):
                 }
             )
         locations = [{"id": loc, "name": f"Location {loc}"} for loc in sorted(self.locations)]
+        currencies = [{"id": i, "name": code, "symbol": code} for i, code in CURRENCIES.items()]
         return {
+            "currency": currencies,
             "item": items,
             "location": locations,
             "transaction": transactions,

@@ -1,6 +1,6 @@
 """SuiteQL in the sandbox: a query is parsed as Oracle SQL (sqlglot), refused unless it is one
 `SELECT` over the tables the sandbox holds (`transaction`, `transactionline`, `item`,
-`location`, `inventoryitemlocations`), translated to SQLite and run against an in-memory SQLite
+`location`, `currency`, `inventoryitemlocations`), translated to SQLite and run against an in-memory SQLite
 database filled from the account's records, so any query a client writes over those tables is
 answered as written, not matched against a fixed string. Rows come back as NetSuite's query
 service gives them: lower-case column names, values as strings, nulls left out."""
@@ -18,6 +18,7 @@ from sqlglot import exp
 TABLES: dict[str, tuple[str, ...]] = {
     "item": ("id", "itemid", "externalid", "displayname", "itemtype"),
     "location": ("id", "name"),
+    "currency": ("id", "name", "symbol"),
     "transaction": (
         "id",
         "type",
@@ -25,6 +26,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "trandate",
         "status",
         "externalid",
+        "currency",
         "entity",
         "createddate",
         "lastmodifieddate",

@@ -99,6 +99,17 @@ class SellingHarness(VendorHarness, Protocol):
 
 
 @runtime_checkable
+class PolledOrdersSellingHarness(Protocol):
+    """The move the selling cases need of a connector whose channel sends no order webhook
+    (NetSuite: the ERP's sales orders are read by `poll_orders` alone). Its harness names the
+    webhook cases in `not_applicable`; the other cases take the order from the poll."""
+
+    async def enter_polled_order(self) -> str:
+        """Place an order of two lines at the channel, so that the connector's next
+        `poll_orders` reads it; its external id."""
+
+
+@runtime_checkable
 class FulfillmentHarness(VendorHarness, Protocol):
     @property
     def connector(self) -> FulfillmentConnector: ...

@@ -17,6 +17,7 @@ from connectors.base import Connector, Delivery, InboundEvent, InboundKind, Sign
 from orderloop.contracts.scheduled_jobs import SnapshotReport
 from orderloop.model import Order, Shipment, ShipmentLine, StockRow
 from tests.connectors.contract.roles import (
+    PolledOrdersSellingHarness,
     PolledReturnsSellingHarness,
     ReturnsSellingHarness,
     SellingHarness,
@@ -62,16 +63,32 @@ def parsed(connector: Connector, webhook: ReceivedWebhook) -> InboundEvent:
 
 async def placed_order(selling: SellingHarness) -> Order:
     """A sandbox order as the order workflow holds it: from its webhook, confirmed as the gateway
-    confirms it (a vendor whose webhook is a trigger or thin reads the order back), mapped."""
-    [webhook] = await selling.order_webhook()
-    event = await selling.connector.confirm_event(parsed(selling.connector, webhook))
-    assert event.external_order_id is not None
+    confirms it (a vendor whose webhook is a trigger or thin reads the order back), mapped; for
+    a channel that sends no order webhook (`PolledOrdersSellingHarness`), as its poll reads it."""
+    if isinstance(selling, PolledOrdersSellingHarness):
+        external_id, payload = await polled_order(selling)
+    else:
+        [webhook] = await selling.order_webhook()
+        event = await selling.connector.confirm_event(parsed(selling.connector, webhook))
+        assert event.external_order_id is not None
+        external_id, payload = event.external_order_id, event.payload
     return selling.connector.map_order(
-        event.payload,
-        order_id=f"order/{selling.connector.channel.id}/{event.external_order_id}",
+        payload,
+        order_id=f"order/{selling.connector.channel.id}/{external_id}",
         tenant_id=TENANT,
         received_at=RECEIVED_AT,
     )
+
+
+async def polled_order(selling: SellingHarness) -> tuple[str, dict[str, Any]]:
+    """The order the harness places, as the connector's `poll_orders` reads it (exactly once)."""
+    assert isinstance(selling, PolledOrdersSellingHarness)
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    external_id = await selling.enter_polled_order()
+    polled = [p for p in await selling.connector.poll_orders(since) if p.external_id == external_id]
+    assert len(polled) == 1, f"the poll found {len(polled)} orders {external_id}"
+    assert not polled[0].cancelled
+    return external_id, polled[0].payload
 
 
 def shipment_of(order: Order, shipment_id: str, lines: slice) -> Shipment:

@@ -10,7 +10,8 @@ from orderloop.model import ConnectorRole
 from tests.connectors.contract.discovery import connector_packages, opener, opener_of, packages_of
 from tests.connectors.contract.roles import FileHarness, VendorHarness
 
-ROLES_OF_PACKAGES = [(vendor, role) for vendor in connector_packages() for role in connector_spec(vendor).roles]
+# Sorted: a set of roles iterates in hash order, which differs between the test processes.
+ROLES_OF_PACKAGES = [(vendor, role) for vendor in connector_packages() for role in sorted(connector_spec(vendor).roles)]
 
 
 def test_every_connector_package_is_in_the_suite_of_each_of_its_roles() -> None:

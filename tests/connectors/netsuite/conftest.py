@@ -80,6 +80,19 @@ def channel_fields(*, auth: str = "tba", **settings: Any) -> dict[str, Any]:
     }
 
 
+def selling_channel_fields(**settings: Any) -> dict[str, Any]:
+    """The second instance: the same account as a selling channel (the ERP's own orders)."""
+    return {
+        "id": "netsuite-sales",
+        "type": "netsuite",
+        "role": ConnectorRole.SELLING,
+        "base_url": BASE_URL,
+        "rate_limit_per_second": 10,
+        "credentials": TBA_CREDENTIALS,
+        "settings": {"account_id": ACCOUNT_ID, "auth": "tba"} | settings,
+    }
+
+
 @pytest.fixture
 def channel(monkeypatch: pytest.MonkeyPatch) -> ChannelConfig:
     for variable, value in TBA_SECRETS.items():
