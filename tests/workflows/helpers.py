@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from orderloop.contracts import Queries, UpdateResult
+from orderloop.contracts import Activities, Queries, UpdateResult
 from orderloop.model import ExceptionKind, OrderStatus, OrderView, ShippingRequest
 
 
@@ -38,6 +38,13 @@ async def until(condition: Callable[[], bool], what: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+async def until_notified(world: Any, count: int, what: str, match: Callable[[Any], bool] = lambda _: True) -> None:
+    """Wait until `count` notices matching `match` went out. The view shows an exception (or
+    its escalation) as soon as the workflow decides it, and the notify activity runs just after,
+    so a test that read the notices right after `wait_for` could find none yet."""
+    await until(lambda: sum(1 for n in world.of(Activities.NOTIFY) if match(n)) >= count, what)
 
 
 def in_exception(kind: ExceptionKind) -> Callable[[OrderView], bool]:

@@ -30,7 +30,16 @@ from orderloop.contracts import (
 from orderloop.model import ExceptionKind, OrderStatus
 from orderloop.playbooks import AutoResolveRule, NoticeTarget, Playbook, RuleAction, RuleWhen
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
-from tests.workflows.helpers import in_exception, refused, sent_request, until, update, view_of, wait_for
+from tests.workflows.helpers import (
+    in_exception,
+    refused,
+    sent_request,
+    until,
+    until_notified,
+    update,
+    view_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -96,6 +105,9 @@ async def test_a_case_after_send_escalates_at_the_channels_deadline_and_a_cancel
             handle, lambda v: any(t.event == "channel deadline passed" for t in v.timeline), "deadline"
         )
         assert view.open_exception is not None and view.open_exception.deadline_passed
+        await until_notified(
+            world, 1, "the deadline escalation notified", lambda n: n.level is NotificationLevel.ESCALATION
+        )
         escalations = [n for n in world.of(Activities.NOTIFY) if n.level is NotificationLevel.ESCALATION]
         assert len(escalations) == 1 and "deadline" in escalations[0].message
         result = await update(handle, Updates.CANCEL, CancelRequest(reason="buyer asked", operator="ana"))

@@ -28,7 +28,7 @@ from orderloop.contracts import (
 )
 from orderloop.model import ExceptionKind, OrderStatus, OrderView
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
-from tests.workflows.helpers import in_exception, sent_request, update, wait_for
+from tests.workflows.helpers import in_exception, sent_request, until_notified, update, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -134,6 +134,7 @@ async def test_an_unresolved_exception_escalates_in_every_state(
             handle, lambda v: v.open_exception is not None and v.open_exception.escalated_at is not None, "escalated"
         )
         assert view.open_exception is not None and view.open_exception.kind is kind
+        await until_notified(world, 1, "the escalation notified", lambda n: n.level is NotificationLevel.ESCALATION)
         escalations = [n.kind for n in world.of(Activities.NOTIFY) if n.level is NotificationLevel.ESCALATION]
         assert escalations == [kind]
         if view.status is not OrderStatus.CANCELLED:

@@ -22,7 +22,7 @@ from orderloop.contracts import (
 )
 from orderloop.model import ExceptionKind, OrderStatus, OrderView, ShippingRequest
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
-from tests.workflows.helpers import in_exception, sent_request, update, wait_for
+from tests.workflows.helpers import in_exception, sent_request, until_notified, update, wait_for
 
 
 async def _held(handle: WorkflowHandle[Any, OrderView], request: ShippingRequest, reason: str) -> OrderView:
@@ -42,6 +42,7 @@ async def test_a_3pl_hold_opens_fulfillment_hold_with_its_reason_and_the_shipmen
         exc = view.open_exception
         assert exc is not None and "address unverified" in exc.message
         assert exc.detail == {"requestId": request.id, "status": "on_hold", "reason": "address unverified"}
+        await until_notified(world, 1, "the hold notified", lambda n: n.level is NotificationLevel.EXCEPTION)
         notes = [n for n in world.of(Activities.NOTIFY) if n.level is NotificationLevel.EXCEPTION]
         assert [n.kind for n in notes] == [ExceptionKind.FULFILLMENT_HOLD]
         await handle.signal(Signals.SHIPMENT, shipment_for(request))

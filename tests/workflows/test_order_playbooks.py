@@ -33,7 +33,7 @@ from orderloop.playbooks import (
     RuleWhen,
 )
 from tests.workflows.fakes import FakeWorld, onx_order
-from tests.workflows.helpers import in_exception, sent_request, update, view_of, wait_for
+from tests.workflows.helpers import in_exception, sent_request, until_notified, update, view_of, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -76,6 +76,7 @@ async def test_a_three_level_ladder_fires_at_its_times_and_stops_at_resolution(
         view = await wait_for(handle, in_exception(ExceptionKind.UNKNOWN_SKU), "unknown sku")
         exc = view.open_exception
         assert exc is not None and exc.playbook == "unknown-sku" and exc.notified == ["ops"]
+        await until_notified(world, 1, "the exception notified", lambda n: n.level is NotificationLevel.EXCEPTION)
         assert sinks_of(notices(world, NotificationLevel.EXCEPTION)) == [["ops"]]
         await ts_env.sleep(timedelta(minutes=59))
         assert notices(world, NotificationLevel.ESCALATION) == []
@@ -83,6 +84,7 @@ async def test_a_three_level_ladder_fires_at_its_times_and_stops_at_resolution(
         await wait_for(handle, lambda v: v.exceptions[0].escalations == 1, "level 1")
         await ts_env.sleep(timedelta(hours=3))
         await wait_for(handle, lambda v: v.exceptions[0].escalations == 2, "level 2")
+        await until_notified(world, 2, "both escalations notified", lambda n: n.level is NotificationLevel.ESCALATION)
         escalations = notices(world, NotificationLevel.ESCALATION)
         assert sinks_of(escalations) == [["lead"], ["manager"]]
         # Each at its level's time (the timer fires as the skipped clock reaches it).
@@ -276,6 +278,8 @@ async def test_a_dismiss_rule_closes_the_exception_with_its_reason_and_the_order
         await ts_env.sleep(timedelta(minutes=31))
         await sent_request(handle)
         view = await view_of(handle)
+        # The record-only notice goes out beside the order's next step, not awaited by it.
+        await until_notified(world, 1, "the resolution recorded", lambda n: n.record_only)
     (exc,) = view.exceptions
     assert exc.resolution == "dismissed: the catalog sync adds new SKUs within 30 minutes"
     assert exc.resolved_by == "rule catalog-sync"

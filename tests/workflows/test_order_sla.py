@@ -15,7 +15,7 @@ from orderloop.contracts import Activities, ChannelCancel, ErrorTypes, RetryRequ
 from orderloop.model import ExceptionKind, OrderStatus
 from orderloop.sla import ShipByCalendar, ship_by_deadline
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
-from tests.workflows.helpers import in_exception, sent_request, update, view_of, wait_for
+from tests.workflows.helpers import in_exception, sent_request, until_notified, update, view_of, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -35,6 +35,7 @@ async def test_an_order_waiting_in_out_of_stock_breaches_and_opens_sla_breach_on
         await ts_env.sleep(timedelta(minutes=61))
         view = await view_of(handle)
         assert view.open_exception is not None and view.open_exception.kind is ExceptionKind.OUT_OF_STOCK
+        await until_notified(world, 1, "the ship-by notices", lambda n: n.kind is ExceptionKind.SLA_BREACH)
         assert sla_notices(world) == [NotificationLevel.EXCEPTION], "the breach is notified beside out_of_stock"
         assert any(t.event == "ship-by deadline passed" for t in view.timeline)
         await ts_env.sleep(timedelta(minutes=45))
@@ -56,6 +57,7 @@ async def test_an_order_in_invalid_address_breaches_too(ts_env: WorkflowEnvironm
         await wait_for(handle, in_exception(ExceptionKind.INVALID_ADDRESS), "invalid address")
         await ts_env.sleep(timedelta(hours=2, minutes=1))
         await wait_for(handle, lambda v: any(t.event == "ship-by deadline passed" for t in v.timeline), "breach")
+        await until_notified(world, 1, "the ship-by notices", lambda n: n.kind is ExceptionKind.SLA_BREACH)
         assert sla_notices(world) == [NotificationLevel.EXCEPTION]
         await handle.signal(Signals.CHANNEL_CANCEL, ChannelCancel(reason="test over"))
         await handle.result()
@@ -87,10 +89,12 @@ async def test_a_warning_goes_out_before_the_breach(ts_env: WorkflowEnvironment,
         request = await sent_request(handle)
         await ts_env.sleep(timedelta(hours=44, minutes=1))
         await wait_for(handle, lambda v: any(t.event == "ship-by deadline near" for t in v.timeline), "warning")
+        await until_notified(world, 1, "the ship-by notices", lambda n: n.kind is ExceptionKind.SLA_BREACH)
         assert sla_notices(world) == [NotificationLevel.WARNING]
         assert (await view_of(handle)).open_exception is None
         await ts_env.sleep(timedelta(hours=4))
         await wait_for(handle, in_exception(ExceptionKind.SLA_BREACH), "sla breach")
+        await until_notified(world, 2, "the ship-by notices", lambda n: n.kind is ExceptionKind.SLA_BREACH)
         assert sla_notices(world) == [NotificationLevel.WARNING, NotificationLevel.EXCEPTION]
         await handle.signal(Signals.SHIPMENT, shipment_for(request))
         await handle.result()

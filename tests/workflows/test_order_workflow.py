@@ -32,7 +32,7 @@ from orderloop.contracts import (
 )
 from orderloop.model import Address, ExceptionKind, OrderStatus, OrderView, ShippingRequest
 from tests.workflows.fakes import ADDRESS, FakeWorld, onx_order, shipment_for
-from tests.workflows.helpers import in_exception, refused, sent_request, update, view_of, wait_for
+from tests.workflows.helpers import in_exception, refused, sent_request, until_notified, update, view_of, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -191,6 +191,7 @@ async def test_sla_breach_after_48_hours_escalates_and_clears_on_shipment(
         view = await wait_for(
             handle, lambda v: v.open_exception is not None and v.open_exception.escalated_at is not None, "escalated"
         )
+        await until_notified(world, 2, "the breach and its escalation notified")
         levels = [(n.level, n.kind) for n in world.of(Activities.NOTIFY)]
         assert levels == [
             (NotificationLevel.EXCEPTION, ExceptionKind.SLA_BREACH),
@@ -217,6 +218,7 @@ async def test_out_of_stock_rechecks_on_a_backoff_timer(ts_env: WorkflowEnvironm
     assert view.exceptions[0].kind is ExceptionKind.OUT_OF_STOCK and view.exceptions[0].resolved_at is not None
     # The exception's notice, and the record-only notice of its resolution by the order's own
     # progress (no playbook names a sink for it), for the operations record.
+    await until_notified(world, 2, "the exception and its resolution notified")
     raised, resolved = world.of(Activities.NOTIFY)
     assert raised.level is NotificationLevel.EXCEPTION and not raised.record_only
     assert resolved.level is NotificationLevel.RESOLVED and resolved.record_only and resolved.resolved_by is None

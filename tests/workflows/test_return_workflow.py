@@ -41,6 +41,7 @@ from orderloop.returns_model import (
     ReturnStatus,
     ReturnView,
 )
+from tests.workflows.helpers import until_notified
 from tests.workflows.return_fakes import ReturnWorld
 
 pytestmark = pytest.mark.asyncio
@@ -200,6 +201,7 @@ async def test_not_received_in_time_notifies_then_keeps_waiting_and_a_late_recei
         await ts_env.sleep(timedelta(days=1, hours=1))
         view = await wait_for(handle, in_exception(ReturnExceptionKind.NOT_RECEIVED), "not received")
         assert view.open_exception is not None and "within 14 days" in view.open_exception.message
+        await until_notified(world, 1, "not received notified", lambda n: n.kind is ReturnExceptionKind.NOT_RECEIVED)
         notes = [n for n in world.of(Activities.NOTIFY) if n.kind is ReturnExceptionKind.NOT_RECEIVED]
         assert [n.level for n in notes] == [NotificationLevel.EXCEPTION]
         await handle.signal(ReturnSignals.RECEIPT, receipt(handle.id, ("TSHIRT", 1, ReturnCondition.SELLABLE)))
@@ -240,6 +242,7 @@ async def test_a_receipt_that_does_not_match_is_an_exception_until_an_operator_r
             "1 of 2 TSHIRT received"
         )
         assert world.of(ReturnActivities.RESTOCK) == []
+        await until_notified(world, 1, "the mismatch notified")
         assert [n.kind for n in world.of(Activities.NOTIFY)] == [ReturnExceptionKind.RECEIPT_MISMATCH]
         corrected = ReceiveReturnRequest(
             operator="sam",
@@ -293,6 +296,7 @@ async def test_a_return_for_an_order_never_seen_is_kept_in_an_exception(
         view = await wait_for(handle, in_exception(ReturnExceptionKind.UNKNOWN_ORDER), "unknown order")
         assert view.order_workflow_id is None and view.open_exception is not None
         assert "order 1001, which Orderloop never received" in view.open_exception.message
+        await until_notified(world, 1, "the unknown order notified")
         assert [n.kind for n in world.of(Activities.NOTIFY)] == [ReturnExceptionKind.UNKNOWN_ORDER]
         error = await refused(
             handle,
@@ -306,6 +310,7 @@ async def test_a_return_for_an_order_never_seen_is_kept_in_an_exception(
             handle, lambda v: v.exceptions[0].escalated_at is not None and bool(v.actions), "escalated"
         )
         await ts_env.sleep(timedelta(hours=9))
+        await until_notified(world, 2, "the exception and its escalation notified")
         levels = [n.level for n in world.of(Activities.NOTIFY)]
         assert levels == [NotificationLevel.EXCEPTION, NotificationLevel.ESCALATION]
         await update(handle, ReturnUpdates.REJECT, RejectReturnRequest(operator="sam", reason="not our order"))

@@ -19,7 +19,7 @@ from orderloop.activity_models import NotificationLevel
 from orderloop.contracts import Activities, Signals
 from orderloop.model import ExceptionKind, OrderStatus
 from tests.workflows.fakes import FakeWorld, onx_order, shipment_for
-from tests.workflows.helpers import in_exception, sent_request, view_of, wait_for
+from tests.workflows.helpers import in_exception, sent_request, until_notified, view_of, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -60,6 +60,9 @@ async def test_a_walmart_order_breaches_at_its_estimated_ship_date_and_escalates
         )
         assert view.open_exception is not None and view.open_exception.escalated_at is not None
         assert view.open_exception.escalated_at < mapped.ship_by_date + AUTO_CANCEL_AFTER
+        await until_notified(
+            world, 2, "the breach and its escalation notified", lambda n: n.kind is ExceptionKind.SLA_BREACH
+        )
         levels = [n.level for n in world.of(Activities.NOTIFY) if n.kind is ExceptionKind.SLA_BREACH]
         assert levels == [NotificationLevel.EXCEPTION, NotificationLevel.ESCALATION]
         await handle.signal(Signals.SHIPMENT, shipment_for(request))
