@@ -20,6 +20,7 @@ from orderloop.contracts.names import (
 from orderloop.contracts.order import (
     ACKNOWLEDGE_REVISION,
     LOCATIONS_REVISION,
+    MARKERLESS_REVISION,
     NO_EXCEPTION,
     ORDER_REVISION,
     ORDER_WORKFLOW,
@@ -51,6 +52,7 @@ from orderloop.contracts.order import (
 __all__ = [
     "ACKNOWLEDGE_REVISION",
     "LOCATIONS_REVISION",
+    "MARKERLESS_REVISION",
     "NO_EXCEPTION",
     "ORDER_REVISION",
     "ORDER_WORKFLOW",

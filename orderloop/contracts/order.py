@@ -134,10 +134,17 @@ class OrderPolicy(BaseModel):
 # order view says who resolved each exception. 5 (ACKNOWLEDGE_REVISION): the order acknowledges
 # itself to a selling channel that wants it (`OrderPolicy.acknowledge_within`, Walmart) once it
 # is mapped, before anything is routed; a failed acknowledgement holds it in `ack_overdue`.
-ORDER_REVISION = 5
+# 6 (MARKERLESS_REVISION): the wholesale steps and the operations record's record-only notices
+# are on without asking their patches (`wholesale-orders`, `operations-record`). A patch asked
+# first right after a local activity whose run outlasted the workflow task (the task was
+# heartbeated, and the code after the result went into the next one) is replayed in the earlier
+# task, before the server's marker is known, and the order fails replay as nondeterministic
+# (tests/workflows/test_replay_after_edit.py); orders of revision 6 ask no patch at all.
+ORDER_REVISION = 6
 LOCATIONS_REVISION = 3
 PLAYBOOK_REVISION = 4
 ACKNOWLEDGE_REVISION = 5
+MARKERLESS_REVISION = 6
 
 
 class OrderInput(BaseModel):

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.model import ExceptionKind, Order, OrderException, OrderStatus
     from orderloop.playbooks import AutoResolveRule, NoticeTarget, Playbook, RuleAction, playbook_for
     from orderloop.sla import ship_by_deadline, warning_at
-    from orderloop.wholesale import WHOLESALE_PATCH, ship_after, ship_cancel_deadline
+    from orderloop.wholesale import ship_after, ship_cancel_deadline
 
 from workflows.order import bookkeeping, playbook
 from workflows.order.options import (
@@ -34,12 +34,9 @@ from workflows.order.options import (
     REPLY_GIVE_UP,
     failure_message,
 )
+from workflows.order.patches import operations_record_on, wholesale_on
 from workflows.order.ship_by import ShipByClock, SlaEvent
 from workflows.order.state import OrderState, Woke
-
-# From this patch on, a resolution no sink is told of still reaches the notify activity (as a
-# record-only notice) for the operations record (orderloop.ledger.operations).
-PATCH_OPERATIONS_RECORD = "operations-record"
 
 
 class ExceptionSteps:
@@ -192,7 +189,7 @@ class ExceptionSteps:
                         exc.channel_kind,
                     )
                 )
-        if not targets and workflow.patched(PATCH_OPERATIONS_RECORD):
+        if not targets and operations_record_on(s):
             # No sink is told, but the operations record learns of the resolution (and by what).
             s.notices.append(
                 self._start_notify(
@@ -305,7 +302,7 @@ class ExceptionSteps:
         cancel_by = ship_cancel_deadline(order, self.policy.ship_cancel_lead)
         opens = ship_after(order)
         later = opens is not None and opens > accepted_at
-        if (cancel_by is not None or later) and workflow.patched(WHOLESALE_PATCH):
+        if (cancel_by is not None or later) and wholesale_on(self.s):
             if cancel_by is not None:
                 channel_date = cancel_by
             elif opens is not None:

@@ -17,10 +17,11 @@ with workflow.unsafe.imports_passed_through():
     from orderloop.activity_models import ConfirmAllocationInput, ConfirmAllocationResult
     from orderloop.contracts import Activities, Updates
     from orderloop.model import Allocation, OrderStatus
-    from orderloop.wholesale import WHOLESALE_PATCH, line_decisions, ship_after
+    from orderloop.wholesale import line_decisions, ship_after
 
 from workflows.order.fulfillment_updates import FulfillmentUpdateSteps
 from workflows.order.options import ACK_GIVE_UP, CALL_TIMEOUT, CONNECTOR_RETRY, failure_message
+from workflows.order.patches import wholesale_on
 
 
 class WholesaleSteps(FulfillmentUpdateSteps):
@@ -31,7 +32,7 @@ class WholesaleSteps(FulfillmentUpdateSteps):
         if s.terminal or s.view.order is None:
             return
         opens = ship_after(s.order)
-        if opens is None or workflow.now() >= opens or not workflow.patched(WHOLESALE_PATCH):
+        if opens is None or workflow.now() >= opens or not wholesale_on(s):
             return
         s.set_phase(OrderStatus.AWAITING_SHIP_DATE)
         s.note("awaiting ship date", f"ship not before {opens:%Y-%m-%d %H:%M} UTC")
@@ -64,7 +65,7 @@ class WholesaleSteps(FulfillmentUpdateSteps):
         s = self.s
         if not self.policy.confirms_allocation or s.allocation_confirmed:
             return
-        if not workflow.patched(WHOLESALE_PATCH):
+        if not wholesale_on(s):
             return
         s.allocation_confirmed = True
         decisions = line_decisions(s.order, allocation)

@@ -35,9 +35,10 @@ with workflow.unsafe.imports_passed_through():
         Updates,
     )
     from orderloop.model import ExceptionKind, OrderView, Shipment
-    from orderloop.wholesale import WHOLESALE_PATCH, case_pack_violations
+    from orderloop.wholesale import case_pack_violations
 
 from workflows.order.options import map_payload
+from workflows.order.patches import wholesale_on
 from workflows.order.shipping import OrderSteps
 from workflows.order.state import OrderState, Woke
 
@@ -86,7 +87,7 @@ class OrderWorkflow:
             steps.arm_ship_by(result.order)
             order = result.order
             violations = case_pack_violations(order) if order is not None else []
-            if order is not None and (not violations or not workflow.patched(WHOLESALE_PATCH)):
+            if order is not None and (not violations or not wholesale_on(s)):
                 s.set_order(order)
                 steps.resolve_open("payload mapped")
                 return steps
