@@ -1,7 +1,8 @@
 """The embedded dev server caches search attribute definitions, as a production server does:
 orders started with Orderloop's search attributes straight after a fresh start are accepted,
-and starting more of them reads no definitions from the server's database (the dev server's
-own default re-reads them at every use: 20 reads per order in bench.bench_e2e)."""
+and starting more of them reads no definitions from the server's database beyond its periodic
+registry refresh (the dev server's own default re-reads them at every use: 20 reads per order in
+bench.bench_e2e)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ async def test_orders_started_with_search_attributes_read_no_definitions(tmp_pat
 
         started = after["StartWorkflowExecution"] - before["StartWorkflowExecution"]
         assert started == STARTS
-        assert {name: after[name] - before[name] for name in DEFINITION_READS} == dict.fromkeys(DEFINITION_READS, 0)
+        # Uncached, each start reads the definitions (20 reads per order); cached, the reads left
+        # are the server's own periodic refresh of its namespace registry (every few seconds,
+        # so a slow run can see one or two): far fewer than one per start.
+        reads = {name: after[name] - before[name] for name in DEFINITION_READS}
+        assert all(count < STARTS / 2 for count in reads.values()), reads
     finally:
         server.stop()
