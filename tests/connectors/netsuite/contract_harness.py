@@ -43,12 +43,11 @@ from tests.connectors.webhook_receiver import ReceivedWebhook
 
 
 @dataclass(frozen=True)
-class NetSuiteHarness(KitFaults):
+class NetSuiteSession(KitFaults):
+    """What both roles' harnesses share: the sandbox session, NetSuite's throttle signal and
+    the absence of webhooks."""
+
     session: SandboxSession
-    connector: NetSuiteConnector
-    signature_header: str = "Authorization"
-    location_id: str = "east"
-    pushes_shipments: bool = False
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -63,6 +62,14 @@ class NetSuiteHarness(KitFaults):
 
     def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
         raise NotImplementedError("NetSuite sends no webhooks")
+
+
+@dataclass(frozen=True)
+class NetSuiteHarness(NetSuiteSession):
+    connector: NetSuiteConnector
+    signature_header: str = "Authorization"
+    location_id: str = "east"
+    pushes_shipments: bool = False
 
     def shipping_request(self, ref: str) -> ShippingRequest:
         return shipping_request(ref, location=self.location_id)
@@ -123,26 +130,12 @@ ENTERED_ORDER = {
 
 
 @dataclass(frozen=True)
-class NetSuiteSellingHarness(KitFaults):
-    session: SandboxSession
+class NetSuiteSellingHarness(NetSuiteSession):
     connector: NetSuiteSellingConnector
     signature_header: str = "Authorization"
     inventory_skus: tuple[str, ...] = ("TSHIRT-BLK-M", "MUG-11OZ")
     poll_path: str = SUITEQL
     not_applicable: Mapping[str, str] = field(default_factory=lambda: SELLING_NOT_APPLICABLE)
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self.session.http
-
-    def throttle_delay(self, response: httpx.Response) -> float | None:
-        if response.status_code != 429:
-            return None
-        given = response.headers.get("Retry-After")
-        return float(given) if given else CONCURRENCY_BACKOFF
-
-    def sign_wrongly(self, webhook: ReceivedWebhook) -> ReceivedWebhook:
-        raise NotImplementedError("NetSuite sends no webhooks")
 
     async def order_webhook(self, *, redelivered: bool = False) -> list[ReceivedWebhook]:
         raise NotImplementedError("NetSuite sends no webhooks: enter_polled_order, then poll_orders")
