@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.vendor_errors import vendor_call
+from activities.workflow_lookup import has_run
 from connectors.base import Connector, PolledCase, PolledOrder
 from connectors.registry import selling
 from orderloop.channel_cases import unmatched_case_notices
@@ -116,7 +117,7 @@ class OrderPoll:
         except RPCError as err:
             if err.status is not RPCStatusCode.NOT_FOUND:
                 raise
-        closed = await _exists(client, workflow_id)
+        closed = await has_run(client, workflow_id)
         queued = (
             unmatched_case_notices(self.config, channel_id, workflow_id, found.external_order_id, case, closed)
             if self.config is not None
@@ -132,16 +133,6 @@ class OrderPoll:
             sinks=[q.sink for q in queued],
             message=case.message,
         )
-
-
-async def _exists(client: Client, workflow_id: str) -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
 
 
 async def _deliver(

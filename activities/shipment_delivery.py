@@ -8,6 +8,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.workflow_lookup import has_run
 from connectors.base import Delivery
 from orderloop.contracts import Signals
 from orderloop.model import Shipment, ShippingRequest
@@ -27,11 +28,5 @@ async def deliver_shipment(client: Client, shipment: Shipment) -> Delivery:
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise
-        try:
-            await handle.describe()
-        except RPCError as missing:
-            if missing.status is RPCStatusCode.NOT_FOUND:
-                return Delivery.UNKNOWN_ORDER
-            raise
-        return Delivery.ORDER_CLOSED
+        return Delivery.ORDER_CLOSED if await has_run(client, workflow_id) else Delivery.UNKNOWN_ORDER
     return Delivery.DELIVERED
