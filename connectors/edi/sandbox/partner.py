@@ -34,6 +34,8 @@ from connectors.edi.x12 import Delimiters, Segment, X12SyntaxError, clean, seg
 from orderloop.documents.sscc import is_valid_sscc
 
 DELIVERED = "delivered"
+# The partner's last interchange control number, kept in its folder beside the mailboxes.
+CONTROL_FILE = ".partner-control"
 
 
 @dataclass
@@ -69,7 +71,11 @@ class TradingPartner:
     def __init__(self, settings: EdiSettings, root: Path, first_control: int = 1000) -> None:
         self.settings = settings
         self.root = root
-        self.control = first_control
+        # ISA13 only grows, also across restarts on the same folders (a second `make run`): a
+        # number the brand's ledger already holds would be taken for a re-sent interchange.
+        self._control_file = root / CONTROL_FILE
+        stored = self._control_file.read_text().strip() if self._control_file.exists() else ""
+        self.control = max(first_control, int(stored)) if stored.isdigit() else first_control
         self.orders: dict[str, PlacedOrder] = {}
         self.sent_groups: set[str] = set()
         self.read: list[ReadDocument] = []
@@ -87,6 +93,7 @@ class TradingPartner:
 
     def _interchange(self, code: str, body: list[Segment], at: datetime) -> tuple[int, str]:
         self.control += 1
+        self._control_file.write_text(str(self.control))
         self.sent_groups.add(str(self.control))
         text = write_interchange(
             sender=self.settings.partner,
